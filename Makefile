@@ -1,0 +1,128 @@
+# gnet -- one build for the library, examples, tests and tools.
+#
+#   make            libgnet.a, libgnet.so, examples and tests (build/release)
+#   make run        install missing packages, build, start the echo example
+#   make test       run every test suite (also what .ci/run runs)
+#   make test-asan  the whole suite under AddressSanitizer + UBSan
+#   make test-tsan  the concurrency suites under ThreadSanitizer
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# VARIANT selects the flavour; each builds into its own folder so they never
+# mix objects: release (default), asan, tsan.
+
+VARIANT ?= release
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PORT    ?= 9000
+
+BUILD := build/$(VARIANT)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+# _GNU_SOURCE: accept4, pthread_setaffinity_np, and ck headers need
+# struct timespec from POSIX.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -fPIC -pthread -Iinclude -I.
+DEPS_LIBS := $(shell pkg-config --libs ck 2>/dev/null || echo -lck)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+ifeq ($(VARIANT),release)
+  OPT := -O2
+  SAN :=
+  # jemalloc is built without a prefix on Debian: linking it replaces
+  # malloc/free for the whole process.
+  ALLOC_LIBS := -ljemalloc
+else ifeq ($(VARIANT),asan)
+  OPT := -O1 -fno-omit-frame-pointer
+  SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  ALLOC_LIBS :=
+else ifeq ($(VARIANT),tsan)
+  OPT := -O1 -fno-omit-frame-pointer
+  SAN := -fsanitize=thread
+  ALLOC_LIBS :=
+else
+  $(error unknown VARIANT $(VARIANT): use release, asan or tsan)
+endif
+
+CFLAGS  ?=
+CFLAGS  += $(BASE_CFLAGS) $(OPT) $(SAN)
+LDFLAGS += $(SAN)
+LIBS    := $(DEPS_LIBS) $(ALLOC_LIBS) -pthread
+
+LIB_SRCS := $(wildcard mailbox/*.c kernel/*.c net/*.c codecs/*.c actors/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/check_*.c)
+TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# Suites that exercise cross-thread protocols; these also run under TSan.
+TSAN_TESTS := $(BUILD)/tests/check_mailbox $(BUILD)/tests/check_kernel
+
+.PHONY: all lib examples tests test test-asan test-tsan run deps install clean
+
+all: lib examples tests
+
+lib: $(BUILD)/libgnet.a $(BUILD)/libgnet.so
+examples: $(EXAMPLES)
+tests: $(TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libgnet.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libgnet.so: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libgnet.so.0 -o $@ $^ $(LIBS)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libgnet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libgnet.a $(LIBS)
+
+# Tests may include internal headers (they test the layers, not only the API).
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< -o $@ $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a $(CHECK_LIBS) $(LIBS)
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all VARIANT=release
+	@bash scripts/run-tests.sh build/release/tests
+
+test-asan: deps
+	@$(MAKE) --no-print-directory all VARIANT=asan CC=$(CC)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash scripts/run-tests.sh build/asan/tests
+
+test-tsan: deps
+	@$(MAKE) --no-print-directory tests VARIANT=tsan CC=$(CC)
+	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	  GNET_STRESS_SCALE=10 bash scripts/run-tests.sh $(patsubst $(BUILD)/%,build/tsan/%,$(TSAN_TESTS))
+
+run: deps
+	@$(MAKE) --no-print-directory examples VARIANT=release
+	@echo "gnet echo server on 127.0.0.1:$(PORT) -- try:  echo hello | socat - TCP:127.0.0.1:$(PORT)"
+	@echo "(Ctrl-C to stop)"
+	./build/release/examples/echo --port $(PORT)
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/gnet.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/libgnet.so.0
+	ln -sf libgnet.so.0 $(DESTDIR)$(PREFIX)/lib/libgnet.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' gnet.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gnet.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

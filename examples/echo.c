@@ -1,0 +1,93 @@
+/*
+ * echo -- the smallest useful gnet server: every byte a client sends comes
+ * straight back.
+ *
+ *   echo [--port N] [--multicore] [--loops N]
+ *
+ * Try it:  echo hello | socat - TCP:127.0.0.1:9000
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gnet.h>
+
+static gnet_engine_t *engine;
+
+static gnet_action_t
+on_traffic(gnet_conn_t *c, void *udata)
+{
+	const void *data;
+	size_t n = gnet_conn_peek(c, &data);
+
+	(void)udata;
+	gnet_conn_write(c, data, n);
+	gnet_conn_discard(c, n);
+	return GNET_NONE;
+}
+
+static gnet_action_t
+on_boot(gnet_engine_t *eng, void *udata)
+{
+	char *port = udata;
+
+	printf("echo: listening on tcp://127.0.0.1:%s with %d loop(s)\n", port,
+	    gnet_engine_num_loops(eng));
+	fflush(stdout);
+	return GNET_NONE;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	/* gnet_engine_stop only stores a flag and writes an eventfd: both
+	 * are async-signal-safe. */
+	gnet_engine_stop(engine);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: echo [--port N] [--multicore] [--loops N]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	gnet_events_t ev = { .on_boot = on_boot, .on_traffic = on_traffic };
+	gnet_options_t opt = { 0 };
+	const char *port = "9000";
+	char addr[64];
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+			port = argv[++i];
+		else if (strcmp(argv[i], "--multicore") == 0)
+			opt.multicore = 1;
+		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
+			opt.num_loops = atoi(argv[++i]);
+		else
+			usage();
+	}
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%s", port);
+	rc = gnet_engine_new(&engine, &ev, &opt, (void *)port);
+	if (rc == 0)
+		rc = gnet_engine_listen(engine, addr);
+	if (rc != 0) {
+		fprintf(stderr, "echo: %s: %s\n", addr, gnet_strerror(rc));
+		gnet_engine_free(engine);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rc = gnet_engine_run(engine);
+	gnet_engine_free(engine);
+	if (rc != 0) {
+		fprintf(stderr, "echo: %s\n", gnet_strerror(rc));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,358 @@
+/*
+ * gnet.h -- the public API of gnet, an event-driven networking framework
+ * built as an actor microkernel.
+ *
+ * An engine runs N event loops, each a thread pinned to a core. Every
+ * connection is an actor owned by exactly one loop: its callbacks run only on
+ * that loop's thread, so its state needs no lock. Other threads talk to a
+ * connection (or to any actor) by sending it a message through a lock-free
+ * mailbox; they never touch its state.
+ *
+ * Conventions:
+ *   - Functions return 0 (or a count) on success and a negative GNET_E* code
+ *     or a negative errno value on failure; gnet_strerror() names either.
+ *   - Every function states its thread rule:
+ *       "Thread: any"         callable from any thread, at any time;
+ *       "Thread: owner loop"  only from the loop that owns the object, i.e.
+ *                              from inside a callback the engine made for it;
+ *       "Thread: setup"       before gnet_engine_run() or from on_boot.
+ *     A loop-only function called from another thread returns GNET_ETHREAD.
+ *   - A gnet_conn_t pointer is valid from on_open until on_close returns and
+ *     only on its owner loop. Keep a gnet_handle_t to refer to a connection
+ *     from elsewhere or later: a handle to a closed connection is detected
+ *     (GNET_ESTALE), never confused with a new connection on a reused slot.
+ */
+#ifndef GNET_H
+#define GNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GNET_VERSION_MAJOR 0
+#define GNET_VERSION_MINOR 1
+#define GNET_VERSION_PATCH 0
+#define GNET_VERSION_NUMBER \
+	(GNET_VERSION_MAJOR * 1000000 + GNET_VERSION_MINOR * 1000 + GNET_VERSION_PATCH)
+
+/* ------------------------------------------------------------------------
+ * Errors. Our own codes live far below -4096 so they never collide with a
+ * negated errno, which functions also return (e.g. -ECONNRESET as a close
+ * reason, -EADDRINUSE from listen).
+ */
+enum {
+	GNET_OK = 0,
+	GNET_EINVAL = -10001,   /* invalid argument (NULL, zero length, bad option) */
+	GNET_ESCHEME = -10002,  /* address scheme not supported ("http://...") */
+	GNET_EADDR = -10003,    /* malformed address: host, port or syntax */
+	GNET_ESTALE = -10004,   /* handle names an actor that no longer exists */
+	GNET_ECLOSED = -10005,  /* connection is closed or closing */
+	GNET_EAGAIN = -10006,   /* mailbox full and the caller asked not to wait */
+	GNET_ENOMEM = -10007,   /* out of memory */
+	GNET_ESTATE = -10008,   /* engine in the wrong state for this call */
+	GNET_ETHREAD = -10009,  /* loop-only function called from another thread */
+	GNET_ESHUTDOWN = -10010, /* engine is stopping: close reason / send refused */
+	GNET_ELINGER = -10011,  /* close gave up: peer did not read within linger */
+	GNET_EABORTED = -10012, /* connection aborted by the program (RST sent) */
+	GNET_EEOF = -10013,     /* close reason: the peer closed its side */
+	GNET_EINBOUND = -10014, /* close reason: unconsumed inbound data over limit */
+	GNET_ENOTSUP = -10015,  /* operation or address kind not supported (yet) */
+	GNET_ELIMIT = -10016    /* a configured limit (connections, actors) reached */
+};
+
+/* A short, static, human-readable description of a GNET_E* code or of a
+ * negative errno value. Never returns NULL. Thread: any. */
+const char *gnet_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * Handles and messages.
+ *
+ * A handle is 64 bits: loop index (8) | slot (24) | generation (32). A slot
+ * is reused after its actor stops, but with a new generation, so a message
+ * or call carrying an old handle is dropped (and counted), never delivered
+ * to the new occupant. 0 is never a valid handle.
+ */
+typedef uint64_t gnet_handle_t;
+#define GNET_HANDLE_NONE ((gnet_handle_t)0)
+
+/* Message types below GNET_MSG_USER are reserved for the kernel. */
+#define GNET_MSG_USER 1024u
+
+/* A message is a small value copied into the receiver's mailbox: no
+ * allocation per message. If it carries a pointer, ownership of what it
+ * points to moves with the message; see gnet_events_t.on_dropped for the
+ * case where it cannot be delivered. */
+typedef struct gnet_msg {
+	gnet_handle_t to;   /* destination actor (set by gnet_send) */
+	gnet_handle_t from; /* sender's handle, or GNET_HANDLE_NONE */
+	uint32_t type;      /* >= GNET_MSG_USER for user messages */
+	uint32_t flags;     /* free for the user */
+	uint64_t a;         /* payload words: integers, or a pointer and a */
+	uint64_t b;         /* length, as the sender and receiver agree   */
+} gnet_msg_t;
+
+typedef struct gnet_engine gnet_engine_t;
+typedef struct gnet_conn gnet_conn_t;
+typedef struct gnet_actor gnet_actor_t;
+
+/* ------------------------------------------------------------------------
+ * Events. Every callback runs on a loop thread (on_boot and on_shutdown on
+ * the thread that called gnet_engine_run). `udata` is the pointer given to
+ * gnet_engine_new. Unset callbacks are skipped.
+ */
+typedef enum gnet_action {
+	GNET_NONE = 0,     /* carry on */
+	GNET_CLOSE = 1,    /* close this connection (pending output is flushed) */
+	GNET_SHUTDOWN = 2  /* stop the whole engine */
+} gnet_action_t;
+
+typedef struct gnet_events {
+	/* The engine is listening; loops are about to start. A good place to
+	 * spawn actors. GNET_SHUTDOWN stops the engine before it serves. */
+	gnet_action_t (*on_boot)(gnet_engine_t *eng, void *udata);
+	/* A connection was accepted. Writes made here go out before any reply
+	 * to the peer's data. */
+	gnet_action_t (*on_open)(gnet_conn_t *c, void *udata);
+	/* Inbound bytes are available: see gnet_conn_peek/read/discard. Bytes
+	 * left unconsumed stay buffered and are presented again, with the
+	 * next bytes, on the next call. */
+	gnet_action_t (*on_traffic)(gnet_conn_t *c, void *udata);
+	/* The connection is gone. Called exactly once per opened connection,
+	 * before its descriptor is closed. `reason` is 0 when the program
+	 * closed it, otherwise GNET_EEOF, GNET_ESHUTDOWN, GNET_ELINGER,
+	 * GNET_EABORTED, GNET_EINBOUND or a negative errno such as
+	 * -ECONNRESET. The connection can no longer be written. */
+	void (*on_close)(gnet_conn_t *c, int reason, void *udata);
+	/* The engine has stopped: all loops have exited and every connection
+	 * has been closed. */
+	void (*on_shutdown)(gnet_engine_t *eng, void *udata);
+	/* A user message (type >= GNET_MSG_USER) sent to a connection's
+	 * handle. */
+	gnet_action_t (*on_message)(gnet_conn_t *c, const gnet_msg_t *m, void *udata);
+	/* Backpressure: `paused` is 1 when the outbound buffer rose above the
+	 * high watermark and reading stopped, 0 when it drained below the low
+	 * watermark and reading resumed. */
+	void (*on_backpressure)(gnet_conn_t *c, int paused, void *udata);
+	/* A user message could not be delivered (its actor is gone or the
+	 * engine stopped). Free what it owns here. Runs on a loop thread or,
+	 * at shutdown, on the thread that called gnet_engine_run. */
+	void (*on_dropped)(gnet_engine_t *eng, const gnet_msg_t *m, void *udata);
+} gnet_events_t;
+
+/* ------------------------------------------------------------------------
+ * Options. A zero-initialised struct gives the documented defaults.
+ */
+typedef enum gnet_send_policy {
+	GNET_SEND_WAIT = 0,  /* a foreign thread waits (with backoff) for room */
+	GNET_SEND_NOWAIT = 1 /* a foreign thread gets GNET_EAGAIN when full */
+} gnet_send_policy_t;
+
+typedef struct gnet_options {
+	int multicore;          /* 1: one loop per online CPU (default 0: one loop) */
+	int num_loops;          /* > 0 overrides multicore; at most GNET_MAX_LOOPS */
+	int no_pin;             /* 1: do not pin loop threads to CPUs */
+	size_t read_buffer_cap; /* bytes read per readable event; default 64 KiB */
+	size_t write_high_watermark; /* stop reading above this; default 1 MiB */
+	size_t write_low_watermark;  /* resume reading below this; default 256 KiB */
+	size_t max_inbound;     /* unconsumed inbound bytes before the connection
+	                         * is closed with GNET_EINBOUND; default 64 MiB */
+	int linger_ms;          /* how long a close waits for output to drain
+	                         * (default 5000; < 0: do not wait, drop output) */
+	int tcp_nodelay;        /* 0 default (on), 1 on, -1 off (Nagle enabled) */
+	int tcp_keepalive_s;    /* > 0: enable keepalive with this idle time */
+	int sndbuf, rcvbuf;     /* > 0: SO_SNDBUF / SO_RCVBUF in bytes */
+	int backlog;            /* listen backlog; default 1024 */
+	unsigned mailbox_ring_size; /* slots per inbox ring, a power of two >= 4;
+	                         * default 256 (loop to loop), 4x that for the
+	                         * foreign-thread ring. Tiny values are for tests. */
+	gnet_send_policy_t send_policy; /* foreign threads on a full mailbox */
+} gnet_options_t;
+
+#define GNET_MAX_LOOPS 64
+
+/* ------------------------------------------------------------------------
+ * Engine.
+ */
+
+/* Create an engine. `events` and `opts` are copied; `opts` may be NULL.
+ * Returns 0 and sets *out, or GNET_EINVAL / GNET_ENOMEM. Thread: any. */
+int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
+    const gnet_options_t *opts, void *udata);
+
+/* Listen on an address: "tcp://host:port", "tcp://:port" (all IPv4
+ * interfaces), "tcp://[::1]:port"; host is a numeric IPv4/IPv6 literal or
+ * "localhost" (the library never blocks on DNS). Port 0 picks a free port,
+ * see gnet_engine_addr. Returns GNET_ESCHEME for an unknown scheme,
+ * GNET_EADDR for a malformed address, GNET_ENOTSUP for udp:// and unix://
+ * (not yet), or a negative errno from socket/bind/listen.
+ * Thread: setup (before gnet_engine_run). */
+int gnet_engine_listen(gnet_engine_t *eng, const char *addr);
+
+/* The bound address of listener `index` (in listen order). Thread: any,
+ * once gnet_engine_listen has returned. */
+int gnet_engine_addr(gnet_engine_t *eng, int index,
+    struct sockaddr_storage *out, socklen_t *outlen);
+
+/* Run the engine: start the loops and block until the engine stops.
+ * Returns 0 after a clean stop. Thread: the creating thread, once. */
+int gnet_engine_run(gnet_engine_t *eng);
+
+/* Ask the engine to stop. Connections are closed (on_close with
+ * GNET_ESHUTDOWN), actors stopped, then gnet_engine_run returns.
+ * Idempotent. Thread: any, including loop callbacks. */
+int gnet_engine_stop(gnet_engine_t *eng);
+
+/* Free an engine that is not running. Thread: the creating thread. */
+void gnet_engine_free(gnet_engine_t *eng);
+
+/* Convenience: new + listen + run + free. Thread: any. */
+int gnet_run(const char *addr, const gnet_events_t *events,
+    const gnet_options_t *opts, void *udata);
+
+int gnet_engine_num_loops(const gnet_engine_t *eng);  /* Thread: any */
+int gnet_engine_conn_count(const gnet_engine_t *eng); /* Thread: any */
+int gnet_engine_is_running(const gnet_engine_t *eng); /* Thread: any */
+
+/* Per-loop counters, published by the owner loop with plain stores. */
+typedef struct gnet_loop_stats {
+	uint64_t iterations;    /* loop turns */
+	uint64_t msgs_in;       /* messages delivered to actors of this loop */
+	uint64_t msgs_out;      /* messages this loop sent to other loops */
+	uint64_t msgs_dropped;  /* stale-handle or shutdown drops */
+	uint64_t mailbox_hwm;   /* deepest actor mailbox seen */
+	uint64_t overflowed;    /* sends that went to the overflow FIFO */
+	uint64_t wakeups;       /* eventfd wakeups received */
+	uint64_t conns;         /* live connections */
+	uint64_t actors;        /* live user actors */
+	uint64_t accepted;      /* connections opened on this loop */
+} gnet_loop_stats_t;
+
+/* Copy loop `index`'s counters. Values are a consistent-enough snapshot for
+ * monitoring, not a transaction. Thread: any. */
+int gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
+    gnet_loop_stats_t *out);
+
+/* ------------------------------------------------------------------------
+ * Connections. Thread: owner loop, unless marked otherwise.
+ */
+
+/* All buffered inbound bytes as one contiguous view, valid until the
+ * callback returns or the next read/discard. Returns the length. */
+size_t gnet_conn_peek(gnet_conn_t *c, const void **data);
+/* Copy up to n bytes out and consume them; returns the count (>= 0) or an
+ * error. */
+long gnet_conn_read(gnet_conn_t *c, void *buf, size_t n);
+/* Consume n bytes (all if n exceeds what is buffered); returns the count. */
+long gnet_conn_discard(gnet_conn_t *c, size_t n);
+size_t gnet_conn_inbound_len(const gnet_conn_t *c);
+
+/* Append bytes to the outbound buffer; they are sent before the loop next
+ * sleeps. Returns n, or GNET_ECLOSED once close has begun. */
+long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
+long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt);
+size_t gnet_conn_outbound_len(const gnet_conn_t *c);
+
+/* Graceful close: stop reading, flush pending output (up to linger_ms),
+ * shut down the write side, then on_close(reason 0). */
+int gnet_conn_close(gnet_conn_t *c);
+/* Abortive close: drop pending output, send RST, on_close(GNET_EABORTED). */
+int gnet_conn_abort(gnet_conn_t *c);
+
+void *gnet_conn_context(const gnet_conn_t *c);
+void gnet_conn_set_context(gnet_conn_t *c, void *ctx);
+gnet_handle_t gnet_conn_handle(const gnet_conn_t *c);
+gnet_engine_t *gnet_conn_engine(const gnet_conn_t *c);
+int gnet_conn_fd(const gnet_conn_t *c);
+int gnet_conn_loop_index(const gnet_conn_t *c);
+const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len);
+const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len);
+
+/* Resolve a handle to a live connection on the calling loop. Returns
+ * GNET_ESTALE for a closed connection, GNET_ETHREAD when called off the
+ * owning loop, GNET_EINVAL for a non-connection handle. */
+int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
+
+/* Completion of an asynchronous write, run on the connection's loop:
+ * status 0 when the bytes were appended to the outbound buffer (c is the
+ * connection), GNET_ECLOSED when the connection was gone (c is NULL). */
+typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
+
+/* Write to a connection from any thread: the bytes are copied now and
+ * handed to the connection's actor as a message. `cb` may be NULL.
+ * Returns 0 when queued (the callback reports the outcome), or
+ * GNET_EINVAL / GNET_ENOMEM / GNET_ESHUTDOWN / GNET_EAGAIN; when it
+ * returns an error the callback is not called. Thread: any. */
+int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
+    const void *data, size_t n, gnet_write_cb cb, void *cbdata);
+
+/* Close or abort a connection by handle, as a message. A stale handle is
+ * ignored (the drop is counted). Thread: any. */
+int gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn);
+int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
+
+/* ------------------------------------------------------------------------
+ * Actors. An actor is a behaviour plus state, owned by one loop. Its
+ * receive function runs on that loop, one message at a time, in the order
+ * each sender sent them. Connections are actors too: gnet_send to a
+ * connection handle reaches events.on_message.
+ */
+typedef struct gnet_actor_def {
+	void (*receive)(gnet_actor_t *self, const gnet_msg_t *m);
+	/* Optional; runs once on the owner loop when the actor stops (by
+	 * gnet_actor_stop, gnet_stop_actor or engine stop). */
+	void (*on_stop)(gnet_actor_t *self);
+	void *state;
+} gnet_actor_def_t;
+
+/* Spawn an actor on loop `loop_index` and return its handle in *out.
+ * Thread: setup (any loop index), or a loop thread spawning on its own
+ * loop (loop_index = the calling loop, or -1 for "this loop"). Otherwise
+ * GNET_ETHREAD. */
+int gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
+    const gnet_actor_def_t *def, gnet_handle_t *out);
+
+/* Send a message to any actor or connection. The message is copied; its
+ * `to` is set from `to`. Returns 0 when queued, GNET_ESTALE when the
+ * destination is on the calling loop and already gone, GNET_EINVAL for a
+ * handle of no loop or a type below GNET_MSG_USER, GNET_ESHUTDOWN when the
+ * engine is not running, GNET_EAGAIN (foreign thread, NOWAIT policy, full
+ * mailbox). A message to an actor that dies before delivery is dropped and
+ * counted (see on_dropped). Messages from one sender to one receiver
+ * arrive in order. Thread: any. */
+int gnet_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m);
+
+/* Deliver m to an actor of the calling loop after delay_ms milliseconds,
+ * through the loop's timer heap. Thread: owner loop of `to`. */
+int gnet_send_after(gnet_engine_t *eng, gnet_handle_t to,
+    const gnet_msg_t *m, uint64_t delay_ms);
+
+/* Stop an actor by handle, as a message (on_stop runs on its loop).
+ * Thread: any. */
+int gnet_stop_actor(gnet_engine_t *eng, gnet_handle_t actor);
+
+/* Inside receive: */
+void *gnet_actor_state(const gnet_actor_t *self);          /* Thread: owner loop */
+gnet_handle_t gnet_actor_handle(const gnet_actor_t *self); /* Thread: owner loop */
+gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);/* Thread: owner loop */
+/* Stop this actor after the current message; later messages are dropped.
+ * Thread: owner loop. */
+void gnet_actor_stop(gnet_actor_t *self);
+
+/* Index of the loop the calling thread runs, or -1 for a foreign thread.
+ * Thread: any. */
+int gnet_current_loop(void);
+
+/* Optional log hook: the library never prints. level: 0 error, 1 warning,
+ * 2 info. Thread: set before creating engines; called from any thread. */
+typedef void (*gnet_log_fn)(int level, const char *msg);
+void gnet_set_log(gnet_log_fn fn);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GNET_H */

@@ -1,0 +1,217 @@
+/*
+ * Kernel internals: the engine, its loops (actor schedulers) and the
+ * per-loop actor table. Shared by kernel/ and net/; not a public header.
+ *
+ * Ownership: everything in a gnet__loop_t except its inbox producer side,
+ * its waker and its published stats is touched only by the loop's own
+ * thread. Other threads reach a loop only through gnet__send().
+ */
+#ifndef GNET_KERNEL_KERNEL_H
+#define GNET_KERNEL_KERNEL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "gnet.h"
+#include "mailbox/inbox.h"
+#include "mailbox/msg.h"
+#include "mailbox/outbox.h"
+#include "mailbox/waker.h"
+#include "kernel/handle.h"
+#include "kernel/timer_heap.h"
+
+/* ---- tunables, each with the reason for its value ---- */
+
+/* Messages an actor handles per turn before the next actor runs: keeps one
+ * chatty actor from starving the rest (Pony uses 100, BEAM ~4000
+ * reductions; 64 keeps a turn well under a microsecond per message). */
+#define GNET__ACTOR_BUDGET 64
+/* Messages drained from each inbox ring per iteration, so I/O is polled
+ * again soon even under a message flood. */
+#define GNET__INBOX_BUDGET 256
+/* Default SPSC ring slots (255 usable); the foreign MPSC ring is 4x. */
+#define GNET__DEFAULT_RING 256u
+/* epoll events per wait (h2o uses 256). */
+#define GNET__MAX_EVENTS 256
+/* While a loop has parked overflow it re-polls this often (ms) to move it
+ * into the destination's ring as soon as there is room. */
+#define GNET__OVERFLOW_RETRY_MS 1
+/* Default option values (gnet_options_t documents them). */
+#define GNET__DEFAULT_READ_CAP (64u * 1024)
+#define GNET__DEFAULT_HIGH_WM (1024u * 1024)
+#define GNET__DEFAULT_LOW_WM (256u * 1024)
+#define GNET__DEFAULT_MAX_INBOUND (64u * 1024 * 1024)
+#define GNET__DEFAULT_LINGER_MS 5000
+#define GNET__DEFAULT_BACKLOG 1024
+
+/* Kernel message types (below GNET_MSG_USER). */
+enum {
+	GNET__MSG_ADOPT = 1,   /* to a loop: a = fd, b = listener index */
+	GNET__MSG_ASYNC_WRITE, /* to a conn: a = (gnet__async_write_t *) */
+	GNET__MSG_CLOSE,       /* to a conn */
+	GNET__MSG_ABORT,       /* to a conn */
+	GNET__MSG_STOP,        /* to an actor */
+	GNET__MSG_LINGER       /* timer to a conn: a = close epoch */
+};
+
+typedef struct gnet__async_write {
+	gnet_write_cb cb;
+	void *cbdata;
+	size_t len;
+	unsigned char data[];
+} gnet__async_write_t;
+
+enum gnet__slot_kind {
+	GNET__SLOT_FREE = 0,
+	GNET__SLOT_LOOP,     /* slot 0: the loop itself (kernel messages) */
+	GNET__SLOT_ACTOR,    /* a user actor */
+	GNET__SLOT_CONN,     /* a connection actor */
+	GNET__SLOT_LISTENER  /* a listening socket (epoll target only) */
+};
+
+typedef struct gnet__slot {
+	uint32_t gen;
+	uint8_t kind;
+	uint8_t queued;      /* on the run queue */
+	uint32_t next;       /* free list or run queue link */
+	gnet__fifo_t mbox;   /* the actor's mailbox */
+	void *obj;           /* gnet_actor_t*, gnet_conn_t* or listener */
+} gnet__slot_t;
+
+struct gnet_actor {
+	gnet_actor_def_t def;
+	gnet_handle_t handle;
+	struct gnet__loop *loop;
+	bool stopping;
+};
+
+/* Counters written by the owner loop only (relaxed atomic stores, so a
+ * reader on another thread never tears a value and TSan agrees). */
+typedef struct gnet__stats {
+	_Atomic uint64_t iterations, msgs_in, msgs_out, msgs_dropped,
+	    mailbox_hwm, overflowed, wakeups, conns, actors, accepted;
+} __attribute__((aligned(128))) gnet__stats_t;
+
+#define GNET__STAT_ADD(loop, field, n)                                     \
+	atomic_store_explicit(&(loop)->stats.field,                        \
+	    atomic_load_explicit(&(loop)->stats.field, memory_order_relaxed) \
+	    + (n), memory_order_relaxed)
+#define GNET__STAT_SET(loop, field, v) \
+	atomic_store_explicit(&(loop)->stats.field, (v), memory_order_relaxed)
+#define GNET__STAT_GET(loop, field) \
+	atomic_load_explicit(&(loop)->stats.field, memory_order_relaxed)
+
+typedef struct gnet__loop {
+	gnet_engine_t *eng;
+	int index;
+	int epfd;
+	pthread_t thread;
+	int cpu;                 /* pinned CPU or -1 */
+
+	gnet__waker_t waker;     /* touched by producers */
+	gnet__inbox_t inbox;     /* producers push, this loop pops */
+	gnet__stats_t stats;     /* this loop writes, anyone reads */
+
+	gnet__outbox_t outbox;
+	gnet__msgpool_t pool;
+	gnet__timer_heap_t timers;
+
+	gnet__slot_t *slots;
+	uint32_t nslots, cap_slots;
+	uint32_t free_head;      /* UINT32_MAX: none */
+	uint32_t runq_head, runq_tail;
+
+	unsigned char *scratch;  /* the shared read buffer */
+	size_t scratch_cap;
+	struct gnet_conn *dirty; /* conns with output or a close to finish */
+
+	uint64_t now_ns;
+	bool stopping;           /* draining connections before exit */
+	uint64_t stop_deadline_ns;
+} gnet__loop_t;
+
+#define GNET__NO_SLOT UINT32_MAX
+
+enum gnet__engine_state {
+	GNET__ENG_NEW = 0,
+	GNET__ENG_RUNNING,
+	GNET__ENG_STOPPING,
+	GNET__ENG_STOPPED
+};
+
+typedef struct gnet__listener {
+	int fd;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	gnet_handle_t handle;    /* slot on the acceptor loop */
+} gnet__listener_t;
+
+#define GNET__MAX_LISTENERS 16
+
+struct gnet_engine {
+	gnet_events_t ev;
+	gnet_options_t opt;      /* with defaults filled in */
+	void *udata;
+	int nloops;
+	gnet__loop_t **loops;
+	gnet__inbox_t **inboxes; /* [nloops], for outbox flushes */
+
+	gnet__listener_t listeners[GNET__MAX_LISTENERS];
+	int nlisteners;
+	unsigned rr_next;        /* acceptor loop only */
+
+	atomic_int state;
+	atomic_int stop_requested;
+	atomic_int senders;      /* foreign sends in flight (see gnet__send) */
+};
+
+/* Thread-local: the loop this thread runs, or NULL. */
+extern _Thread_local gnet__loop_t *gnet__tls_loop;
+
+static inline gnet__loop_t *
+gnet__self_loop(const gnet_engine_t *eng)
+{
+	gnet__loop_t *l = gnet__tls_loop;
+	return (l != NULL && l->eng == eng) ? l : NULL;
+}
+
+static inline uint64_t
+gnet__loop_handle(const gnet__loop_t *l)
+{
+	return gnet__handle_make((unsigned)l->index, 0, 1);
+}
+
+/* kernel/loop.c */
+int gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out);
+void gnet__loop_free(gnet__loop_t *l);
+void *gnet__loop_main(void *arg);
+uint64_t gnet__now_ns(void);
+
+/* kernel/actor.c: the actor table */
+int gnet__slot_alloc(gnet__loop_t *l, uint8_t kind, void *obj, gnet_handle_t *out);
+void gnet__slot_free(gnet__loop_t *l, uint32_t slot);
+gnet__slot_t *gnet__slot_lookup(gnet__loop_t *l, gnet_handle_t h);
+void gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m);
+void gnet__run_actors(gnet__loop_t *l);
+void gnet__stop_all_actors(gnet__loop_t *l);
+
+/* kernel/send.c */
+int gnet__send(gnet_engine_t *eng, const gnet_msg_t *m);
+void gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m);
+
+/* kernel/errors.c */
+void gnet__log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* net/ hooks the kernel calls */
+void gnet__conn_receive(struct gnet_conn *c, const gnet_msg_t *m);
+void gnet__conn_io(gnet__loop_t *l, struct gnet_conn *c, uint32_t events);
+void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener);
+void gnet__conns_flush(gnet__loop_t *l);
+void gnet__conns_close_all(gnet__loop_t *l, int reason);
+void gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls);
+void gnet__listeners_close(gnet_engine_t *eng);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * Message routing: where a send goes depends only on who sends.
+ *
+ *   same loop     -> straight into the actor's mailbox (no atomics);
+ *   another loop  -> the SPSC ring from this loop, or its overflow FIFO
+ *                    when the ring is full (never blocks, never drops);
+ *   foreign thread-> the destination's MPSC ring; when full it waits with
+ *                    backoff or returns GNET_EAGAIN (send_policy).
+ *
+ * Cross-thread sends then wake the destination loop (coalesced).
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include "kernel/kernel.h"
+
+/* Foreign senders back off from spinning to yielding to short sleeps: a
+ * full ring means the loop is busy, and burning its sibling core helps no
+ * one on a 2-core machine. */
+#define SEND_SPINS_BEFORE_YIELD 64
+#define SEND_YIELDS_BEFORE_SLEEP 64
+#define SEND_SLEEP_NS 50000
+
+void
+gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
+{
+	/* A linger timer for a connection that already closed is a
+	 * cancelled timer, not a lost message. */
+	if (l != NULL && m->type != GNET__MSG_LINGER)
+		GNET__STAT_ADD(l, msgs_dropped, 1);
+	switch (m->type) {
+	case GNET__MSG_ADOPT:
+		/* A connection handed to a loop that is gone: close it so
+		 * the descriptor does not leak. */
+		close((int)m->a);
+		break;
+	case GNET__MSG_ASYNC_WRITE: {
+		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;
+		if (w->cb != NULL)
+			w->cb(NULL, GNET_ECLOSED, w->cbdata);
+		free(w);
+		break;
+	}
+	default:
+		if (m->type >= GNET_MSG_USER && eng->ev.on_dropped != NULL)
+			eng->ev.on_dropped(eng, m, eng->udata);
+		break;
+	}
+}
+
+static int
+send_foreign(gnet_engine_t *eng, gnet__loop_t *dst, const gnet_msg_t *m)
+{
+	unsigned tries = 0;
+
+	while (!gnet__inbox_push_foreign(&dst->inbox, m)) {
+		if (eng->opt.send_policy == GNET_SEND_NOWAIT)
+			return GNET_EAGAIN;
+		if (atomic_load(&eng->state) == GNET__ENG_STOPPED)
+			return GNET_ESHUTDOWN;
+		/* The ring is full, so the loop has work; make sure it is
+		 * not asleep regardless. */
+		gnet__waker_wake(&dst->waker);
+		tries++;
+		if (tries < SEND_SPINS_BEFORE_YIELD) {
+			__builtin_ia32_pause();
+		} else if (tries < SEND_SPINS_BEFORE_YIELD + SEND_YIELDS_BEFORE_SLEEP) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, SEND_SLEEP_NS };
+			nanosleep(&ts, NULL);
+		}
+	}
+	gnet__waker_wake(&dst->waker);
+	return 0;
+}
+
+int
+gnet__send(gnet_engine_t *eng, const gnet_msg_t *m)
+{
+	unsigned dst_index = gnet__handle_loop(m->to);
+	gnet__loop_t *self, *dst;
+	int rc;
+
+	if (m->to == GNET_HANDLE_NONE || dst_index >= (unsigned)eng->nloops)
+		return GNET_EINVAL;
+	dst = eng->loops[dst_index];
+	self = gnet__self_loop(eng);
+	if (self == dst) {
+		if (gnet__slot_lookup(self, m->to) == NULL) {
+			GNET__STAT_ADD(self, msgs_dropped, 1);
+			return GNET_ESTALE;
+		}
+		gnet__deliver_local(self, m);
+		return 0;
+	}
+	if (self != NULL) {
+		rc = gnet__outbox_send(&self->outbox, &self->pool, &dst->inbox,
+		    (int)dst_index, m);
+		if (rc < 0)
+			return rc;
+		GNET__STAT_ADD(self, msgs_out, 1);
+		if (rc == 0)
+			GNET__STAT_ADD(self, overflowed, 1);
+		else
+			gnet__waker_wake(&dst->waker);
+		return 0;
+	}
+	/* Foreign thread. Announce the send before checking the state; the
+	 * engine sets STOPPED before it waits for `senders` to reach zero,
+	 * so either we see STOPPED or the final drain sees our message. */
+	atomic_fetch_add(&eng->senders, 1);
+	if (atomic_load(&eng->state) == GNET__ENG_STOPPED)
+		rc = GNET_ESHUTDOWN;
+	else
+		rc = send_foreign(eng, dst, m);
+	atomic_fetch_sub(&eng->senders, 1);
+	return rc;
+}
+
+int
+gnet_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m)
+{
+	gnet_msg_t copy;
+
+	if (eng == NULL || m == NULL || m->type < GNET_MSG_USER)
+		return GNET_EINVAL;
+	copy = *m;
+	copy.to = to;
+	return gnet__send(eng, &copy);
+}
+
+int
+gnet_send_after(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m,
+    uint64_t delay_ms)
+{
+	gnet__loop_t *self;
+	gnet_msg_t copy;
+
+	if (eng == NULL || m == NULL || m->type < GNET_MSG_USER)
+		return GNET_EINVAL;
+	if (gnet__handle_loop(to) >= (unsigned)eng->nloops)
+		return GNET_EINVAL;
+	self = gnet__self_loop(eng);
+	if (self == NULL || (unsigned)self->index != gnet__handle_loop(to))
+		return GNET_ETHREAD;
+	if (gnet__slot_lookup(self, to) == NULL)
+		return GNET_ESTALE;
+	copy = *m;
+	copy.to = to;
+	return gnet__timers_add(&self->timers,
+	    gnet__now_ns() + delay_ms * 1000000ull, &copy);
+}

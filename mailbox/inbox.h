@@ -1,0 +1,51 @@
+/*
+ * A loop's inbox: what other threads send to the actors of one loop.
+ *
+ * One SPSC ring per peer loop (only that loop produces into it) and one
+ * MPSC ring shared by foreign threads (workers, user threads). Loops never
+ * share a producer index, so the loop-to-loop path has no CAS at all. The
+ * owning loop is the only consumer of every ring.
+ */
+#ifndef GNET_MAILBOX_INBOX_H
+#define GNET_MAILBOX_INBOX_H
+
+#include "mailbox/ring.h"
+
+typedef struct gnet__inbox {
+	int npeers;              /* number of loops; ring[self] is unused */
+	int self;
+	gnet__ring_t *from_loop; /* [npeers] SPSC rings */
+	gnet__ring_t foreign;    /* MPSC ring */
+} gnet__inbox_t;
+
+/* loop_ring_size / foreign_ring_size: powers of two >= 4. */
+int gnet__inbox_init(gnet__inbox_t *in, int npeers, int self,
+    unsigned loop_ring_size, unsigned foreign_ring_size);
+void gnet__inbox_destroy(gnet__inbox_t *in);
+
+/* Producer: loop `src` (!= self). Returns false when the ring is full;
+ * the caller's outbox keeps the message. */
+static inline bool
+gnet__inbox_push_from_loop(gnet__inbox_t *in, int src, const gnet_msg_t *m)
+{
+	return gnet__ring_push_sp(&in->from_loop[src], m);
+}
+
+/* Producer: any non-loop thread. Returns false when full. */
+static inline bool
+gnet__inbox_push_foreign(gnet__inbox_t *in, const gnet_msg_t *m)
+{
+	return gnet__ring_push_mp(&in->foreign, m);
+}
+
+/* Consumer (owner loop): pop up to `budget` messages in total across the
+ * rings, calling fn for each. Returns the number popped; *more is set when
+ * a ring still held messages when its share of the budget ran out. */
+typedef void (*gnet__inbox_fn)(void *ctx, const gnet_msg_t *m);
+unsigned gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
+    gnet__inbox_fn fn, void *ctx, bool *more);
+
+/* Consumer: is any ring non-empty? Call after gnet__waker_prepare_sleep. */
+bool gnet__inbox_nonempty(const gnet__inbox_t *in);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * The connection actor: state shared by net/conn.c (I/O, close) and
+ * net/conn_api.c (the public functions). Not a public header.
+ */
+#ifndef GNET_NET_CONN_H
+#define GNET_NET_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "kernel/kernel.h"
+
+/* A byte buffer with a read offset: bytes live in [off, off + len). */
+typedef struct gnet__buf {
+	unsigned char *data;
+	size_t off, len, cap;
+} gnet__buf_t;
+
+int gnet__buf_append(gnet__buf_t *b, const void *p, size_t n);
+void gnet__buf_consume(gnet__buf_t *b, size_t n);
+void gnet__buf_release(gnet__buf_t *b);
+
+enum {
+	GNET__C_VIEW_SCRATCH = 1u << 0, /* rp points into the loop's scratch */
+	GNET__C_PAUSED = 1u << 1,       /* reading stopped by the high watermark */
+	GNET__C_OUT_ARMED = 1u << 2,    /* EPOLLOUT registered */
+	GNET__C_CLOSING = 1u << 3,      /* close begun: no more writes accepted */
+	GNET__C_ABORT = 1u << 4,        /* drop output, reset the connection */
+	GNET__C_DIRTY = 1u << 5,        /* on the loop's dirty list */
+	GNET__C_CLOSED = 1u << 6,       /* on_close has run */
+	GNET__C_PEER_EOF = 1u << 7,     /* the peer shut down its write side */
+	GNET__C_LINGER_SET = 1u << 8    /* the linger timer is armed */
+};
+
+struct gnet_conn {
+	gnet__loop_t *loop;
+	gnet_handle_t handle;
+	int fd;
+	unsigned flags;
+	uint32_t ev_mask;       /* events currently registered with epoll */
+	int close_reason;
+
+	/* The readable view: either the loop's scratch buffer (during
+	 * on_traffic, when nothing was buffered before) or `in`. */
+	const unsigned char *rp;
+	size_t rlen;
+	gnet__buf_t in;         /* unconsumed inbound bytes; freed when empty */
+	gnet__buf_t out;        /* pending outbound bytes */
+
+	void *ctx;
+	struct gnet_conn *dirty_next;
+	socklen_t llen, plen;
+	struct sockaddr_storage laddr, paddr;
+};
+
+/* Consume n bytes of the readable view. */
+void gnet__conn_consume(gnet_conn_t *c, size_t n);
+/* Mark for the end-of-iteration flush. */
+void gnet__conn_mark_dirty(gnet_conn_t *c);
+void gnet__conn_begin_close(gnet_conn_t *c, int reason);
+void gnet__conn_abort(gnet_conn_t *c, int reason);
+/* Apply a handler's action and watermark checks after a callback. */
+void gnet__conn_after_callback(gnet_conn_t *c, gnet_action_t a);
+
+#endif

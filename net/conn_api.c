@@ -1,0 +1,253 @@
+/*
+ * Public connection functions. Loop-only functions check that they run on
+ * the connection's loop; the check is one thread-local load.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "net/conn.h"
+
+static int
+owner_ok(const gnet_conn_t *c)
+{
+	return c != NULL && gnet__tls_loop == c->loop;
+}
+
+#define OWNER_OR_RETURN(c, err)             \
+	do {                                \
+		if ((c) == NULL)            \
+			return GNET_EINVAL; \
+		if (!owner_ok(c))           \
+			return (err);       \
+	} while (0)
+
+size_t
+gnet_conn_peek(gnet_conn_t *c, const void **data)
+{
+	if (data != NULL)
+		*data = NULL;
+	if (!owner_ok(c) || data == NULL)
+		return 0;
+	*data = c->rp;
+	return c->rlen;
+}
+
+long
+gnet_conn_read(gnet_conn_t *c, void *buf, size_t n)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (buf == NULL && n != 0)
+		return GNET_EINVAL;
+	if (n > c->rlen)
+		n = c->rlen;
+	if (n != 0)
+		memcpy(buf, c->rp, n);
+	gnet__conn_consume(c, n);
+	return (long)n;
+}
+
+long
+gnet_conn_discard(gnet_conn_t *c, size_t n)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (n > c->rlen)
+		n = c->rlen;
+	gnet__conn_consume(c, n);
+	return (long)n;
+}
+
+size_t
+gnet_conn_inbound_len(const gnet_conn_t *c)
+{
+	return owner_ok(c) ? c->rlen : 0;
+}
+
+long
+gnet_conn_write(gnet_conn_t *c, const void *data, size_t n)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (data == NULL && n != 0)
+		return GNET_EINVAL;
+	if (c->flags & GNET__C_CLOSING)
+		return GNET_ECLOSED;
+	if (n == 0)
+		return 0;
+	if (gnet__buf_append(&c->out, data, n) != 0)
+		return GNET_ENOMEM;
+	gnet__conn_mark_dirty(c);
+	return (long)n;
+}
+
+long
+gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
+{
+	size_t total = 0;
+	int i;
+
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (iovcnt < 0 || (iov == NULL && iovcnt != 0))
+		return GNET_EINVAL;
+	if (c->flags & GNET__C_CLOSING)
+		return GNET_ECLOSED;
+	for (i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
+			return GNET_EINVAL;
+		total += iov[i].iov_len;
+	}
+	for (i = 0; i < iovcnt; i++)
+		if (gnet__buf_append(&c->out, iov[i].iov_base, iov[i].iov_len) != 0)
+			return GNET_ENOMEM;
+	if (total != 0)
+		gnet__conn_mark_dirty(c);
+	return (long)total;
+}
+
+size_t
+gnet_conn_outbound_len(const gnet_conn_t *c)
+{
+	return owner_ok(c) ? c->out.len : 0;
+}
+
+int
+gnet_conn_close(gnet_conn_t *c)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	gnet__conn_begin_close(c, 0);
+	return 0;
+}
+
+int
+gnet_conn_abort(gnet_conn_t *c)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	gnet__conn_abort(c, GNET_EABORTED);
+	return 0;
+}
+
+void *
+gnet_conn_context(const gnet_conn_t *c)
+{
+	return owner_ok(c) ? c->ctx : NULL;
+}
+
+void
+gnet_conn_set_context(gnet_conn_t *c, void *ctx)
+{
+	if (owner_ok(c))
+		c->ctx = ctx;
+}
+
+gnet_handle_t
+gnet_conn_handle(const gnet_conn_t *c)
+{
+	return c != NULL ? c->handle : GNET_HANDLE_NONE;
+}
+
+gnet_engine_t *
+gnet_conn_engine(const gnet_conn_t *c)
+{
+	return c != NULL ? c->loop->eng : NULL;
+}
+
+int
+gnet_conn_fd(const gnet_conn_t *c)
+{
+	return owner_ok(c) ? c->fd : GNET_ETHREAD;
+}
+
+int
+gnet_conn_loop_index(const gnet_conn_t *c)
+{
+	return c != NULL ? c->loop->index : GNET_EINVAL;
+}
+
+const struct sockaddr *
+gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len)
+{
+	if (!owner_ok(c) || c->llen == 0)
+		return NULL;
+	if (len != NULL)
+		*len = c->llen;
+	return (const struct sockaddr *)&c->laddr;
+}
+
+const struct sockaddr *
+gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len)
+{
+	if (!owner_ok(c) || c->plen == 0)
+		return NULL;
+	if (len != NULL)
+		*len = c->plen;
+	return (const struct sockaddr *)&c->paddr;
+}
+
+int
+gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out)
+{
+	gnet__loop_t *self;
+	gnet__slot_t *s;
+
+	if (out != NULL)
+		*out = NULL;
+	if (eng == NULL || out == NULL || h == GNET_HANDLE_NONE ||
+	    gnet__handle_loop(h) >= (unsigned)eng->nloops)
+		return GNET_EINVAL;
+	self = gnet__self_loop(eng);
+	if (self == NULL || (unsigned)self->index != gnet__handle_loop(h))
+		return GNET_ETHREAD;
+	s = gnet__slot_lookup(self, h);
+	if (s == NULL)
+		return GNET_ESTALE;
+	if (s->kind != GNET__SLOT_CONN)
+		return GNET_EINVAL;
+	if (((gnet_conn_t *)s->obj)->flags & GNET__C_CLOSED)
+		return GNET_ESTALE;
+	*out = s->obj;
+	return 0;
+}
+
+int
+gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
+    size_t n, gnet_write_cb cb, void *cbdata)
+{
+	gnet__async_write_t *w;
+	gnet_msg_t m = { .to = conn, .type = GNET__MSG_ASYNC_WRITE };
+	int rc;
+
+	if (eng == NULL || data == NULL || n == 0)
+		return GNET_EINVAL;
+	w = malloc(sizeof(*w) + n);
+	if (w == NULL)
+		return GNET_ENOMEM;
+	w->cb = cb;
+	w->cbdata = cbdata;
+	w->len = n;
+	memcpy(w->data, data, n);
+	m.a = (uint64_t)(uintptr_t)w;
+	m.b = n;
+	rc = gnet__send(eng, &m);
+	if (rc != 0)
+		free(w);
+	return rc;
+}
+
+static int
+send_control(gnet_engine_t *eng, gnet_handle_t conn, uint32_t type)
+{
+	gnet_msg_t m = { .to = conn, .type = type };
+
+	if (eng == NULL)
+		return GNET_EINVAL;
+	return gnet__send(eng, &m);
+}
+
+int
+gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn)
+{
+	return send_control(eng, conn, GNET__MSG_CLOSE);
+}
+
+int
+gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn)
+{
+	return send_control(eng, conn, GNET__MSG_ABORT);
+}

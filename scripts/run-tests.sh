@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs Check test binaries (a folder of them, or the binaries given) and
+# prints one closing line summing every suite: "tests: N passed, N failed".
+# Each binary runs under a hard timeout so a hang fails instead of blocking.
+set -u
+if [ $# -eq 1 ] && [ -d "$1" ]; then
+	set -- "$1"/check_*
+fi
+passed=0; failed=0; status=0
+for t in "$@"; do
+	[ -x "$t" ] || continue
+	echo "== $(basename "$t")"
+	out=$(timeout -k 10 600 "$t" 2>&1); rc=$?
+	echo "$out"
+	line=$(echo "$out" | grep -E '^[0-9]+%: Checks: ' | tail -1)
+	if [ -n "$line" ]; then
+		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+		e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+		passed=$((passed + n - f - e)); failed=$((failed + f + e))
+	else
+		echo "!! $(basename "$t") exited $rc without a Check summary"
+		failed=$((failed + 1))
+	fi
+	[ $rc -eq 0 ] || status=1
+done
+echo "tests: $passed passed, $failed failed"
+[ $failed -eq 0 ] || status=1
+exit $status

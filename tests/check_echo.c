@@ -1,0 +1,844 @@
+/*
+ * check_echo.c -- integration suite "echo": a real engine on loopback with
+ * an echo handler, driven by plain client sockets.
+ *
+ * Covers bulk echo on one and several loops, writes from on_open, closing
+ * (GNET_CLOSE, gnet_conn_close) with output still to flush, engine stop
+ * from a callback and from another thread, on_close accounting, async
+ * writes and user messages from foreign threads, half-closing and
+ * resetting peers. Server callbacks only record into atomics; the test
+ * thread asserts, with bounded waits.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gnet.h"
+#include "support/testnet.h"
+
+#define TCASE_TIMEOUT_S 120
+#define WAIT_MS 5000            /* for a callback to be observed */
+#define IO_MS 10000             /* for a single client exchange */
+#define PUMP_MS 60000           /* for a multi-client bulk exchange */
+
+#define BULK_CLIENTS 10
+#define BULK_BYTES (1024 * 1024)
+#define IDLE_CLIENTS 100
+#define ONCE_CLIENTS 20
+#define SMALL_BYTES 1024
+#define CLOSE_SMALL_BYTES 700
+#define CLOSE_LARGE_BYTES (384 * 1024) /* well above the socket buffers below */
+#define CLOSE_SNDBUF (16 * 1024)      /* server SO_SNDBUF: forces a lingering flush */
+#define CLOSE_RCVBUF (8 * 1024)       /* client SO_RCVBUF, same purpose */
+#define ECHO_CHUNK (32 * 1024)        /* close modes echo in several writes */
+#define HALF_CLOSE_BYTES (256 * 1024)
+#define RESET_BYTES (256 * 1024)
+#define RESET_SEEN_BYTES (64 * 1024)  /* server must have read this much first */
+#define ASYNC_MSGS 1000
+#define ASYNC_LINE_LEN 10             /* "line 0000\n" */
+#define MAX_CONNS 256
+#define USER_MSG_TYPE (GNET_MSG_USER + 7)
+#define USER_MSG_VALUE 42
+
+#define GREETING "HELLO gnet\n"
+
+/* How on_traffic ends a connection. */
+enum close_mode {
+	MODE_ECHO = 0,          /* echo everything, return ctx->traffic_action */
+	MODE_ECHO_THEN_ACTION,  /* collect close_after bytes, echo, GNET_CLOSE */
+	MODE_ECHO_THEN_CLOSE    /* same, but gnet_conn_close() and GNET_NONE */
+};
+
+typedef struct echo_srv {
+	/* behaviour, set before the engine starts */
+	enum close_mode mode;
+	size_t close_after;
+	const char *greeting;         /* written by on_open when set */
+	gnet_action_t open_action;
+	gnet_action_t traffic_action; /* MODE_ECHO's return value */
+
+	/* observations from loop threads */
+	atomic_int opens, closes;
+	atomic_int close_zero, close_eof, close_shutdown, close_errno, close_other;
+	atomic_int last_reason;
+	atomic_int per_conn_closes[MAX_CONNS]; /* indexed by open order */
+	atomic_int shutdowns;                 /* on_shutdown calls */
+	atomic_int errors;                    /* unexpected results on loops */
+	atomic_int first_error_line;
+	atomic_long bytes_in;
+	atomic_uint_least64_t last_handle;
+	atomic_int msgs;                      /* on_message deliveries */
+	/* async write completions */
+	atomic_int cb_calls, cb_ok, cb_closed, cb_bad;
+} echo_srv_t;
+
+/* Record an unexpected result seen on a loop thread (asserting there would
+ * kill the process from a foreign thread without a useful message). */
+#define LOOP_CHECK(ctx, cond) \
+	do { \
+		if (!(cond)) { \
+			int zero_ = 0; \
+			atomic_compare_exchange_strong(&(ctx)->first_error_line, \
+			    &zero_, __LINE__); \
+			atomic_fetch_add(&(ctx)->errors, 1); \
+		} \
+	} while (0)
+
+static void srv_init(echo_srv_t *ctx)
+{
+	/* Plain zero-initialisation is a valid state for these lock-free
+	 * atomics on Linux targets; the memset keeps every counter at 0. */
+	memset(ctx, 0, sizeof *ctx);
+}
+
+static void assert_no_loop_errors(echo_srv_t *ctx)
+{
+	ck_assert_msg(atomic_load(&ctx->errors) == 0,
+	    "%d unexpected result(s) on loop threads, first at check_echo.c:%d",
+	    atomic_load(&ctx->errors), atomic_load(&ctx->first_error_line));
+}
+
+/* ------------------------------------------------------------------------
+ * Server callbacks.
+ */
+static gnet_action_t on_open(gnet_conn_t *c, void *udata)
+{
+	echo_srv_t *ctx = udata;
+	int idx = atomic_fetch_add(&ctx->opens, 1);
+	/* The context remembers the open order (+1 so it is never NULL). */
+	gnet_conn_set_context(c, (void *)(uintptr_t)(idx + 1));
+	atomic_store(&ctx->last_handle, gnet_conn_handle(c));
+	LOOP_CHECK(ctx, gnet_conn_handle(c) != GNET_HANDLE_NONE);
+	LOOP_CHECK(ctx, gnet_current_loop() == gnet_conn_loop_index(c));
+	if (ctx->greeting) {
+		size_t n = strlen(ctx->greeting);
+		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->greeting, n) == (long)n);
+	}
+	return ctx->open_action;
+}
+
+/* Echo `n` bytes in ECHO_CHUNK writes so a close has several to flush. */
+static void echo_chunked(echo_srv_t *ctx, gnet_conn_t *c, const uint8_t *p,
+    size_t n)
+{
+	for (size_t off = 0; off < n; off += ECHO_CHUNK) {
+		size_t len = n - off < ECHO_CHUNK ? n - off : ECHO_CHUNK;
+		LOOP_CHECK(ctx, gnet_conn_write(c, p + off, len) == (long)len);
+	}
+}
+
+static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
+{
+	echo_srv_t *ctx = udata;
+	const void *data = NULL;
+	size_t n = gnet_conn_peek(c, &data);
+	LOOP_CHECK(ctx, n == gnet_conn_inbound_len(c));
+
+	if (ctx->mode != MODE_ECHO) {
+		/* Leave bytes buffered until the whole payload is in: they are
+		 * presented again with the next ones. */
+		if (n < ctx->close_after)
+			return GNET_NONE;
+		echo_chunked(ctx, c, data, n);
+		atomic_fetch_add(&ctx->bytes_in, (long)n);
+		LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
+		if (ctx->mode == MODE_ECHO_THEN_ACTION)
+			return GNET_CLOSE;
+		LOOP_CHECK(ctx, gnet_conn_close(c) == 0);
+		/* Documented: no writes once close has begun. */
+		LOOP_CHECK(ctx, gnet_conn_write(c, "x", 1) == GNET_ECLOSED);
+		return GNET_NONE;
+	}
+
+	if (n > 0) {
+		LOOP_CHECK(ctx, gnet_conn_write(c, data, n) == (long)n);
+		LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
+		atomic_fetch_add(&ctx->bytes_in, (long)n);
+	}
+	return ctx->traffic_action;
+}
+
+static void on_close(gnet_conn_t *c, int reason, void *udata)
+{
+	echo_srv_t *ctx = udata;
+	uintptr_t tag = (uintptr_t)gnet_conn_context(c);
+	LOOP_CHECK(ctx, tag >= 1 && tag <= MAX_CONNS);
+	if (tag >= 1 && tag <= MAX_CONNS)
+		atomic_fetch_add(&ctx->per_conn_closes[tag - 1], 1);
+	/* Documented: the connection can no longer be written. */
+	LOOP_CHECK(ctx, gnet_conn_write(c, "x", 1) < 0);
+
+	atomic_store(&ctx->last_reason, reason);
+	if (reason == 0)
+		atomic_fetch_add(&ctx->close_zero, 1);
+	else if (reason == GNET_EEOF)
+		atomic_fetch_add(&ctx->close_eof, 1);
+	else if (reason == GNET_ESHUTDOWN)
+		atomic_fetch_add(&ctx->close_shutdown, 1);
+	else if (reason < 0 && reason > -4096)
+		atomic_fetch_add(&ctx->close_errno, 1);
+	else
+		atomic_fetch_add(&ctx->close_other, 1);
+	/* Last: the test thread waits on this counter. */
+	atomic_fetch_add(&ctx->closes, 1);
+}
+
+static void on_shutdown(gnet_engine_t *eng, void *udata)
+{
+	echo_srv_t *ctx = udata;
+	(void)eng;
+	atomic_fetch_add(&ctx->shutdowns, 1);
+}
+
+static gnet_action_t on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
+{
+	echo_srv_t *ctx = udata;
+	LOOP_CHECK(ctx, m->type == USER_MSG_TYPE);
+	LOOP_CHECK(ctx, m->a == USER_MSG_VALUE);
+	LOOP_CHECK(ctx, m->to == gnet_conn_handle(c));
+	char line[32];
+	int n = snprintf(line, sizeof line, "pong %llu\n", (unsigned long long)m->a);
+	LOOP_CHECK(ctx, gnet_conn_write(c, line, (size_t)n) == n);
+	atomic_fetch_add(&ctx->msgs, 1);
+	return GNET_NONE;
+}
+
+static const gnet_events_t echo_events = {
+	.on_open = on_open,
+	.on_traffic = on_traffic,
+	.on_close = on_close,
+	.on_shutdown = on_shutdown,
+	.on_message = on_message,
+};
+
+/* Completion of gnet_async_write: runs on the connection's loop. */
+static void write_cb(gnet_conn_t *c, int status, void *cbdata)
+{
+	echo_srv_t *ctx = cbdata;
+	LOOP_CHECK(ctx, gnet_current_loop() >= 0);
+	if (status == 0 && c != NULL) {
+		LOOP_CHECK(ctx, gnet_conn_loop_index(c) == gnet_current_loop());
+		atomic_fetch_add(&ctx->cb_ok, 1);
+	} else if (status == GNET_ECLOSED && c == NULL) {
+		atomic_fetch_add(&ctx->cb_closed, 1);
+	} else {
+		atomic_fetch_add(&ctx->cb_bad, 1);
+	}
+	atomic_fetch_add(&ctx->cb_calls, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Bulk echo: 10 clients x 1 MiB, on 1 and on 4 loops.
+ */
+static void bulk_echo(int loops)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	gnet_options_t opts = { .num_loops = loops };
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, &opts, &ctx);
+	ck_assert_int_eq(gnet_engine_num_loops(s.eng), loops);
+
+	uint8_t *payload[BULK_CLIENTS];
+	tn_client_t cl[BULK_CLIENTS];
+	for (int i = 0; i < BULK_CLIENTS; i++) {
+		payload[i] = malloc(BULK_BYTES);
+		ck_assert_ptr_nonnull(payload[i]);
+		tn_fill_random(payload[i], BULK_BYTES, 1000 + (uint64_t)i);
+		int fd = tn_connect(s.port);
+		ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+		tn_client_init(&cl[i], fd, payload[i], BULK_BYTES, NULL, 0);
+	}
+
+	int failed = tn_pump(cl, BULK_CLIENTS, PUMP_MS);
+	ck_assert_msg(failed == 0, "%d client(s) failed; %s", failed,
+	    tn_pump_error(cl, BULK_CLIENTS));
+
+	for (int i = 0; i < BULK_CLIENTS; i++) {
+		tn_close(&cl[i].fd);
+		free(payload[i]);
+	}
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == BULK_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), BULK_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.opens), BULK_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.bytes_in), (long)BULK_CLIENTS * BULK_BYTES);
+
+	if (loops > 1) {
+		/* Connections are spread: every loop accepted some, none lost. */
+		uint64_t accepted = 0;
+		for (int i = 0; i < loops; i++) {
+			gnet_loop_stats_t st;
+			ck_assert_int_eq(gnet_engine_loop_stats(s.eng, i, &st), 0);
+			accepted += st.accepted;
+		}
+		ck_assert_uint_eq(accepted, BULK_CLIENTS);
+	}
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+
+START_TEST(test_bulk_echo_one_loop)
+{
+	bulk_echo(1);
+}
+END_TEST
+
+START_TEST(test_bulk_echo_four_loops)
+{
+	bulk_echo(4);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * A greeting written in on_open precedes any echo.
+ */
+START_TEST(test_greeting_before_echo)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	ctx.greeting = GREETING;
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, NULL, &ctx);
+	size_t glen = strlen(GREETING);
+
+	/* Client 1 reads the greeting first, then exchanges data. */
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	char buf[64] = { 0 };
+	ck_assert_uint_eq(tn_read_exact(fd, buf, glen, IO_MS), glen);
+	ck_assert_str_eq(buf, GREETING);
+
+	uint8_t payload[SMALL_BYTES];
+	tn_fill_random(payload, sizeof payload, 7);
+	tn_client_t cl;
+	tn_client_init(&cl, fd, payload, sizeof payload, NULL, 0);
+	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
+	tn_close(&cl.fd);
+
+	/* Client 2 sends at once: the greeting must still come first. */
+	uint8_t expect[sizeof GREETING - 1 + SMALL_BYTES];
+	memcpy(expect, GREETING, glen);
+	memcpy(expect + glen, payload, sizeof payload);
+	fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	tn_client_init(&cl, fd, payload, sizeof payload, expect, sizeof expect);
+	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
+	tn_close(&cl.fd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 2, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 2);
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Close right after writing: the client gets every byte, then EOF.
+ * Loop index: bit 0 selects GNET_CLOSE vs gnet_conn_close, bit 1 the
+ * payload size (a few hundred bytes, or 384 KiB that cannot leave at once
+ * through the small socket buffers, so the close must linger and flush).
+ */
+START_TEST(test_close_after_write)
+{
+	int use_conn_close = _i & 1;
+	int large = (_i >> 1) & 1;
+	size_t len = large ? CLOSE_LARGE_BYTES : CLOSE_SMALL_BYTES;
+
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	ctx.mode = use_conn_close ? MODE_ECHO_THEN_CLOSE : MODE_ECHO_THEN_ACTION;
+	ctx.close_after = len;
+	gnet_options_t opts = { .sndbuf = CLOSE_SNDBUF };
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, &opts, &ctx);
+
+	uint8_t *payload = malloc(len);
+	ck_assert_ptr_nonnull(payload);
+	tn_fill_random(payload, len, 11 + (uint64_t)_i);
+	int fd = tn_connect_rcvbuf(s.port, CLOSE_RCVBUF);
+	ck_assert_int_ge(fd, 0);
+	tn_client_t cl;
+	tn_client_init(&cl, fd, payload, len, NULL, 0);
+	cl.want_eof = 1;
+	int failed = tn_pump(&cl, 1, IO_MS);
+	ck_assert_msg(failed == 0, "%s (%s, %zu bytes)", tn_pump_error(&cl, 1),
+	    use_conn_close ? "gnet_conn_close" : "GNET_CLOSE", len);
+	tn_close(&cl.fd);
+	free(payload);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	/* Closed by the program: reason 0. */
+	ck_assert_msg(atomic_load(&ctx.close_zero) == 1, "close reason %d, want 0",
+	    atomic_load(&ctx.last_reason));
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * GNET_SHUTDOWN from a callback stops the engine: gnet_engine_run returns.
+ */
+static void shutdown_from_callback(int from_open)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	if (from_open)
+		ctx.open_action = GNET_SHUTDOWN;
+	else
+		ctx.traffic_action = GNET_SHUTDOWN;
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, NULL, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	if (!from_open)
+		ck_assert_uint_eq(tn_send_all(fd, "stop", 4, IO_MS), 4);
+
+	/* No gnet_engine_stop here: the callback alone must stop it. */
+	tn_server_join(&s, TN_JOIN_TIMEOUT_MS);
+	ck_assert_msg(s.run_rc == 0, "gnet_engine_run returned %d (%s)", s.run_rc,
+	    gnet_strerror(s.run_rc));
+	ck_assert_int_eq(gnet_engine_is_running(s.eng), 0);
+	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
+	ck_assert_int_eq(atomic_load(&ctx.opens), 1);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	ck_assert_msg(atomic_load(&ctx.close_shutdown) == 1,
+	    "close reason %d, want GNET_ESHUTDOWN", atomic_load(&ctx.last_reason));
+	ck_assert_int_eq(gnet_engine_conn_count(s.eng), 0);
+
+	/* The client sees the connection end (any echo before EOF is fine). */
+	int eof = tn_wait_eof(fd, WAIT_MS, NULL);
+	ck_assert_msg(eof == 1, "client: tn_wait_eof = %d, want EOF", eof);
+	tn_close(&fd);
+	tn_server_free(&s);
+	assert_no_loop_errors(&ctx);
+}
+
+START_TEST(test_shutdown_from_traffic)
+{
+	shutdown_from_callback(0);
+}
+END_TEST
+
+START_TEST(test_shutdown_from_open)
+{
+	shutdown_from_callback(1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * gnet_engine_stop from another thread with 100 idle clients connected.
+ */
+START_TEST(test_stop_with_idle_clients)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	gnet_options_t opts = { .num_loops = 2 };
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, &opts, &ctx);
+
+	int fds[IDLE_CLIENTS];
+	for (int i = 0; i < IDLE_CLIENTS; i++) {
+		fds[i] = tn_connect(s.port);
+		ck_assert_msg(fds[i] >= 0, "connect %d: %s", i, strerror(errno));
+	}
+	TN_WAIT_UNTIL(gnet_engine_conn_count(s.eng) == IDLE_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(gnet_engine_conn_count(s.eng), IDLE_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.opens), IDLE_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 0);
+
+	tn_server_stop(&s); /* this thread is not a loop thread */
+	ck_assert_int_eq(s.run_rc, 0);
+	ck_assert_int_eq(atomic_load(&ctx.closes), IDLE_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.close_shutdown), IDLE_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
+	ck_assert_int_eq(gnet_engine_conn_count(s.eng), 0);
+	for (int i = 0; i < IDLE_CLIENTS; i++)
+		ck_assert_int_eq(atomic_load(&ctx.per_conn_closes[i]), 1);
+
+	for (int i = 0; i < IDLE_CLIENTS; i++) {
+		int eof = tn_wait_eof(fds[i], WAIT_MS, NULL);
+		ck_assert_msg(eof == 1, "client %d: tn_wait_eof = %d, want EOF", i, eof);
+		tn_close(&fds[i]);
+	}
+	tn_server_free(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * on_close runs exactly once per connection when the peers close.
+ */
+START_TEST(test_on_close_once_per_conn)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	gnet_options_t opts = { .num_loops = 2 };
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, &opts, &ctx);
+
+	uint8_t payload[SMALL_BYTES];
+	tn_fill_random(payload, sizeof payload, 3);
+	tn_client_t cl[ONCE_CLIENTS];
+	for (int i = 0; i < ONCE_CLIENTS; i++) {
+		int fd = tn_connect(s.port);
+		ck_assert_int_ge(fd, 0);
+		tn_client_init(&cl[i], fd, payload, sizeof payload, NULL, 0);
+	}
+	/* A full echo proves every connection is open on the server. */
+	ck_assert_msg(tn_pump(cl, ONCE_CLIENTS, IO_MS) == 0, "%s",
+	    tn_pump_error(cl, ONCE_CLIENTS));
+	for (int i = 0; i < ONCE_CLIENTS; i++)
+		tn_close(&cl[i].fd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == ONCE_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), ONCE_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.close_eof), ONCE_CLIENTS);
+	TN_WAIT_UNTIL(gnet_engine_conn_count(s.eng) == 0, WAIT_MS);
+	ck_assert_int_eq(gnet_engine_conn_count(s.eng), 0);
+
+	/* Stopping must not close them a second time. */
+	tn_server_close(&s);
+	ck_assert_int_eq(atomic_load(&ctx.opens), ONCE_CLIENTS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), ONCE_CLIENTS);
+	for (int i = 0; i < ONCE_CLIENTS; i++)
+		ck_assert_msg(atomic_load(&ctx.per_conn_closes[i]) == 1,
+		    "connection %d closed %d times", i,
+		    atomic_load(&ctx.per_conn_closes[i]));
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * gnet_async_write from a foreign thread: ordered, every callback status 0.
+ */
+typedef struct async_writer {
+	gnet_engine_t *eng;
+	gnet_handle_t h;
+	echo_srv_t *ctx;
+	int failures;     /* gnet_async_write calls that did not return 0 */
+	int first_rc;
+} async_writer_t;
+
+static void *async_writer_main(void *arg)
+{
+	async_writer_t *w = arg;
+	for (int i = 0; i < ASYNC_MSGS; i++) {
+		/* A stack buffer reused each turn: the bytes are copied now. */
+		char line[ASYNC_LINE_LEN + 1];
+		snprintf(line, sizeof line, "line %04d\n", i);
+		int rc = gnet_async_write(w->eng, w->h, line, ASYNC_LINE_LEN,
+		    write_cb, w->ctx);
+		if (rc != 0 && w->failures++ == 0)
+			w->first_rc = rc;
+	}
+	return NULL;
+}
+
+START_TEST(test_async_write_foreign_thread)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	gnet_options_t opts = { .num_loops = 2 };
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, &opts, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.opens), 1);
+	gnet_handle_t h = atomic_load(&ctx.last_handle);
+	ck_assert_uint_ne(h, GNET_HANDLE_NONE);
+
+	async_writer_t w = { .eng = s.eng, .h = h, .ctx = &ctx };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, async_writer_main, &w), 0);
+
+	/* Read while the writer writes. */
+	size_t total = (size_t)ASYNC_MSGS * ASYNC_LINE_LEN;
+	char *got = calloc(1, total + 1);
+	char *want = calloc(1, total + 1);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(want);
+	for (int i = 0; i < ASYNC_MSGS; i++)
+		snprintf(want + (size_t)i * ASYNC_LINE_LEN, ASYNC_LINE_LEN + 1,
+		    "line %04d\n", i);
+	size_t n = tn_read_exact(fd, got, total, IO_MS);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_msg(w.failures == 0, "%d gnet_async_write calls failed, first %d (%s)",
+	    w.failures, w.first_rc, gnet_strerror(w.first_rc));
+	ck_assert_msg(n == total, "received %zu of %zu bytes", n, total);
+	if (memcmp(got, want, total) != 0) {
+		size_t i = 0;
+		while (got[i] == want[i])
+			i++;
+		ck_abort_msg("out of order or corrupt at byte %zu (line %zu)", i,
+		    i / ASYNC_LINE_LEN);
+	}
+	free(got);
+	free(want);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.cb_calls) == ASYNC_MSGS, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.cb_calls), ASYNC_MSGS);
+	ck_assert_int_eq(atomic_load(&ctx.cb_ok), ASYNC_MSGS);
+
+	tn_close(&fd);
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Async write (and async close/abort) to a connection that has closed.
+ */
+static uint64_t total_dropped(gnet_engine_t *eng)
+{
+	uint64_t sum = 0;
+	for (int i = 0; i < gnet_engine_num_loops(eng); i++) {
+		gnet_loop_stats_t st;
+		if (gnet_engine_loop_stats(eng, i, &st) == 0)
+			sum += st.msgs_dropped;
+	}
+	return sum;
+}
+
+START_TEST(test_async_write_closed_conn)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, NULL, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	gnet_handle_t old = atomic_load(&ctx.last_handle);
+	ck_assert_uint_ne(old, GNET_HANDLE_NONE);
+	tn_close(&fd);
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+
+	int rc = gnet_async_write(s.eng, old, "late", 4, write_cb, &ctx);
+	ck_assert_msg(rc == 0, "gnet_async_write to a closed conn: %d (%s)", rc,
+	    gnet_strerror(rc));
+	TN_WAIT_UNTIL(atomic_load(&ctx.cb_calls) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.cb_calls), 1);
+	ck_assert_msg(atomic_load(&ctx.cb_closed) == 1,
+	    "callback: ok %d, closed %d, other %d; want status GNET_ECLOSED, c NULL",
+	    atomic_load(&ctx.cb_ok), atomic_load(&ctx.cb_closed),
+	    atomic_load(&ctx.cb_bad));
+
+	/* Stale close/abort by handle: ignored and counted, never a crash. */
+	uint64_t dropped = total_dropped(s.eng);
+	gnet_close_async(s.eng, old);
+	gnet_abort_async(s.eng, old);
+	TN_WAIT_UNTIL(total_dropped(s.eng) >= dropped + 2, WAIT_MS);
+	ck_assert_msg(total_dropped(s.eng) >= dropped + 2,
+	    "msgs_dropped went from %llu to %llu after 2 stale messages",
+	    (unsigned long long)dropped, (unsigned long long)total_dropped(s.eng));
+
+	/* The engine still serves; the new connection is untouched. */
+	uint8_t payload[SMALL_BYTES];
+	tn_fill_random(payload, sizeof payload, 5);
+	fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	tn_client_t cl;
+	tn_client_init(&cl, fd, payload, sizeof payload, NULL, 0);
+	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
+	ck_assert_int_eq(atomic_load(&ctx.opens), 2);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	ck_assert_uint_ne(atomic_load(&ctx.last_handle), old);
+	tn_close(&cl.fd);
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 2, WAIT_MS);
+	tn_server_close(&s);
+	ck_assert_int_eq(atomic_load(&ctx.cb_calls), 1);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * A peer that half-closes right after sending still gets its whole echo.
+ */
+START_TEST(test_half_close_gets_full_echo)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, NULL, &ctx);
+
+	uint8_t *payload = malloc(HALF_CLOSE_BYTES);
+	uint8_t *got = malloc(HALF_CLOSE_BYTES);
+	ck_assert_ptr_nonnull(payload);
+	ck_assert_ptr_nonnull(got);
+	tn_fill_random(payload, HALF_CLOSE_BYTES, 99);
+
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	/* Everything first (the echo waits in the server's buffers), then FIN. */
+	ck_assert_uint_eq(tn_send_all(fd, payload, HALF_CLOSE_BYTES, IO_MS),
+	    HALF_CLOSE_BYTES);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+
+	size_t n = tn_read_exact(fd, got, HALF_CLOSE_BYTES, IO_MS);
+	ck_assert_msg(n == HALF_CLOSE_BYTES, "echo: %zu of %d bytes", n,
+	    HALF_CLOSE_BYTES);
+	ck_assert_msg(memcmp(got, payload, HALF_CLOSE_BYTES) == 0, "echo differs");
+	size_t extra = 0;
+	int eof = tn_wait_eof(fd, WAIT_MS, &extra);
+	ck_assert_msg(eof == 1 && extra == 0, "tn_wait_eof = %d, %zu extra bytes",
+	    eof, extra);
+	tn_close(&fd);
+	free(payload);
+	free(got);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	ck_assert_msg(atomic_load(&ctx.close_eof) == 1,
+	    "close reason %d, want GNET_EEOF", atomic_load(&ctx.last_reason));
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * gnet_send of a user message to a connection reaches on_message.
+ */
+START_TEST(test_user_message_to_conn)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	gnet_options_t opts = { .num_loops = 2 };
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, &opts, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	gnet_handle_t h = atomic_load(&ctx.last_handle);
+	ck_assert_uint_ne(h, GNET_HANDLE_NONE);
+
+	/* This thread is foreign to the engine. */
+	ck_assert_int_eq(gnet_current_loop(), -1);
+	gnet_msg_t m = { .type = USER_MSG_TYPE, .a = USER_MSG_VALUE };
+	int rc = gnet_send(s.eng, h, &m);
+	ck_assert_msg(rc == 0, "gnet_send: %d (%s)", rc, gnet_strerror(rc));
+
+	const char *want = "pong 42\n";
+	char got[16] = { 0 };
+	size_t n = tn_read_exact(fd, got, strlen(want), IO_MS);
+	ck_assert_uint_eq(n, strlen(want));
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(atomic_load(&ctx.msgs), 1);
+
+	tn_close(&fd);
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * A peer that resets mid-stream: on_close reports it, serving goes on.
+ */
+START_TEST(test_peer_reset_mid_stream)
+{
+	echo_srv_t ctx;
+	srv_init(&ctx);
+	tn_server_t s;
+	tn_server_start(&s, &echo_events, NULL, &ctx);
+
+	uint8_t *payload = malloc(RESET_BYTES);
+	ck_assert_ptr_nonnull(payload);
+	tn_fill_random(payload, RESET_BYTES, 21);
+
+	/* Client 1 sends without reading the echo, then resets. */
+	int fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_eq(tn_send_all(fd, payload, RESET_BYTES, IO_MS), RESET_BYTES);
+	TN_WAIT_UNTIL(atomic_load(&ctx.bytes_in) >= RESET_SEEN_BYTES, WAIT_MS);
+	ck_assert_int_ge(atomic_load(&ctx.bytes_in), RESET_SEEN_BYTES);
+	ck_assert_int_eq(tn_set_linger_rst(fd), 0);
+	tn_close(&fd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	int reason = atomic_load(&ctx.last_reason);
+	ck_assert_msg(reason == GNET_EEOF || (reason < 0 && reason > -4096),
+	    "close reason %d (%s), want a negative errno or GNET_EEOF", reason,
+	    gnet_strerror(reason));
+
+	/* Client 2 is served normally. */
+	fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	tn_client_t cl;
+	tn_client_init(&cl, fd, payload, RESET_SEEN_BYTES, NULL, 0);
+	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
+	tn_close(&cl.fd);
+	free(payload);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 2, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 2);
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ */
+static TCase *tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
+	return tc;
+}
+
+static Suite *echo_suite(void)
+{
+	Suite *s = suite_create("echo");
+	TCase *tc;
+
+	tc = tcase("bulk");
+	tcase_add_test(tc, test_bulk_echo_one_loop);
+	tcase_add_test(tc, test_bulk_echo_four_loops);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("open");
+	tcase_add_test(tc, test_greeting_before_echo);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("close");
+	tcase_add_loop_test(tc, test_close_after_write, 0, 4);
+	tcase_add_test(tc, test_on_close_once_per_conn);
+	tcase_add_test(tc, test_half_close_gets_full_echo);
+	tcase_add_test(tc, test_peer_reset_mid_stream);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("stop");
+	tcase_add_test(tc, test_shutdown_from_traffic);
+	tcase_add_test(tc, test_shutdown_from_open);
+	tcase_add_test(tc, test_stop_with_idle_clients);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("foreign");
+	tcase_add_test(tc, test_async_write_foreign_thread);
+	tcase_add_test(tc, test_async_write_closed_conn);
+	tcase_add_test(tc, test_user_message_to_conn);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(echo_suite());
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
