@@ -59,7 +59,7 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/check_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # Suites that exercise cross-thread protocols; these also run under TSan.
-TSAN_TESTS := $(BUILD)/tests/check_mailbox $(BUILD)/tests/check_kernel
+TSAN_TESTS := $(BUILD)/tests/check_mailbox $(BUILD)/tests/check_kernel $(BUILD)/tests/check_echo
 
 .PHONY: all lib examples tests test test-asan test-tsan run deps install clean
 

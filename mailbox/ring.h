@@ -5,7 +5,10 @@
  * Two flavours share one type: SPSC (one producing loop, one consuming
  * loop; the cheap path, ~0.75 ns a pair) and MPSC (foreign threads; a CAS
  * and an ordered commit, ~7x dearer, so loops never use it among
- * themselves). The consumer side is the same for both.
+ * themselves). The consumer side is the same for both. A ring is one or
+ * the other for its whole life: the SP path advances only p_tail while the
+ * MP path reserves through p_head, so mixing them on one ring makes an MP
+ * producer wait forever for a ticket that never commits.
  *
  * ck 0.7.1 publishes slots with volatile stores plus compiler fences, which
  * ThreadSanitizer cannot see; under TSan we add explicit release/acquire

@@ -526,13 +526,19 @@ typedef struct async_writer {
 	int first_rc;
 } async_writer_t;
 
+/* Line i of the async stream: "line 0042\n" (ASYNC_LINE_LEN bytes + NUL). */
+static void format_line(char *dst, int i)
+{
+	snprintf(dst, ASYNC_LINE_LEN + 1, "line %04u\n", (unsigned)i % 10000u);
+}
+
 static void *async_writer_main(void *arg)
 {
 	async_writer_t *w = arg;
 	for (int i = 0; i < ASYNC_MSGS; i++) {
 		/* A stack buffer reused each turn: the bytes are copied now. */
 		char line[ASYNC_LINE_LEN + 1];
-		snprintf(line, sizeof line, "line %04d\n", i);
+		format_line(line, i);
 		int rc = gnet_async_write(w->eng, w->h, line, ASYNC_LINE_LEN,
 		    write_cb, w->ctx);
 		if (rc != 0 && w->failures++ == 0)
@@ -567,8 +573,7 @@ START_TEST(test_async_write_foreign_thread)
 	ck_assert_ptr_nonnull(got);
 	ck_assert_ptr_nonnull(want);
 	for (int i = 0; i < ASYNC_MSGS; i++)
-		snprintf(want + (size_t)i * ASYNC_LINE_LEN, ASYNC_LINE_LEN + 1,
-		    "line %04d\n", i);
+		format_line(want + (size_t)i * ASYNC_LINE_LEN, i);
 	size_t n = tn_read_exact(fd, got, total, IO_MS);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_msg(w.failures == 0, "%d gnet_async_write calls failed, first %d (%s)",
