@@ -171,6 +171,9 @@ typedef struct gnet_options {
 	                         * default 256 (loop to loop), 4x that for the
 	                         * foreign-thread ring. Tiny values are for tests. */
 	gnet_send_policy_t send_policy; /* foreign threads on a full mailbox */
+	unsigned max_parked;    /* messages a loop may hold for full peer rings
+	                         * before its connections stop reading (they
+	                         * resume at a quarter of it); default 65536 */
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64

@@ -42,6 +42,8 @@ fill_defaults(gnet_options_t *o)
 		o->backlog = GNET__DEFAULT_BACKLOG;
 	if (o->mailbox_ring_size == 0)
 		o->mailbox_ring_size = GNET__DEFAULT_RING;
+	if (o->max_parked == 0)
+		o->max_parked = GNET__DEFAULT_MAX_PARKED;
 }
 
 static int
@@ -113,6 +115,7 @@ drop_cb(void *ctx, const gnet_msg_t *m)
 static void
 drain_leftovers(gnet_engine_t *eng)
 {
+	uint64_t was_full;
 	bool more;
 	int i;
 
@@ -131,7 +134,8 @@ drain_leftovers(gnet_engine_t *eng)
 		if (l == NULL)
 			continue;
 		do {
-			gnet__inbox_drain(&l->inbox, UINT32_MAX, drop_cb, eng, &more);
+			gnet__inbox_drain(&l->inbox, UINT32_MAX, drop_cb, eng,
+			    &more, &was_full);
 		} while (more);
 		/* Timers are messages too (linger timers carry nothing). */
 		while (gnet__timers_pop_due(&l->timers, UINT64_MAX, &m))
@@ -163,6 +167,8 @@ gnet_engine_run(gnet_engine_t *eng)
 
 	if (eng == NULL)
 		return GNET_EINVAL;
+	if (atomic_load(&eng->state) != GNET__ENG_NEW)
+		return GNET_ESTATE;
 	if (eng->ev.on_boot != NULL &&
 	    eng->ev.on_boot(eng, eng->udata) == GNET_SHUTDOWN)
 		atomic_store(&eng->stop_requested, 1);

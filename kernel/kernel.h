@@ -35,8 +35,9 @@
 #define GNET__DEFAULT_RING 256u
 /* epoll events per wait (h2o uses 256). */
 #define GNET__MAX_EVENTS 256
-/* While a loop has parked overflow it re-polls this often (ms) to move it
- * into the destination's ring as soon as there is room. */
+/* A consumer that drains a full ring wakes its producer, so parked
+ * overflow moves as soon as there is room; this re-poll interval (ms) is
+ * only a backstop should a wakeup ever be missed. */
 #define GNET__OVERFLOW_RETRY_MS 1
 /* Default option values (gnet_options_t documents them). */
 #define GNET__DEFAULT_READ_CAP (64u * 1024)
@@ -45,6 +46,9 @@
 #define GNET__DEFAULT_MAX_INBOUND (64u * 1024 * 1024)
 #define GNET__DEFAULT_LINGER_MS 5000
 #define GNET__DEFAULT_BACKLOG 1024
+/* 64 Ki parked messages is ~4 MiB of nodes per loop: deep enough to ride
+ * out a peer loop's burst, small enough to bound memory. */
+#define GNET__DEFAULT_MAX_PARKED 65536u
 
 /* Kernel message types (below GNET_MSG_USER). */
 enum {
@@ -126,6 +130,10 @@ typedef struct gnet__loop {
 	unsigned char *scratch;  /* the shared read buffer */
 	size_t scratch_cap;
 	struct gnet_conn *dirty; /* conns with output or a close to finish */
+	/* Connections that stopped reading because this loop's outbox held
+	 * max_parked messages; handles, since they may close meanwhile. */
+	gnet_handle_t *parked_readers;
+	size_t n_parked_readers, cap_parked_readers;
 
 	uint64_t now_ns;
 	bool stopping;           /* draining connections before exit */
@@ -211,6 +219,7 @@ void gnet__conn_io(gnet__loop_t *l, struct gnet_conn *c, uint32_t events);
 void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener);
 void gnet__conns_flush(gnet__loop_t *l);
 void gnet__conns_close_all(gnet__loop_t *l, int reason);
+void gnet__conns_resume_parked(gnet__loop_t *l);
 void gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls);
 void gnet__listeners_close(gnet_engine_t *eng);
 

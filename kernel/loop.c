@@ -97,6 +97,7 @@ gnet__loop_free(gnet__loop_t *l)
 	gnet__timers_destroy(&l->timers);
 	free(l->slots);
 	free(l->scratch);
+	free(l->parked_readers);
 	free(l);
 }
 
@@ -110,18 +111,22 @@ deliver_cb(void *ctx, const gnet_msg_t *m)
 static bool
 process_messages(gnet__loop_t *l)
 {
-	uint64_t moved = 0;
+	uint64_t moved = 0, was_full = 0;
 	bool more = false;
 	gnet_msg_t m;
 	int d;
 
-	if (gnet__outbox_flush(&l->outbox, &l->pool, l->eng->inboxes, &moved) != 0 ||
-	    moved != 0) {
-		for (d = 0; d < l->eng->nloops && d < 64; d++)
-			if (moved & ((uint64_t)1 << d))
-				gnet__waker_wake(&l->eng->loops[d]->waker);
-	}
-	gnet__inbox_drain(&l->inbox, GNET__INBOX_BUDGET, deliver_cb, l, &more);
+	gnet__outbox_flush(&l->outbox, &l->pool, l->eng->inboxes, &moved);
+	if (l->n_parked_readers != 0 &&
+	    l->outbox.parked <= l->eng->opt.max_parked / 4)
+		gnet__conns_resume_parked(l);
+	gnet__inbox_drain(&l->inbox, GNET__INBOX_BUDGET, deliver_cb, l, &more,
+	    &was_full);
+	/* Wake receivers of moved overflow, and senders whose full ring we
+	 * just made room in. */
+	for (d = 0; (moved | was_full) != 0 && d < l->eng->nloops && d < 64; d++)
+		if ((moved | was_full) & ((uint64_t)1 << d))
+			gnet__waker_wake(&l->eng->loops[d]->waker);
 	l->now_ns = gnet__now_ns();
 	while (gnet__timers_pop_due(&l->timers, l->now_ns, &m))
 		gnet__deliver_local(l, &m);
@@ -206,7 +211,8 @@ gnet__loop_main(void *arg)
 			timeout = 10;
 		if (timeout != 0) {
 			gnet__waker_prepare_sleep(&l->waker);
-			if (gnet__inbox_nonempty(&l->inbox))
+			if (gnet__inbox_nonempty(&l->inbox) ||
+			    gnet__outbox_can_progress(&l->outbox, eng->inboxes))
 				timeout = 0;
 		}
 		n = epoll_wait(l->epfd, events, GNET__MAX_EVENTS, timeout);

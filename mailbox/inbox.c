@@ -65,15 +65,21 @@ drain_ring(gnet__ring_t *r, unsigned budget, gnet__inbox_fn fn, void *ctx,
 
 unsigned
 gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
-    gnet__inbox_fn fn, void *ctx, bool *more)
+    gnet__inbox_fn fn, void *ctx, bool *more, uint64_t *was_full)
 {
 	unsigned n = 0;
 	int i;
 
 	*more = false;
-	for (i = 0; i < in->npeers; i++)
-		if (i != in->self)
-			n += drain_ring(&in->from_loop[i], budget_per_ring, fn, ctx, more);
+	*was_full = 0;
+	for (i = 0; i < in->npeers; i++) {
+		gnet__ring_t *r = &in->from_loop[i];
+		if (i == in->self)
+			continue;
+		if (i < 64 && gnet__ring_depth(r) == r->size - 1)
+			*was_full |= (uint64_t)1 << i;
+		n += drain_ring(r, budget_per_ring, fn, ctx, more);
+	}
 	n += drain_ring(&in->foreign, budget_per_ring, fn, ctx, more);
 	return n;
 }

@@ -38,12 +38,15 @@ gnet__inbox_push_foreign(gnet__inbox_t *in, const gnet_msg_t *m)
 	return gnet__ring_push_mp(&in->foreign, m);
 }
 
-/* Consumer (owner loop): pop up to `budget` messages in total across the
- * rings, calling fn for each. Returns the number popped; *more is set when
- * a ring still held messages when its share of the budget ran out. */
+/* Consumer (owner loop): pop up to `budget_per_ring` messages from each
+ * ring, calling fn for each. Returns the number popped; *more is set when
+ * a ring still held messages when its share of the budget ran out. Bit k
+ * of *was_full (k < 64) is set when loop k's ring was found full: that
+ * loop has messages parked in its outbox and should be woken to move them
+ * now that there is room, rather than at its next retry. */
 typedef void (*gnet__inbox_fn)(void *ctx, const gnet_msg_t *m);
 unsigned gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
-    gnet__inbox_fn fn, void *ctx, bool *more);
+    gnet__inbox_fn fn, void *ctx, bool *more, uint64_t *was_full);
 
 /* Consumer: is any ring non-empty? Call after gnet__waker_prepare_sleep. */
 bool gnet__inbox_nonempty(const gnet__inbox_t *in);

@@ -65,6 +65,24 @@ gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
 	return o->parked;
 }
 
+bool
+gnet__outbox_can_progress(const gnet__outbox_t *o, gnet__inbox_t *const *inboxes)
+{
+	int d;
+
+	if (o->parked == 0)
+		return false;
+	for (d = 0; d < o->ndst; d++) {
+		const gnet__ring_t *r;
+		if (o->pending[d].len == 0)
+			continue;
+		r = &inboxes[d]->from_loop[o->self];
+		if (gnet__ring_depth(r) < r->size - 1)
+			return true;
+	}
+	return false;
+}
+
 void
 gnet__outbox_discard(gnet__outbox_t *o, gnet__msgpool_t *pool,
     void (*fn)(void *ctx, const gnet_msg_t *m), void *ctx)

@@ -37,6 +37,13 @@ int gnet__outbox_send(gnet__outbox_t *o, gnet__msgpool_t *pool,
 uint64_t gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
     gnet__inbox_t *const *inboxes, uint64_t *moved_mask);
 
+/* Could a flush move anything now, i.e. does a destination with parked
+ * messages have room in its ring? The sleeper checks this after announcing
+ * sleep: a consumer that makes room wakes only a loop that says it is
+ * sleeping, so the two checks together lose no progress. */
+bool gnet__outbox_can_progress(const gnet__outbox_t *o,
+    gnet__inbox_t *const *inboxes);
+
 /* Hand every parked message to fn and empty the outbox (shutdown). */
 void gnet__outbox_discard(gnet__outbox_t *o, gnet__msgpool_t *pool,
     void (*fn)(void *ctx, const gnet_msg_t *m), void *ctx);

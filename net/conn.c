@@ -48,7 +48,8 @@ sync_events(gnet_conn_t *c)
 	uint32_t want = 0;
 	struct epoll_event ev;
 
-	if (!(c->flags & (GNET__C_CLOSING | GNET__C_PAUSED | GNET__C_PEER_EOF)))
+	if (!(c->flags & (GNET__C_CLOSING | GNET__C_PAUSED | GNET__C_PEER_EOF |
+	    GNET__C_PARKED)))
 		want |= EPOLLIN;
 	if (c->flags & GNET__C_OUT_ARMED)
 		want |= EPOLLOUT;
@@ -268,6 +269,42 @@ read_once(gnet__loop_t *l, gnet_conn_t *c)
 	}
 }
 
+/* The loop holds max_parked messages for peers that are not keeping up:
+ * stop reading from this connection (backpressure into TCP) until the
+ * outbox drains, instead of producing more messages without bound. */
+static void
+park_reader(gnet__loop_t *l, gnet_conn_t *c)
+{
+	if (l->n_parked_readers == l->cap_parked_readers) {
+		size_t ncap = l->cap_parked_readers ? l->cap_parked_readers * 2 : 16;
+		gnet_handle_t *nv = realloc(l->parked_readers, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return; /* keep reading: better than losing track */
+		l->parked_readers = nv;
+		l->cap_parked_readers = ncap;
+	}
+	l->parked_readers[l->n_parked_readers++] = c->handle;
+	c->flags |= GNET__C_PARKED;
+	sync_events(c);
+}
+
+void
+gnet__conns_resume_parked(gnet__loop_t *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_parked_readers; i++) {
+		gnet__slot_t *s = gnet__slot_lookup(l, l->parked_readers[i]);
+		gnet_conn_t *c;
+		if (s == NULL || s->kind != GNET__SLOT_CONN)
+			continue;
+		c = s->obj;
+		c->flags &= ~(unsigned)GNET__C_PARKED;
+		sync_events(c);
+	}
+	l->n_parked_readers = 0;
+}
+
 void
 gnet__conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 {
@@ -275,13 +312,20 @@ gnet__conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 		return;
 	if (events & EPOLLOUT)
 		gnet__conn_mark_dirty(c);
+	if ((events & EPOLLIN) && (c->ev_mask & EPOLLIN) &&
+	    l->outbox.parked >= l->eng->opt.max_parked) {
+		park_reader(l, c);
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (c->ev_mask & EPOLLIN)) {
 		/* Data that arrived before a FIN or error is read first. */
 		read_once(l, c);
 	} else if (events & EPOLLERR) {
 		gnet__conn_abort(c, socket_error(c->fd));
-	} else if ((events & EPOLLHUP) && !(c->flags & GNET__C_CLOSING)) {
-		/* Hung up while reading was paused: nothing can be sent. */
+	} else if (events & EPOLLHUP) {
+		/* Hung up while not reading (paused or closing): the peer is
+		 * gone, nothing more can be sent, and a level-triggered HUP
+		 * would otherwise be reported on every wait. */
 		gnet__conn_abort(c, socket_error(c->fd));
 	}
 }

@@ -29,7 +29,8 @@ enum {
 	GNET__C_DIRTY = 1u << 5,        /* on the loop's dirty list */
 	GNET__C_CLOSED = 1u << 6,       /* on_close has run */
 	GNET__C_PEER_EOF = 1u << 7,     /* the peer shut down its write side */
-	GNET__C_LINGER_SET = 1u << 8    /* the linger timer is armed */
+	GNET__C_LINGER_SET = 1u << 8,   /* the linger timer is armed */
+	GNET__C_PARKED = 1u << 9        /* reading stopped: loop outbox full */
 };
 
 struct gnet_conn {

@@ -538,6 +538,109 @@ START_TEST(bad_options_rejected)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Parked-message cap: a connection whose handler floods a stalled      */
+/* loop stops being read once max_parked messages wait in the outbox,  */
+/* and resumes, losing nothing, when the receiver catches up.          */
+
+#define PARK_CAP 1000u
+#define PARK_READ_CAP 1024u
+#define PARK_BYTES (256u * 1024)
+#define PARK_GATE_MS 30000
+
+static atomic_int park_gate;          /* 0: the sink loop is stalled */
+static atomic_uint park_received, park_bad;
+static atomic_size_t park_consumed, park_max_parked;
+static gnet_handle_t park_sink;
+static unsigned park_next;
+
+static void
+park_sink_receive(gnet_actor_t *self, const gnet_msg_t *m)
+{
+	int64_t dl = tn_now_ms() + PARK_GATE_MS;
+
+	(void)self;
+	/* Stall this loop (bounded) until the test opens the gate. */
+	while (!atomic_load(&park_gate) && tn_now_ms() < dl)
+		sched_yield();
+	if (m->a != park_next)
+		atomic_fetch_add(&park_bad, 1);
+	park_next = (unsigned)m->a + 1;
+	atomic_fetch_add(&park_received, 1);
+}
+
+static gnet_action_t
+park_boot(gnet_engine_t *eng, void *udata)
+{
+	gnet_actor_def_t d = { .receive = park_sink_receive };
+
+	(void)udata;
+	ck_assert_int_eq(gnet_actor_spawn(eng, 1, &d, &park_sink), 0);
+	return GNET_NONE;
+}
+
+static gnet_action_t
+park_traffic(gnet_conn_t *c, void *udata)
+{
+	static unsigned seq; /* loop 0 only */
+	gnet_msg_t m = { .type = MSG_DATA };
+	const void *p;
+	size_t n = gnet_conn_peek(c, &p), i;
+
+	(void)udata;
+	/* One message per byte, all to the stalled loop. */
+	for (i = 0; i < n; i++) {
+		m.a = seq++;
+		ck_assert_int_eq(gnet_send(gnet_conn_engine(c), park_sink, &m), 0);
+	}
+	gnet_conn_discard(c, n);
+	atomic_fetch_add(&park_consumed, n);
+	tn_atomic_max(&park_max_parked, (size_t)gnet__tls_loop->outbox.parked);
+	return GNET_NONE;
+}
+
+START_TEST(parked_cap_pauses_reading)
+{
+	gnet_events_t ev = { .on_boot = park_boot, .on_traffic = park_traffic };
+	gnet_options_t o = actor_options(2, 4);
+	static unsigned char buf[PARK_BYTES];
+	tn_server_t srv;
+	int fd;
+
+	atomic_store(&park_gate, 0);
+	atomic_store(&park_received, 0);
+	atomic_store(&park_bad, 0);
+	atomic_store(&park_consumed, 0);
+	atomic_store(&park_max_parked, 0);
+	park_next = 0;
+	o.max_parked = PARK_CAP;
+	o.read_buffer_cap = PARK_READ_CAP;
+	o.no_pin = 1;
+	tn_server_start(&srv, &ev, &o, NULL);
+	/* The first connection goes to loop 0 (round-robin from 0). */
+	fd = tn_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	/* Loopback socket buffers absorb all of it even if nobody reads. */
+	ck_assert_uint_eq(tn_send_all(fd, buf, sizeof(buf), WAIT_MS), sizeof(buf));
+	TN_WAIT_UNTIL(atomic_load(&park_consumed) >= PARK_CAP, WAIT_MS);
+	ck_assert_uint_ge(atomic_load(&park_consumed), PARK_CAP);
+	/* Give a broken cap every chance to read on; a working one never
+	 * passes the bound, whatever the timing. */
+	TN_WAIT_UNTIL(atomic_load(&park_consumed) == PARK_BYTES, 300);
+	ck_assert_uint_le(atomic_load(&park_consumed), PARK_CAP + PARK_READ_CAP);
+	ck_assert_uint_lt(atomic_load(&park_max_parked), PARK_CAP + PARK_READ_CAP);
+
+	atomic_store(&park_gate, 1);
+	TN_WAIT_UNTIL(atomic_load(&park_received) == PARK_BYTES, WAIT_MS);
+	ck_assert_uint_eq(atomic_load(&park_consumed), PARK_BYTES);
+	ck_assert_uint_eq(atomic_load(&park_received), PARK_BYTES);
+	ck_assert_uint_eq(atomic_load(&park_bad), 0);
+	tn_close(&fd);
+	tn_server_close(&srv);
+}
+END_TEST
+
 static Suite *
 kernel_suite(void)
 {
@@ -549,6 +652,7 @@ kernel_suite(void)
 	tcase_add_test(stress, fan_in_through_tiny_rings);
 	tcase_add_test(stress, no_lost_wakeups);
 	tcase_add_test(stress, stale_handle_after_slot_reuse);
+	tcase_add_test(stress, parked_cap_pauses_reading);
 	suite_add_tcase(s, stress);
 	tcase_set_timeout(rules, 60);
 	tcase_add_test(rules, timers_fire_in_order);

@@ -117,6 +117,7 @@ START_TEST(mpsc_many_producers_fifo_no_loss)
 	sink_t sink = { { 0 }, 0, 0 };
 	unsigned count = scaled(PRODUCER_MSGS), i;
 	int64_t deadline = tn_now_ms() + THREAD_TEST_TIMEOUT_MS;
+	uint64_t full;
 	bool more;
 
 	/* The foreign ring is 4 slots: producers hit "full" constantly. */
@@ -126,7 +127,7 @@ START_TEST(mpsc_many_producers_fifo_no_loss)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, mpsc_producer, &args[i]), 0);
 	}
 	while (sink.total < count * NPRODUCERS && tn_now_ms() < deadline)
-		if (gnet__inbox_drain(&in, 64, sink_fn, &sink, &more) == 0)
+		if (gnet__inbox_drain(&in, 64, sink_fn, &sink, &more, &full) == 0)
 			sched_yield();
 	for (i = 0; i < NPRODUCERS; i++)
 		pthread_join(th[i], NULL);
@@ -192,13 +193,14 @@ START_TEST(outbox_overflow_keeps_order)
 	sink_t sink = { { 0 }, 0, 0 };
 	unsigned count = scaled(PRODUCER_MSGS);
 	int64_t deadline = tn_now_ms() + THREAD_TEST_TIMEOUT_MS;
+	uint64_t full;
 	bool more;
 
 	ck_assert_int_eq(gnet__inbox_init(&in, 2, 0, 4, 4), 0);
 	arg = (spsc_arg_t){ &in, inboxes, 1, count, 0 };
 	ck_assert_int_eq(pthread_create(&th, NULL, outbox_producer, &arg), 0);
 	while (sink.total < count && tn_now_ms() < deadline)
-		if (gnet__inbox_drain(&in, 64, sink_fn, &sink, &more) == 0)
+		if (gnet__inbox_drain(&in, 64, sink_fn, &sink, &more, &full) == 0)
 			sched_yield();
 	pthread_join(th, NULL);
 	ck_assert_int_eq(sink.bad, 0);
@@ -219,6 +221,7 @@ START_TEST(outbox_single_thread_order_and_discard)
 	sink_t sink = { { 0 }, 0, 0 }, discarded = { { 0 }, 0, 0 };
 	uint64_t moved = 0;
 	unsigned i;
+	uint64_t full;
 	bool more;
 
 	ck_assert_int_eq(gnet__inbox_init(&in, 2, 0, 4, 4), 0);
@@ -231,17 +234,23 @@ START_TEST(outbox_single_thread_order_and_discard)
 		ck_assert_int_eq(gnet__outbox_send(&ob, &pool, &in, 0, &m), i < 3 ? 1 : 0);
 	}
 	ck_assert_uint_eq(ob.parked, 7);
-	gnet__inbox_drain(&in, 64, sink_fn, &sink, &more);
+	/* Ring full: a flush could not move anything, so the loop may sleep. */
+	ck_assert(!gnet__outbox_can_progress(&ob, inboxes));
+	gnet__inbox_drain(&in, 64, sink_fn, &sink, &more, &full);
+	ck_assert(gnet__outbox_can_progress(&ob, inboxes));
 	ck_assert_uint_eq(sink.total, 3);
+	/* The ring from loop 1 was full: the consumer learns it must wake
+	 * loop 1 to move its parked messages. */
+	ck_assert_uint_eq(full, (uint64_t)1 << 1);
 	ck_assert_uint_eq(gnet__outbox_flush(&ob, &pool, inboxes, &moved), 4);
 	ck_assert_uint_eq(moved, 1);
 	/* A new send must queue behind the parked ones, not overtake. */
-	gnet__inbox_drain(&in, 64, sink_fn, &sink, &more);
+	gnet__inbox_drain(&in, 64, sink_fn, &sink, &more, &full);
 	m.b = 10;
 	ck_assert_int_eq(gnet__outbox_send(&ob, &pool, &in, 0, &m), 0);
 	while (sink.total < 11) {
 		gnet__outbox_flush(&ob, &pool, inboxes, &moved);
-		gnet__inbox_drain(&in, 64, sink_fn, &sink, &more);
+		gnet__inbox_drain(&in, 64, sink_fn, &sink, &more, &full);
 	}
 	ck_assert_int_eq(sink.bad, 0);
 	ck_assert_uint_eq(sink.next[1], 11);

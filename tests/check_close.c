@@ -1,0 +1,941 @@
+/*
+ * check_close.c -- integration suite "close": how connections and engines
+ * end, on a real engine on loopback driven by plain client sockets.
+ *
+ * Covers the linger bound of a graceful close (a peer that never reads is
+ * reset after linger_ms, on_close says GNET_ELINGER; linger_ms < 0 gives up
+ * at once), abortive close from a callback and by handle from a foreign
+ * thread (RST, GNET_EABORTED) next to a graceful close by handle (FIN,
+ * reason 0), the max_inbound limit on a handler that never consumes (while
+ * a well-behaved neighbour keeps echoing), engine stop flushing every
+ * pending reply before the FIN, a port already in use, GNET_CLOSE from
+ * on_open after a greeting, writes refused once close has begun or from
+ * on_close, and the engine state rules of gnet_engine_run/listen.
+ *
+ * Server callbacks only record into atomics; the test thread asserts, with
+ * bounded waits. No sleep is used to synchronise with the engine.
+ */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gnet.h"
+#include "support/testnet.h"
+
+#define TCASE_TIMEOUT_S 30
+#define WAIT_MS 5000            /* for a callback to be observed */
+#define IO_MS 10000             /* for a single client exchange */
+
+#define MAX_CONNS 16
+
+/* Linger: a flood far above every socket buffer below, so most of it is
+ * still in the outbound buffer when the close begins. */
+#define FLOOD_BYTES ((size_t)8 * 1024 * 1024)
+#define LINGER_MS 300
+#define LINGER_SNDBUF (16 * 1024)     /* server SO_SNDBUF */
+#define LINGER_RCVBUF (8 * 1024)      /* client SO_RCVBUF; it never reads */
+#define LINGER_MAX_MS 5000            /* on_close must come well before this */
+#define LINGER_NONE_MS (-1)           /* linger_ms < 0: do not wait at all */
+#define PROMPT_MS 1000                /* "at once" for linger_ms < 0 */
+/* tn_now_ms truncates to whole milliseconds: two truncated stamps can
+ * differ by up to 1 ms less than the real interval. */
+#define CLOCK_SLACK_MS 2
+
+#define ABORT_BYTES 4096              /* written, then dropped by the abort */
+
+#define MAX_INBOUND ((size_t)64 * 1024)
+#define DEFAULT_READ_CAP ((size_t)64 * 1024) /* documented read_buffer_cap */
+#define HOARD_BYTES ((size_t)1024 * 1024)
+#define ECHO_BYTES ((size_t)1024 * 1024)   /* > MAX_INBOUND, but consumed */
+#define ECHO_AFTER_BYTES ((size_t)64 * 1024)
+#define TAG_HOARD 'H'                 /* first byte: never consume */
+#define TAG_ECHO 'E'                  /* first byte: echo everything */
+
+#define STOP_CLIENTS 5
+#define REPLY_BYTES ((size_t)2 * 1024 * 1024)
+#define REPLY_SEED 0x5EED0000ull
+#define STOP_SNDBUF (64 * 1024)       /* keeps most of each reply queued */
+#define STOP_RCVBUF (64 * 1024)
+#define STOP_LINGER_MS 10000          /* the flush, not the bound, is tested */
+#define STOP_READ_CHUNK 16384         /* one recv per client per poll round */
+#define POLL_SLICE_MS 100
+
+#define GREETING "HELLO, and goodbye\n"
+#define REPLY_BEFORE_CLOSE "ok\n"
+
+#define LOCAL_ANY_PORT "tcp://127.0.0.1:0"
+
+/* What the handlers do; one mode per test. */
+enum srv_mode {
+	MODE_FLOOD_CLOSE = 0,   /* first bytes: write flood, return GNET_CLOSE */
+	MODE_WRITE_ABORT,       /* first bytes: write, gnet_conn_abort, NONE */
+	MODE_IDLE,              /* consume everything, reply nothing */
+	MODE_HOARD_OR_ECHO,     /* first byte picks: hoard (never consume) or echo */
+	MODE_REPLY,             /* first byte k: write replies[k], count it */
+	MODE_GREET_CLOSE,       /* on_open: write greeting, return GNET_CLOSE */
+	MODE_CLOSE_THEN_WRITE   /* write, gnet_conn_close, write again */
+};
+
+enum conn_role { ROLE_UNKNOWN = 0, ROLE_HOARD, ROLE_ECHO };
+
+/* One record per opened connection, in open order; the connection's
+ * context points at it. */
+typedef struct conn_rec {
+	atomic_int closes;            /* on_close calls */
+	atomic_int reason;            /* last on_close reason */
+	atomic_long close_ms;         /* tn_now_ms() at on_close */
+	atomic_long close_write_rc;   /* gnet_conn_write from on_close */
+	atomic_uint_least64_t handle;
+	int role;                     /* enum conn_role; owner loop only */
+	int served;                   /* first request handled; owner loop only */
+} conn_rec_t;
+
+typedef struct close_srv {
+	/* behaviour, set before the engine starts */
+	enum srv_mode mode;
+	const uint8_t *flood;         /* MODE_FLOOD_CLOSE */
+	const uint8_t *replies[STOP_CLIENTS]; /* MODE_REPLY */
+
+	/* observations from loop threads */
+	atomic_int opens, closes;
+	atomic_int boots, shutdowns;
+	atomic_long close_begun_ms;   /* when the handler began the close */
+	atomic_int replies_queued;    /* MODE_REPLY */
+	atomic_size_t max_hoard_view; /* largest inbound view of a hoarder */
+	atomic_long write_after_close_rc;  /* MODE_CLOSE_THEN_WRITE */
+	atomic_long writev_after_close_rc;
+	atomic_int close_rc;
+	atomic_int errors;            /* unexpected results on loops */
+	atomic_int first_error_line;
+	conn_rec_t conns[MAX_CONNS];
+} close_srv_t;
+
+/* Record an unexpected result seen on a loop thread (asserting there would
+ * kill the process from a foreign thread without a useful message). */
+#define LOOP_CHECK(ctx, cond) \
+	do { \
+		if (!(cond)) { \
+			int zero_ = 0; \
+			atomic_compare_exchange_strong(&(ctx)->first_error_line, \
+			    &zero_, __LINE__); \
+			atomic_fetch_add(&(ctx)->errors, 1); \
+		} \
+	} while (0)
+
+static void srv_init(close_srv_t *ctx, enum srv_mode mode)
+{
+	/* Zero is a valid state for these lock-free atomics on Linux. */
+	memset(ctx, 0, sizeof *ctx);
+	ctx->mode = mode;
+}
+
+static void assert_no_loop_errors(close_srv_t *ctx)
+{
+	ck_assert_msg(atomic_load(&ctx->errors) == 0,
+	    "%d unexpected result(s) on loop threads, first at check_close.c:%d",
+	    atomic_load(&ctx->errors), atomic_load(&ctx->first_error_line));
+}
+
+/* ------------------------------------------------------------------------
+ * Server callbacks.
+ */
+static gnet_action_t on_boot(gnet_engine_t *eng, void *udata)
+{
+	close_srv_t *ctx = udata;
+	(void)eng;
+	atomic_fetch_add(&ctx->boots, 1);
+	return GNET_NONE;
+}
+
+static gnet_action_t on_open(gnet_conn_t *c, void *udata)
+{
+	close_srv_t *ctx = udata;
+	int idx = atomic_fetch_add(&ctx->opens, 1);
+	LOOP_CHECK(ctx, idx < MAX_CONNS);
+	if (idx >= MAX_CONNS)
+		return GNET_CLOSE;
+	conn_rec_t *rec = &ctx->conns[idx];
+	gnet_conn_set_context(c, rec);
+	/* Last: the test thread waits on the handle. */
+	atomic_store(&rec->handle, gnet_conn_handle(c));
+
+	if (ctx->mode == MODE_GREET_CLOSE) {
+		size_t n = strlen(GREETING);
+		LOOP_CHECK(ctx, gnet_conn_write(c, GREETING, n) == (long)n);
+		atomic_store(&ctx->close_begun_ms, (long)tn_now_ms());
+		return GNET_CLOSE;
+	}
+	return GNET_NONE;
+}
+
+/* MODE_HOARD_OR_ECHO: the first byte of a connection decides its role. */
+static gnet_action_t hoard_or_echo(close_srv_t *ctx, gnet_conn_t *c,
+    conn_rec_t *rec, const uint8_t *data, size_t n)
+{
+	if (rec->role == ROLE_UNKNOWN)
+		rec->role = data[0] == TAG_HOARD ? ROLE_HOARD : ROLE_ECHO;
+	if (rec->role == ROLE_HOARD) {
+		/* Never consume: everything stays buffered in the library. */
+		tn_atomic_max(&ctx->max_hoard_view, n);
+		return GNET_NONE;
+	}
+	LOOP_CHECK(ctx, gnet_conn_write(c, data, n) == (long)n);
+	LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
+	return GNET_NONE;
+}
+
+static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
+{
+	close_srv_t *ctx = udata;
+	conn_rec_t *rec = gnet_conn_context(c);
+	const void *view = NULL;
+	size_t n = gnet_conn_peek(c, &view);
+	const uint8_t *data = view;
+	LOOP_CHECK(ctx, rec != NULL && n > 0 && data != NULL);
+	if (rec == NULL || n == 0 || data == NULL)
+		return GNET_NONE;
+
+	if (ctx->mode == MODE_HOARD_OR_ECHO)
+		return hoard_or_echo(ctx, c, rec, data, n);
+
+	uint8_t first = data[0];
+	LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
+	/* Every other mode acts once, on the first request. */
+	if (rec->served)
+		return GNET_NONE;
+	rec->served = 1;
+
+	switch (ctx->mode) {
+	case MODE_FLOOD_CLOSE:
+		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->flood, FLOOD_BYTES) ==
+		    (long)FLOOD_BYTES);
+		atomic_store(&ctx->close_begun_ms, (long)tn_now_ms());
+		return GNET_CLOSE;
+	case MODE_WRITE_ABORT: {
+		uint8_t junk[ABORT_BYTES];
+		memset(junk, 'a', sizeof junk);
+		LOOP_CHECK(ctx, gnet_conn_write(c, junk, sizeof junk) ==
+		    (long)sizeof junk);
+		LOOP_CHECK(ctx, gnet_conn_abort(c) == 0);
+		/* An abort begins the close: no writes after it. */
+		LOOP_CHECK(ctx, gnet_conn_write(c, junk, 1) == GNET_ECLOSED);
+		return GNET_NONE;
+	}
+	case MODE_REPLY:
+		LOOP_CHECK(ctx, first < STOP_CLIENTS);
+		if (first >= STOP_CLIENTS)
+			return GNET_CLOSE;
+		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->replies[first],
+		    REPLY_BYTES) == (long)REPLY_BYTES);
+		/* Last: the test thread stops the engine once all are queued. */
+		atomic_fetch_add(&ctx->replies_queued, 1);
+		return GNET_NONE;
+	case MODE_CLOSE_THEN_WRITE: {
+		size_t len = strlen(REPLY_BEFORE_CLOSE);
+		LOOP_CHECK(ctx, gnet_conn_write(c, REPLY_BEFORE_CLOSE, len) ==
+		    (long)len);
+		atomic_store(&ctx->close_rc, gnet_conn_close(c));
+		atomic_store(&ctx->write_after_close_rc,
+		    gnet_conn_write(c, "late", 4));
+		struct iovec iov = { .iov_base = "late", .iov_len = 4 };
+		atomic_store(&ctx->writev_after_close_rc,
+		    gnet_conn_writev(c, &iov, 1));
+		return GNET_NONE;
+	}
+	default:
+		return GNET_NONE;
+	}
+}
+
+static void on_close(gnet_conn_t *c, int reason, void *udata)
+{
+	close_srv_t *ctx = udata;
+	conn_rec_t *rec = gnet_conn_context(c);
+	LOOP_CHECK(ctx, rec != NULL);
+	if (rec == NULL)
+		return;
+	atomic_store(&rec->close_ms, (long)tn_now_ms());
+	atomic_store(&rec->reason, reason);
+	/* Documented: the connection can no longer be written. */
+	atomic_store(&rec->close_write_rc, gnet_conn_write(c, "x", 1));
+	atomic_fetch_add(&rec->closes, 1);
+	/* Last: the test thread waits on this counter. */
+	atomic_fetch_add(&ctx->closes, 1);
+}
+
+static void on_shutdown(gnet_engine_t *eng, void *udata)
+{
+	close_srv_t *ctx = udata;
+	(void)eng;
+	atomic_fetch_add(&ctx->shutdowns, 1);
+}
+
+static const gnet_events_t close_events = {
+	.on_boot = on_boot,
+	.on_open = on_open,
+	.on_traffic = on_traffic,
+	.on_close = on_close,
+	.on_shutdown = on_shutdown,
+};
+
+/* ------------------------------------------------------------------------
+ * Small helpers.
+ */
+
+/* Wait for connection `idx` to open; returns its handle (fails if none). */
+static gnet_handle_t wait_open(close_srv_t *ctx, int idx)
+{
+	TN_WAIT_UNTIL(atomic_load(&ctx->conns[idx].handle) != GNET_HANDLE_NONE,
+	    WAIT_MS);
+	gnet_handle_t h = atomic_load(&ctx->conns[idx].handle);
+	ck_assert_msg(h != GNET_HANDLE_NONE, "connection %d not opened within %d ms",
+	    idx, WAIT_MS);
+	return h;
+}
+
+/* Stop the engine and check that no connection was closed twice. */
+static void close_server_and_check_once(tn_server_t *s, close_srv_t *ctx)
+{
+	tn_server_close(s);
+	int opens = atomic_load(&ctx->opens);
+	for (int i = 0; i < opens && i < MAX_CONNS; i++)
+		ck_assert_msg(atomic_load(&ctx->conns[i].closes) == 1,
+		    "connection %d: on_close ran %d times, want exactly once", i,
+		    atomic_load(&ctx->conns[i].closes));
+	ck_assert_int_eq(atomic_load(&ctx->shutdowns), 1);
+}
+
+/* ------------------------------------------------------------------------
+ * 1, 2. A peer that never reads, a close with megabytes still queued.
+ *
+ * linger_ms > 0: the close waits linger_ms for the peer, then resets it and
+ * says GNET_ELINGER. linger_ms < 0: it gives up at once, same reason.
+ */
+static void flood_then_close(int linger_ms)
+{
+	uint8_t *flood = malloc(FLOOD_BYTES);
+	ck_assert_ptr_nonnull(flood);
+	tn_fill_random(flood, FLOOD_BYTES, 11);
+
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_FLOOD_CLOSE);
+	ctx.flood = flood;
+	gnet_options_t opts = {
+		.num_loops = 1,
+		.linger_ms = linger_ms,
+		.sndbuf = LINGER_SNDBUF,
+	};
+	tn_server_t s;
+	tn_server_start(&s, &close_events, &opts, &ctx);
+
+	int fd = tn_connect_rcvbuf(s.port, LINGER_RCVBUF);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+
+	/* The client does not read anything until on_close has run. */
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) >= 1, LINGER_MAX_MS);
+	ck_assert_msg(atomic_load(&ctx.closes) == 1,
+	    "on_close ran %d times within %d ms, want once",
+	    atomic_load(&ctx.closes), LINGER_MAX_MS);
+	int reason = atomic_load(&ctx.conns[0].reason);
+	ck_assert_msg(reason == GNET_ELINGER, "close reason %d (%s), want GNET_ELINGER",
+	    reason, gnet_strerror(reason));
+
+	long elapsed = atomic_load(&ctx.conns[0].close_ms) -
+	    atomic_load(&ctx.close_begun_ms);
+	if (linger_ms > 0) {
+		ck_assert_msg(elapsed >= linger_ms - CLOCK_SLACK_MS,
+		    "on_close %ld ms after the close, before linger_ms = %d", elapsed,
+		    linger_ms);
+		ck_assert_msg(elapsed < LINGER_MAX_MS,
+		    "on_close %ld ms after the close, linger_ms = %d", elapsed, linger_ms);
+	} else {
+		ck_assert_msg(elapsed < PROMPT_MS,
+		    "on_close %ld ms after the close with linger_ms < 0, want < %d",
+		    elapsed, PROMPT_MS);
+	}
+
+	/* The peer is reset (or, at worst, sees EOF) short of the flood. */
+	size_t got = 0;
+	int end = tn_wait_eof(fd, IO_MS, &got);
+	ck_assert_msg(end == -ECONNRESET || end == 1,
+	    "client: tn_wait_eof = %d (%s) after %zu bytes, want a reset or EOF",
+	    end, end < 0 ? strerror(-end) : "-", got);
+	ck_assert_msg(got < FLOOD_BYTES,
+	    "client received all %zu bytes: the close did not give up", got);
+	tn_close(&fd);
+
+	close_server_and_check_once(&s, &ctx);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	free(flood);
+	assert_no_loop_errors(&ctx);
+}
+
+START_TEST(test_linger_expiry)
+{
+	flood_then_close(LINGER_MS);
+}
+END_TEST
+
+START_TEST(test_linger_negative)
+{
+	flood_then_close(LINGER_NONE_MS);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 3. gnet_conn_abort from on_traffic: pending output dropped, RST.
+ */
+START_TEST(test_abort_from_callback)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_WRITE_ABORT);
+	tn_server_t s;
+	tn_server_start(&s, &close_events, NULL, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	int reason = atomic_load(&ctx.conns[0].reason);
+	ck_assert_msg(reason == GNET_EABORTED, "close reason %d (%s), want GNET_EABORTED",
+	    reason, gnet_strerror(reason));
+
+	/* RST, not FIN: the read fails instead of returning 0, and the bytes
+	 * written before the abort were dropped, never sent. */
+	size_t got = 0;
+	int end = tn_wait_eof(fd, IO_MS, &got);
+	ck_assert_msg(end == -ECONNRESET,
+	    "client: tn_wait_eof = %d (%s), want -ECONNRESET (an RST)", end,
+	    end < 0 ? strerror(-end) : (end == 1 ? "EOF: a FIN" : "timeout"));
+	ck_assert_msg(got == 0, "client received %zu bytes the abort should drop", got);
+	tn_close(&fd);
+
+	close_server_and_check_once(&s, &ctx);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 4. gnet_abort_async and gnet_close_async by handle from a foreign thread.
+ */
+START_TEST(test_abort_and_close_async)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_IDLE);
+	/* Two loops: each connection lives on its own loop, so the messages
+	 * are routed by the handle's loop index. */
+	gnet_options_t opts = { .num_loops = 2 };
+	tn_server_t s;
+	tn_server_start(&s, &close_events, &opts, &ctx);
+
+	int fd_abort = tn_connect(s.port);
+	ck_assert_int_ge(fd_abort, 0);
+	gnet_handle_t h_abort = wait_open(&ctx, 0);
+	int fd_close = tn_connect(s.port);
+	ck_assert_int_ge(fd_close, 0);
+	gnet_handle_t h_close = wait_open(&ctx, 1);
+
+	/* The test thread is foreign to the engine. */
+	ck_assert_int_eq(gnet_current_loop(), -1);
+	int rc = gnet_abort_async(s.eng, h_abort);
+	ck_assert_msg(rc == 0, "gnet_abort_async: %d (%s)", rc, gnet_strerror(rc));
+	rc = gnet_close_async(s.eng, h_close);
+	ck_assert_msg(rc == 0, "gnet_close_async: %d (%s)", rc, gnet_strerror(rc));
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 2, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 2);
+	int reason = atomic_load(&ctx.conns[0].reason);
+	ck_assert_msg(reason == GNET_EABORTED,
+	    "aborted connection: close reason %d (%s), want GNET_EABORTED", reason,
+	    gnet_strerror(reason));
+	reason = atomic_load(&ctx.conns[1].reason);
+	ck_assert_msg(reason == 0, "closed connection: close reason %d (%s), want 0",
+	    reason, gnet_strerror(reason));
+
+	size_t extra = 0;
+	int end = tn_wait_eof(fd_abort, IO_MS, &extra);
+	ck_assert_msg(end == -ECONNRESET,
+	    "aborted client: tn_wait_eof = %d, want -ECONNRESET (an RST)", end);
+	end = tn_wait_eof(fd_close, IO_MS, &extra);
+	ck_assert_msg(end == 1 && extra == 0,
+	    "closed client: tn_wait_eof = %d with %zu extra bytes, want a clean EOF",
+	    end, extra);
+	tn_close(&fd_abort);
+	tn_close(&fd_close);
+
+	close_server_and_check_once(&s, &ctx);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 5. max_inbound: a handler that never consumes is cut off at the limit;
+ * a neighbour on the same loop that consumes keeps echoing throughout.
+ */
+START_TEST(test_max_inbound)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_HOARD_OR_ECHO);
+	/* One loop: the limit on one connection must not disturb another
+	 * served by the same thread. */
+	gnet_options_t opts = { .num_loops = 1, .max_inbound = MAX_INBOUND };
+	tn_server_t s;
+	tn_server_start(&s, &close_events, &opts, &ctx);
+
+	uint8_t *hoard = malloc(HOARD_BYTES);
+	uint8_t *echo = malloc(ECHO_BYTES);
+	ck_assert_ptr_nonnull(hoard);
+	ck_assert_ptr_nonnull(echo);
+	tn_fill_random(hoard, HOARD_BYTES, 21);
+	tn_fill_random(echo, ECHO_BYTES, 22);
+	hoard[0] = TAG_HOARD;
+	echo[0] = TAG_ECHO;
+
+	/* Open them in a known order: conns[0] echoes, conns[1] hoards. */
+	int fd_echo = tn_connect(s.port);
+	ck_assert_int_ge(fd_echo, 0);
+	wait_open(&ctx, 0);
+	int fd_hoard = tn_connect(s.port);
+	ck_assert_int_ge(fd_hoard, 0);
+	wait_open(&ctx, 1);
+
+	/* Both at once, under one poll loop. The hoarder expects nothing and
+	 * may see its sends fail once the server gives up on it. */
+	enum { CL_ECHO = 0, CL_HOARD = 1, NCL = 2 };
+	static const uint8_t nothing[1];
+	tn_client_t cl[NCL];
+	tn_client_init(&cl[CL_ECHO], fd_echo, echo, ECHO_BYTES, NULL, 0);
+	tn_client_init(&cl[CL_HOARD], fd_hoard, hoard, HOARD_BYTES, nothing, 0);
+	tn_pump(cl, NCL, IO_MS);
+	ck_assert_msg(cl[CL_ECHO].done, "echo client next to the hoarder: %s",
+	    cl[CL_ECHO].error);
+	ck_assert_msg(cl[CL_HOARD].recvd == 0, "hoarder received %zu bytes",
+	    cl[CL_HOARD].recvd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.conns[1].closes) == 1, WAIT_MS);
+	ck_assert_msg(atomic_load(&ctx.conns[1].closes) == 1,
+	    "hoarding connection not closed (sent %zu bytes, largest view %zu)",
+	    cl[CL_HOARD].sent, atomic_load(&ctx.max_hoard_view));
+	int reason = atomic_load(&ctx.conns[1].reason);
+	ck_assert_msg(reason == GNET_EINBOUND,
+	    "hoarder: close reason %d (%s), want GNET_EINBOUND", reason,
+	    gnet_strerror(reason));
+	/* Closed at the first read past the limit: the handler never saw
+	 * more than the limit plus one read. */
+	size_t peak = atomic_load(&ctx.max_hoard_view);
+	ck_assert_msg(peak <= MAX_INBOUND + DEFAULT_READ_CAP,
+	    "hoarder was shown %zu unconsumed bytes, limit %zu + one read %zu",
+	    peak, MAX_INBOUND, DEFAULT_READ_CAP);
+	/* Its peer sees the end of the connection (FIN or RST), not silence. */
+	int end = tn_wait_eof(fd_hoard, IO_MS, NULL);
+	ck_assert_msg(end != 0, "hoarder client: connection still open %d ms after "
+	    "GNET_EINBOUND", IO_MS);
+	tn_close(&fd_hoard);
+
+	/* The echo connection is untouched by its neighbour's end. */
+	ck_assert_int_eq(atomic_load(&ctx.conns[0].closes), 0);
+	tn_client_t again;
+	tn_client_init(&again, fd_echo, echo, ECHO_AFTER_BYTES, NULL, 0);
+	ck_assert_msg(tn_pump(&again, 1, IO_MS) == 0, "echo after the hoarder closed: %s",
+	    tn_pump_error(&again, 1));
+	tn_close(&fd_echo);
+	TN_WAIT_UNTIL(atomic_load(&ctx.conns[0].closes) == 1, WAIT_MS);
+	reason = atomic_load(&ctx.conns[0].reason);
+	ck_assert_msg(reason == GNET_EEOF, "echo: close reason %d (%s), want GNET_EEOF",
+	    reason, gnet_strerror(reason));
+
+	close_server_and_check_once(&s, &ctx);
+	free(hoard);
+	free(echo);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 6. Engine stop with megabytes queued: every reply is flushed, then FIN.
+ */
+typedef struct reader {
+	int fd;
+	uint8_t *buf;
+	size_t got;
+	int eof;
+	int err;            /* errno of a failed recv, 0 if none */
+	int overflow;       /* bytes past REPLY_BYTES arrived */
+} reader_t;
+
+/* One recv of at most STOP_READ_CHUNK: a slow but steady reader. */
+static void reader_step(reader_t *r)
+{
+	uint8_t scratch[STOP_READ_CHUNK];
+	ssize_t n = recv(r->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+	if (n > 0) {
+		size_t room = REPLY_BYTES - r->got;
+		if ((size_t)n > room) {
+			r->overflow = 1;
+			n = (ssize_t)room;
+		}
+		memcpy(r->buf + r->got, scratch, (size_t)n);
+		r->got += (size_t)n;
+	} else if (n == 0) {
+		r->eof = 1;
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		r->err = errno;
+	}
+}
+
+static int reader_active(const reader_t *r)
+{
+	return !r->eof && !r->err && !r->overflow;
+}
+
+START_TEST(test_stop_flushes_pending)
+{
+	uint8_t *replies[STOP_CLIENTS];
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_REPLY);
+	for (int i = 0; i < STOP_CLIENTS; i++) {
+		replies[i] = malloc(REPLY_BYTES);
+		ck_assert_ptr_nonnull(replies[i]);
+		tn_fill_random(replies[i], REPLY_BYTES, REPLY_SEED + (uint64_t)i);
+		ctx.replies[i] = replies[i];
+	}
+	gnet_options_t opts = {
+		.num_loops = 2,
+		.linger_ms = STOP_LINGER_MS,
+		.sndbuf = STOP_SNDBUF,
+	};
+	tn_server_t s;
+	tn_server_start(&s, &close_events, &opts, &ctx);
+
+	reader_t rd[STOP_CLIENTS];
+	memset(rd, 0, sizeof rd);
+	for (int i = 0; i < STOP_CLIENTS; i++) {
+		rd[i].fd = tn_connect_rcvbuf(s.port, STOP_RCVBUF);
+		ck_assert_msg(rd[i].fd >= 0, "connect %d: %s", i, strerror(errno));
+		rd[i].buf = malloc(REPLY_BYTES);
+		ck_assert_ptr_nonnull(rd[i].buf);
+		/* The request names the reply: client i gets replies[i]. */
+		uint8_t req = (uint8_t)i;
+		ck_assert_uint_eq(tn_send_all(rd[i].fd, &req, 1, IO_MS), 1);
+	}
+
+	/* Nobody reads yet, so the replies sit in outbound buffers. */
+	TN_WAIT_UNTIL(atomic_load(&ctx.replies_queued) == STOP_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.replies_queued), STOP_CLIENTS);
+	ck_assert_int_eq(gnet_engine_stop(s.eng), 0);
+
+	/* Read everything, a chunk per client per round, until every client
+	 * has its EOF (or failed). gnet_engine_run cannot return before. */
+	int64_t deadline = tn_now_ms() + IO_MS;
+	for (;;) {
+		struct pollfd pfd[STOP_CLIENTS];
+		int idx[STOP_CLIENTS];
+		int n = 0;
+		for (int i = 0; i < STOP_CLIENTS; i++) {
+			if (!reader_active(&rd[i]))
+				continue;
+			pfd[n] = (struct pollfd){ .fd = rd[i].fd, .events = POLLIN };
+			idx[n++] = i;
+		}
+		if (n == 0 || tn_now_ms() >= deadline)
+			break;
+		if (poll(pfd, (nfds_t)n, POLL_SLICE_MS) <= 0)
+			continue;
+		for (int j = 0; j < n; j++)
+			if (pfd[j].revents & (POLLIN | POLLHUP | POLLERR))
+				reader_step(&rd[idx[j]]);
+	}
+
+	for (int i = 0; i < STOP_CLIENTS; i++) {
+		ck_assert_msg(!rd[i].overflow, "client %d: more than %zu bytes", i,
+		    REPLY_BYTES);
+		ck_assert_msg(rd[i].err == 0, "client %d: recv failed after %zu of %zu "
+		    "bytes: %s", i, rd[i].got, REPLY_BYTES, strerror(rd[i].err));
+		ck_assert_msg(rd[i].got == REPLY_BYTES && rd[i].eof,
+		    "client %d: %zu of %zu bytes, EOF %s", i, rd[i].got, REPLY_BYTES,
+		    rd[i].eof ? "seen" : "not seen");
+		if (memcmp(rd[i].buf, replies[i], REPLY_BYTES) != 0) {
+			size_t k = 0;
+			while (rd[i].buf[k] == replies[i][k])
+				k++;
+			ck_abort_msg("client %d: byte %zu differs", i, k);
+		}
+	}
+
+	tn_server_join(&s, TN_JOIN_TIMEOUT_MS);
+	ck_assert_int_eq(s.run_rc, 0);
+	ck_assert_int_eq(atomic_load(&ctx.closes), STOP_CLIENTS);
+	for (int i = 0; i < STOP_CLIENTS; i++) {
+		int reason = atomic_load(&ctx.conns[i].reason);
+		ck_assert_msg(reason == GNET_ESHUTDOWN,
+		    "connection %d: close reason %d (%s), want GNET_ESHUTDOWN", i,
+		    reason, gnet_strerror(reason));
+		ck_assert_int_eq(atomic_load(&ctx.conns[i].closes), 1);
+	}
+	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
+	tn_server_free(&s);
+
+	for (int i = 0; i < STOP_CLIENTS; i++) {
+		tn_close(&rd[i].fd);
+		free(rd[i].buf);
+		free(replies[i]);
+	}
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 7. A port that another engine listens on: -EADDRINUSE, named "in use".
+ */
+START_TEST(test_addr_in_use)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_IDLE);
+	gnet_engine_t *first = NULL, *second = NULL;
+	int rc = gnet_engine_new(&first, &close_events, NULL, &ctx);
+	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
+	rc = gnet_engine_new(&second, &close_events, NULL, &ctx);
+	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
+
+	rc = gnet_engine_listen(first, LOCAL_ANY_PORT);
+	ck_assert_msg(rc == 0, "gnet_engine_listen: %d (%s)", rc, gnet_strerror(rc));
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	ck_assert_int_eq(gnet_engine_addr(first, 0, &ss, &len), 0);
+	int port = tn_addr_port(&ss);
+	ck_assert_int_gt(port, 0);
+
+	char addr[64];
+	snprintf(addr, sizeof addr, "tcp://127.0.0.1:%d", port);
+	rc = gnet_engine_listen(second, addr);
+	ck_assert_msg(rc == -EADDRINUSE, "second listen on %s: %d (%s), want -EADDRINUSE",
+	    addr, rc, gnet_strerror(rc));
+	const char *msg = gnet_strerror(rc);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strcasestr(msg, "in use") != NULL,
+	    "gnet_strerror(-EADDRINUSE) = \"%s\", want it to say \"in use\"", msg);
+
+	gnet_engine_free(second);
+	gnet_engine_free(first);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 8. on_open writes a greeting and returns GNET_CLOSE.
+ */
+START_TEST(test_open_greet_close)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_GREET_CLOSE);
+	tn_server_t s;
+	tn_server_start(&s, &close_events, NULL, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	size_t glen = strlen(GREETING);
+	char buf[sizeof GREETING] = { 0 };
+	size_t n = tn_read_exact(fd, buf, glen, IO_MS);
+	ck_assert_msg(n == glen, "greeting: %zu of %zu bytes", n, glen);
+	ck_assert_str_eq(buf, GREETING);
+	size_t extra = 0;
+	int end = tn_wait_eof(fd, IO_MS, &extra);
+	ck_assert_msg(end == 1 && extra == 0,
+	    "after the greeting: tn_wait_eof = %d with %zu extra bytes, want EOF",
+	    end, extra);
+	tn_close(&fd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	int reason = atomic_load(&ctx.conns[0].reason);
+	ck_assert_msg(reason == 0, "close reason %d (%s), want 0", reason,
+	    gnet_strerror(reason));
+	close_server_and_check_once(&s, &ctx);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 9. Writes once close has begun, and from on_close, are refused.
+ */
+START_TEST(test_write_after_close)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_CLOSE_THEN_WRITE);
+	/* Sentinels: a callback that never ran would leave these. */
+	atomic_store(&ctx.write_after_close_rc, 1);
+	atomic_store(&ctx.writev_after_close_rc, 1);
+	atomic_store(&ctx.close_rc, 1);
+	atomic_store(&ctx.conns[0].close_write_rc, 1);
+	tn_server_t s;
+	tn_server_start(&s, &close_events, NULL, &ctx);
+
+	int fd = tn_connect(s.port);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+
+	/* What was written before the close arrives, nothing after it. */
+	size_t rlen = strlen(REPLY_BEFORE_CLOSE);
+	char buf[sizeof REPLY_BEFORE_CLOSE] = { 0 };
+	ck_assert_uint_eq(tn_read_exact(fd, buf, rlen, IO_MS), rlen);
+	ck_assert_str_eq(buf, REPLY_BEFORE_CLOSE);
+	size_t extra = 0;
+	int end = tn_wait_eof(fd, IO_MS, &extra);
+	ck_assert_msg(end == 1 && extra == 0,
+	    "after the reply: tn_wait_eof = %d with %zu extra bytes, want EOF",
+	    end, extra);
+	tn_close(&fd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	ck_assert_int_eq(atomic_load(&ctx.close_rc), 0);
+	long rc = atomic_load(&ctx.write_after_close_rc);
+	ck_assert_msg(rc == GNET_ECLOSED,
+	    "gnet_conn_write after gnet_conn_close: %ld (%s), want GNET_ECLOSED", rc,
+	    gnet_strerror((int)rc));
+	rc = atomic_load(&ctx.writev_after_close_rc);
+	ck_assert_msg(rc == GNET_ECLOSED,
+	    "gnet_conn_writev after gnet_conn_close: %ld (%s), want GNET_ECLOSED", rc,
+	    gnet_strerror((int)rc));
+	rc = atomic_load(&ctx.conns[0].close_write_rc);
+	ck_assert_msg(rc == GNET_ECLOSED,
+	    "gnet_conn_write in on_close: %ld (%s), want GNET_ECLOSED", rc,
+	    gnet_strerror((int)rc));
+	int reason = atomic_load(&ctx.conns[0].reason);
+	ck_assert_msg(reason == 0, "close reason %d (%s), want 0", reason,
+	    gnet_strerror(reason));
+
+	close_server_and_check_once(&s, &ctx);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 10. gnet_engine_run runs once; gnet_engine_listen is for setup only.
+ */
+typedef struct run_call {
+	gnet_engine_t *eng;
+	int rc;
+	atomic_int done;
+} run_call_t;
+
+static void *run_call_main(void *arg)
+{
+	run_call_t *rc = arg;
+	rc->rc = gnet_engine_run(rc->eng);
+	atomic_store(&rc->done, 1);
+	return NULL;
+}
+
+START_TEST(test_run_twice_and_late_listen)
+{
+	close_srv_t ctx;
+	srv_init(&ctx, MODE_IDLE);
+	tn_server_t s;
+	tn_server_start(&s, &close_events, NULL, &ctx);
+
+	/* While running: too late to listen. */
+	int rc = gnet_engine_listen(s.eng, LOCAL_ANY_PORT);
+	ck_assert_msg(rc == GNET_ESTATE, "listen while running: %d (%s), want GNET_ESTATE",
+	    rc, gnet_strerror(rc));
+
+	tn_server_stop(&s);
+	ck_assert_int_eq(s.run_rc, 0);
+	ck_assert_int_eq(atomic_load(&ctx.boots), 1);
+	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
+
+	/* The second run goes on its own thread so that a library that did
+	 * start serving again cannot hang this test: it is stopped below. */
+	run_call_t again = { .eng = s.eng, .rc = 1 };
+	atomic_init(&again.done, 0);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, run_call_main, &again), 0);
+	TN_WAIT_UNTIL(atomic_load(&again.done), WAIT_MS);
+	int returned = atomic_load(&again.done);
+	if (!returned)
+		gnet_engine_stop(s.eng);
+	/* Reuse the helper's bounded join on the second thread. */
+	s.thread = th;
+	s.joined = 0;
+	tn_server_join(&s, TN_JOIN_TIMEOUT_MS);
+	ck_assert_msg(returned, "second gnet_engine_run did not return within %d ms",
+	    WAIT_MS);
+	ck_assert_msg(again.rc == GNET_ESTATE,
+	    "second gnet_engine_run: %d (%s), want GNET_ESTATE", again.rc,
+	    gnet_strerror(again.rc));
+	/* It must not have booted or shut down a second time either. */
+	ck_assert_int_eq(atomic_load(&ctx.boots), 1);
+	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
+
+	rc = gnet_engine_listen(s.eng, LOCAL_ANY_PORT);
+	ck_assert_msg(rc == GNET_ESTATE, "listen after run: %d (%s), want GNET_ESTATE",
+	    rc, gnet_strerror(rc));
+
+	tn_server_free(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ */
+static TCase *tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
+	return tc;
+}
+
+static Suite *close_suite(void)
+{
+	Suite *s = suite_create("close");
+	TCase *tc;
+
+	tc = tcase("linger");
+	tcase_add_test(tc, test_linger_expiry);
+	tcase_add_test(tc, test_linger_negative);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("abort");
+	tcase_add_test(tc, test_abort_from_callback);
+	tcase_add_test(tc, test_abort_and_close_async);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("limits");
+	tcase_add_test(tc, test_max_inbound);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("stop");
+	tcase_add_test(tc, test_stop_flushes_pending);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("graceful");
+	tcase_add_test(tc, test_open_greet_close);
+	tcase_add_test(tc, test_write_after_close);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("engine");
+	tcase_add_test(tc, test_addr_in_use);
+	tcase_add_test(tc, test_run_twice_and_late_listen);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(close_suite());
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
