@@ -288,13 +288,16 @@ typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
 /* Write to a connection from any thread: the bytes are copied now and
  * handed to the connection's actor as a message. `cb` may be NULL.
  * Returns 0 when queued (the callback reports the outcome), or
- * GNET_EINVAL / GNET_ENOMEM / GNET_ESHUTDOWN / GNET_EAGAIN; when it
- * returns an error the callback is not called. Thread: any. */
+ * GNET_EINVAL / GNET_ENOMEM / GNET_ESHUTDOWN / GNET_EAGAIN, or
+ * GNET_ESTALE when called on the connection's own loop after it closed;
+ * when it returns an error the callback is not called. Thread: any. */
 int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
     const void *data, size_t n, gnet_write_cb cb, void *cbdata);
 
-/* Close or abort a connection by handle, as a message. A stale handle is
- * ignored (the drop is counted). Thread: any. */
+/* Close or abort a connection by handle, as a message. Returns 0 when
+ * queued; a handle found stale on arrival is dropped and counted. Called
+ * on the connection's own loop, a stale handle is reported at once as
+ * GNET_ESTALE. Thread: any. */
 int gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn);
 int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
 
@@ -335,7 +338,7 @@ int gnet_send_after(gnet_engine_t *eng, gnet_handle_t to,
     const gnet_msg_t *m, uint64_t delay_ms);
 
 /* Stop an actor by handle, as a message (on_stop runs on its loop).
- * Thread: any. */
+ * Returns as gnet_close_async does. Thread: any. */
 int gnet_stop_actor(gnet_engine_t *eng, gnet_handle_t actor);
 
 /* Inside receive: */

@@ -66,12 +66,12 @@ gnet__slot_free(gnet__loop_t *l, uint32_t i)
 		gnet__msgpool_put(&l->pool, n);
 		gnet__msg_dropped(l->eng, l, &m);
 	}
+	/* A queued slot's `next` is its run-queue link: leave it intact (the
+	 * actors behind it must still run) and let gnet__run_actors return
+	 * the slot to the free list when it reaches it. */
 	if (!s->queued) {
 		s->next = l->free_head;
 		l->free_head = i;
-	} else {
-		/* Returned to the free list when the run queue reaches it. */
-		s->next = GNET__NO_SLOT;
 	}
 }
 

@@ -27,13 +27,6 @@
 #define FANIN_MSGS 100000      /* per producer */
 #define WAIT_MS 60000          /* bound for whole phases */
 
-static unsigned
-scaled(unsigned n)
-{
-	const char *s = getenv("GNET_STRESS_SCALE");
-	unsigned div = s != NULL ? (unsigned)atoi(s) : 1;
-	return div > 1 ? n / div : n;
-}
 
 static gnet_options_t
 actor_options(int loops, unsigned ring)
@@ -129,7 +122,7 @@ fanin_boot(gnet_engine_t *eng, void *udata)
 		gnet_actor_def_t p = { .receive = producer_receive,
 			.state = &fanin_producers[i] };
 		fanin_producers[i] = (fanin_producer_t){ fanin_sink_h,
-			(unsigned)i - 1, scaled(FANIN_MSGS) };
+			(unsigned)i - 1, tn_scaled(FANIN_MSGS) };
 		ck_assert_int_eq(gnet_actor_spawn(eng, i, &p, &fanin_producer_h[i]), 0);
 	}
 	return GNET_NONE;
@@ -144,7 +137,7 @@ START_TEST(fan_in_through_tiny_rings)
 	gnet_msg_t go = { .type = MSG_GO };
 	gnet_loop_stats_t st;
 	uint64_t overflowed = 0;
-	unsigned count = scaled(FANIN_MSGS), i;
+	unsigned count = tn_scaled(FANIN_MSGS), i;
 	tn_server_t srv;
 
 	memset(&fanin_sink, 0, sizeof(fanin_sink));
@@ -216,7 +209,7 @@ START_TEST(no_lost_wakeups)
 	gnet_events_t ev = { .on_boot = wake_boot };
 	gnet_options_t o = actor_options(1, 0);
 	gnet_msg_t ping = { .type = MSG_PING };
-	unsigned cycles = scaled(WAKE_CYCLES), racers = scaled(WAKE_RACERS);
+	unsigned cycles = tn_scaled(WAKE_CYCLES), racers = tn_scaled(WAKE_RACERS);
 	unsigned long i, total = cycles + racers;
 	int64_t worst = 0, t0;
 	gnet_loop_stats_t before, after;
@@ -641,6 +634,75 @@ START_TEST(parked_cap_pauses_reading)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* An actor that stops while queued (it sent itself a message) must not */
+/* unlink the actors queued behind it.                                  */
+
+static gnet_handle_t queue_a, queue_c;
+static atomic_int queue_c_got, queue_a_stops;
+
+static void
+queue_a_receive(gnet_actor_t *self, const gnet_msg_t *m)
+{
+	gnet_msg_t x = { .type = MSG_DATA };
+	gnet_engine_t *eng = gnet_actor_engine(self);
+
+	if (m->type != MSG_GO)
+		return;
+	ck_assert_int_eq(gnet_send(eng, queue_a, &x), 0); /* A queued again */
+	ck_assert_int_eq(gnet_send(eng, queue_c, &x), 0); /* C behind it */
+	gnet_actor_stop(self);                             /* A freed, queued */
+}
+
+static void
+queue_a_stop(gnet_actor_t *self)
+{
+	(void)self;
+	atomic_fetch_add(&queue_a_stops, 1);
+}
+
+static void
+queue_c_receive(gnet_actor_t *self, const gnet_msg_t *m)
+{
+	(void)self;
+	(void)m;
+	atomic_fetch_add(&queue_c_got, 1);
+}
+
+static gnet_action_t
+queue_boot(gnet_engine_t *eng, void *udata)
+{
+	gnet_actor_def_t a = { .receive = queue_a_receive, .on_stop = queue_a_stop };
+	gnet_actor_def_t c = { .receive = queue_c_receive };
+
+	(void)udata;
+	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &a, &queue_a), 0);
+	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &c, &queue_c), 0);
+	return GNET_NONE;
+}
+
+START_TEST(stop_while_queued_keeps_run_queue)
+{
+	gnet_events_t ev = { .on_boot = queue_boot };
+	gnet_options_t o = actor_options(1, 0);
+	gnet_msg_t go = { .type = MSG_GO }, x = { .type = MSG_DATA };
+	tn_server_t srv;
+
+	atomic_store(&queue_c_got, 0);
+	atomic_store(&queue_a_stops, 0);
+	tn_server_start(&srv, &ev, &o, NULL);
+	ck_assert_int_eq(gnet_send(srv.eng, queue_a, &go), 0);
+	TN_WAIT_UNTIL(atomic_load(&queue_c_got) == 1, 5000);
+	ck_assert_int_eq(atomic_load(&queue_c_got), 1);
+	ck_assert_int_eq(atomic_load(&queue_a_stops), 1);
+	/* C still schedules normally afterwards. */
+	ck_assert_int_eq(gnet_send(srv.eng, queue_c, &x), 0);
+	TN_WAIT_UNTIL(atomic_load(&queue_c_got) == 2, 5000);
+	ck_assert_int_eq(atomic_load(&queue_c_got), 2);
+	tn_server_close(&srv);
+}
+END_TEST
+
 static Suite *
 kernel_suite(void)
 {
@@ -657,6 +719,7 @@ kernel_suite(void)
 	tcase_set_timeout(rules, 60);
 	tcase_add_test(rules, timers_fire_in_order);
 	tcase_add_test(rules, spawn_rules);
+	tcase_add_test(rules, stop_while_queued_keeps_run_queue);
 	tcase_add_test(rules, nowait_policy_reports_full_mailbox);
 	tcase_add_test(rules, bad_options_rejected);
 	suite_add_tcase(s, rules);
@@ -666,11 +729,5 @@ kernel_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(kernel_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(kernel_suite());
 }

@@ -23,13 +23,6 @@
 #define NPRODUCERS 4
 #define THREAD_TEST_TIMEOUT_MS 60000
 
-static unsigned
-scaled(unsigned n)
-{
-	const char *s = getenv("GNET_STRESS_SCALE");
-	unsigned div = s != NULL ? (unsigned)atoi(s) : 1;
-	return div > 1 ? n / div : n;
-}
 
 START_TEST(ring_rejects_bad_sizes)
 {
@@ -115,7 +108,7 @@ START_TEST(mpsc_many_producers_fifo_no_loss)
 	pthread_t th[NPRODUCERS];
 	producer_arg_t args[NPRODUCERS];
 	sink_t sink = { { 0 }, 0, 0 };
-	unsigned count = scaled(PRODUCER_MSGS), i;
+	unsigned count = tn_scaled(PRODUCER_MSGS), i;
 	int64_t deadline = tn_now_ms() + THREAD_TEST_TIMEOUT_MS;
 	uint64_t full;
 	bool more;
@@ -191,7 +184,7 @@ START_TEST(outbox_overflow_keeps_order)
 	spsc_arg_t arg;
 	pthread_t th;
 	sink_t sink = { { 0 }, 0, 0 };
-	unsigned count = scaled(PRODUCER_MSGS);
+	unsigned count = tn_scaled(PRODUCER_MSGS);
 	int64_t deadline = tn_now_ms() + THREAD_TEST_TIMEOUT_MS;
 	uint64_t full;
 	bool more;
@@ -307,11 +300,5 @@ mailbox_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mailbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(mailbox_suite());
 }

@@ -493,3 +493,24 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k)
 	}
 	return msg;
 }
+
+unsigned
+tn_scaled(unsigned n)
+{
+	const char *s = getenv("GNET_STRESS_SCALE");
+	int div = s != NULL ? atoi(s) : 1;
+
+	return div > 1 ? n / (unsigned)div : n;
+}
+
+int
+tn_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

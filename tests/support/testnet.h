@@ -134,4 +134,16 @@ int tn_pump(tn_client_t *cl, size_t k, int timeout_ms);
 /* The first client error as "client i: ...", or "" if none. */
 const char *tn_pump_error(const tn_client_t *cl, size_t k);
 
+/* ------------------------------------------------------------------------
+ * Suites.
+ */
+/* n divided by $GNET_STRESS_SCALE (if > 1): sanitizer runs shrink stress
+ * loops this way to stay within CI's time budget. */
+unsigned tn_scaled(unsigned n);
+
+struct Suite;
+/* Run one Check suite (fork mode etc. from the CK_* environment) and give
+ * main's exit status. */
+int tn_run_suite(struct Suite *s);
+
 #endif /* TESTNET_H */
