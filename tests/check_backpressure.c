@@ -220,9 +220,5 @@ static Suite *backpressure_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(backpressure_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(backpressure_suite());
 }

@@ -889,42 +889,36 @@ END_TEST
 
 /* ------------------------------------------------------------------------
  */
-static TCase *tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
-	return tc;
-}
 
 static Suite *close_suite(void)
 {
 	Suite *s = suite_create("close");
 	TCase *tc;
 
-	tc = tcase("linger");
+	tc = tn_tcase("linger", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_linger_expiry);
 	tcase_add_test(tc, test_linger_negative);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("abort");
+	tc = tn_tcase("abort", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_abort_from_callback);
 	tcase_add_test(tc, test_abort_and_close_async);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("limits");
+	tc = tn_tcase("limits", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_max_inbound);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("stop");
+	tc = tn_tcase("stop", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_stop_flushes_pending);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("graceful");
+	tc = tn_tcase("graceful", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_open_greet_close);
 	tcase_add_test(tc, test_write_after_close);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("engine");
+	tc = tn_tcase("engine", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_addr_in_use);
 	tcase_add_test(tc, test_run_twice_and_late_listen);
 	suite_add_tcase(s, tc);
@@ -933,9 +927,5 @@ static Suite *close_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(close_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(close_suite());
 }

@@ -797,41 +797,35 @@ END_TEST
 
 /* ------------------------------------------------------------------------
  */
-static TCase *tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
-	return tc;
-}
 
 static Suite *echo_suite(void)
 {
 	Suite *s = suite_create("echo");
 	TCase *tc;
 
-	tc = tcase("bulk");
+	tc = tn_tcase("bulk", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_bulk_echo_one_loop);
 	tcase_add_test(tc, test_bulk_echo_four_loops);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("open");
+	tc = tn_tcase("open", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_greeting_before_echo);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("close");
+	tc = tn_tcase("close", TCASE_TIMEOUT_S);
 	tcase_add_loop_test(tc, test_close_after_write, 0, 4);
 	tcase_add_test(tc, test_on_close_once_per_conn);
 	tcase_add_test(tc, test_half_close_gets_full_echo);
 	tcase_add_test(tc, test_peer_reset_mid_stream);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("stop");
+	tc = tn_tcase("stop", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_shutdown_from_traffic);
 	tcase_add_test(tc, test_shutdown_from_open);
 	tcase_add_test(tc, test_stop_with_idle_clients);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("foreign");
+	tc = tn_tcase("foreign", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_async_write_foreign_thread);
 	tcase_add_test(tc, test_async_write_closed_conn);
 	tcase_add_test(tc, test_user_message_to_conn);
@@ -841,9 +835,5 @@ static Suite *echo_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(echo_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(echo_suite());
 }

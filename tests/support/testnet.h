@@ -142,6 +142,9 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k);
 unsigned tn_scaled(unsigned n);
 
 struct Suite;
+struct TCase;
+/* A test case with a hard timeout (fork mode kills a hung test). */
+struct TCase *tn_tcase(const char *name, int timeout_s);
 /* Run one Check suite (fork mode etc. from the CK_* environment) and give
  * main's exit status. */
 int tn_run_suite(struct Suite *s);
