@@ -4,7 +4,7 @@
 #   make run        install missing packages, build, start the echo example
 #   make test       run every test suite (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
-#   make test-tsan  the concurrency suites under ThreadSanitizer
+#   make test-tsan  every suite under ThreadSanitizer
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # VARIANT selects the flavour; each builds into its own folder so they never
@@ -58,8 +58,6 @@ TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/check_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-# Suites that exercise cross-thread protocols; these also run under TSan.
-TSAN_TESTS := $(BUILD)/tests/check_mailbox $(BUILD)/tests/check_kernel $(BUILD)/tests/check_echo
 
 .PHONY: all lib examples tests test test-asan test-tsan run deps install clean
 
@@ -106,7 +104,7 @@ test-asan: deps
 test-tsan: deps
 	@$(MAKE) --no-print-directory tests VARIANT=tsan CC=$(CC)
 	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
-	  GNET_STRESS_SCALE=10 bash scripts/run-tests.sh $(patsubst $(BUILD)/%,build/tsan/%,$(TSAN_TESTS))
+	  bash scripts/run-tests.sh build/tsan/tests
 
 run: deps
 	@$(MAKE) --no-print-directory examples VARIANT=release

@@ -16,7 +16,8 @@
  *       "Thread: owner loop"  only from the loop that owns the object, i.e.
  *                              from inside a callback the engine made for it;
  *       "Thread: setup"       before gnet_engine_run() or from on_boot.
- *     A loop-only function called from another thread returns GNET_ETHREAD.
+ *     A loop-only function called from another thread returns GNET_ETHREAD
+ *     and does nothing (those returning a size or pointer return 0/NULL).
  *   - A gnet_conn_t pointer is valid from on_open until on_close returns and
  *     only on its owner loop. Keep a gnet_handle_t to refer to a connection
  *     from elsewhere or later: a handle to a closed connection is detected
