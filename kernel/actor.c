@@ -114,6 +114,8 @@ gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 		/* Kernel messages to the loop itself need no mailbox. */
 		if (m->type == GNET__MSG_ADOPT)
 			gnet__conn_adopt(l, (int)m->a, (int)m->b);
+		else if (m->type == GNET__MSG_LISTEN_RETRY)
+			gnet__listener_resume(l, (int)m->a);
 		return;
 	}
 	n = gnet__msgpool_get(&l->pool);

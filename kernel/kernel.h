@@ -57,7 +57,8 @@ enum {
 	GNET__MSG_CLOSE,       /* to a conn */
 	GNET__MSG_ABORT,       /* to a conn */
 	GNET__MSG_STOP,        /* to an actor */
-	GNET__MSG_LINGER       /* timer to a conn: a = close epoch */
+	GNET__MSG_LINGER,      /* timer to a conn */
+	GNET__MSG_LISTEN_RETRY /* timer to a loop: a = listener index */
 };
 
 typedef struct gnet__async_write {
@@ -221,6 +222,7 @@ void gnet__conns_flush(gnet__loop_t *l);
 void gnet__conns_close_all(gnet__loop_t *l, int reason);
 void gnet__conns_resume_parked(gnet__loop_t *l);
 void gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls);
+void gnet__listener_resume(gnet__loop_t *l, int index);
 void gnet__listeners_close(gnet_engine_t *eng);
 
 #endif

@@ -15,6 +15,43 @@
 /* Connections accepted per readiness event before the loop turns to its
  * other work: bounds the time an accept storm can hold the acceptor. */
 #define ACCEPT_BATCH 64
+/* Out of descriptors: the pending connection stays readable, and a
+ * level-triggered listener would be reported on every wait, spinning the
+ * loop. So the listener sleeps this long (ms) before trying again. */
+#define ACCEPT_RETRY_MS 100
+
+static void
+listener_watch(gnet__loop_t *l, gnet__listener_t *ls, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = ls->handle };
+
+	epoll_ctl(l->epfd, EPOLL_CTL_MOD, ls->fd, &ev);
+}
+
+/* Stop watching the listener and ask the timer heap to wake it later. */
+static void
+listener_back_off(gnet__loop_t *l, gnet__listener_t *ls)
+{
+	gnet_msg_t m = {
+		.to = gnet__loop_handle(l),
+		.type = GNET__MSG_LISTEN_RETRY,
+		.a = (uint64_t)(ls - l->eng->listeners),
+	};
+
+	listener_watch(l, ls, 0);
+	if (gnet__timers_add(&l->timers, gnet__now_ns() +
+	    ACCEPT_RETRY_MS * 1000000ull, &m) != 0)
+		listener_watch(l, ls, EPOLLIN); /* no timer: keep trying */
+}
+
+void
+gnet__listener_resume(gnet__loop_t *l, int index)
+{
+	gnet__listener_t *ls = &l->eng->listeners[index];
+
+	if (ls->fd >= 0 && !l->stopping)
+		listener_watch(l, ls, EPOLLIN);
+}
 
 int
 gnet_engine_listen(gnet_engine_t *eng, const char *addr)
@@ -98,8 +135,14 @@ gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				gnet__log(1, "accept: %s; retrying in %d ms",
+				    strerror(errno), ACCEPT_RETRY_MS);
+				listener_back_off(l, ls);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				gnet__log(1, "accept: %s", strerror(errno));
+			}
 			return;
 		}
 		dst = eng->rr_next++ % (unsigned)eng->nloops;

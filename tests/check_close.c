@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -888,6 +891,84 @@ START_TEST(test_run_twice_and_late_listen)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * 11. Out of descriptors: accept fails with EMFILE while connections wait
+ * in the backlog. The acceptor must back off instead of spinning on the
+ * level-triggered listener, and accept them all once descriptors free up.
+ */
+#define FDLIMIT_CLIENTS 8
+#define FDLIMIT_WINDOW_MS 300
+/* A spinning acceptor turned ~1850 times in the window here; one that
+ * backs off (100 ms) turns a handful of times. */
+#define FDLIMIT_MAX_TURNS 100
+
+static gnet_action_t fdlimit_echo(gnet_conn_t *c, void *udata)
+{
+	const void *p;
+	size_t n = gnet_conn_peek(c, &p);
+
+	(void)udata;
+	gnet_conn_write(c, p, n);
+	gnet_conn_discard(c, n);
+	return GNET_NONE;
+}
+
+START_TEST(test_accept_backs_off_at_fd_limit)
+{
+	gnet_events_t ev = { .on_traffic = fdlimit_echo };
+	gnet_options_t opts = { .num_loops = 1 };
+	gnet_loop_stats_t before, now;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct rlimit old, low;
+	int fds[FDLIMIT_CLIENTS], i, lowest;
+	char b;
+	tn_server_t s;
+
+	tn_server_start(&s, &ev, &opts, NULL);
+	sa.sin_port = htons((uint16_t)s.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* Client sockets first: connect() needs no new descriptor later. */
+	for (i = 0; i < FDLIMIT_CLIENTS; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(fds[i], 0);
+	}
+	/* Descriptors are allocated lowest-first below RLIMIT_NOFILE: capping
+	 * it at the lowest free number leaves no descriptor to allocate. */
+	lowest = dup(0);
+	ck_assert_int_ge(lowest, 0);
+	close(lowest);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest;
+	ck_assert_int_eq(gnet_engine_loop_stats(s.eng, 0, &before), 0);
+	now = before;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (i = 0; i < FDLIMIT_CLIENTS; i++)
+		ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	TN_WAIT_UNTIL((gnet_engine_loop_stats(s.eng, 0, &now),
+	    now.iterations - before.iterations > FDLIMIT_MAX_TURNS), FDLIMIT_WINDOW_MS);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_msg(now.iterations - before.iterations <= FDLIMIT_MAX_TURNS,
+	    "acceptor spun %llu turns in %d ms at the descriptor limit",
+	    (unsigned long long)(now.iterations - before.iterations),
+	    FDLIMIT_WINDOW_MS);
+	ck_assert_uint_eq(now.accepted, before.accepted);
+
+	/* Descriptors are back: every waiting connection is served. */
+	TN_WAIT_UNTIL(gnet_engine_conn_count(s.eng) == FDLIMIT_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(gnet_engine_conn_count(s.eng), FDLIMIT_CLIENTS);
+	for (i = 0; i < FDLIMIT_CLIENTS; i++) {
+		b = (char)('a' + i);
+		ck_assert_uint_eq(tn_send_all(fds[i], &b, 1, IO_MS), 1);
+		b = 0;
+		ck_assert_uint_eq(tn_read_exact(fds[i], &b, 1, IO_MS), 1);
+		ck_assert_int_eq(b, 'a' + i);
+		tn_close(&fds[i]);
+	}
+	tn_server_close(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  */
 
 static Suite *close_suite(void)
@@ -921,6 +1002,7 @@ static Suite *close_suite(void)
 	tc = tn_tcase("engine", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_addr_in_use);
 	tcase_add_test(tc, test_run_twice_and_late_listen);
+	tcase_add_test(tc, test_accept_backs_off_at_fd_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
