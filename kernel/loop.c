@@ -168,7 +168,7 @@ dispatch(gnet__loop_t *l, const struct epoll_event *ev)
 		gnet__listener_accept(l, s->obj);
 }
 
-static bool
+static void
 begin_stop(gnet__loop_t *l)
 {
 	l->stopping = true;
@@ -178,7 +178,6 @@ begin_stop(gnet__loop_t *l)
 	if (l->index == 0)
 		gnet__listeners_close(l->eng);
 	gnet__conns_close_all(l, GNET_ESHUTDOWN);
-	return true;
 }
 
 void *
