@@ -76,7 +76,7 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 		gnet__ring_t *r = &in->from_loop[i];
 		if (i == in->self)
 			continue;
-		if (i < 64 && gnet__ring_depth(r) == r->size - 1)
+		if (i < 64 && gnet__ring_full(r))
 			*was_full |= (uint64_t)1 << i;
 		n += drain_ring(r, budget_per_ring, fn, ctx, more);
 	}

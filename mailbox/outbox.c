@@ -72,14 +72,10 @@ gnet__outbox_can_progress(const gnet__outbox_t *o, gnet__inbox_t *const *inboxes
 
 	if (o->parked == 0)
 		return false;
-	for (d = 0; d < o->ndst; d++) {
-		const gnet__ring_t *r;
-		if (o->pending[d].len == 0)
-			continue;
-		r = &inboxes[d]->from_loop[o->self];
-		if (gnet__ring_depth(r) < r->size - 1)
+	for (d = 0; d < o->ndst; d++)
+		if (o->pending[d].len != 0 &&
+		    !gnet__ring_full(&inboxes[d]->from_loop[o->self]))
 			return true;
-	}
 	return false;
 }
 

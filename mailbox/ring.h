@@ -90,6 +90,13 @@ gnet__ring_depth(const gnet__ring_t *r)
 	return ck_ring_size(&r->ring);
 }
 
+/* Full at the last snapshot: usable capacity is size - 1. */
+static inline bool
+gnet__ring_full(const gnet__ring_t *r)
+{
+	return gnet__ring_depth(r) == r->size - 1;
+}
+
 static inline bool
 gnet__ring_valid_size(unsigned size)
 {
