@@ -39,6 +39,24 @@ actor_options(int loops, unsigned ring)
 	return o;
 }
 
+/* Actors a test wants spawned in on_boot: pass an array of these as the
+ * engine's udata, ended by an entry whose def.receive is NULL. */
+typedef struct {
+	int loop;
+	gnet_actor_def_t def;
+	gnet_handle_t *out;
+} boot_spawn_t;
+
+static gnet_action_t
+spawn_at_boot(gnet_engine_t *eng, void *udata)
+{
+	const boot_spawn_t *b;
+
+	for (b = udata; b->def.receive != NULL; b++)
+		ck_assert_int_eq(gnet_actor_spawn(eng, b->loop, &b->def, b->out), 0);
+	return GNET_NONE;
+}
+
 /* ------------------------------------------------------------------ */
 /* Fan-in: 3 loops and 2 foreign threads into one actor, rings of 4.   */
 
@@ -187,16 +205,6 @@ ack_receive(gnet_actor_t *self, const gnet_msg_t *m)
 
 static gnet_handle_t wake_actor;
 
-static gnet_action_t
-wake_boot(gnet_engine_t *eng, void *udata)
-{
-	gnet_actor_def_t d = { .receive = ack_receive };
-
-	(void)udata;
-	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &d, &wake_actor), 0);
-	return GNET_NONE;
-}
-
 /* Spin, then yield, until cond or the deadline; returns cond. */
 #define SPIN_UNTIL(cond, deadline_ms) \
 	({ unsigned spins_ = 0; \
@@ -206,7 +214,8 @@ wake_boot(gnet_engine_t *eng, void *udata)
 
 START_TEST(no_lost_wakeups)
 {
-	gnet_events_t ev = { .on_boot = wake_boot };
+	gnet_events_t ev = { .on_boot = spawn_at_boot };
+	boot_spawn_t spawn[] = { { 0, { .receive = ack_receive }, &wake_actor }, { 0 } };
 	gnet_options_t o = actor_options(1, 0);
 	gnet_msg_t ping = { .type = MSG_PING };
 	unsigned cycles = tn_scaled(WAKE_CYCLES), racers = tn_scaled(WAKE_RACERS);
@@ -217,7 +226,7 @@ START_TEST(no_lost_wakeups)
 	gnet__loop_t *loop;
 
 	atomic_store(&wake_ack, 0);
-	tn_server_start(&srv, &ev, &o, NULL);
+	tn_server_start(&srv, &ev, &o, spawn);
 	loop = srv.eng->loops[0];
 	gnet_engine_loop_stats(srv.eng, 0, &before);
 	for (i = 1; i <= total; i++) {
@@ -310,26 +319,18 @@ count_dropped(gnet_engine_t *eng, const gnet_msg_t *m, void *udata)
 		atomic_fetch_add(&dropped_seen, 1);
 }
 
-static gnet_action_t
-stale_boot(gnet_engine_t *eng, void *udata)
-{
-	gnet_actor_def_t victim = { .receive = count_receive, .on_stop = count_stop,
-		.state = &victim_state };
-	gnet_actor_def_t spawner = { .receive = spawner_receive };
-
-	(void)udata;
-	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &spawner, &spawner_h), 0);
-	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &victim, &victim_h), 0);
-	return GNET_NONE;
-}
-
 #define STALE_MSGS 1000
 
 START_TEST(stale_handle_after_slot_reuse)
 {
-	gnet_events_t ev = { .on_boot = stale_boot, .on_dropped = count_dropped };
+	gnet_events_t ev = { .on_boot = spawn_at_boot, .on_dropped = count_dropped };
+	boot_spawn_t spawn[] = {
+		{ 0, { .receive = spawner_receive }, &spawner_h },
+		{ 0, { .receive = count_receive, .on_stop = count_stop,
+		    .state = &victim_state }, &victim_h },
+		{ 0 } };
 	gnet_options_t o = actor_options(2, 0);
-	gnet_msg_t m = { .type = MSG_DATA }, spawn = { .type = MSG_SPAWN };
+	gnet_msg_t m = { .type = MSG_DATA }, spawn_msg = { .type = MSG_SPAWN };
 	gnet_loop_stats_t before, after;
 	gnet_handle_t h;
 	tn_server_t srv;
@@ -339,7 +340,7 @@ START_TEST(stale_handle_after_slot_reuse)
 	memset(&heir_state, 0, sizeof(heir_state));
 	atomic_store(&heir_h, 0);
 	atomic_store(&dropped_seen, 0);
-	tn_server_start(&srv, &ev, &o, NULL);
+	tn_server_start(&srv, &ev, &o, spawn);
 
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(gnet_send(srv.eng, victim_h, &m), 0);
@@ -350,7 +351,7 @@ START_TEST(stale_handle_after_slot_reuse)
 	TN_WAIT_UNTIL(atomic_load(&victim_state.stopped) == 1, WAIT_MS);
 	ck_assert_uint_eq(atomic_load(&victim_state.stopped), 1);
 
-	ck_assert_int_eq(gnet_send(srv.eng, spawner_h, &spawn), 0);
+	ck_assert_int_eq(gnet_send(srv.eng, spawner_h, &spawn_msg), 0);
 	TN_WAIT_UNTIL(atomic_load(&heir_h) != 0, WAIT_MS);
 	h = atomic_load(&heir_h);
 	ck_assert_uint_ne(h, 0);
@@ -415,26 +416,17 @@ timer_receive(gnet_actor_t *self, const gnet_msg_t *m)
 
 static gnet_handle_t timer_h;
 
-static gnet_action_t
-timer_boot(gnet_engine_t *eng, void *udata)
-{
-	gnet_actor_def_t d = { .receive = timer_receive };
-
-	(void)udata;
-	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &d, &timer_h), 0);
-	return GNET_NONE;
-}
-
 START_TEST(timers_fire_in_order)
 {
-	gnet_events_t ev = { .on_boot = timer_boot };
+	gnet_events_t ev = { .on_boot = spawn_at_boot };
+	boot_spawn_t spawn[] = { { 0, { .receive = timer_receive }, &timer_h }, { 0 } };
 	gnet_options_t o = actor_options(1, 0);
 	gnet_msg_t arm = { .type = MSG_ARM };
 	tn_server_t srv;
 
 	atomic_store(&timer_count, 0);
 	atomic_store(&timer_early, 0);
-	tn_server_start(&srv, &ev, &o, NULL);
+	tn_server_start(&srv, &ev, &o, spawn);
 	/* Not from a foreign thread: timers belong to the owner loop. */
 	ck_assert_int_eq(gnet_send_after(srv.eng, timer_h, &arm, 1), GNET_ETHREAD);
 	ck_assert_int_eq(gnet_send(srv.eng, timer_h, &arm), 0);
@@ -564,16 +556,6 @@ park_sink_receive(gnet_actor_t *self, const gnet_msg_t *m)
 }
 
 static gnet_action_t
-park_boot(gnet_engine_t *eng, void *udata)
-{
-	gnet_actor_def_t d = { .receive = park_sink_receive };
-
-	(void)udata;
-	ck_assert_int_eq(gnet_actor_spawn(eng, 1, &d, &park_sink), 0);
-	return GNET_NONE;
-}
-
-static gnet_action_t
 park_traffic(gnet_conn_t *c, void *udata)
 {
 	static unsigned seq; /* loop 0 only */
@@ -595,7 +577,9 @@ park_traffic(gnet_conn_t *c, void *udata)
 
 START_TEST(parked_cap_pauses_reading)
 {
-	gnet_events_t ev = { .on_boot = park_boot, .on_traffic = park_traffic };
+	gnet_events_t ev = { .on_boot = spawn_at_boot, .on_traffic = park_traffic };
+	boot_spawn_t spawn[] = { { 1, { .receive = park_sink_receive }, &park_sink },
+		{ 0 } };
 	gnet_options_t o = actor_options(2, 4);
 	static unsigned char buf[PARK_BYTES];
 	tn_server_t srv;
@@ -610,7 +594,7 @@ START_TEST(parked_cap_pauses_reading)
 	o.max_parked = PARK_CAP;
 	o.read_buffer_cap = PARK_READ_CAP;
 	o.no_pin = 1;
-	tn_server_start(&srv, &ev, &o, NULL);
+	tn_server_start(&srv, &ev, &o, spawn);
 	/* The first connection goes to loop 0 (round-robin from 0). */
 	fd = tn_connect(srv.port);
 	ck_assert_int_ge(fd, 0);
@@ -669,28 +653,21 @@ queue_c_receive(gnet_actor_t *self, const gnet_msg_t *m)
 	atomic_fetch_add(&queue_c_got, 1);
 }
 
-static gnet_action_t
-queue_boot(gnet_engine_t *eng, void *udata)
-{
-	gnet_actor_def_t a = { .receive = queue_a_receive, .on_stop = queue_a_stop };
-	gnet_actor_def_t c = { .receive = queue_c_receive };
-
-	(void)udata;
-	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &a, &queue_a), 0);
-	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &c, &queue_c), 0);
-	return GNET_NONE;
-}
 
 START_TEST(stop_while_queued_keeps_run_queue)
 {
-	gnet_events_t ev = { .on_boot = queue_boot };
+	gnet_events_t ev = { .on_boot = spawn_at_boot };
+	boot_spawn_t spawn[] = {
+		{ 0, { .receive = queue_a_receive, .on_stop = queue_a_stop }, &queue_a },
+		{ 0, { .receive = queue_c_receive }, &queue_c },
+		{ 0 } };
 	gnet_options_t o = actor_options(1, 0);
 	gnet_msg_t go = { .type = MSG_GO }, x = { .type = MSG_DATA };
 	tn_server_t srv;
 
 	atomic_store(&queue_c_got, 0);
 	atomic_store(&queue_a_stops, 0);
-	tn_server_start(&srv, &ev, &o, NULL);
+	tn_server_start(&srv, &ev, &o, spawn);
 	ck_assert_int_eq(gnet_send(srv.eng, queue_a, &go), 0);
 	TN_WAIT_UNTIL(atomic_load(&queue_c_got) == 1, 5000);
 	ck_assert_int_eq(atomic_load(&queue_c_got), 1);
@@ -707,16 +684,14 @@ static Suite *
 kernel_suite(void)
 {
 	Suite *s = suite_create("kernel");
-	TCase *stress = tcase_create("stress");
-	TCase *rules = tcase_create("rules");
+	TCase *stress = tn_tcase("stress", 300);
+	TCase *rules = tn_tcase("rules", 60);
 
-	tcase_set_timeout(stress, 300);
 	tcase_add_test(stress, fan_in_through_tiny_rings);
 	tcase_add_test(stress, no_lost_wakeups);
 	tcase_add_test(stress, stale_handle_after_slot_reuse);
 	tcase_add_test(stress, parked_cap_pauses_reading);
 	suite_add_tcase(s, stress);
-	tcase_set_timeout(rules, 60);
 	tcase_add_test(rules, timers_fire_in_order);
 	tcase_add_test(rules, spawn_rules);
 	tcase_add_test(rules, stop_while_queued_keeps_run_queue);

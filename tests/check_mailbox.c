@@ -284,9 +284,7 @@ static Suite *
 mailbox_suite(void)
 {
 	Suite *s = suite_create("mailbox");
-	TCase *tc = tcase_create("rings");
-
-	tcase_set_timeout(tc, 120);
+	TCase *tc = tn_tcase("rings", 120);
 	tcase_add_test(tc, ring_rejects_bad_sizes);
 	tcase_add_test(tc, ring_capacity_is_size_minus_one);
 	tcase_add_test(tc, mpsc_many_producers_fifo_no_loss);
