@@ -63,7 +63,12 @@ enum {
 	GNET_EEOF = -10013,     /* close reason: the peer closed its side */
 	GNET_EINBOUND = -10014, /* close reason: unconsumed inbound data over limit */
 	GNET_ENOTSUP = -10015,  /* operation or address kind not supported (yet) */
-	GNET_ELIMIT = -10016    /* a configured limit (connections, actors) reached */
+	GNET_ELIMIT = -10016,   /* a configured limit (connections, actors) reached */
+	GNET_EFRAMESIZE = -10017, /* frame longer than the codec's max frame length,
+	                         * or a payload too long for the length field */
+	GNET_EBADFRAME = -10018, /* malformed frame: negative adjusted length,
+	                         * length overflow, or rejected by a custom codec */
+	GNET_ETRUNCATED = -10019 /* close reason: peer closed in the middle of a frame */
 };
 
 /* A short, static, human-readable description of a GNET_E* code or of a
@@ -100,6 +105,7 @@ typedef struct gnet_msg {
 typedef struct gnet_engine gnet_engine_t;
 typedef struct gnet_conn gnet_conn_t;
 typedef struct gnet_actor gnet_actor_t;
+typedef struct gnet_codec gnet_codec_t;
 
 /* ------------------------------------------------------------------------
  * Events. Every callback runs on a loop thread (on_boot and on_shutdown on
@@ -121,7 +127,10 @@ typedef struct gnet_events {
 	gnet_action_t (*on_open)(gnet_conn_t *c, void *udata);
 	/* Inbound bytes are available: see gnet_conn_peek/read/discard. Bytes
 	 * left unconsumed stay buffered and are presented again, with the
-	 * next bytes, on the next call. */
+	 * next bytes, on the next call. With a codec (gnet_options_t.codec,
+	 * gnet_conn_set_codec) it is called once per decoded frame instead:
+	 * peek/read/discard see exactly that frame, and whatever of it is
+	 * left unconsumed is dropped when the call returns. */
 	gnet_action_t (*on_traffic)(gnet_conn_t *c, void *udata);
 	/* The connection is gone. Called exactly once per opened connection,
 	 * before its descriptor is closed. `reason` is 0 when the program
@@ -175,6 +184,8 @@ typedef struct gnet_options {
 	unsigned max_parked;    /* messages a loop may hold for full peer rings
 	                         * before its connections stop reading (they
 	                         * resume at a quarter of it); default 65536 */
+	const gnet_codec_t *codec; /* frame codec for every connection (NULL:
+	                         * raw bytes); must outlive the engine */
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64
@@ -256,7 +267,10 @@ long gnet_conn_discard(gnet_conn_t *c, size_t n);
 size_t gnet_conn_inbound_len(const gnet_conn_t *c);
 
 /* Append bytes to the outbound buffer; they are sent before the loop next
- * sleeps. Returns n, or GNET_ECLOSED once close has begun. */
+ * sleeps. With a codec, one call is one frame: the bytes are encoded
+ * (writev gathers its pieces into one frame). Returns n (the payload
+ * length), GNET_ECLOSED once close has begun, or the codec's error (e.g.
+ * GNET_EFRAMESIZE), in which case nothing was written. */
 long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
 long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt);
 size_t gnet_conn_outbound_len(const gnet_conn_t *c);
@@ -275,6 +289,14 @@ int gnet_conn_fd(const gnet_conn_t *c);
 int gnet_conn_loop_index(const gnet_conn_t *c);
 const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len);
 const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len);
+
+/* Use `codec` (NULL: none) for this connection from now on: bytes not yet
+ * handed to on_traffic are decoded with it, and later writes are encoded
+ * with it. Typically called in on_open; calling it from on_traffic
+ * switches protocols after the current frame (e.g. after a handshake).
+ * The codec must outlive the connection. Returns 0, GNET_ENOMEM, or
+ * GNET_ECLOSED. Thread: owner loop. */
+int gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec);
 
 /* Resolve a handle to a live connection on the calling loop. Returns
  * GNET_ESTALE for a closed connection, GNET_ETHREAD when called off the
@@ -301,6 +323,120 @@ int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
  * GNET_ESTALE. Thread: any. */
 int gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn);
 int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
+
+/* ------------------------------------------------------------------------
+ * Codecs. A codec turns a byte stream into frames and frames back into
+ * bytes. It runs inline on the connection's loop as a stage of the
+ * connection actor (a function call, never a message hop): decoding works
+ * in place over the bytes read, copying only a partial frame that must
+ * wait for more data, and each connection keeps its own decoder state.
+ *
+ * A gnet_codec_t is an immutable configuration: create it once, share it
+ * between engines, loops and connections, and free it after the last
+ * engine using it is freed. Thread: any, for every function below.
+ *
+ * Every codec has a max frame length (default GNET_CODEC_MAX_FRAME). A
+ * frame above it, a negative adjusted length or a length that overflows
+ * closes that connection: pending replies are still flushed, unread input
+ * is dropped, and on_close receives GNET_EFRAMESIZE or GNET_EBADFRAME. A
+ * peer that closes with part of a frame buffered gets GNET_ETRUNCATED.
+ */
+#define GNET_CODEC_MAX_FRAME ((size_t)16 << 20) /* 16 MiB */
+
+/* Line based: frames end with "\n"; a "\r" before it is dropped too.
+ * Encoding appends "\n". max_frame bounds the line without its ending
+ * (0: the default). */
+int gnet_codec_line(gnet_codec_t **out, size_t max_frame);
+
+/* Delimiter based: frames end with the byte sequence delim[0..dlen)
+ * (1..64 bytes), which is stripped; encoding appends it. */
+int gnet_codec_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
+    size_t max_frame);
+
+/* Fixed length: every frame is exactly frame_len bytes (1..max). Encoding
+ * passes a payload through if its length is a multiple of frame_len and
+ * returns GNET_EINVAL otherwise. */
+int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
+
+/* Length field based, with netty's LengthFieldBasedFrameDecoder and
+ * LengthFieldPrepender semantics. Decoding: the frame is
+ *   field_offset bytes | length field | adjusted length bytes
+ * where adjusted length = field value + length_adjustment; the first
+ * `strip` bytes of the frame are removed before on_traffic sees it.
+ * Encoding writes the length field, then the payload; the field holds
+ * payload length + encode_adjustment (+ field_length when
+ * encode_includes_header). */
+typedef struct gnet_length_field_config {
+	int field_length;        /* 1, 2, 3, 4 or 8 bytes */
+	int little_endian;       /* 0: big endian (network order), 1: little */
+	size_t field_offset;     /* bytes before the length field */
+	long length_adjustment;  /* added to the field value on decode */
+	size_t strip;            /* initial bytes to strip from each frame,
+	                          * at most the header (offset + field +
+	                          * a positive adjustment) */
+	int encode_includes_header;  /* the written length counts the field */
+	long encode_adjustment;  /* added to the written length */
+	size_t max_frame;        /* whole frame, header included; 0: default */
+} gnet_length_field_config_t;
+
+int gnet_codec_length_field(gnet_codec_t **out,
+    const gnet_length_field_config_t *cfg);
+
+/* Custom codecs. A codec writes encoded bytes through a sink. */
+typedef struct gnet_codec_sink gnet_codec_sink_t;
+int gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p, size_t n);
+int gnet_codec_sink_writev(gnet_codec_sink_t *s, const struct iovec *iov,
+    int iovcnt);
+
+/* One decoded frame: the payload to hand to on_traffic and how many input
+ * bytes the frame used (header, payload and trailer). */
+typedef struct gnet_frame {
+	const void *data; /* points into the input (or into decoder state) */
+	size_t len;
+	size_t consumed;  /* > 0, <= the input length */
+} gnet_frame_t;
+
+typedef struct gnet_codec_def {
+	/* Look for one frame at the start of in[0..n). Return 1 and fill *f
+	 * when a whole frame is there, 0 when more bytes are needed, or a
+	 * negative error code (GNET_EBADFRAME, GNET_EFRAMESIZE, ...), which
+	 * closes the connection with that reason. `state` is this
+	 * connection's state_size bytes, zeroed when the codec is attached;
+	 * it keeps e.g. how far an incomplete frame was already scanned. The
+	 * same input may be offered again with more bytes appended. */
+	int (*decode)(void *cfg, void *state, const unsigned char *in, size_t n,
+	    gnet_frame_t *f);
+	/* Encode one frame whose payload is iov[0..iovcnt) (len bytes in all)
+	 * by writing to `out`. Return 0 or a negative error code; on error
+	 * everything written to `out` is discarded. */
+	int (*encode)(void *cfg, gnet_codec_sink_t *out, const struct iovec *iov,
+	    int iovcnt, size_t len);
+	/* Called by gnet_codec_free for cfg; may be NULL. */
+	void (*free_cfg)(void *cfg);
+	void *cfg;
+	size_t state_size;  /* per-connection state bytes, 0..4096 */
+	size_t max_frame;   /* 0: default. A decode that still needs more
+	                     * bytes while more than max_frame are buffered
+	                     * fails with GNET_EFRAMESIZE. */
+} gnet_codec_def_t;
+
+int gnet_codec_custom(gnet_codec_t **out, const gnet_codec_def_t *def);
+
+/* Free a codec (and its cfg through free_cfg). NULL is ignored. */
+void gnet_codec_free(gnet_codec_t *codec);
+
+/* The codec outside an engine: for tests, tools and clients that do their
+ * own I/O. `state` must be gnet_codec_state_size() zeroed bytes kept per
+ * stream. gnet_codec_decode returns as def.decode does, with the max frame
+ * check applied. gnet_codec_encode writes the encoded frame into
+ * out[0..cap) if it fits and returns its full length (like snprintf), or
+ * a negative error code. */
+size_t gnet_codec_state_size(const gnet_codec_t *codec);
+size_t gnet_codec_max_frame(const gnet_codec_t *codec);
+int gnet_codec_decode(const gnet_codec_t *codec, void *state, const void *in,
+    size_t n, gnet_frame_t *f);
+long gnet_codec_encode(const gnet_codec_t *codec, const void *payload,
+    size_t n, void *out, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Actors. An actor is a behaviour plus state, owned by one loop. Its

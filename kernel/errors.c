@@ -49,6 +49,9 @@ gnet_strerror(int err)
 	case GNET_EINBOUND: return "too much unconsumed inbound data";
 	case GNET_ENOTSUP: return "not supported";
 	case GNET_ELIMIT: return "limit reached";
+	case GNET_EFRAMESIZE: return "frame longer than the codec allows";
+	case GNET_EBADFRAME: return "malformed frame";
+	case GNET_ETRUNCATED: return "peer closed in the middle of a frame";
 	default:
 		/* strerror() returns a static string for known values on
 		 * glibc; negated errno values are the only others we emit. */

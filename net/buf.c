@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gnet.h"
-#include "net/conn.h"
+#include "net/buf.h"
 
 /* Smallest block worth allocating: one typical write fits. */
 #define BUF_MIN_CAP 4096
@@ -52,6 +52,15 @@ gnet__buf_consume(gnet__buf_t *b, size_t n)
 		b->off += n;
 		b->len -= n;
 	}
+}
+
+void
+gnet__buf_truncate(gnet__buf_t *b, size_t n)
+{
+	if (n < b->len)
+		b->len = n;
+	if (b->len == 0)
+		b->off = 0;
 }
 
 void

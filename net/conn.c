@@ -120,7 +120,7 @@ gnet__conn_consume(gnet_conn_t *c, size_t n)
 		n = c->rlen;
 	c->rp += n;
 	c->rlen -= n;
-	if (!(c->flags & GNET__C_VIEW_SCRATCH))
+	if (!(c->flags & (GNET__C_VIEW_SCRATCH | GNET__C_IN_FRAME)))
 		gnet__buf_consume(&c->in, n);
 }
 
@@ -173,10 +173,18 @@ gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 		return;
 	}
 	apply_socket_options(fd, &eng->opt);
+	if (eng->opt.codec != NULL && gnet__conn_attach_codec(c, eng->opt.codec) != 0) {
+		gnet__log(0, "loop %d: out of memory for codec state", l->index);
+		gnet__slot_free(l, gnet__handle_slot(c->handle));
+		free(c);
+		close(fd);
+		return;
+	}
 	ev.events = EPOLLIN;
 	ev.data.u64 = c->handle;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		gnet__log(0, "loop %d: epoll_ctl: %s", l->index, strerror(errno));
+		gnet__conn_release_codec(c);
 		gnet__slot_free(l, gnet__handle_slot(c->handle));
 		free(c);
 		close(fd);
@@ -215,10 +223,16 @@ on_data(gnet_conn_t *c, const unsigned char *data, size_t n)
 		c->rp = c->in.data + c->in.off;
 		c->rlen = c->in.len;
 	}
-	if (eng->ev.on_traffic != NULL)
-		a = eng->ev.on_traffic(c, eng->udata);
-	else
-		gnet__conn_consume(c, c->rlen);
+	if (c->codec != NULL)
+		a = gnet__conn_deliver_frames(c);
+	/* Raw bytes: no codec, or the handler removed it mid-stream. */
+	if (c->codec == NULL && c->rlen != 0 && a == GNET_NONE &&
+	    !(c->flags & GNET__C_CLOSING)) {
+		if (eng->ev.on_traffic != NULL)
+			a = eng->ev.on_traffic(c, eng->udata);
+		else
+			gnet__conn_consume(c, c->rlen);
+	}
 	if (c->flags & GNET__C_VIEW_SCRATCH) {
 		c->flags &= ~(unsigned)GNET__C_VIEW_SCRATCH;
 		/* Keep what the handler left for the next call. */
@@ -263,7 +277,9 @@ read_once(gnet__loop_t *l, gnet_conn_t *c)
 		on_data(c, l->scratch, (size_t)n);
 	} else if (n == 0) {
 		c->flags |= GNET__C_PEER_EOF;
-		gnet__conn_begin_close(c, GNET_EEOF);
+		/* With a codec, bytes still buffered are an unfinished frame. */
+		gnet__conn_begin_close(c, c->codec != NULL && c->in.len != 0 ?
+		    GNET_ETRUNCATED : GNET_EEOF);
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 		gnet__conn_abort(c, -errno);
 	}
@@ -362,6 +378,7 @@ finish(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__slot_free(l, gnet__handle_slot(c->handle));
 	gnet__buf_release(&c->in);
 	gnet__buf_release(&c->out);
+	gnet__conn_release_codec(c);
 	GNET__STAT_ADD(l, conns, (uint64_t)-1);
 	free(c);
 }
@@ -470,9 +487,8 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;
 		int status = GNET_ECLOSED;
 		if (!(c->flags & GNET__C_CLOSING)) {
-			status = gnet__buf_append(&c->out, w->data, w->len);
-			if (status == 0)
-				gnet__conn_mark_dirty(c);
+			struct iovec iov = { w->data, w->len };
+			status = gnet__conn_append(c, &iov, 1, w->len);
 		}
 		if (w->cb != NULL)
 			w->cb(status == GNET_ECLOSED ? NULL : c, status, w->cbdata);

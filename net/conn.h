@@ -9,16 +9,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "kernel/kernel.h"
+#include "net/buf.h"
+#include "codecs/codec.h"
 
-/* A byte buffer with a read offset: bytes live in [off, off + len). */
-typedef struct gnet__buf {
-	unsigned char *data;
-	size_t off, len, cap;
-} gnet__buf_t;
-
-int gnet__buf_append(gnet__buf_t *b, const void *p, size_t n);
-void gnet__buf_consume(gnet__buf_t *b, size_t n);
-void gnet__buf_release(gnet__buf_t *b);
 
 enum {
 	GNET__C_VIEW_SCRATCH = 1u << 0, /* rp points into the loop's scratch */
@@ -30,7 +23,8 @@ enum {
 	GNET__C_CLOSED = 1u << 6,       /* on_close has run */
 	GNET__C_PEER_EOF = 1u << 7,     /* the peer shut down its write side */
 	GNET__C_LINGER_SET = 1u << 8,   /* the linger timer is armed */
-	GNET__C_PARKED = 1u << 9        /* reading stopped: loop outbox full */
+	GNET__C_PARKED = 1u << 9,       /* reading stopped: loop outbox full */
+	GNET__C_IN_FRAME = 1u << 10     /* on_traffic sees one decoded frame */
 };
 
 struct gnet_conn {
@@ -48,6 +42,12 @@ struct gnet_conn {
 	gnet__buf_t in;         /* unconsumed inbound bytes; freed when empty */
 	gnet__buf_t out;        /* pending outbound bytes */
 
+	/* The codec stage: decoder state inline when small (built-ins), so
+	 * attaching one allocates nothing. */
+	const gnet_codec_t *codec;
+	void *codec_state;
+	uint64_t codec_inline[GNET__CODEC_INLINE_STATE / sizeof(uint64_t)];
+
 	void *ctx;
 	struct gnet_conn *dirty_next;
 	socklen_t llen, plen;
@@ -60,6 +60,16 @@ void gnet__conn_consume(gnet_conn_t *c, size_t n);
 void gnet__conn_mark_dirty(gnet_conn_t *c);
 void gnet__conn_begin_close(gnet_conn_t *c, int reason);
 void gnet__conn_abort(gnet_conn_t *c, int reason);
+/* Attach (or with NULL detach) a codec, with fresh decoder state. */
+int gnet__conn_attach_codec(gnet_conn_t *c, const gnet_codec_t *codec);
+/* Append one outbound frame (encoded when a codec is attached). */
+int gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
+    size_t len);
+/* Decode and hand to on_traffic every whole frame in the readable view;
+ * returns the last handler action. */
+gnet_action_t gnet__conn_deliver_frames(gnet_conn_t *c);
+/* Free the decoder state (on close). */
+void gnet__conn_release_codec(gnet_conn_t *c);
 /* Apply a handler's action and watermark checks after a callback. */
 void gnet__conn_after_callback(gnet_conn_t *c, gnet_action_t a);
 

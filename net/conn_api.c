@@ -69,12 +69,11 @@ gnet_conn_write(gnet_conn_t *c, const void *data, size_t n)
 		return GNET_EINVAL;
 	if (c->flags & GNET__C_CLOSING)
 		return GNET_ECLOSED;
-	if (n == 0)
-		return 0;
-	if (gnet__buf_append(&c->out, data, n) != 0)
-		return GNET_ENOMEM;
-	gnet__conn_mark_dirty(c);
-	return (long)n;
+	{
+		struct iovec iov = { (void *)(uintptr_t)data, n };
+		int rc = gnet__conn_append(c, &iov, 1, n);
+		return rc != 0 ? rc : (long)n;
+	}
 }
 
 long
@@ -93,12 +92,17 @@ gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 			return GNET_EINVAL;
 		total += iov[i].iov_len;
 	}
-	for (i = 0; i < iovcnt; i++)
-		if (gnet__buf_append(&c->out, iov[i].iov_base, iov[i].iov_len) != 0)
-			return GNET_ENOMEM;
-	if (total != 0)
-		gnet__conn_mark_dirty(c);
-	return (long)total;
+	i = gnet__conn_append(c, iov, iovcnt, total);
+	return i != 0 ? i : (long)total;
+}
+
+int
+gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (c->flags & GNET__C_CLOSED)
+		return GNET_ECLOSED;
+	return gnet__conn_attach_codec(c, codec);
 }
 
 size_t
