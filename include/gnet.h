@@ -68,7 +68,8 @@ enum {
 	                         * or a payload too long for the length field */
 	GNET_EBADFRAME = -10018, /* malformed frame: negative adjusted length,
 	                         * length overflow, or rejected by a custom codec */
-	GNET_ETRUNCATED = -10019 /* close reason: peer closed in the middle of a frame */
+	GNET_ETRUNCATED = -10019, /* close reason: peer closed in the middle of a frame */
+	GNET_ETIMEDOUT = -10020 /* close reason: no traffic for idle_timeout_ms */
 };
 
 /* A short, static, human-readable description of a GNET_E* code or of a
@@ -149,9 +150,16 @@ typedef struct gnet_events {
 	 * watermark and reading resumed. */
 	void (*on_backpressure)(gnet_conn_t *c, int paused, void *udata);
 	/* A user message could not be delivered (its actor is gone or the
-	 * engine stopped). Free what it owns here. Runs on a loop thread or,
-	 * at shutdown, on the thread that called gnet_engine_run. */
+	 * engine stopped). Free what it owns here. Runs on a loop thread, a
+	 * worker-pool thread or, at shutdown, on the thread that called
+	 * gnet_engine_run. */
 	void (*on_dropped)(gnet_engine_t *eng, const gnet_msg_t *m, void *udata);
+	/* The ticker: when set, it runs on loop 0 right after the loops start
+	 * and then again after *delay_ns nanoseconds (preset to the previous
+	 * delay, 1 s the first time). It runs between that loop's other
+	 * events, never concurrently with them. GNET_SHUTDOWN stops the
+	 * engine. */
+	gnet_action_t (*on_tick)(gnet_engine_t *eng, uint64_t *delay_ns, void *udata);
 } gnet_events_t;
 
 /* ------------------------------------------------------------------------
@@ -161,6 +169,16 @@ typedef enum gnet_send_policy {
 	GNET_SEND_WAIT = 0,  /* a foreign thread waits (with backoff) for room */
 	GNET_SEND_NOWAIT = 1 /* a foreign thread gets GNET_EAGAIN when full */
 } gnet_send_policy_t;
+
+/* How the acceptor picks the loop for a new connection (not used with
+ * reuseport, where each loop accepts its own). */
+typedef enum gnet_lb {
+	GNET_LB_ROUND_ROBIN = 0,   /* loops in turn */
+	GNET_LB_LEAST_CONNECTIONS, /* the loop with the fewest live connections
+	                            * at the moment of the hand-off */
+	GNET_LB_SOURCE_HASH        /* hash of the client IP (not the port): one
+	                            * client always lands on the same loop */
+} gnet_lb_t;
 
 typedef struct gnet_options {
 	int multicore;          /* 1: one loop per online CPU (default 0: one loop) */
@@ -175,8 +193,29 @@ typedef struct gnet_options {
 	                         * (default 5000; < 0: do not wait, drop output) */
 	int tcp_nodelay;        /* 0 default (on), 1 on, -1 off (Nagle enabled) */
 	int tcp_keepalive_s;    /* > 0: enable keepalive with this idle time */
+	int tcp_keepalive_intvl_s; /* probe interval (default: tcp_keepalive_s) */
+	int tcp_keepalive_cnt;  /* probes before the peer is dropped (0: kernel's) */
 	int sndbuf, rcvbuf;     /* > 0: SO_SNDBUF / SO_RCVBUF in bytes */
+	int so_linger;          /* 0: not set; < 0: SO_LINGER 0 (the kernel resets
+	                         * instead of a FIN at close); > 0: SO_LINGER of
+	                         * that many seconds -- close() may then block the
+	                         * loop while the kernel still holds unsent data */
+	int reuseaddr;          /* 0 default: SO_REUSEADDR on listeners; -1 off */
+	int reuseport;          /* 1: SO_REUSEPORT, one listener per loop, each
+	                         * loop accepts its own connections; several
+	                         * engines or processes can share the port.
+	                         * (Unix sockets have no reuseport: ignored.) */
+	gnet_lb_t lb;           /* acceptor's load balancing; default round-robin */
+	const char *bind_device; /* SO_BINDTODEVICE for listeners, e.g. "lo";
+	                         * Linux may require CAP_NET_RAW (-EPERM) */
 	int backlog;            /* listen backlog; default 1024 */
+	unsigned idle_timeout_ms; /* > 0: close a connection that neither read
+	                         * nor wrote for this long (GNET_ETIMEDOUT) */
+	int workers;            /* threads of the blocking-worker pool (0: none) */
+	unsigned worker_queue;  /* jobs the pool may hold before gnet_submit
+	                         * returns GNET_EAGAIN; default 1024 */
+	size_t udp_max_datagram; /* largest datagram received whole; default
+	                         * 65507 (bigger ones are dropped and counted) */
 	unsigned mailbox_ring_size; /* slots per inbox ring, a power of two >= 4;
 	                         * default 256 (loop to loop), 4x that for the
 	                         * foreign-thread ring. Tiny values are for tests. */
@@ -200,12 +239,26 @@ int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
     const gnet_options_t *opts, void *udata);
 
 /* Listen on an address: "tcp://host:port", "tcp://:port" (all IPv4
- * interfaces), "tcp://[::1]:port"; host is a numeric IPv4/IPv6 literal or
- * "localhost" (the library never blocks on DNS). Port 0 picks a free port,
- * see gnet_engine_addr. Returns GNET_ESCHEME for an unknown scheme,
- * GNET_EADDR for a malformed address, GNET_ENOTSUP for udp:// and unix://
- * (not yet), or a negative errno from socket/bind/listen.
- * Thread: setup (before gnet_engine_run). */
+ * interfaces), "tcp://[::1]:port", "udp://host:port", "unix://path"
+ * (relative to the working directory, or absolute: "unix:///run/x.sock").
+ * Host is a numeric IPv4/IPv6 literal or "localhost" (the library never
+ * blocks on DNS). Port 0 picks a free port, see gnet_engine_addr. An
+ * engine may listen on up to 16 addresses of any kinds.
+ *
+ * Unix sockets: a socket file left by a dead server is removed (after a
+ * connect to it is refused); a live server's socket or any other file at
+ * that path gives -EADDRINUSE. The file is removed when the engine stops.
+ *
+ * UDP: each datagram is one on_traffic call on the UDP socket's
+ * connection object (no on_open/on_close: UDP has no connections);
+ * gnet_conn_remote_addr is that datagram's sender and gnet_conn_write
+ * replies to it; gnet_conn_sendto sends anywhere. Datagrams are received
+ * and sent in batches (recvmmsg/sendmmsg). Without reuseport the socket
+ * is served by one loop (listener index modulo the number of loops).
+ *
+ * Returns GNET_ESCHEME for an unknown scheme, GNET_EADDR for a malformed
+ * address, GNET_ELIMIT past 16 listeners, or a negative errno from
+ * socket/bind/listen. Thread: setup (before gnet_engine_run). */
 int gnet_engine_listen(gnet_engine_t *eng, const char *addr);
 
 /* The bound address of listener `index` (in listen order). Thread: any,
@@ -245,6 +298,11 @@ typedef struct gnet_loop_stats {
 	uint64_t conns;         /* live connections */
 	uint64_t actors;        /* live user actors */
 	uint64_t accepted;      /* connections opened on this loop */
+	uint64_t udp_in;        /* datagrams received */
+	uint64_t udp_out;       /* datagrams sent */
+	uint64_t udp_dropped;   /* datagrams dropped: truncated on receive,
+	                         * or refused by the kernel on send */
+	uint64_t syscalls_io;   /* recv/send-family calls (for batching stats) */
 } gnet_loop_stats_t;
 
 /* Copy loop `index`'s counters. Values are a consistent-enough snapshot for
@@ -290,6 +348,21 @@ int gnet_conn_loop_index(const gnet_conn_t *c);
 const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len);
 const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len);
 
+/* Send one datagram to `to` from a UDP socket's connection object (e.g.
+ * inside on_traffic, or from on_message). Returns n, GNET_EINVAL (not a
+ * UDP socket, bad address), GNET_EFRAMESIZE (over 65507 bytes).
+ * Thread: owner loop. */
+long gnet_conn_sendto(gnet_conn_t *c, const struct sockaddr *to,
+    socklen_t tolen, const void *data, size_t n);
+/* 1 for a UDP socket's connection object, 0 for a stream connection. */
+int gnet_conn_is_udp(const gnet_conn_t *c);
+
+/* Ask a connection to run on_traffic again with what it has buffered
+ * (possibly nothing), e.g. after a worker finished or a handler stopped
+ * early. With a codec, buffered whole frames are delivered. Returns 0
+ * when queued; a stale handle is dropped and counted. Thread: any. */
+int gnet_wake(gnet_engine_t *eng, gnet_handle_t conn);
+
 /* Use `codec` (NULL: none) for this connection from now on: bytes not yet
  * handed to on_traffic are decoded with it, and later writes are encoded
  * with it. Typically called in on_open; calling it from on_traffic
@@ -323,6 +396,36 @@ int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
  * GNET_ESTALE. Thread: any. */
 int gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn);
 int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
+
+/* ------------------------------------------------------------------------
+ * The blocking-worker pool: options.workers threads that may block (disk,
+ * DNS, a database driver) so the loops never do. A job is a function run
+ * on a pool thread; its result comes back as a message to the actor that
+ * asked, typically a connection, which then writes it from on_message.
+ */
+
+/* Runs on a pool thread. Fill `reply` (type >= GNET_MSG_USER; type 0 is
+ * turned into GNET_MSG_USER) -- it is sent to reply_to when fn returns.
+ * If reply_to is gone by then the reply is dropped, counted and passed to
+ * on_dropped, so free what it carries there too. */
+typedef void (*gnet_job_fn)(void *arg, gnet_msg_t *reply);
+/* Called instead of fn for a job still queued when the engine stops, so
+ * arg can be freed. May be NULL. */
+typedef void (*gnet_job_cancel_fn)(void *arg);
+
+/* Queue a job. Returns 0, GNET_EAGAIN when worker_queue jobs are already
+ * waiting, GNET_ENOTSUP when the engine has no pool, GNET_ESHUTDOWN when
+ * it is stopping, GNET_EINVAL for a NULL fn. Thread: any. */
+int gnet_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
+    gnet_job_cancel_fn cancel, void *arg);
+
+/* gnet_submit on behalf of connection c, with backpressure: when the
+ * queue is full it returns GNET_EAGAIN and c stops reading until the pool
+ * has room again, then c is woken (on_traffic runs again with its
+ * buffered input, so leave the request unconsumed and retry there).
+ * Thread: owner loop. */
+int gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
+    void *arg);
 
 /* ------------------------------------------------------------------------
  * Codecs. A codec turns a byte stream into frames and frames back into

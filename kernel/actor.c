@@ -115,7 +115,7 @@ gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 		if (m->type == GNET__MSG_ADOPT)
 			gnet__conn_adopt(l, (int)m->a, (int)m->b);
 		else if (m->type == GNET__MSG_LISTEN_RETRY)
-			gnet__listener_resume(l, (int)m->a);
+			gnet__listener_resume(l, (int)m->a, (int)m->b);
 		return;
 	}
 	n = gnet__msgpool_get(&l->pool);
@@ -150,7 +150,8 @@ actor_receive(gnet__loop_t *l, gnet_actor_t *a, const gnet_msg_t *m)
 {
 	if (m->type == GNET__MSG_STOP)
 		a->stopping = true;
-	else if (m->type >= GNET_MSG_USER && a->def.receive != NULL)
+	else if ((m->type >= GNET_MSG_USER || m->type == GNET__MSG_TICK) &&
+	    a->def.receive != NULL)
 		a->def.receive(a, m);
 	if (a->stopping)
 		actor_finish(l, a);

@@ -44,6 +44,8 @@ fill_defaults(gnet_options_t *o)
 		o->mailbox_ring_size = GNET__DEFAULT_RING;
 	if (o->max_parked == 0)
 		o->max_parked = GNET__DEFAULT_MAX_PARKED;
+	if (o->udp_max_datagram == 0)
+		o->udp_max_datagram = GNET__DEFAULT_UDP_DATAGRAM;
 }
 
 static int
@@ -56,6 +58,13 @@ check_options(const gnet_options_t *o)
 	if (o->send_policy != GNET_SEND_WAIT && o->send_policy != GNET_SEND_NOWAIT)
 		return GNET_EINVAL;
 	if (o->read_buffer_cap > (1u << 30) || o->sndbuf < 0 || o->rcvbuf < 0)
+		return GNET_EINVAL;
+	if (o->lb != GNET_LB_ROUND_ROBIN && o->lb != GNET_LB_LEAST_CONNECTIONS &&
+	    o->lb != GNET_LB_SOURCE_HASH)
+		return GNET_EINVAL;
+	if (o->workers < 0 || o->workers > GNET__MAX_WORKERS ||
+	    o->udp_max_datagram > 65535 || o->tcp_keepalive_intvl_s < 0 ||
+	    o->tcp_keepalive_cnt < 0)
 		return GNET_EINVAL;
 	return 0;
 }
@@ -172,6 +181,13 @@ gnet_engine_run(gnet_engine_t *eng)
 	if (eng->ev.on_boot != NULL &&
 	    eng->ev.on_boot(eng, eng->udata) == GNET_SHUTDOWN)
 		atomic_store(&eng->stop_requested, 1);
+	rc = gnet__ticker_spawn(eng);
+	if (rc == 0)
+		rc = gnet__pool_start(eng);
+	if (rc != 0) {
+		gnet__pool_free(eng);
+		return rc;
+	}
 	if (!atomic_compare_exchange_strong(&eng->state, &expected,
 	    GNET__ENG_RUNNING))
 		return GNET_ESTATE;
@@ -189,8 +205,11 @@ gnet_engine_run(gnet_engine_t *eng)
 	for (i = 0; i < started; i++)
 		pthread_join(eng->loops[i]->thread, NULL);
 	atomic_store(&eng->state, GNET__ENG_STOPPED);
+	/* Jobs still running finish; their replies find the engine stopped
+	 * and are dropped. Queued jobs are cancelled. */
+	gnet__pool_stop(eng);
 	drain_leftovers(eng);
-	gnet__listeners_close(eng);
+	gnet__listeners_close(eng, NULL);
 	if (eng->ev.on_shutdown != NULL)
 		eng->ev.on_shutdown(eng, eng->udata);
 	return rc;
@@ -217,7 +236,7 @@ gnet_engine_free(gnet_engine_t *eng)
 
 	if (eng == NULL)
 		return;
-	gnet__listeners_close(eng);
+	gnet__listeners_close(eng, NULL);
 	if (eng->loops != NULL) {
 		/* An engine that never ran may still hold actors and sent
 		 * messages. */
@@ -231,6 +250,7 @@ gnet_engine_free(gnet_engine_t *eng)
 		for (i = 0; i < eng->nloops; i++)
 			gnet__loop_free(eng->loops[i]);
 	}
+	gnet__pool_free(eng);
 	free(eng->loops);
 	free(eng->inboxes);
 	free(eng);
@@ -295,5 +315,9 @@ gnet_engine_loop_stats(const gnet_engine_t *eng, int index, gnet_loop_stats_t *o
 	out->conns = GNET__STAT_GET(l, conns);
 	out->actors = GNET__STAT_GET(l, actors);
 	out->accepted = GNET__STAT_GET(l, accepted);
+	out->udp_in = GNET__STAT_GET(l, udp_in);
+	out->udp_out = GNET__STAT_GET(l, udp_out);
+	out->udp_dropped = GNET__STAT_GET(l, udp_dropped);
+	out->syscalls_io = GNET__STAT_GET(l, syscalls_io);
 	return 0;
 }

@@ -52,6 +52,7 @@ gnet_strerror(int err)
 	case GNET_EFRAMESIZE: return "frame longer than the codec allows";
 	case GNET_EBADFRAME: return "malformed frame";
 	case GNET_ETRUNCATED: return "peer closed in the middle of a frame";
+	case GNET_ETIMEDOUT: return "connection idle for too long";
 	default:
 		/* strerror() returns a static string for known values on
 		 * glibc; negated errno values are the only others we emit. */

@@ -49,6 +49,11 @@
 /* 64 Ki parked messages is ~4 MiB of nodes per loop: deep enough to ride
  * out a peer loop's burst, small enough to bound memory. */
 #define GNET__DEFAULT_MAX_PARKED 65536u
+/* Largest IPv4 UDP payload (65535 - 8 - 20): any datagram fits whole. */
+#define GNET__DEFAULT_UDP_DATAGRAM 65507u
+/* Worker threads an engine may ask for: a pool is for blocking calls, and
+ * more threads than this only thrash. */
+#define GNET__MAX_WORKERS 1024
 
 /* Kernel message types (below GNET_MSG_USER). */
 enum {
@@ -58,7 +63,11 @@ enum {
 	GNET__MSG_ABORT,       /* to a conn */
 	GNET__MSG_STOP,        /* to an actor */
 	GNET__MSG_LINGER,      /* timer to a conn */
-	GNET__MSG_LISTEN_RETRY /* timer to a loop: a = listener index */
+	GNET__MSG_LISTEN_RETRY, /* timer to a loop: a = listener index, b = fd */
+	GNET__MSG_WAKE,        /* to a conn: run on_traffic again */
+	GNET__MSG_IDLE,        /* timer to a conn: check the idle timeout */
+	GNET__MSG_POOL_RESUME, /* to a conn: the worker pool has room again */
+	GNET__MSG_TICK         /* to the ticker actor */
 };
 
 typedef struct gnet__async_write {
@@ -96,7 +105,8 @@ struct gnet_actor {
  * reader on another thread never tears a value and TSan agrees). */
 typedef struct gnet__stats {
 	_Atomic uint64_t iterations, msgs_in, msgs_out, msgs_dropped,
-	    mailbox_hwm, overflowed, wakeups, conns, actors, accepted;
+	    mailbox_hwm, overflowed, wakeups, conns, actors, accepted,
+	    udp_in, udp_out, udp_dropped, syscalls_io;
 } __attribute__((aligned(128))) gnet__stats_t;
 
 #define GNET__STAT_ADD(loop, field, n)                                     \
@@ -136,6 +146,13 @@ typedef struct gnet__loop {
 	gnet_handle_t *parked_readers;
 	size_t n_parked_readers, cap_parked_readers;
 
+	/* recvmmsg batch buffers, allocated when the loop serves UDP. */
+	struct gnet__udp_batch *udp;
+	/* Connections handed to this loop and not yet closed: written by the
+	 * acceptor (+1 at hand-off) and by this loop (-1 at close), read by
+	 * the least-connections balancer. */
+	atomic_int live;
+
 	uint64_t now_ns;
 	bool stopping;           /* draining connections before exit */
 	uint64_t stop_deadline_ns;
@@ -150,11 +167,21 @@ enum gnet__engine_state {
 	GNET__ENG_STOPPED
 };
 
+/* One listen address. Stream listeners have one socket on loop 0 (the
+ * acceptor) or, with reuseport, one per loop; a UDP listener has one
+ * socket served by one loop, or one per loop with reuseport, each wrapped
+ * in a connection object. */
 typedef struct gnet__listener {
-	int fd;
+	int net;                 /* enum gnet__net */
+	int nfds;                /* sockets in use: 1, or nloops (reuseport) */
+	int fds[GNET_MAX_LOOPS];
+	int loop_of[GNET_MAX_LOOPS]; /* serving loop of each socket */
+	gnet_handle_t handles[GNET_MAX_LOOPS]; /* slot on that loop */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	gnet_handle_t handle;    /* slot on the acceptor loop */
+	/* unix:// -- the file we created, removed at close if unchanged. */
+	char path[108];
+	unsigned long long dev, ino;
 } gnet__listener_t;
 
 #define GNET__MAX_LISTENERS 16
@@ -170,6 +197,8 @@ struct gnet_engine {
 	gnet__listener_t listeners[GNET__MAX_LISTENERS];
 	int nlisteners;
 	unsigned rr_next;        /* acceptor loop only */
+	struct gnet__pool *pool; /* blocking workers, or NULL */
+	gnet_handle_t ticker;    /* the ticker actor, or GNET_HANDLE_NONE */
 
 	atomic_int state;
 	atomic_int stop_requested;
@@ -218,11 +247,25 @@ void gnet__log(int level, const char *fmt, ...)
 void gnet__conn_receive(struct gnet_conn *c, const gnet_msg_t *m);
 void gnet__conn_io(gnet__loop_t *l, struct gnet_conn *c, uint32_t events);
 void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener);
+/* Wrap a bound UDP socket of listener `listener` in a connection object on
+ * loop l (setup time). */
+int gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out);
+void gnet__udp_free_batch(gnet__loop_t *l);
 void gnet__conns_flush(gnet__loop_t *l);
 void gnet__conns_close_all(gnet__loop_t *l, int reason);
+/* Free connection objects left on a loop that never ran. */
+void gnet__conns_destroy(gnet__loop_t *l);
 void gnet__conns_resume_parked(gnet__loop_t *l);
 void gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls);
-void gnet__listener_resume(gnet__loop_t *l, int index);
-void gnet__listeners_close(gnet_engine_t *eng);
+void gnet__listener_resume(gnet__loop_t *l, int index, int fd);
+/* Close the listening sockets served by loop l (all, when l is NULL:
+ * after the loops have exited). */
+void gnet__listeners_close(gnet_engine_t *eng, gnet__loop_t *l);
+
+/* actors/ hooks */
+int gnet__pool_start(gnet_engine_t *eng);
+void gnet__pool_stop(gnet_engine_t *eng);
+void gnet__pool_free(gnet_engine_t *eng);
+int gnet__ticker_spawn(gnet_engine_t *eng);
 
 #endif

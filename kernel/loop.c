@@ -95,9 +95,11 @@ gnet__loop_free(gnet__loop_t *l)
 	gnet__outbox_destroy(&l->outbox);
 	gnet__msgpool_destroy(&l->pool);
 	gnet__timers_destroy(&l->timers);
+	gnet__conns_destroy(l);
 	free(l->slots);
 	free(l->scratch);
 	free(l->parked_readers);
+	gnet__udp_free_batch(l);
 	free(l);
 }
 
@@ -174,9 +176,8 @@ begin_stop(gnet__loop_t *l)
 	l->stopping = true;
 	l->stop_deadline_ns = gnet__now_ns() +
 	    (uint64_t)(l->eng->opt.linger_ms > 0 ? l->eng->opt.linger_ms : 0) * 1000000ull;
-	/* The acceptor stops accepting before its connections drain. */
-	if (l->index == 0)
-		gnet__listeners_close(l->eng);
+	/* Stop accepting before the connections drain. */
+	gnet__listeners_close(l->eng, l);
 	gnet__conns_close_all(l, GNET_ESHUTDOWN);
 }
 
@@ -216,6 +217,7 @@ gnet__loop_main(void *arg)
 		}
 		n = epoll_wait(l->epfd, events, GNET__MAX_EVENTS, timeout);
 		gnet__waker_awake(&l->waker);
+		l->now_ns = gnet__now_ns();
 		GNET__STAT_ADD(l, iterations, 1);
 		if (n < 0) {
 			if (errno == EINTR)

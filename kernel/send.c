@@ -32,8 +32,12 @@ gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
 	switch (m->type) {
 	case GNET__MSG_ADOPT:
 		/* A connection handed to a loop that is gone: close it so
-		 * the descriptor does not leak. */
+		 * the descriptor does not leak, and uncount it. */
 		close((int)m->a);
+		if (gnet__handle_loop(m->to) < (unsigned)eng->nloops)
+			atomic_fetch_sub_explicit(
+			    &eng->loops[gnet__handle_loop(m->to)]->live, 1,
+			    memory_order_relaxed);
 		break;
 	case GNET__MSG_ASYNC_WRITE: {
 		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;

@@ -42,14 +42,14 @@ gnet__conn_mark_dirty(gnet_conn_t *c)
 	c->loop->dirty = c;
 }
 
-static void
-sync_events(gnet_conn_t *c)
+void
+gnet__conn_sync_events(gnet_conn_t *c)
 {
 	uint32_t want = 0;
 	struct epoll_event ev;
 
 	if (!(c->flags & (GNET__C_CLOSING | GNET__C_PAUSED | GNET__C_PEER_EOF |
-	    GNET__C_PARKED)))
+	    GNET__C_PARKED | GNET__C_POOL_WAIT)))
 		want |= EPOLLIN;
 	if (c->flags & GNET__C_OUT_ARMED)
 		want |= EPOLLOUT;
@@ -73,7 +73,7 @@ gnet__conn_begin_close(gnet_conn_t *c, int reason)
 		c->flags |= GNET__C_ABORT;
 		c->close_reason = GNET_ELINGER;
 	}
-	sync_events(c);
+	gnet__conn_sync_events(c);
 	gnet__conn_mark_dirty(c);
 }
 
@@ -96,7 +96,7 @@ set_paused(gnet_conn_t *c, int paused)
 		c->flags |= GNET__C_PAUSED;
 	else
 		c->flags &= ~(unsigned)GNET__C_PAUSED;
-	sync_events(c);
+	gnet__conn_sync_events(c);
 	if (eng_of(c)->ev.on_backpressure != NULL && !(c->flags & GNET__C_CLOSING))
 		eng_of(c)->ev.on_backpressure(c, paused, eng_of(c)->udata);
 }
@@ -104,7 +104,8 @@ set_paused(gnet_conn_t *c, int paused)
 void
 gnet__conn_after_callback(gnet_conn_t *c, gnet_action_t a)
 {
-	if (a == GNET_CLOSE)
+	/* A UDP socket serves every peer: "close" has no one to close. */
+	if (a == GNET_CLOSE && !(c->flags & GNET__C_UDP))
 		gnet__conn_begin_close(c, 0);
 	else if (a == GNET_SHUTDOWN)
 		gnet_engine_stop(eng_of(c));
@@ -124,61 +125,66 @@ gnet__conn_consume(gnet_conn_t *c, size_t n)
 		gnet__buf_consume(&c->in, n);
 }
 
+/* Socket options for an accepted stream. Failures are ignored on purpose:
+ * an option the kernel refuses must not cost the client its connection. */
 static void
-apply_socket_options(int fd, const gnet_options_t *o)
+apply_socket_options(int fd, int family, const gnet_options_t *o)
 {
 	int one = 1, v;
 
-	/* Nagle off by default: a framework's writes are already batched
-	 * per iteration, so delaying them only adds latency. */
-	if (o->tcp_nodelay >= 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (o->tcp_keepalive_s > 0) {
-		v = o->tcp_keepalive_s;
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+	if (family == AF_INET || family == AF_INET6) {
+		/* Nagle off by default: a framework's writes are already
+		 * batched per iteration, so delaying them only adds latency. */
+		if (o->tcp_nodelay >= 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (o->tcp_keepalive_s > 0) {
+			v = o->tcp_keepalive_s;
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+			if (o->tcp_keepalive_intvl_s > 0)
+				v = o->tcp_keepalive_intvl_s;
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+			if (o->tcp_keepalive_cnt > 0)
+				setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
+				    &o->tcp_keepalive_cnt, sizeof(int));
+		}
 	}
 	if (o->sndbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf, sizeof(o->sndbuf));
 	if (o->rcvbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof(o->rcvbuf));
+	if (o->so_linger != 0) {
+		struct linger lg = { 1, o->so_linger > 0 ? o->so_linger : 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
 }
 
-void
-gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
+gnet_conn_t *
+gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags)
 {
 	gnet_engine_t *eng = l->eng;
 	struct epoll_event ev;
 	gnet_conn_t *c;
-	gnet_action_t a = GNET_NONE;
 
-	(void)listener;
-	if (l->stopping) {
-		close(fd);
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		gnet__log(0, "loop %d: out of memory accepting a connection", l->index);
-		close(fd);
-		return;
+		gnet__log(0, "loop %d: out of memory for a connection", l->index);
+		return NULL;
 	}
 	c->loop = l;
 	c->fd = fd;
+	c->flags = flags;
 	if (gnet__slot_alloc(l, GNET__SLOT_CONN, c, &c->handle) != 0) {
 		gnet__log(0, "loop %d: actor table full, connection refused", l->index);
 		free(c);
-		close(fd);
-		return;
+		return NULL;
 	}
-	apply_socket_options(fd, &eng->opt);
-	if (eng->opt.codec != NULL && gnet__conn_attach_codec(c, eng->opt.codec) != 0) {
+	if (!(flags & GNET__C_UDP) && eng->opt.codec != NULL &&
+	    gnet__conn_attach_codec(c, eng->opt.codec) != 0) {
 		gnet__log(0, "loop %d: out of memory for codec state", l->index);
 		gnet__slot_free(l, gnet__handle_slot(c->handle));
 		free(c);
-		close(fd);
-		return;
+		return NULL;
 	}
 	ev.events = EPOLLIN;
 	ev.data.u64 = c->handle;
@@ -187,16 +193,65 @@ gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 		gnet__conn_release_codec(c);
 		gnet__slot_free(l, gnet__handle_slot(c->handle));
 		free(c);
-		close(fd);
-		return;
+		return NULL;
 	}
 	c->ev_mask = EPOLLIN;
 	c->llen = sizeof(c->laddr);
-	c->plen = sizeof(c->paddr);
 	if (getsockname(fd, (struct sockaddr *)&c->laddr, &c->llen) < 0)
 		c->llen = 0;
+	c->last_io_ns = gnet__now_ns();
+	return c;
+}
+
+/* Per-connection idle check, on the loop's timer heap: one pending timer
+ * per connection, re-armed for the remaining time when traffic moved. */
+static void
+arm_idle(gnet__loop_t *l, gnet_conn_t *c, uint64_t at_ns)
+{
+	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_IDLE };
+
+	if (gnet__timers_add(&l->timers, at_ns, &m) == 0)
+		c->flags |= GNET__C_IDLE_SET;
+}
+
+static void
+check_idle(gnet_conn_t *c)
+{
+	uint64_t idle = (uint64_t)eng_of(c)->opt.idle_timeout_ms * 1000000ull;
+	uint64_t now = gnet__now_ns();
+
+	c->flags &= ~(unsigned)GNET__C_IDLE_SET;
+	if (c->flags & GNET__C_CLOSING)
+		return;
+	if (now - c->last_io_ns >= idle)
+		gnet__conn_begin_close(c, GNET_ETIMEDOUT);
+	else
+		arm_idle(c->loop, c, c->last_io_ns + idle);
+}
+
+void
+gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
+{
+	gnet_engine_t *eng = l->eng;
+	gnet_conn_t *c = NULL;
+	gnet_action_t a = GNET_NONE;
+
+	if (!l->stopping)
+		c = gnet__conn_new(l, fd, 0);
+	if (c == NULL) {
+		/* Counted by the acceptor at the hand-off. */
+		atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
+		close(fd);
+		return;
+	}
+	c->listener = listener;
+	c->plen = sizeof(c->paddr);
 	if (getpeername(fd, (struct sockaddr *)&c->paddr, &c->plen) < 0)
 		c->plen = 0;
+	apply_socket_options(fd, c->laddr.ss_family, &eng->opt);
+	if (eng->opt.idle_timeout_ms > 0)
+		arm_idle(l, c, c->last_io_ns +
+		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
 	GNET__STAT_ADD(l, conns, 1);
 	GNET__STAT_ADD(l, accepted, 1);
 	if (eng->ev.on_open != NULL)
@@ -208,9 +263,6 @@ gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 static void
 on_data(gnet_conn_t *c, const unsigned char *data, size_t n)
 {
-	gnet_engine_t *eng = eng_of(c);
-	gnet_action_t a = GNET_NONE;
-
 	if (c->in.len == 0) {
 		c->rp = data;
 		c->rlen = n;
@@ -223,10 +275,31 @@ on_data(gnet_conn_t *c, const unsigned char *data, size_t n)
 		c->rp = c->in.data + c->in.off;
 		c->rlen = c->in.len;
 	}
+	gnet__conn_present(c, 0);
+}
+
+/* The wake message: run the handler again over what is buffered. */
+static void
+wake(gnet_conn_t *c)
+{
+	if (c->flags & (GNET__C_CLOSING | GNET__C_UDP))
+		return;
+	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
+	c->rlen = c->in.len;
+	gnet__conn_present(c, 1);
+}
+
+void
+gnet__conn_present(gnet_conn_t *c, int wake_call)
+{
+	gnet_engine_t *eng = eng_of(c);
+	gnet_action_t a = GNET_NONE;
+
 	if (c->codec != NULL)
 		a = gnet__conn_deliver_frames(c);
-	/* Raw bytes: no codec, or the handler removed it mid-stream. */
-	if (c->codec == NULL && c->rlen != 0 && a == GNET_NONE &&
+	/* Raw bytes: no codec, or the handler removed it mid-stream. A wake
+	 * with nothing buffered still calls the handler, as asked. */
+	if (c->codec == NULL && (c->rlen != 0 || wake_call) && a == GNET_NONE &&
 	    !(c->flags & GNET__C_CLOSING)) {
 		if (eng->ev.on_traffic != NULL)
 			a = eng->ev.on_traffic(c, eng->udata);
@@ -273,7 +346,9 @@ read_once(gnet__loop_t *l, gnet_conn_t *c)
 	do {
 		n = read(c->fd, l->scratch, l->scratch_cap);
 	} while (n < 0 && errno == EINTR);
+	GNET__STAT_ADD(l, syscalls_io, 1);
 	if (n > 0) {
+		c->last_io_ns = l->now_ns;
 		on_data(c, l->scratch, (size_t)n);
 	} else if (n == 0) {
 		c->flags |= GNET__C_PEER_EOF;
@@ -301,7 +376,7 @@ park_reader(gnet__loop_t *l, gnet_conn_t *c)
 	}
 	l->parked_readers[l->n_parked_readers++] = c->handle;
 	c->flags |= GNET__C_PARKED;
-	sync_events(c);
+	gnet__conn_sync_events(c);
 }
 
 void
@@ -316,7 +391,7 @@ gnet__conns_resume_parked(gnet__loop_t *l)
 			continue;
 		c = s->obj;
 		c->flags &= ~(unsigned)GNET__C_PARKED;
-		sync_events(c);
+		gnet__conn_sync_events(c);
 	}
 	l->n_parked_readers = 0;
 }
@@ -328,6 +403,13 @@ gnet__conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 		return;
 	if (events & EPOLLOUT)
 		gnet__conn_mark_dirty(c);
+	if ((c->flags & GNET__C_UDP) && (events & EPOLLIN) && (c->ev_mask & EPOLLIN)) {
+		if (l->outbox.parked >= l->eng->opt.max_parked)
+			park_reader(l, c);
+		else
+			gnet__udp_read(l, c);
+		return;
+	}
 	if ((events & EPOLLIN) && (c->ev_mask & EPOLLIN) &&
 	    l->outbox.parked >= l->eng->opt.max_parked) {
 		park_reader(l, c);
@@ -357,13 +439,21 @@ drain_unread(gnet__loop_t *l, gnet_conn_t *c)
 		total += (size_t)n;
 }
 
-/* The end of a connection: on_close, then the descriptor, then memory. */
-static void
-finish(gnet__loop_t *l, gnet_conn_t *c)
+void
+gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 {
 	gnet_engine_t *eng = l->eng;
 
 	c->flags |= GNET__C_CLOSED;
+	if (c->flags & GNET__C_UDP) {
+		/* A UDP socket has no peer to tell and no on_close. */
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		gnet__slot_free(l, gnet__handle_slot(c->handle));
+		gnet__buf_release(&c->out);
+		free(c);
+		return;
+	}
 	if (c->flags & GNET__C_ABORT) {
 		struct linger lg = { 1, 0 };
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -380,6 +470,7 @@ finish(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__buf_release(&c->out);
 	gnet__conn_release_codec(c);
 	GNET__STAT_ADD(l, conns, (uint64_t)-1);
+	atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
 	free(c);
 }
 
@@ -396,22 +487,20 @@ arm_linger(gnet__loop_t *l, gnet_conn_t *c)
 		gnet__conn_abort(c, GNET_ENOMEM);
 }
 
-/* Write what is pending; finish a close when nothing is left. */
-static void
-flush_one(gnet__loop_t *l, gnet_conn_t *c)
+/* Send the stream's pending bytes; returns -1 when the peer is gone (the
+ * connection is then finished). */
+static int
+stream_send(gnet__loop_t *l, gnet_conn_t *c)
 {
-	const gnet_options_t *o = &l->eng->opt;
 	ssize_t n;
 
-	if (c->flags & GNET__C_ABORT) {
-		finish(l, c);
-		return;
-	}
 	while (c->out.len != 0) {
 		/* MSG_NOSIGNAL: a vanished peer is an error code, not SIGPIPE. */
 		n = send(c->fd, c->out.data + c->out.off, c->out.len, MSG_NOSIGNAL);
+		GNET__STAT_ADD(l, syscalls_io, 1);
 		if (n > 0) {
 			gnet__buf_consume(&c->out, (size_t)n);
+			c->last_io_ns = l->now_ns;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -422,7 +511,30 @@ flush_one(gnet__loop_t *l, gnet_conn_t *c)
 		 * that matters more than why the close began. */
 		c->close_reason = n < 0 ? -errno : -EPIPE;
 		c->flags |= GNET__C_ABORT | GNET__C_CLOSING;
-		finish(l, c);
+		gnet__conn_finish(l, c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write what is pending; finish a close when nothing is left. */
+static void
+flush_one(gnet__loop_t *l, gnet_conn_t *c)
+{
+	const gnet_options_t *o = &l->eng->opt;
+
+	if (c->flags & GNET__C_ABORT) {
+		gnet__conn_finish(l, c);
+		return;
+	}
+	if (c->flags & GNET__C_UDP) {
+		gnet__udp_flush(l, c);
+		/* Queued datagrams are not worth lingering for. */
+		if (c->flags & GNET__C_CLOSING) {
+			gnet__conn_finish(l, c);
+			return;
+		}
+	} else if (stream_send(l, c) != 0) {
 		return;
 	}
 	if (c->out.len != 0) {
@@ -439,10 +551,10 @@ flush_one(gnet__loop_t *l, gnet_conn_t *c)
 		set_paused(c, 0);
 	if ((c->flags & GNET__C_CLOSING) && c->out.len == 0 &&
 	    !(c->flags & GNET__C_DIRTY)) {
-		finish(l, c);
+		gnet__conn_finish(l, c);
 		return;
 	}
-	sync_events(c);
+	gnet__conn_sync_events(c);
 }
 
 void
@@ -458,6 +570,27 @@ gnet__conns_flush(gnet__loop_t *l)
 			flush_one(l, c);
 			c = next;
 		}
+	}
+}
+
+void
+gnet__conns_destroy(gnet__loop_t *l)
+{
+	uint32_t i;
+
+	/* Only an engine that never ran gets here with connection objects
+	 * (its UDP sockets); nothing is owed to anyone. */
+	for (i = 0; i < l->nslots; i++) {
+		gnet_conn_t *c;
+		if (l->slots[i].kind != GNET__SLOT_CONN)
+			continue;
+		c = l->slots[i].obj;
+		close(c->fd);
+		gnet__buf_release(&c->in);
+		gnet__buf_release(&c->out);
+		gnet__conn_release_codec(c);
+		gnet__slot_free(l, i);
+		free(c);
 	}
 }
 
@@ -504,6 +637,19 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 	case GNET__MSG_LINGER:
 		if ((c->flags & GNET__C_CLOSING) && c->out.len != 0)
 			gnet__conn_abort(c, GNET_ELINGER);
+		return;
+	case GNET__MSG_IDLE:
+		check_idle(c);
+		return;
+	case GNET__MSG_POOL_RESUME:
+		if (!(c->flags & GNET__C_POOL_WAIT))
+			return;
+		c->flags &= ~(unsigned)GNET__C_POOL_WAIT;
+		gnet__conn_sync_events(c);
+		wake(c);
+		return;
+	case GNET__MSG_WAKE:
+		wake(c);
 		return;
 	default:
 		if (m->type >= GNET_MSG_USER && eng->ev.on_message != NULL)

@@ -24,7 +24,10 @@ enum {
 	GNET__C_PEER_EOF = 1u << 7,     /* the peer shut down its write side */
 	GNET__C_LINGER_SET = 1u << 8,   /* the linger timer is armed */
 	GNET__C_PARKED = 1u << 9,       /* reading stopped: loop outbox full */
-	GNET__C_IN_FRAME = 1u << 10     /* on_traffic sees one decoded frame */
+	GNET__C_IN_FRAME = 1u << 10,    /* on_traffic sees one decoded frame */
+	GNET__C_UDP = 1u << 11,         /* a UDP socket, not a stream */
+	GNET__C_POOL_WAIT = 1u << 12,   /* reading stopped: worker queue full */
+	GNET__C_IDLE_SET = 1u << 13     /* the idle timer is armed */
 };
 
 struct gnet_conn {
@@ -48,11 +51,32 @@ struct gnet_conn {
 	void *codec_state;
 	uint64_t codec_inline[GNET__CODEC_INLINE_STATE / sizeof(uint64_t)];
 
+	uint64_t last_io_ns;    /* last read or write, for the idle timeout */
+	int listener;           /* index of the listener it came from */
+
 	void *ctx;
 	struct gnet_conn *dirty_next;
 	socklen_t llen, plen;
 	struct sockaddr_storage laddr, paddr;
 };
+
+/* Allocate a connection object for fd on loop l (slot, epoll, codec);
+ * NULL on failure, fd left open. */
+gnet_conn_t *gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags);
+/* Register interest matching the flags (reading paused or not, output). */
+void gnet__conn_sync_events(gnet_conn_t *c);
+/* The end of a connection: on_close (streams), descriptor, memory. */
+void gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c);
+/* Present the readable view (rp/rlen) to the handler: frames with a
+ * codec, raw bytes otherwise; keeps what is left. A wake call runs the
+ * raw handler even with nothing buffered. */
+void gnet__conn_present(gnet_conn_t *c, int wake_call);
+
+/* net/udp.c */
+void gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c);
+void gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c);
+int gnet__udp_queue(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,
+    const struct iovec *iov, int iovcnt, size_t len);
 
 /* Consume n bytes of the readable view. */
 void gnet__conn_consume(gnet_conn_t *c, size_t n);

@@ -102,6 +102,8 @@ gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec)
 	OWNER_OR_RETURN(c, GNET_ETHREAD);
 	if (c->flags & GNET__C_CLOSED)
 		return GNET_ECLOSED;
+	if (c->flags & GNET__C_UDP)
+		return GNET_EINVAL;
 	return gnet__conn_attach_codec(c, codec);
 }
 
@@ -242,6 +244,12 @@ send_control(gnet_engine_t *eng, gnet_handle_t conn, uint32_t type)
 	if (eng == NULL)
 		return GNET_EINVAL;
 	return gnet__send(eng, &m);
+}
+
+int
+gnet_wake(gnet_engine_t *eng, gnet_handle_t conn)
+{
+	return send_control(eng, conn, GNET__MSG_WAKE);
 }
 
 int

@@ -45,6 +45,9 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 {
 	int i, rc = 0;
 
+	if (c->flags & GNET__C_UDP)
+		return gnet__udp_queue(c, c->plen != 0 ?
+		    (const struct sockaddr *)&c->paddr : NULL, c->plen, iov, iovcnt, len);
 	if (c->codec != NULL) {
 		rc = gnet__codec_encode_buf(c->codec, &c->out, iov, iovcnt, len);
 	} else {

@@ -1,13 +1,23 @@
 /*
- * TCP listeners and the acceptor. All listeners live on loop 0, which
- * accepts and hands each new socket to a loop in round-robin order: as a
- * direct adoption when the turn is its own, otherwise as an ADOPT message
- * through the loop-to-loop ring.
+ * Listeners and the acceptor.
+ *
+ * Stream listeners (tcp://, unix://) normally live on loop 0, which
+ * accepts and hands each new socket to a loop chosen by the load balancer:
+ * as a direct adoption when the choice is itself, otherwise as an ADOPT
+ * message through the loop-to-loop ring. With reuseport every loop has its
+ * own listening socket on the same address and the kernel spreads
+ * connections; each loop then adopts what it accepts.
+ *
+ * A UDP listener is a bound socket wrapped in a connection object
+ * (net/udp.c), one per loop with reuseport, otherwise one on a single loop.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "kernel/kernel.h"
 #include "net/addr.h"
@@ -21,36 +31,194 @@
 #define ACCEPT_RETRY_MS 100
 
 static void
-listener_watch(gnet__loop_t *l, gnet__listener_t *ls, uint32_t events)
+listener_watch(gnet__loop_t *l, int fd, gnet_handle_t h, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.u64 = ls->handle };
+	struct epoll_event ev = { .events = events, .data.u64 = h };
 
-	epoll_ctl(l->epfd, EPOLL_CTL_MOD, ls->fd, &ev);
+	epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* The socket of listener ls that loop l serves, or -1. */
+static int
+socket_of(const gnet__listener_t *ls, const gnet__loop_t *l)
+{
+	int k;
+
+	for (k = 0; k < ls->nfds; k++)
+		if (ls->loop_of[k] == l->index)
+			return k;
+	return -1;
 }
 
 /* Stop watching the listener and ask the timer heap to wake it later. */
 static void
-listener_back_off(gnet__loop_t *l, gnet__listener_t *ls)
+listener_back_off(gnet__loop_t *l, gnet__listener_t *ls, int k)
 {
 	gnet_msg_t m = {
 		.to = gnet__loop_handle(l),
 		.type = GNET__MSG_LISTEN_RETRY,
 		.a = (uint64_t)(ls - l->eng->listeners),
+		.b = (uint64_t)k,
 	};
 
-	listener_watch(l, ls, 0);
+	listener_watch(l, ls->fds[k], ls->handles[k], 0);
 	if (gnet__timers_add(&l->timers, gnet__now_ns() +
 	    ACCEPT_RETRY_MS * 1000000ull, &m) != 0)
-		listener_watch(l, ls, EPOLLIN); /* no timer: keep trying */
+		listener_watch(l, ls->fds[k], ls->handles[k], EPOLLIN);
 }
 
 void
-gnet__listener_resume(gnet__loop_t *l, int index)
+gnet__listener_resume(gnet__loop_t *l, int index, int k)
 {
 	gnet__listener_t *ls = &l->eng->listeners[index];
 
-	if (ls->fd >= 0 && !l->stopping)
-		listener_watch(l, ls, EPOLLIN);
+	if (k >= 0 && k < ls->nfds && ls->fds[k] >= 0 && !l->stopping)
+		listener_watch(l, ls->fds[k], ls->handles[k], EPOLLIN);
+}
+
+/* A unix:// path already taken: a socket nobody accepts on is a leftover
+ * of a dead server and is removed; anything else is in use. */
+static int
+clear_stale_unix(const struct sockaddr_un *sa, socklen_t len)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EADDRINUSE;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sa, len);
+	if (rc == 0 || (errno != ECONNREFUSED && errno != ENOENT)) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int
+set_int(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+/* One socket bound to a: listening for streams, or a bound UDP socket. */
+static int
+open_socket(gnet_engine_t *eng, const gnet__addr_t *a, int *out)
+{
+	const gnet_options_t *o = &eng->opt;
+	int type = a->net == GNET__NET_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	int fd, rc = 0;
+
+	fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (a->net != GNET__NET_UNIX) {
+		if (o->reuseaddr >= 0)
+			rc = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+		if (rc == 0 && o->reuseport)
+			rc = set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+		/* [::] means IPv6 only; listen on tcp://:port for IPv4 too. */
+		if (rc == 0 && a->ss.ss_family == AF_INET6)
+			rc = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+		if (rc == 0 && o->bind_device != NULL &&
+		    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->bind_device,
+		    (socklen_t)strlen(o->bind_device)) < 0)
+			rc = -errno;
+		if (rc == 0 && type == SOCK_DGRAM && o->sndbuf > 0)
+			rc = set_int(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf);
+		if (rc == 0 && type == SOCK_DGRAM && o->rcvbuf > 0)
+			rc = set_int(fd, SOL_SOCKET, SO_RCVBUF, o->rcvbuf);
+	}
+	if (rc == 0 && bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		rc = -errno;
+	if (rc == 0 && type == SOCK_STREAM && listen(fd, o->backlog) < 0)
+		rc = -errno;
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Register socket k of ls with the loop that serves it. */
+static int
+attach_socket(gnet_engine_t *eng, gnet__listener_t *ls, int k)
+{
+	gnet__loop_t *l = eng->loops[ls->loop_of[k]];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int index = (int)(ls - eng->listeners);
+	int rc;
+
+	if (ls->net == GNET__NET_UDP)
+		return gnet__udp_attach(l, ls->fds[k], index, &ls->handles[k]);
+	rc = gnet__slot_alloc(l, GNET__SLOT_LISTENER, ls, &ls->handles[k]);
+	if (rc != 0)
+		return rc;
+	ev.data.u64 = ls->handles[k];
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, ls->fds[k], &ev) < 0) {
+		rc = -errno;
+		gnet__slot_free(l, gnet__handle_slot(ls->handles[k]));
+		ls->handles[k] = GNET_HANDLE_NONE;
+		return rc;
+	}
+	return 0;
+}
+
+static void
+close_socket(gnet_engine_t *eng, gnet__listener_t *ls, int k)
+{
+	gnet__loop_t *l = eng->loops != NULL ? eng->loops[ls->loop_of[k]] : NULL;
+
+	if (ls->fds[k] < 0)
+		return;
+	if (l != NULL && ls->handles[k] != GNET_HANDLE_NONE) {
+		gnet__slot_t *s = gnet__slot_lookup(l, ls->handles[k]);
+		if (s != NULL && s->kind == GNET__SLOT_LISTENER) {
+			epoll_ctl(l->epfd, EPOLL_CTL_DEL, ls->fds[k], NULL);
+			gnet__slot_free(l, gnet__handle_slot(ls->handles[k]));
+		}
+	}
+	/* A UDP socket belongs to its connection object, which closes it. */
+	if (ls->net != GNET__NET_UDP)
+		close(ls->fds[k]);
+	ls->fds[k] = -1;
+	ls->handles[k] = GNET_HANDLE_NONE;
+}
+
+static void
+remove_unix_file(gnet__listener_t *ls)
+{
+	struct stat st;
+
+	/* Only our own file: another server may have replaced it since. */
+	if (ls->path[0] != '\0' && lstat(ls->path, &st) == 0 &&
+	    (unsigned long long)st.st_dev == ls->dev &&
+	    (unsigned long long)st.st_ino == ls->ino)
+		unlink(ls->path);
+	ls->path[0] = '\0';
+}
+
+static void
+remember_unix_file(gnet__listener_t *ls, const gnet__addr_t *a)
+{
+	const char *p = ((const struct sockaddr_un *)&a->ss)->sun_path;
+	struct stat st;
+
+	memcpy(&ls->addr, &a->ss, a->len);
+	ls->addrlen = a->len;
+	memcpy(ls->path, p, strlen(p) + 1);
+	if (lstat(p, &st) == 0) {
+		ls->dev = (unsigned long long)st.st_dev;
+		ls->ino = (unsigned long long)st.st_ino;
+	}
 }
 
 int
@@ -58,52 +226,57 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 {
 	gnet__addr_t a;
 	gnet__listener_t *ls;
-	gnet__loop_t *acceptor;
-	struct epoll_event ev;
-	int fd, one = 1, rc;
+	int rc, k, index;
 
 	if (eng == NULL)
 		return GNET_EINVAL;
 	rc = gnet__addr_parse(addr, &a);
 	if (rc != 0)
 		return rc;
-	if (a.net != GNET__NET_TCP)
-		return GNET_ENOTSUP;
 	if (atomic_load(&eng->state) != GNET__ENG_NEW)
 		return GNET_ESTATE;
 	if (eng->nlisteners == GNET__MAX_LISTENERS)
 		return GNET_ELIMIT;
-	fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* [::] means IPv6 only; listen on tcp://:port for IPv4 too. */
-	if (a.ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 ||
-	    listen(fd, eng->opt.backlog) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
+	index = eng->nlisteners;
+	ls = &eng->listeners[index];
+	memset(ls, 0, sizeof(*ls));
+	ls->net = a.net;
+	if (a.net == GNET__NET_UNIX) {
+		rc = clear_stale_unix((struct sockaddr_un *)&a.ss, a.len);
+		if (rc != 0)
+			return rc;
 	}
-	ls = &eng->listeners[eng->nlisteners];
-	ls->fd = fd;
-	ls->addrlen = sizeof(ls->addr);
-	getsockname(fd, (struct sockaddr *)&ls->addr, &ls->addrlen);
-	acceptor = eng->loops[0];
-	rc = gnet__slot_alloc(acceptor, GNET__SLOT_LISTENER, ls, &ls->handle);
+	/* Unix sockets have no SO_REUSEPORT: one acceptor serves them. */
+	ls->nfds = (eng->opt.reuseport && a.net != GNET__NET_UNIX) ? eng->nloops : 1;
+	for (k = 0; k < ls->nfds; k++) {
+		ls->fds[k] = -1;
+		ls->loop_of[k] = ls->nfds > 1 ? k :
+		    (a.net == GNET__NET_UDP ? index % eng->nloops : 0);
+	}
+	for (k = 0; k < ls->nfds && rc == 0; k++) {
+		rc = open_socket(eng, &a, &ls->fds[k]);
+		/* Port 0: the other loops' sockets join the port the first
+		 * one was given. */
+		if (rc == 0 && k == 0) {
+			ls->addrlen = sizeof(ls->addr);
+			getsockname(ls->fds[0], (struct sockaddr *)&ls->addr, &ls->addrlen);
+			if (a.net == GNET__NET_UNIX)
+				remember_unix_file(ls, &a);
+			else {
+				memcpy(&a.ss, &ls->addr, ls->addrlen);
+				a.len = ls->addrlen;
+			}
+		}
+		if (rc == 0)
+			rc = attach_socket(eng, ls, k);
+	}
 	if (rc != 0) {
-		close(fd);
-		ls->fd = -1;
-		return rc;
-	}
-	ev.events = EPOLLIN;
-	ev.data.u64 = ls->handle;
-	if (epoll_ctl(acceptor->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		rc = -errno;
-		gnet__slot_free(acceptor, gnet__handle_slot(ls->handle));
-		close(fd);
-		ls->fd = -1;
+		for (k = 0; k < ls->nfds; k++) {
+			if (ls->net == GNET__NET_UDP && ls->handles[k] != GNET_HANDLE_NONE)
+				continue; /* closed with its connection object */
+			close_socket(eng, ls, k);
+		}
+		remove_unix_file(ls);
 		return rc;
 	}
 	eng->nlisteners++;
@@ -122,16 +295,68 @@ gnet_engine_addr(gnet_engine_t *eng, int index, struct sockaddr_storage *out,
 	return 0;
 }
 
+/* FNV-1a over the client's IP only: the port changes with every
+ * connection, and affinity is per client. */
+static unsigned
+source_hash(const struct sockaddr_storage *ss)
+{
+	const unsigned char *p = NULL;
+	size_t n = 0, i;
+	uint32_t h = 2166136261u;
+
+	if (ss->ss_family == AF_INET) {
+		p = (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
+		n = 4;
+	} else if (ss->ss_family == AF_INET6) {
+		p = (const unsigned char *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+		n = 16;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static unsigned
+pick_loop(gnet_engine_t *eng, const struct sockaddr_storage *peer)
+{
+	unsigned n = (unsigned)eng->nloops, best = 0, i;
+	int min;
+
+	switch (eng->opt.lb) {
+	case GNET_LB_LEAST_CONNECTIONS:
+		min = atomic_load_explicit(&eng->loops[0]->live, memory_order_relaxed);
+		for (i = 1; i < n; i++) {
+			int v = atomic_load_explicit(&eng->loops[i]->live,
+			    memory_order_relaxed);
+			if (v < min) {
+				min = v;
+				best = i;
+			}
+		}
+		return best;
+	case GNET_LB_SOURCE_HASH:
+		return source_hash(peer) % n;
+	default:
+		return eng->rr_next++ % n;
+	}
+}
+
 void
 gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
 {
 	gnet_engine_t *eng = l->eng;
-	int i, fd;
+	int i, fd, k = socket_of(ls, l);
+	int index = (int)(ls - eng->listeners);
 
+	if (k < 0)
+		return;
 	for (i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
 		unsigned dst;
 
-		fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -139,44 +364,52 @@ gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
 			    errno == ENOMEM) {
 				gnet__log(1, "accept: %s; retrying in %d ms",
 				    strerror(errno), ACCEPT_RETRY_MS);
-				listener_back_off(l, ls);
+				listener_back_off(l, ls, k);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				gnet__log(1, "accept: %s", strerror(errno));
 			}
 			return;
 		}
-		dst = eng->rr_next++ % (unsigned)eng->nloops;
+		/* With reuseport the kernel already balanced: keep it here. */
+		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(eng, &peer);
+		atomic_fetch_add_explicit(&eng->loops[dst]->live, 1,
+		    memory_order_relaxed);
 		if ((int)dst == l->index) {
-			gnet__conn_adopt(l, fd, (int)(ls - eng->listeners));
+			gnet__conn_adopt(l, fd, index);
 		} else {
 			gnet_msg_t m = {
 				.to = gnet__loop_handle(eng->loops[dst]),
 				.type = GNET__MSG_ADOPT,
 				.a = (uint64_t)fd,
-				.b = (uint64_t)(ls - eng->listeners),
+				.b = (uint64_t)index,
 			};
-			if (gnet__send(eng, &m) != 0)
+			if (gnet__send(eng, &m) != 0) {
+				atomic_fetch_sub_explicit(&eng->loops[dst]->live, 1,
+				    memory_order_relaxed);
 				close(fd);
+			}
 		}
 	}
 }
 
 void
-gnet__listeners_close(gnet_engine_t *eng)
+gnet__listeners_close(gnet_engine_t *eng, gnet__loop_t *l)
 {
-	gnet__loop_t *acceptor = eng->loops != NULL ? eng->loops[0] : NULL;
-	int i;
+	int i, k;
 
+	/* Each loop touches only its own sockets: no locking needed. A
+	 * unix listener has a single socket, so its loop owns the file. */
 	for (i = 0; i < eng->nlisteners; i++) {
 		gnet__listener_t *ls = &eng->listeners[i];
-		if (ls->fd < 0)
-			continue;
-		if (acceptor != NULL) {
-			epoll_ctl(acceptor->epfd, EPOLL_CTL_DEL, ls->fd, NULL);
-			if (gnet__slot_lookup(acceptor, ls->handle) != NULL)
-				gnet__slot_free(acceptor, gnet__handle_slot(ls->handle));
+		for (k = 0; k < ls->nfds; k++) {
+			if (l != NULL && ls->loop_of[k] != l->index)
+				continue;
+			/* UDP sockets close with their connection objects. */
+			if (ls->net == GNET__NET_UDP && l != NULL)
+				continue;
+			close_socket(eng, ls, k);
+			if (ls->net == GNET__NET_UNIX)
+				remove_unix_file(ls);
 		}
-		close(ls->fd);
-		ls->fd = -1;
 	}
 }
