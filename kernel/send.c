@@ -25,9 +25,9 @@
 void
 gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
 {
-	/* A linger timer for a connection that already closed is a
+	/* A linger or idle timer for a connection that already closed is a
 	 * cancelled timer, not a lost message. */
-	if (l != NULL && m->type != GNET__MSG_LINGER)
+	if (l != NULL && m->type != GNET__MSG_LINGER && m->type != GNET__MSG_IDLE)
 		GNET__STAT_ADD(l, msgs_dropped, 1);
 	switch (m->type) {
 	case GNET__MSG_ADOPT:

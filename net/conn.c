@@ -403,7 +403,11 @@ gnet__conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 		return;
 	if (events & EPOLLOUT)
 		gnet__conn_mark_dirty(c);
-	if ((c->flags & GNET__C_UDP) && (events & EPOLLIN) && (c->ev_mask & EPOLLIN)) {
+	if (c->flags & GNET__C_UDP) {
+		/* An error on a UDP socket is an ICMP report about some past
+		 * datagram; the next receive returns and clears it. */
+		if (!(events & (EPOLLIN | EPOLLERR)) || !(c->ev_mask & EPOLLIN))
+			return;
 		if (l->outbox.parked >= l->eng->opt.max_parked)
 			park_reader(l, c);
 		else
