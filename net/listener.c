@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "kernel/kernel.h"
 #include "net/addr.h"
+#include "net/conn.h"
 
 /* Connections accepted per readiness event before the loop turns to its
  * other work: bounds the time an accept storm can hold the acceptor. */
@@ -138,8 +139,12 @@ open_socket(gnet_engine_t *eng, const gnet__addr_t *a, int *out)
 	}
 	if (rc == 0 && bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
 		rc = -errno;
-	if (rc == 0 && type == SOCK_STREAM && listen(fd, o->backlog) < 0)
+	else if (rc == 0 && type == SOCK_STREAM && listen(fd, o->backlog) < 0) {
 		rc = -errno;
+		/* bind created the file: do not leave it behind. */
+		if (a->net == GNET__NET_UNIX)
+			unlink(((const struct sockaddr_un *)&a->ss)->sun_path);
+	}
 	if (rc != 0) {
 		close(fd);
 		return rc;
@@ -272,8 +277,15 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 	}
 	if (rc != 0) {
 		for (k = 0; k < ls->nfds; k++) {
-			if (ls->net == GNET__NET_UDP && ls->handles[k] != GNET_HANDLE_NONE)
-				continue; /* closed with its connection object */
+			if (ls->net == GNET__NET_UDP && ls->handles[k] != GNET_HANDLE_NONE) {
+				gnet__loop_t *l = eng->loops[ls->loop_of[k]];
+				gnet__slot_t *s = gnet__slot_lookup(l, ls->handles[k]);
+				if (s != NULL && s->kind == GNET__SLOT_CONN)
+					gnet__conn_finish(l, s->obj);
+				ls->fds[k] = -1;
+				ls->handles[k] = GNET_HANDLE_NONE;
+				continue;
+			}
 			close_socket(eng, ls, k);
 		}
 		remove_unix_file(ls);
