@@ -56,6 +56,55 @@ pop_waiter(struct gnet__pool *p)
 }
 
 static void
+send_resume(struct gnet__pool *p, gnet_handle_t h)
+{
+	gnet_msg_t m = { .to = h, .type = GNET__MSG_POOL_RESUME };
+
+	if (h != GNET_HANDLE_NONE)
+		gnet__send(p->eng, &m);
+}
+
+/* A wake-up reached a connection that no longer needs it (closing, or not
+ * waiting): hand it to the next waiter, or a freed slot would go unused
+ * while others wait. */
+void
+gnet__pool_pass_on(gnet_engine_t *eng)
+{
+	struct gnet__pool *p = eng->pool;
+	gnet_handle_t next;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	next = pop_waiter(p);
+	pthread_mutex_unlock(&p->mu);
+	send_resume(p, next);
+}
+
+/* A waiting connection closed. Still listed: just forget it. Already
+ * popped: its wake-up is in flight to a dead handle, so pass it on. */
+void
+gnet__pool_forget(gnet_engine_t *eng, gnet_handle_t h)
+{
+	struct gnet__pool *p = eng->pool;
+	gnet_handle_t next = GNET_HANDLE_NONE;
+	unsigned i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->nwaiters && p->waiters[i] != h; i++)
+		;
+	if (i < p->nwaiters)
+		memmove(p->waiters + i, p->waiters + i + 1,
+		    (--p->nwaiters - i) * sizeof(*p->waiters));
+	else
+		next = pop_waiter(p);
+	pthread_mutex_unlock(&p->mu);
+	send_resume(p, next);
+}
+
+static void
 send_reply(struct gnet__pool *p, gnet_msg_t *reply)
 {
 	int rc;
@@ -93,10 +142,7 @@ worker_main(void *arg)
 		waiter = pop_waiter(p);
 		stopping = p->stopping;
 		pthread_mutex_unlock(&p->mu);
-		if (waiter != GNET_HANDLE_NONE) {
-			gnet_msg_t m = { .to = waiter, .type = GNET__MSG_POOL_RESUME };
-			gnet__send(p->eng, &m);
-		}
+		send_resume(p, waiter);
 		if (stopping) {
 			/* Stopping: queued jobs are cancelled, not run. */
 			if (job.cancel != NULL)

@@ -414,8 +414,9 @@ typedef void (*gnet_job_fn)(void *arg, gnet_msg_t *reply);
 typedef void (*gnet_job_cancel_fn)(void *arg);
 
 /* Queue a job. Returns 0, GNET_EAGAIN when worker_queue jobs are already
- * waiting, GNET_ENOTSUP when the engine has no pool, GNET_ESHUTDOWN when
- * it is stopping, GNET_EINVAL for a NULL fn. Thread: any. */
+ * waiting, GNET_ENOTSUP when the engine has no pool, GNET_ESTATE before
+ * gnet_engine_run started it, GNET_ESHUTDOWN when it is stopping,
+ * GNET_EINVAL for a NULL fn. Thread: any. */
 int gnet_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
     gnet_job_cancel_fn cancel, void *arg);
 

@@ -267,5 +267,7 @@ int gnet__pool_start(gnet_engine_t *eng);
 void gnet__pool_stop(gnet_engine_t *eng);
 void gnet__pool_free(gnet_engine_t *eng);
 int gnet__ticker_spawn(gnet_engine_t *eng);
+void gnet__pool_pass_on(gnet_engine_t *eng);
+void gnet__pool_forget(gnet_engine_t *eng, gnet_handle_t h);
 
 #endif

@@ -458,6 +458,8 @@ gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 		free(c);
 		return;
 	}
+	if (c->flags & GNET__C_POOL_WAIT)
+		gnet__pool_forget(eng, c->handle);
 	if (c->flags & GNET__C_ABORT) {
 		struct linger lg = { 1, 0 };
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -646,8 +648,11 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 		check_idle(c);
 		return;
 	case GNET__MSG_POOL_RESUME:
-		if (!(c->flags & GNET__C_POOL_WAIT))
+		if (!(c->flags & GNET__C_POOL_WAIT) || (c->flags & GNET__C_CLOSING)) {
+			c->flags &= ~(unsigned)GNET__C_POOL_WAIT;
+			gnet__pool_pass_on(eng);
 			return;
+		}
 		c->flags &= ~(unsigned)GNET__C_POOL_WAIT;
 		gnet__conn_sync_events(c);
 		wake(c);
