@@ -290,7 +290,10 @@ gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
 		return GNET_ETHREAD;
 	if (c->flags & GNET__C_CLOSING)
 		return GNET_ECLOSED;
-	rc = submit(c->loop->eng, c->handle, fn, cancel, arg, 1);
+	/* Already waiting (e.g. on_traffic ran again through gnet_wake):
+	 * one place in the waiter list is enough. */
+	rc = submit(c->loop->eng, c->handle, fn, cancel, arg,
+	    !(c->flags & GNET__C_POOL_WAIT));
 	if (rc == GNET_EAGAIN) {
 		/* Stop reading until a worker frees a slot and wakes us. */
 		c->flags |= GNET__C_POOL_WAIT;

@@ -1,0 +1,300 @@
+/*
+ * push -- a server that pushes "heartbeat N" to every client on a timer.
+ *
+ * Shows shared state kept in an actor instead of behind a lock. The Go
+ * version keeps a map of connections under a mutex and walks it from the
+ * ticker; here a "hub" actor on loop 0 owns the set of connection handles
+ * and nobody else touches it:
+ *
+ *   on_open   (any loop)  --REGISTER(handle)-->   hub
+ *   on_close  (any loop)  --UNREGISTER(handle)--> hub
+ *   on_tick   (loop 0)    --BEAT(n)-->            hub
+ *   hub                   --HEARTBEAT(n)-->       every registered connection
+ *   on_message (the connection's loop) writes "heartbeat n\n"
+ *
+ * Messages from one sender to one receiver arrive in order, so a
+ * connection's UNREGISTER never overtakes its REGISTER. Handles, not
+ * gnet_conn_t pointers, cross loops: a heartbeat for a connection that
+ * closed meanwhile is dropped by the kernel (its handle is stale), never
+ * delivered to a newer connection in the same slot.
+ *
+ *   push [--port N] [--multicore] [--tick DURATION]   (e.g. --tick 50ms, 1s)
+ *
+ * Try it:  socat - TCP:127.0.0.1:9000    (prints a heartbeat every second)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gnet.h>
+
+enum {
+	MSG_REGISTER = GNET_MSG_USER, /* connection -> hub, a = its handle */
+	MSG_UNREGISTER,               /* connection -> hub, a = its handle */
+	MSG_BEAT,                     /* ticker -> hub, a = tick number */
+	MSG_HEARTBEAT                 /* hub -> connection, a = tick number */
+};
+
+/* The hub's state: touched only by the hub's receive and on_stop, which
+ * both run on loop 0, one message at a time. */
+typedef struct hub {
+	gnet_handle_t *conns;
+	size_t n, cap;
+} hub_t;
+
+static gnet_engine_t *engine;
+/* Set in on_boot, before the loop threads start (thread creation orders
+ * the write before every read), and never changed afterwards. */
+static gnet_handle_t hub_handle;
+static hub_t hub_state;
+static uint64_t tick_ns = 1000000000ull;
+
+static void
+hub_add(hub_t *h, gnet_handle_t conn)
+{
+	if (h->n == h->cap) {
+		size_t ncap = h->cap ? h->cap * 2 : 64;
+		gnet_handle_t *nc = realloc(h->conns, ncap * sizeof(*nc));
+		if (nc == NULL) {
+			/* This client just gets no heartbeats; the server
+			 * goes on. */
+			fprintf(stderr, "push: out of memory, client not registered\n");
+			return;
+		}
+		h->conns = nc;
+		h->cap = ncap;
+	}
+	h->conns[h->n++] = conn;
+}
+
+static void
+hub_remove(hub_t *h, gnet_handle_t conn)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (h->conns[i] == conn) {
+			h->conns[i] = h->conns[--h->n]; /* order does not matter */
+			return;
+		}
+	}
+}
+
+static void
+hub_receive(gnet_actor_t *self, const gnet_msg_t *m)
+{
+	hub_t *h = gnet_actor_state(self);
+	gnet_msg_t beat = { .type = MSG_HEARTBEAT };
+	size_t i;
+
+	switch (m->type) {
+	case MSG_REGISTER:
+		hub_add(h, (gnet_handle_t)m->a);
+		break;
+	case MSG_UNREGISTER:
+		hub_remove(h, (gnet_handle_t)m->a);
+		break;
+	case MSG_BEAT:
+		beat.a = m->a;
+		/* A send can fail for a connection of this loop that closed
+		 * before its UNREGISTER arrived (GNET_ESTALE), or when the
+		 * engine is stopping: either way there is no one to tell. */
+		for (i = 0; i < h->n; i++)
+			(void)gnet_send(gnet_actor_engine(self), h->conns[i], &beat);
+		break;
+	}
+}
+
+static void
+hub_stop(gnet_actor_t *self)
+{
+	hub_t *h = gnet_actor_state(self);
+
+	free(h->conns);
+	h->conns = NULL;
+	h->n = h->cap = 0;
+}
+
+static gnet_action_t
+on_boot(gnet_engine_t *eng, void *udata)
+{
+	gnet_actor_def_t def = { .receive = hub_receive, .on_stop = hub_stop,
+	    .state = &hub_state };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int rc;
+
+	rc = gnet_actor_spawn(eng, 0, &def, &hub_handle);
+	if (rc != 0) {
+		fprintf(stderr, "push: spawning the hub: %s\n", gnet_strerror(rc));
+		return GNET_SHUTDOWN;
+	}
+	/* The bound port, not the flag: --port 0 picks a free one. */
+	if (gnet_engine_addr(eng, 0, &ss, &len) != 0 || ss.ss_family != AF_INET)
+		return GNET_SHUTDOWN;
+	printf("push: listening on tcp://127.0.0.1:%d, tick %s\n",
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port), (const char *)udata);
+	fflush(stdout);
+	return GNET_NONE;
+}
+
+/* Runs on loop 0 only, so the counter needs no atomics. The first tick
+ * comes right after start; each sets the delay to the next. */
+static gnet_action_t
+on_tick(gnet_engine_t *eng, uint64_t *delay_ns, void *udata)
+{
+	static uint64_t ticks;
+	gnet_msg_t m = { .type = MSG_BEAT, .a = ++ticks };
+
+	(void)udata;
+	(void)gnet_send(eng, hub_handle, &m);
+	*delay_ns = tick_ns;
+	return GNET_NONE;
+}
+
+static gnet_action_t
+on_open(gnet_conn_t *c, void *udata)
+{
+	gnet_msg_t m = { .type = MSG_REGISTER, .a = gnet_conn_handle(c) };
+
+	(void)udata;
+	(void)gnet_send(gnet_conn_engine(c), hub_handle, &m);
+	return GNET_NONE;
+}
+
+static void
+on_close(gnet_conn_t *c, int reason, void *udata)
+{
+	gnet_msg_t m = { .type = MSG_UNREGISTER, .a = gnet_conn_handle(c) };
+
+	(void)reason;
+	(void)udata;
+	/* At engine stop the hub may already be gone: the message is then
+	 * dropped, which is fine since it carries nothing to free. */
+	(void)gnet_send(gnet_conn_engine(c), hub_handle, &m);
+}
+
+static gnet_action_t
+on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
+{
+	char line[48];
+	int n;
+
+	(void)udata;
+	if (m->type != MSG_HEARTBEAT)
+		return GNET_NONE;
+	n = snprintf(line, sizeof(line), "heartbeat %" PRIu64 "\n", m->a);
+	gnet_conn_write(c, line, (size_t)n);
+	return GNET_NONE;
+}
+
+/* Clients have nothing to say to a push server: what they send is read
+ * and dropped, so it cannot pile up. */
+static gnet_action_t
+on_traffic(gnet_conn_t *c, void *udata)
+{
+	(void)udata;
+	gnet_conn_discard(c, gnet_conn_inbound_len(c));
+	return GNET_NONE;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	/* Async-signal-safe: a flag and eventfd writes. */
+	gnet_engine_stop(engine);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: push [--port N] [--multicore] [--tick DURATION]\n"
+	    "       DURATION is a positive integer with a unit: us, ms, s or m"
+	    " (e.g. 50ms, 1s)\n");
+	exit(2);
+}
+
+/* A decimal flag value in [0, max], or usage. */
+static int
+number(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+		usage();
+	return (int)v;
+}
+
+/* "50ms", "1s", "2m", "500us" -> nanoseconds, or usage. */
+static uint64_t
+duration(const char *s)
+{
+	static const struct { const char *unit; uint64_t ns; } units[] = {
+		{ "us", 1000ull }, { "ms", 1000000ull },
+		{ "s", 1000000000ull }, { "m", 60000000000ull },
+	};
+	char *end;
+	unsigned long long v;
+	size_t i;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-' || v == 0)
+		usage();
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0 && v <= UINT64_MAX / units[i].ns)
+			return v * units[i].ns;
+	usage();
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	gnet_events_t ev = { .on_boot = on_boot, .on_tick = on_tick,
+	    .on_open = on_open, .on_close = on_close, .on_message = on_message,
+	    .on_traffic = on_traffic };
+	gnet_options_t opt = { 0 };
+	const char *tick = "1s";
+	int port = 9000;
+	char addr[64];
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+			port = number(argv[++i], 65535);
+		else if (strcmp(argv[i], "--multicore") == 0)
+			opt.multicore = 1;
+		else if (strcmp(argv[i], "--tick") == 0 && i + 1 < argc)
+			tick = argv[++i];
+		else
+			usage();
+	}
+	tick_ns = duration(tick);
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
+	rc = gnet_engine_new(&engine, &ev, &opt, (void *)tick);
+	if (rc == 0)
+		rc = gnet_engine_listen(engine, addr);
+	if (rc != 0) {
+		fprintf(stderr, "push: %s: %s\n", addr, gnet_strerror(rc));
+		gnet_engine_free(engine);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rc = gnet_engine_run(engine);
+	gnet_engine_free(engine);
+	if (rc != 0) {
+		fprintf(stderr, "push: %s\n", gnet_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
