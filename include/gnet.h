@@ -353,7 +353,7 @@ int gnet_codec_line(gnet_codec_t **out, size_t max_frame);
 int gnet_codec_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
     size_t max_frame);
 
-/* Fixed length: every frame is exactly frame_len bytes (1..max). Encoding
+/* Fixed length: every frame is exactly frame_len (> 0) bytes. Encoding
  * passes a payload through if its length is a multiple of frame_len and
  * returns GNET_EINVAL otherwise. */
 int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
@@ -415,8 +415,9 @@ typedef struct gnet_codec_def {
 	void (*free_cfg)(void *cfg);
 	void *cfg;
 	size_t state_size;  /* per-connection state bytes, 0..4096 */
-	size_t max_frame;   /* 0: default. A decode that still needs more
-	                     * bytes while more than max_frame are buffered
+	size_t max_frame;   /* 0: default. A frame that consumes more than
+	                     * max_frame bytes, or a decode that still needs
+	                     * more while more than max_frame are buffered,
 	                     * fails with GNET_EFRAMESIZE. */
 } gnet_codec_def_t;
 
