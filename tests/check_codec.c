@@ -1697,12 +1697,11 @@ START_TEST(test_custom_encode_passthrough)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * LIBRARY BUGS found by this suite. Each test fails until the library is
- * fixed; each computes first and frees before asserting, so a failure
- * leaks nothing.
+ * Regressions: bugs this suite found in the codecs (fixed since). Each
+ * computes first and frees before asserting, so a failure leaks nothing.
  */
 
-/* LIBRARY BUG: the line and delimiter codecs accept any max_frame, but
+/* Regression: the line and delimiter codecs accept any max_frame, but
  * their fail-fast check computes max_frame + dlen (+ 1 for a line's "\r")
  * in size_t, which wraps for a max near SIZE_MAX (e.g. SIZE_MAX used as
  * "unlimited"): every incomplete frame is then GNET_EFRAMESIZE. Either
@@ -1774,7 +1773,7 @@ frame23_decode(void *cfg, void *state, const unsigned char *in, size_t n,
 	return 1;
 }
 
-/* LIBRARY BUG: gnet_codec_decode applies a custom codec's max_frame only
+/* Regression: gnet_codec_decode applies a custom codec's max_frame only
  * while the frame is incomplete. A complete frame longer than max is
  * accepted when it arrives in one read, but the same bytes arriving in
  * pieces fail with GNET_EFRAMESIZE once max + 1 are buffered, so whether a
