@@ -11,8 +11,8 @@
  * contract; and, for every codec, that a long stream gives the same frames
  * whether it arrives at once, byte by byte, split in two anywhere or in
  * random chunks, with a scan state that keeps pipelined decoding
- * O(bytes). Tests marked "LIBRARY BUG" expose defects found while writing
- * this suite; they fail until the library is fixed.
+ * O(bytes). Tests named "regress" pin defects found while writing
+ * this suite (all fixed).
  */
 #include <check.h>
 #include <errno.h>
@@ -1737,7 +1737,7 @@ START_TEST(test_regress_huge_max_frame)
 }
 END_TEST
 
-/* LIBRARY BUG (seen under UBSan, i.e. VARIANT=asan, where it aborts the
+/* Regression (seen under UBSan, i.e. VARIANT=asan, where it aborts the
  * test): gnet_codec_encode accepts payload NULL with n 0, and
  * gnet_codec_sink_write accepts p NULL with n 0, but writing into the
  * caller's buffer then calls memcpy(out, NULL, 0), which is undefined
