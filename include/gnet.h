@@ -214,7 +214,8 @@ int gnet_engine_addr(gnet_engine_t *eng, int index,
     struct sockaddr_storage *out, socklen_t *outlen);
 
 /* Run the engine: start the loops and block until the engine stops.
- * Returns 0 after a clean stop. Thread: the creating thread, once. */
+ * Returns 0 after a clean stop. Thread: any one thread, once (on_boot and
+ * on_shutdown run on it). */
 int gnet_engine_run(gnet_engine_t *eng);
 
 /* Ask the engine to stop. Connections are closed (on_close with
@@ -297,6 +298,11 @@ const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *le
  * The codec must outlive the connection. Returns 0, GNET_ENOMEM, or
  * GNET_ECLOSED. Thread: owner loop. */
 int gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec);
+/* This connection's decoder state (the codec's state_size bytes), or NULL:
+ * lets on_traffic read what a custom decode recorded about the frame it is
+ * delivering (e.g. a header field kept out of the payload view).
+ * Thread: owner loop. */
+void *gnet_conn_codec_state(gnet_conn_t *c);
 
 /* Resolve a handle to a live connection on the calling loop. Returns
  * GNET_ESTALE for a closed connection, GNET_ETHREAD when called off the
@@ -365,7 +371,9 @@ int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
  * `strip` bytes of the frame are removed before on_traffic sees it.
  * Encoding writes the length field, then the payload; the field holds
  * payload length + encode_adjustment (+ field_length when
- * encode_includes_header). */
+ * encode_includes_header). As with netty's prepender, encoding checks only
+ * that the length fits the field, not max_frame (which bounds what this
+ * side accepts). */
 typedef struct gnet_length_field_config {
 	int field_length;        /* 1, 2, 3, 4 or 8 bytes */
 	int little_endian;       /* 0: big endian (network order), 1: little */
@@ -421,6 +429,8 @@ typedef struct gnet_codec_def {
 	                     * fails with GNET_EFRAMESIZE. */
 } gnet_codec_def_t;
 
+/* Returns 0, GNET_EINVAL or GNET_ENOMEM. On failure def->cfg still
+ * belongs to the caller (free_cfg is not called). */
 int gnet_codec_custom(gnet_codec_t **out, const gnet_codec_def_t *def);
 
 /* Free a codec (and its cfg through free_cfg). NULL is ignored. */
