@@ -384,7 +384,9 @@ typedef struct gnet_length_field_config {
 	                          * a positive adjustment) */
 	int encode_includes_header;  /* the written length counts the field */
 	long encode_adjustment;  /* added to the written length */
-	size_t max_frame;        /* whole frame, header included; 0: default */
+	size_t max_frame;        /* whole frame, header included; 0: default.
+	                          * The header (offset + field + a positive
+	                          * adjustment) must fit in it. */
 } gnet_length_field_config_t;
 
 int gnet_codec_length_field(gnet_codec_t **out,
