@@ -223,15 +223,22 @@ on_data(gnet_conn_t *c, const unsigned char *data, size_t n)
 		c->rp = c->in.data + c->in.off;
 		c->rlen = c->in.len;
 	}
-	if (c->codec != NULL)
-		a = gnet__conn_deliver_frames(c);
-	/* Raw bytes: no codec, or the handler removed it mid-stream. */
-	if (c->codec == NULL && c->rlen != 0 && a == GNET_NONE &&
-	    !(c->flags & GNET__C_CLOSING)) {
-		if (eng->ev.on_traffic != NULL)
-			a = eng->ev.on_traffic(c, eng->udata);
-		else
+	/* A handler may switch codecs mid-read (set one after a raw
+	 * handshake, drop one to go raw): the rest of the bytes go to
+	 * whichever stage is current. */
+	for (;;) {
+		if (c->codec != NULL)
+			a = gnet__conn_deliver_frames(c);
+		if (c->codec != NULL || c->rlen == 0 || a != GNET_NONE ||
+		    (c->flags & GNET__C_CLOSING))
+			break;
+		if (eng->ev.on_traffic == NULL) {
 			gnet__conn_consume(c, c->rlen);
+			break;
+		}
+		a = eng->ev.on_traffic(c, eng->udata);
+		if (c->codec == NULL)
+			break;
 	}
 	if (c->flags & GNET__C_VIEW_SCRATCH) {
 		c->flags &= ~(unsigned)GNET__C_VIEW_SCRATCH;
