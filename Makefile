@@ -61,6 +61,9 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/check_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+# Objects shared by every test binary are kept between builds.
+.SECONDARY: $(TEST_SUPPORT_OBJS)
+
 .PHONY: all lib examples tests test test-asan test-tsan fuzz fuzz-build run deps install clean
 
 all: lib examples tests

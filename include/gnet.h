@@ -311,7 +311,9 @@ int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
 
 /* Completion of an asynchronous write, run on the connection's loop:
  * status 0 when the bytes were appended to the outbound buffer (c is the
- * connection), GNET_ECLOSED when the connection was gone (c is NULL). */
+ * connection), GNET_ECLOSED when the connection was gone (c is NULL), or
+ * the codec's refusal (e.g. GNET_EFRAMESIZE; c is the connection, nothing
+ * was written). */
 typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
 
 /* Write to a connection from any thread: the bytes are copied now and
