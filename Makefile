@@ -5,6 +5,8 @@
 #   make test       run every test suite (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make test-tsan  every suite under ThreadSanitizer
+#   make fuzz       build the codec fuzzers (clang, libFuzzer) and run each
+#                   for FUZZ_SECONDS (default 20); make fuzz-build only builds
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # VARIANT selects the flavour; each builds into its own folder so they never
@@ -59,7 +61,10 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/check_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib examples tests test test-asan test-tsan run deps install clean
+# Objects shared by every test binary are kept between builds.
+.SECONDARY: $(TEST_SUPPORT_OBJS)
+
+.PHONY: all lib examples tests test test-asan test-tsan fuzz fuzz-build run deps install clean
 
 all: lib examples tests
 
@@ -105,6 +110,37 @@ test-tsan: deps
 	@$(MAKE) --no-print-directory examples tests VARIANT=tsan CC=$(CC)
 	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  bash scripts/run-tests.sh build/tsan/tests
+
+# libFuzzer targets for the frame decoders (fuzz/README.md). They need
+# only the codecs and the byte buffer, not the rest of the library. Each
+# run grows build/fuzz/corpus-<target> from the seeds in fuzz/corpus/, and
+# a crash (written to build/fuzz/) makes libFuzzer exit non-zero.
+FUZZ_SECONDS ?= 20
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. -g -O1 \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_SRCS := $(wildcard codecs/*.c) net/buf.c
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/%)
+
+build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) codecs/codec.h net/buf.h include/gnet.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; cp fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s (log: build/fuzz/$$t.log)"; \
+	  if ! build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	      -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
+	      build/fuzz/corpus-$$t >build/fuzz/$$t.log 2>&1; then \
+	    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)' build/fuzz/$$t.log; \
+	    echo "fuzz: $$t FAILED" >&2; exit 1; \
+	  fi; \
+	  grep -E 'DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' build/fuzz/$$t.log; \
+	done
 
 run: deps
 	@$(MAKE) --no-print-directory examples VARIANT=release

@@ -84,6 +84,9 @@ gnet_codec_decode(const gnet_codec_t *codec, void *state, const void *in,
 		if (f->consumed == 0 || f->consumed > n ||
 		    (f->data == NULL && f->len != 0))
 			return GNET_EBADFRAME;
+		/* The same bound whether the frame came in one read or many. */
+		if (codec->check_incomplete && f->consumed > codec->max_frame)
+			return GNET_EFRAMESIZE;
 		return 1;
 	}
 	return r < 0 ? r : 0;
@@ -96,6 +99,8 @@ gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p, size_t n)
 
 	if (s == NULL || (p == NULL && n != 0))
 		return GNET_EINVAL;
+	if (n == 0)
+		return 0;
 	if (s->buf != NULL) {
 		rc = gnet__buf_append(s->buf, p, n);
 		if (rc != 0)

@@ -51,7 +51,8 @@ delim_decode(void *cfg, void *state, const unsigned char *in, size_t n,
 		st->scanned = n;
 		/* Without a delimiter among the first max_frame + dlen bytes
 		 * (+1 for a line's "\r"), the frame is already too long. */
-		if (n >= d->max_frame + d->dlen + (size_t)d->strip_cr)
+		if (n >= d->dlen + (size_t)d->strip_cr &&
+		    n - d->dlen - (size_t)d->strip_cr >= d->max_frame)
 			return GNET_EFRAMESIZE;
 		return 0;
 	}

@@ -136,6 +136,9 @@ gnet_codec_length_field(gnet_codec_t **out,
 		header = x.c.length_adjustment <= 0 ? x.end_offset : INT64_MAX;
 	if (x.c.strip > (uint64_t)header)
 		return GNET_EINVAL;
+	/* A header that alone exceeds the max could never decode a frame. */
+	if ((uint64_t)header > x.c.max_frame)
+		return GNET_EINVAL;
 	def.max_frame = x.c.max_frame;
 	return gnet__codec_new(out, &def, &x, sizeof(x), 0);
 }

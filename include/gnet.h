@@ -267,7 +267,8 @@ int gnet_engine_addr(gnet_engine_t *eng, int index,
     struct sockaddr_storage *out, socklen_t *outlen);
 
 /* Run the engine: start the loops and block until the engine stops.
- * Returns 0 after a clean stop. Thread: the creating thread, once. */
+ * Returns 0 after a clean stop. Thread: any one thread, once (on_boot and
+ * on_shutdown run on it). */
 int gnet_engine_run(gnet_engine_t *eng);
 
 /* Ask the engine to stop. Connections are closed (on_close with
@@ -370,6 +371,11 @@ int gnet_wake(gnet_engine_t *eng, gnet_handle_t conn);
  * The codec must outlive the connection. Returns 0, GNET_ENOMEM, or
  * GNET_ECLOSED. Thread: owner loop. */
 int gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec);
+/* This connection's decoder state (the codec's state_size bytes), or NULL:
+ * lets on_traffic read what a custom decode recorded about the frame it is
+ * delivering (e.g. a header field kept out of the payload view).
+ * Thread: owner loop. */
+void *gnet_conn_codec_state(gnet_conn_t *c);
 
 /* Resolve a handle to a live connection on the calling loop. Returns
  * GNET_ESTALE for a closed connection, GNET_ETHREAD when called off the
@@ -378,7 +384,9 @@ int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
 
 /* Completion of an asynchronous write, run on the connection's loop:
  * status 0 when the bytes were appended to the outbound buffer (c is the
- * connection), GNET_ECLOSED when the connection was gone (c is NULL). */
+ * connection), GNET_ECLOSED when the connection was gone (c is NULL), or
+ * the codec's refusal (e.g. GNET_EFRAMESIZE; c is the connection, nothing
+ * was written). */
 typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
 
 /* Write to a connection from any thread: the bytes are copied now and
@@ -457,7 +465,7 @@ int gnet_codec_line(gnet_codec_t **out, size_t max_frame);
 int gnet_codec_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
     size_t max_frame);
 
-/* Fixed length: every frame is exactly frame_len bytes (1..max). Encoding
+/* Fixed length: every frame is exactly frame_len (> 0) bytes. Encoding
  * passes a payload through if its length is a multiple of frame_len and
  * returns GNET_EINVAL otherwise. */
 int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
@@ -469,7 +477,9 @@ int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
  * `strip` bytes of the frame are removed before on_traffic sees it.
  * Encoding writes the length field, then the payload; the field holds
  * payload length + encode_adjustment (+ field_length when
- * encode_includes_header). */
+ * encode_includes_header). As with netty's prepender, encoding checks only
+ * that the length fits the field, not max_frame (which bounds what this
+ * side accepts). */
 typedef struct gnet_length_field_config {
 	int field_length;        /* 1, 2, 3, 4 or 8 bytes */
 	int little_endian;       /* 0: big endian (network order), 1: little */
@@ -480,7 +490,9 @@ typedef struct gnet_length_field_config {
 	                          * a positive adjustment) */
 	int encode_includes_header;  /* the written length counts the field */
 	long encode_adjustment;  /* added to the written length */
-	size_t max_frame;        /* whole frame, header included; 0: default */
+	size_t max_frame;        /* whole frame, header included; 0: default.
+	                          * The header (offset + field + a positive
+	                          * adjustment) must fit in it. */
 } gnet_length_field_config_t;
 
 int gnet_codec_length_field(gnet_codec_t **out,
@@ -519,11 +531,14 @@ typedef struct gnet_codec_def {
 	void (*free_cfg)(void *cfg);
 	void *cfg;
 	size_t state_size;  /* per-connection state bytes, 0..4096 */
-	size_t max_frame;   /* 0: default. A decode that still needs more
-	                     * bytes while more than max_frame are buffered
+	size_t max_frame;   /* 0: default. A frame that consumes more than
+	                     * max_frame bytes, or a decode that still needs
+	                     * more while more than max_frame are buffered,
 	                     * fails with GNET_EFRAMESIZE. */
 } gnet_codec_def_t;
 
+/* Returns 0, GNET_EINVAL or GNET_ENOMEM. On failure def->cfg still
+ * belongs to the caller (free_cfg is not called). */
 int gnet_codec_custom(gnet_codec_t **out, const gnet_codec_def_t *def);
 
 /* Free a codec (and its cfg through free_cfg). NULL is ignored. */

@@ -295,16 +295,24 @@ gnet__conn_present(gnet_conn_t *c, int wake_call)
 	gnet_engine_t *eng = eng_of(c);
 	gnet_action_t a = GNET_NONE;
 
-	if (c->codec != NULL)
-		a = gnet__conn_deliver_frames(c);
-	/* Raw bytes: no codec, or the handler removed it mid-stream. A wake
-	 * with nothing buffered still calls the handler, as asked. */
-	if (c->codec == NULL && (c->rlen != 0 || wake_call) && a == GNET_NONE &&
-	    !(c->flags & GNET__C_CLOSING)) {
-		if (eng->ev.on_traffic != NULL)
-			a = eng->ev.on_traffic(c, eng->udata);
-		else
+	/* A handler may switch codecs mid-read (set one after a raw
+	 * handshake, drop one to go raw): the rest of the bytes go to
+	 * whichever stage is current. A wake with nothing buffered still
+	 * calls a raw handler, as asked. */
+	for (;;) {
+		if (c->codec != NULL)
+			a = gnet__conn_deliver_frames(c);
+		if (c->codec != NULL || (c->rlen == 0 && !wake_call) ||
+		    a != GNET_NONE || (c->flags & GNET__C_CLOSING))
+			break;
+		wake_call = 0;
+		if (eng->ev.on_traffic == NULL) {
 			gnet__conn_consume(c, c->rlen);
+			break;
+		}
+		a = eng->ev.on_traffic(c, eng->udata);
+		if (c->codec == NULL)
+			break;
 	}
 	if (c->flags & GNET__C_VIEW_SCRATCH) {
 		c->flags &= ~(unsigned)GNET__C_VIEW_SCRATCH;

@@ -96,6 +96,12 @@ gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 	return i != 0 ? i : (long)total;
 }
 
+void *
+gnet_conn_codec_state(gnet_conn_t *c)
+{
+	return owner_ok(c) ? c->codec_state : NULL;
+}
+
 int
 gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec)
 {

@@ -2,7 +2,7 @@
 # Installs the Debian packages gnet needs to build, test and run its
 # examples. As root it runs apt-get; otherwise it prints the exact command.
 set -euo pipefail
-PKGS=(build-essential pkg-config libck-dev libjemalloc-dev check libsubunit-dev socat clang curl wrk)
+PKGS=(build-essential pkg-config libck-dev libjemalloc-dev check libsubunit-dev socat clang libclang-rt-dev curl wrk)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
