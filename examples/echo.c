@@ -2,10 +2,11 @@
  * echo -- the smallest useful gnet server: every byte a client sends comes
  * straight back.
  *
- *   echo [--port N] [--multicore] [--loops N]
+ *   echo [--port N] [--multicore] [--loops N] [--reuseport]
  *
  * Try it:  echo hello | socat - TCP:127.0.0.1:9000
  */
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +30,15 @@ on_traffic(gnet_conn_t *c, void *udata)
 static gnet_action_t
 on_boot(gnet_engine_t *eng, void *udata)
 {
-	char *port = udata;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int port = 0;
 
-	printf("echo: listening on tcp://127.0.0.1:%s with %d loop(s)\n", port,
+	(void)udata;
+	/* The bound port, so --port 0 (any free port) is useful too. */
+	if (gnet_engine_addr(eng, 0, &ss, &len) == 0 && ss.ss_family == AF_INET)
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	printf("echo: listening on tcp://127.0.0.1:%d with %d loop(s)\n", port,
 	    gnet_engine_num_loops(eng));
 	fflush(stdout);
 	return GNET_NONE;
@@ -49,7 +56,7 @@ on_signal(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: echo [--port N] [--multicore] [--loops N]\n");
+	fprintf(stderr, "usage: echo [--port N] [--multicore] [--loops N] [--reuseport]\n");
 	exit(2);
 }
 
@@ -69,11 +76,13 @@ main(int argc, char **argv)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
 			opt.num_loops = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--reuseport") == 0)
+			opt.reuseport = 1;
 		else
 			usage();
 	}
 	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%s", port);
-	rc = gnet_engine_new(&engine, &ev, &opt, (void *)port);
+	rc = gnet_engine_new(&engine, &ev, &opt, NULL);
 	if (rc == 0)
 		rc = gnet_engine_listen(engine, addr);
 	if (rc != 0) {

@@ -485,6 +485,46 @@ static void udp_hundred(int port)
 	    got, UDP_DGRAMS, IO_MS);
 }
 
+/* ------------------------------------------------------------------------
+ * echo (what make run starts): socat and 1 MiB through a raw socket.
+ */
+static const char *const echo_args[][6] = {
+	{ "--port", "0", NULL },
+	{ "--port", "0", "--loops", "2", "--reuseport", NULL },
+};
+
+START_TEST(test_echo)
+{
+	example_t ex;
+	tool_run_t *t = malloc(sizeof *t);
+
+	ck_assert_ptr_nonnull(t);
+	example_start(&ex, "echo", echo_args[_i]);
+	ck_assert_msg(strstr(ex.line, _i == 0 ? "with 1 loop(s)" : "with 2 loop(s)")
+	    != NULL, "line \"%s\"", ex.line);
+	if (!SKIP_WITHOUT("socat", "echo via socat")) {
+		char target[64];
+		snprintf(target, sizeof target, "TCP:127.0.0.1:%d", ex.port);
+		const char *argv[] = { "socat", "-", target, NULL };
+		run_tool(t, argv, "hello\n", 0, TOOL_MS);
+		assert_tool_ok(t, "socat TCP");
+		ck_assert_str_eq(t->out, "hello\n");
+	}
+	int fd = tn_connect(ex.port);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	uint8_t *payload = malloc(1024 * 1024);
+	ck_assert_ptr_nonnull(payload);
+	tn_fill_random(payload, 1024 * 1024, 78);
+	tn_client_t cl;
+	tn_client_init(&cl, fd, payload, 1024 * 1024, NULL, 0);
+	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
+	tn_close(&cl.fd);
+	free(payload);
+	example_stop(&ex, SIGTERM);
+	free(t);
+}
+END_TEST
+
 static const char *const udp_args[][6] = {
 	{ "--port", "0", NULL },
 	{ "--port", "0", "--loops", "2", "--reuseport", NULL },
@@ -1122,6 +1162,11 @@ static Suite *examples_suite(void)
 {
 	Suite *s = suite_create("examples_net");
 	TCase *tc;
+
+	tc = tn_tcase("echo", TCASE_TIMEOUT_S);
+	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_loop_test(tc, test_echo, 0, 2);
+	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("udp_echo", TCASE_TIMEOUT_S);
 	tcase_add_checked_fixture(tc, NULL, kill_strays);
