@@ -160,6 +160,12 @@ typedef struct gnet_events {
 	 * events, never concurrently with them. GNET_SHUTDOWN stops the
 	 * engine. */
 	gnet_action_t (*on_tick)(gnet_engine_t *eng, uint64_t *delay_ns, void *udata);
+	/* An outbound connection (gnet_dial) failed before it opened:
+	 * -ECONNREFUSED, -ETIMEDOUT (connect_timeout_ms passed), -ENOENT (no
+	 * unix socket), GNET_ESHUTDOWN... `ctx` is the dial's context; the
+	 * handle is dead. Runs on the loop the dial was made for. */
+	void (*on_dial_error)(gnet_engine_t *eng, gnet_handle_t h, void *ctx,
+	    int err, void *udata);
 } gnet_events_t;
 
 /* ------------------------------------------------------------------------
@@ -404,6 +410,57 @@ int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
  * GNET_ESTALE. Thread: any. */
 int gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn);
 int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
+
+/* ------------------------------------------------------------------------
+ * Outbound connections. A dialled connection is the same connection actor
+ * as an accepted one -- same events, codecs, async writes, watermarks and
+ * close semantics -- on a loop of the same engine, so a server connection
+ * can open a backend connection on its own loop (a proxy) and talk to it
+ * with plain function calls. The connect never blocks a loop: it
+ * completes on the loop (EPOLLOUT + SO_ERROR) and is reported as on_open,
+ * or as on_dial_error.
+ */
+typedef struct gnet_dial_options {
+	int loop;               /* loop index, or -1 for automatic (see
+	                         * gnet_dial); opts == NULL means automatic */
+	int connect_timeout_ms; /* 0: 10 s; < 0: no timeout */
+	const gnet_codec_t *codec; /* codec for this connection (NULL: the
+	                         * engine's option codec) */
+	void *ctx;              /* initial gnet_conn_context, and the ctx of
+	                         * on_dial_error */
+} gnet_dial_options_t;
+
+/* Dial "tcp://host:port", "udp://host:port" (a connected UDP socket: each
+ * datagram is one on_traffic, each write one datagram) or "unix://path".
+ * `opts` may be NULL. The connection lives on opts->loop; called on a
+ * loop with loop < 0 it stays on the calling loop, and from another
+ * thread loop < 0 picks loops round-robin. *out (may be NULL) receives
+ * the handle when known at once, i.e. when called on the chosen loop.
+ * Returns 0 when the dial started (the outcome is on_open or
+ * on_dial_error), or GNET_EADDR / GNET_ESCHEME / GNET_EINVAL (loop out of
+ * range) / GNET_ESHUTDOWN. Called on the chosen loop, a connect that
+ * fails at once (-ECONNREFUSED or -ENOENT for a unix socket, -EAGAIN for
+ * a unix listener whose backlog is full) is returned here rather than
+ * through on_dial_error. Writes made before on_open are kept and sent
+ * once connected (dropped if the dial fails). Thread: any, from on_boot
+ * on, until the engine stops. */
+int gnet_dial(gnet_engine_t *eng, const char *addr,
+    const gnet_dial_options_t *opts, gnet_handle_t *out);
+
+/* Adopt a connected stream socket (TCP or Unix) into loop `loop` (-1:
+ * round-robin) as a connection actor; on_open follows. The engine owns
+ * fd from then on, even when this fails. Returns 0, GNET_EINVAL or
+ * GNET_ESHUTDOWN. Thread: any, once the engine runs. */
+int gnet_engine_adopt(gnet_engine_t *eng, int fd, int loop, void *ctx);
+
+/* 1 when the connection was dialled or adopted by the program, 0 when a
+ * listener accepted it. Thread: owner loop. */
+int gnet_conn_is_outbound(const gnet_conn_t *c);
+
+/* Stop (0) or resume (1) reading from c, independently of the watermarks:
+ * e.g. a proxy pausing the client while the backend's output is above
+ * its high watermark. Thread: owner loop. */
+int gnet_conn_set_reading(gnet_conn_t *c, int on);
 
 /* ------------------------------------------------------------------------
  * The blocking-worker pool: options.workers threads that may block (disk,

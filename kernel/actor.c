@@ -116,6 +116,8 @@ gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 			gnet__conn_adopt(l, (int)m->a, (int)m->b);
 		else if (m->type == GNET__MSG_LISTEN_RETRY)
 			gnet__listener_resume(l, (int)m->a, (int)m->b);
+		else if (m->type == GNET__MSG_DIAL)
+			gnet__dial_receive(l, (void *)(uintptr_t)m->a);
 		return;
 	}
 	n = gnet__msgpool_get(&l->pool);

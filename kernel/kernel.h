@@ -67,7 +67,9 @@ enum {
 	GNET__MSG_WAKE,        /* to a conn: run on_traffic again */
 	GNET__MSG_IDLE,        /* timer to a conn: check the idle timeout */
 	GNET__MSG_POOL_RESUME, /* to a conn: the worker pool has room again */
-	GNET__MSG_TICK         /* to the ticker actor */
+	GNET__MSG_TICK,        /* to the ticker actor */
+	GNET__MSG_DIAL,        /* to a loop: a = (gnet__dial_req_t *) */
+	GNET__MSG_CONNECT_TIMEOUT /* timer to a dialling conn */
 };
 
 typedef struct gnet__async_write {
@@ -198,6 +200,7 @@ struct gnet_engine {
 	int nlisteners;
 	unsigned rr_next;        /* acceptor loop only */
 	struct gnet__pool *pool; /* blocking workers, or NULL */
+	atomic_uint dial_rr;     /* round-robin for dials from other threads */
 	gnet_handle_t ticker;    /* the ticker actor, or GNET_HANDLE_NONE */
 
 	atomic_int state;
@@ -251,6 +254,9 @@ void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener);
  * loop l (setup time). */
 int gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out);
 void gnet__udp_free_batch(gnet__loop_t *l);
+/* net/dial.c: a DIAL message reached loop l; and one that was dropped. */
+void gnet__dial_receive(gnet__loop_t *l, void *req);
+void gnet__dial_dropped(gnet_engine_t *eng, void *req);
 void gnet__conns_flush(gnet__loop_t *l);
 void gnet__conns_close_all(gnet__loop_t *l, int reason);
 /* Free connection objects left on a loop that never ran. */

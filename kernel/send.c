@@ -39,6 +39,9 @@ gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
 			    &eng->loops[gnet__handle_loop(m->to)]->live, 1,
 			    memory_order_relaxed);
 		break;
+	case GNET__MSG_DIAL:
+		gnet__dial_dropped(eng, (void *)(uintptr_t)m->a);
+		break;
 	case GNET__MSG_ASYNC_WRITE: {
 		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;
 		if (w->cb != NULL)

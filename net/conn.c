@@ -49,9 +49,11 @@ gnet__conn_sync_events(gnet_conn_t *c)
 	struct epoll_event ev;
 
 	if (!(c->flags & (GNET__C_CLOSING | GNET__C_PAUSED | GNET__C_PEER_EOF |
-	    GNET__C_PARKED | GNET__C_POOL_WAIT)))
+	    GNET__C_PARKED | GNET__C_POOL_WAIT | GNET__C_CONNECTING |
+	    GNET__C_USER_PAUSED)))
 		want |= EPOLLIN;
-	if (c->flags & GNET__C_OUT_ARMED)
+	/* A connect in progress completes when the socket turns writable. */
+	if (c->flags & (GNET__C_OUT_ARMED | GNET__C_CONNECTING))
 		want |= EPOLLOUT;
 	if (want == c->ev_mask || (c->flags & GNET__C_CLOSED))
 		return;
@@ -127,8 +129,8 @@ gnet__conn_consume(gnet_conn_t *c, size_t n)
 
 /* Socket options for an accepted stream. Failures are ignored on purpose:
  * an option the kernel refuses must not cost the client its connection. */
-static void
-apply_socket_options(int fd, int family, const gnet_options_t *o)
+void
+gnet__conn_apply_options(int fd, int family, const gnet_options_t *o)
 {
 	int one = 1, v;
 
@@ -230,6 +232,34 @@ check_idle(gnet_conn_t *c)
 }
 
 void
+gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c)
+{
+	gnet_engine_t *eng = l->eng;
+	gnet_action_t a = GNET_NONE;
+
+	c->flags &= ~(unsigned)GNET__C_CONNECTING;
+	c->llen = sizeof(c->laddr);
+	if (getsockname(c->fd, (struct sockaddr *)&c->laddr, &c->llen) < 0)
+		c->llen = 0;
+	c->plen = sizeof(c->paddr);
+	if (getpeername(c->fd, (struct sockaddr *)&c->paddr, &c->plen) < 0)
+		c->plen = 0;
+	if (!(c->flags & GNET__C_UDP))
+		gnet__conn_apply_options(c->fd, c->laddr.ss_family, &eng->opt);
+	c->last_io_ns = l->now_ns;
+	if (eng->opt.idle_timeout_ms > 0)
+		arm_idle(l, c, c->last_io_ns +
+		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
+	GNET__STAT_ADD(l, conns, 1);
+	gnet__conn_sync_events(c);
+	if (c->out.len != 0)
+		gnet__conn_mark_dirty(c);
+	if (eng->ev.on_open != NULL)
+		a = eng->ev.on_open(c, eng->udata);
+	gnet__conn_after_callback(c, a);
+}
+
+void
 gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 {
 	gnet_engine_t *eng = l->eng;
@@ -248,7 +278,7 @@ gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 	c->plen = sizeof(c->paddr);
 	if (getpeername(fd, (struct sockaddr *)&c->paddr, &c->plen) < 0)
 		c->plen = 0;
-	apply_socket_options(fd, c->laddr.ss_family, &eng->opt);
+	gnet__conn_apply_options(fd, c->laddr.ss_family, &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
 		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
@@ -409,6 +439,24 @@ gnet__conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 {
 	if (c->flags & GNET__C_CLOSED)
 		return;
+	if (c->flags & GNET__C_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (c->flags & GNET__C_CLOSING)
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err == 0 && (events & EPOLLHUP))
+			err = ECONNREFUSED;
+		if (err != 0) {
+			c->close_reason = -err;
+			c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
+			gnet__conn_mark_dirty(c);
+			return;
+		}
+		gnet__conn_connected(l, c);
+		return;
+	}
 	if (events & EPOLLOUT)
 		gnet__conn_mark_dirty(c);
 	if (c->flags & GNET__C_UDP) {
@@ -451,24 +499,46 @@ drain_unread(gnet__loop_t *l, gnet_conn_t *c)
 		total += (size_t)n;
 }
 
+static void
+release(gnet__loop_t *l, gnet_conn_t *c)
+{
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	gnet__slot_free(l, gnet__handle_slot(c->handle));
+	gnet__buf_release(&c->in);
+	gnet__buf_release(&c->out);
+	gnet__conn_release_codec(c);
+	free(c);
+}
+
 void
 gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 {
 	gnet_engine_t *eng = l->eng;
 
 	c->flags |= GNET__C_CLOSED;
-	if (c->flags & GNET__C_UDP) {
-		/* A UDP socket has no peer to tell and no on_close. */
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		gnet__slot_free(l, gnet__handle_slot(c->handle));
-		gnet__buf_release(&c->out);
-		free(c);
-		return;
-	}
 	if (c->flags & GNET__C_POOL_WAIT)
 		gnet__pool_forget(eng, c->handle);
-	if (c->flags & GNET__C_ABORT) {
+	if (c->flags & GNET__C_CONNECTING) {
+		/* Never opened: the dial failed (or was closed or stopped
+		 * before it completed). */
+		if (c->close_reason == 0)
+			c->close_reason = GNET_ECLOSED;
+		if (eng->ev.on_dial_error != NULL)
+			eng->ev.on_dial_error(eng, c->handle, c->ctx, c->close_reason,
+			    eng->udata);
+		atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
+		release(l, c);
+		return;
+	}
+	if ((c->flags & GNET__C_UDP) && !(c->flags & GNET__C_OUTBOUND)) {
+		/* A listening UDP socket has no peer to tell, no on_close. */
+		release(l, c);
+		return;
+	}
+	if (c->flags & GNET__C_UDP) {
+		/* A dialled (connected) UDP socket: nothing to flush or shut. */
+	} else if (c->flags & GNET__C_ABORT) {
 		struct linger lg = { 1, 0 };
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	} else {
@@ -477,15 +547,9 @@ gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 	}
 	if (eng->ev.on_close != NULL)
 		eng->ev.on_close(c, c->close_reason, eng->udata);
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	gnet__slot_free(l, gnet__handle_slot(c->handle));
-	gnet__buf_release(&c->in);
-	gnet__buf_release(&c->out);
-	gnet__conn_release_codec(c);
 	GNET__STAT_ADD(l, conns, (uint64_t)-1);
 	atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
-	free(c);
+	release(l, c);
 }
 
 static void
@@ -539,6 +603,12 @@ flush_one(gnet__loop_t *l, gnet_conn_t *c)
 
 	if (c->flags & GNET__C_ABORT) {
 		gnet__conn_finish(l, c);
+		return;
+	}
+	if (c->flags & GNET__C_CONNECTING) {
+		/* Nothing can be sent yet; a close now ends the dial. */
+		if (c->flags & GNET__C_CLOSING)
+			gnet__conn_finish(l, c);
 		return;
 	}
 	if (c->flags & GNET__C_UDP) {
@@ -654,6 +724,13 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 		return;
 	case GNET__MSG_IDLE:
 		check_idle(c);
+		return;
+	case GNET__MSG_CONNECT_TIMEOUT:
+		if ((c->flags & GNET__C_CONNECTING) && !(c->flags & GNET__C_CLOSING)) {
+			c->close_reason = -ETIMEDOUT;
+			c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
+			gnet__conn_mark_dirty(c);
+		}
 		return;
 	case GNET__MSG_POOL_RESUME:
 		if (!(c->flags & GNET__C_POOL_WAIT) || (c->flags & GNET__C_CLOSING)) {

@@ -27,7 +27,10 @@ enum {
 	GNET__C_IN_FRAME = 1u << 10,    /* on_traffic sees one decoded frame */
 	GNET__C_UDP = 1u << 11,         /* a UDP socket, not a stream */
 	GNET__C_POOL_WAIT = 1u << 12,   /* reading stopped: worker queue full */
-	GNET__C_IDLE_SET = 1u << 13     /* the idle timer is armed */
+	GNET__C_IDLE_SET = 1u << 13,    /* the idle timer is armed */
+	GNET__C_OUTBOUND = 1u << 14,    /* dialled or adopted by the program */
+	GNET__C_CONNECTING = 1u << 15,  /* connect() in progress: not open yet */
+	GNET__C_USER_PAUSED = 1u << 16  /* reading stopped by gnet_conn_set_reading */
 };
 
 struct gnet_conn {
@@ -72,7 +75,13 @@ void gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c);
  * raw handler even with nothing buffered. */
 void gnet__conn_present(gnet_conn_t *c, int wake_call);
 
+/* Socket options for a stream socket (accepted or dialled). */
+void gnet__conn_apply_options(int fd, int family, const gnet_options_t *o);
+/* A dialled socket connected: open it (on_open). */
+void gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c);
+
 /* net/udp.c */
+int gnet__udp_prepare(gnet__loop_t *l);
 void gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c);
 void gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c);
 int gnet__udp_queue(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,

@@ -96,6 +96,24 @@ gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 	return i != 0 ? i : (long)total;
 }
 
+int
+gnet_conn_is_outbound(const gnet_conn_t *c)
+{
+	return owner_ok(c) && (c->flags & GNET__C_OUTBOUND) != 0;
+}
+
+int
+gnet_conn_set_reading(gnet_conn_t *c, int on)
+{
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (on)
+		c->flags &= ~(unsigned)GNET__C_USER_PAUSED;
+	else
+		c->flags |= GNET__C_USER_PAUSED;
+	gnet__conn_sync_events(c);
+	return 0;
+}
+
 void *
 gnet_conn_codec_state(gnet_conn_t *c)
 {

@@ -49,8 +49,8 @@ rec_size(size_t len)
 	return REC_HDR + ((len + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1));
 }
 
-static int
-batch_init(gnet__loop_t *l)
+int
+gnet__udp_prepare(gnet__loop_t *l)
 {
 	struct gnet__udp_batch *b;
 	size_t slot = l->eng->opt.udp_max_datagram;
@@ -86,7 +86,7 @@ int
 gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out)
 {
 	gnet_conn_t *c;
-	int rc = batch_init(l);
+	int rc = gnet__udp_prepare(l);
 
 	if (rc != 0) {
 		close(fd);

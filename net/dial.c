@@ -1,0 +1,223 @@
+/*
+ * Outbound connections: dial and adopt. A dial becomes a connection
+ * object at once, in the CONNECTING state, watching only EPOLLOUT; the
+ * loop completes it when the socket turns writable (SO_ERROR tells the
+ * outcome) or fails it when the connect timer fires. Either way the
+ * program hears on_open or on_dial_error from the loop -- never from
+ * inside the gnet_dial call, so a handler dialling from a callback is not
+ * re-entered.
+ *
+ * From another thread the request travels to the loop as a DIAL message;
+ * on the loop itself it starts right away and the handle is returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "net/addr.h"
+#include "net/conn.h"
+
+/* Connect timeout when the program sets none: long enough for a slow
+ * network, short enough that a dead peer is noticed. */
+#define DIAL_DEFAULT_TIMEOUT_MS 10000
+
+typedef struct gnet__dial_req {
+	gnet__addr_t addr;
+	int fd;                 /* adopt: the connected socket; dial: -1 */
+	int timeout_ms;
+	const gnet_codec_t *codec;
+	void *ctx;
+} gnet__dial_req_t;
+
+static void
+report_failure(gnet_engine_t *eng, const gnet__dial_req_t *r, int err)
+{
+	if (eng->ev.on_dial_error != NULL)
+		eng->ev.on_dial_error(eng, GNET_HANDLE_NONE, r->ctx, err, eng->udata);
+}
+
+/* Start a dial or adoption on loop l. Returns 0 (the outcome will be
+ * reported) or an error (nothing was created; the caller reports it). */
+static int
+dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
+{
+	unsigned flags = GNET__C_OUTBOUND;
+	gnet_conn_t *c;
+	int fd = r->fd, rc = 0;
+
+	if (l->stopping) {
+		if (fd >= 0)
+			close(fd);
+		return GNET_ESHUTDOWN;
+	}
+	if (fd >= 0) {
+		int type = 0;
+		socklen_t tlen = sizeof(type);
+		/* Only connected streams can be adopted: a UDP socket or a
+		 * listener would be misread as a byte stream. */
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+		    type != SOCK_STREAM ||
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+			close(fd);
+			return GNET_EINVAL;
+		}
+	} else {
+		int type = r->addr.net == GNET__NET_UDP ? SOCK_DGRAM : SOCK_STREAM;
+		fd = socket(r->addr.ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&r->addr.ss, r->addr.len) < 0 &&
+		    errno != EINPROGRESS) {
+			/* A unix listener with a full backlog says EAGAIN;
+			 * everything here is final (refused, no such file). */
+			rc = -errno;
+			close(fd);
+			return rc;
+		}
+		if (type == SOCK_DGRAM) {
+			flags |= GNET__C_UDP;
+			rc = gnet__udp_prepare(l);
+			if (rc != 0) {
+				close(fd);
+				return rc;
+			}
+		}
+	}
+	/* Adopted sockets are connected already; dials complete on the
+	 * loop, even when connect() succeeded at once, so on_open never runs
+	 * inside gnet_dial. */
+	flags |= GNET__C_CONNECTING;
+	c = gnet__conn_new(l, fd, flags);
+	if (c == NULL) {
+		close(fd);
+		return GNET_ENOMEM;
+	}
+	c->ctx = r->ctx;
+	c->listener = -1;
+	if (r->codec != NULL && gnet__conn_attach_codec(c, r->codec) != 0) {
+		c->close_reason = GNET_ENOMEM;
+		c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
+		gnet__conn_mark_dirty(c);
+	}
+	atomic_fetch_add_explicit(&l->live, 1, memory_order_relaxed);
+	gnet__conn_sync_events(c);
+	if (r->fd < 0 && r->timeout_ms > 0) {
+		gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_CONNECT_TIMEOUT };
+		gnet__timers_add(&l->timers, gnet__now_ns() +
+		    (uint64_t)r->timeout_ms * 1000000ull, &m);
+	}
+	if (out != NULL)
+		*out = c->handle;
+	return 0;
+}
+
+void
+gnet__dial_receive(gnet__loop_t *l, void *req)
+{
+	gnet__dial_req_t *r = req;
+	int rc = dial_start(l, r, NULL);
+
+	if (rc != 0)
+		report_failure(l->eng, r, rc);
+	free(r);
+}
+
+void
+gnet__dial_dropped(gnet_engine_t *eng, void *req)
+{
+	gnet__dial_req_t *r = req;
+
+	if (r->fd >= 0)
+		close(r->fd);
+	report_failure(eng, r, GNET_ESHUTDOWN);
+	free(r);
+}
+
+/* Hand the request to its loop: directly when we run on it. */
+static int
+submit(gnet_engine_t *eng, gnet__dial_req_t *r, int loop, gnet_handle_t *out)
+{
+	gnet__loop_t *self = gnet__self_loop(eng);
+	gnet_msg_t m = { .type = GNET__MSG_DIAL };
+	int rc;
+
+	if (atomic_load(&eng->state) >= GNET__ENG_STOPPING ||
+	    atomic_load(&eng->stop_requested)) {
+		rc = GNET_ESHUTDOWN;
+		goto fail;
+	}
+	if (loop >= eng->nloops) {
+		rc = GNET_EINVAL;
+		goto fail;
+	}
+	if (loop < 0)
+		loop = self != NULL ? self->index :
+		    (int)(atomic_fetch_add(&eng->dial_rr, 1) % (unsigned)eng->nloops);
+	if (self != NULL && self->index == loop) {
+		rc = dial_start(self, r, out);
+		free(r);
+		return rc;
+	}
+	m.to = gnet__loop_handle(eng->loops[loop]);
+	m.a = (uint64_t)(uintptr_t)r;
+	rc = gnet__send(eng, &m);
+	if (rc == 0)
+		return 0;
+fail:
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+	return rc;
+}
+
+int
+gnet_dial(gnet_engine_t *eng, const char *addr, const gnet_dial_options_t *opts,
+    gnet_handle_t *out)
+{
+	gnet__dial_req_t *r;
+	int rc;
+
+	if (out != NULL)
+		*out = GNET_HANDLE_NONE;
+	if (eng == NULL)
+		return GNET_EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return GNET_ENOMEM;
+	rc = gnet__addr_parse(addr, &r->addr);
+	if (rc != 0) {
+		free(r);
+		return rc;
+	}
+	r->fd = -1;
+	r->timeout_ms = DIAL_DEFAULT_TIMEOUT_MS;
+	if (opts != NULL) {
+		if (opts->connect_timeout_ms != 0)
+			r->timeout_ms = opts->connect_timeout_ms;
+		r->codec = opts->codec;
+		r->ctx = opts->ctx;
+	}
+	return submit(eng, r, opts != NULL ? opts->loop : -1, out);
+}
+
+int
+gnet_engine_adopt(gnet_engine_t *eng, int fd, int loop, void *ctx)
+{
+	gnet__dial_req_t *r;
+
+	if (eng == NULL || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return GNET_EINVAL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		close(fd);
+		return GNET_ENOMEM;
+	}
+	r->fd = fd;
+	r->ctx = ctx;
+	return submit(eng, r, loop, NULL);
+}
