@@ -111,6 +111,12 @@ gnet__conn_after_callback(gnet_conn_t *c, gnet_action_t a)
 		gnet__conn_begin_close(c, 0);
 	else if (a == GNET_SHUTDOWN)
 		gnet_engine_stop(eng_of(c));
+	gnet__conn_check_high(c);
+}
+
+void
+gnet__conn_check_high(gnet_conn_t *c)
+{
 	if (!(c->flags & (GNET__C_PAUSED | GNET__C_CLOSING)) &&
 	    c->out.len > eng_of(c)->opt.write_high_watermark)
 		set_paused(c, 1);

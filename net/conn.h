@@ -103,6 +103,9 @@ int gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 gnet_action_t gnet__conn_deliver_frames(gnet_conn_t *c);
 /* Free the decoder state (on close). */
 void gnet__conn_release_codec(gnet_conn_t *c);
+/* Pause reading (and tell on_backpressure) once the outbound buffer is
+ * above the high watermark, whoever wrote to it. */
+void gnet__conn_check_high(gnet_conn_t *c);
 /* Apply a handler's action and watermark checks after a callback. */
 void gnet__conn_after_callback(gnet_conn_t *c, gnet_action_t a);
 

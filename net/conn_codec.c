@@ -54,8 +54,12 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		for (i = 0; i < iovcnt && rc == 0; i++)
 			rc = gnet__buf_append(&c->out, iov[i].iov_base, iov[i].iov_len);
 	}
-	if (rc == 0 && c->out.len != 0)
+	if (rc == 0 && c->out.len != 0) {
 		gnet__conn_mark_dirty(c);
+		/* Written from another connection's callback (a proxy), the
+		 * watermark must still be seen now, not at c's next event. */
+		gnet__conn_check_high(c);
+	}
 	return rc;
 }
 

@@ -208,12 +208,95 @@ START_TEST(test_slow_reader_pauses_and_resumes)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------
+ * Regression: a connection written from ANOTHER connection's callback (a
+ * proxy relaying bytes) must see its high watermark at once. The check
+ * used to run only after the written connection's own callbacks, so a
+ * relay never heard on_backpressure and buffered without bound.
+ */
+typedef struct relay_srv {
+	atomic_ullong target;        /* handle of the first connection */
+	atomic_int opened;
+	atomic_int paused_target;    /* on_backpressure(target, 1) */
+	atomic_int paused_during_write; /* seen right after the write */
+} relay_srv_t;
+
+#define RELAY_BYTES ((size_t)4 * 1024 * 1024)
+
+static gnet_action_t relay_open(gnet_conn_t *c, void *udata)
+{
+	relay_srv_t *r = udata;
+	unsigned long long none = 0;
+	atomic_compare_exchange_strong(&r->target, &none, gnet_conn_handle(c));
+	atomic_fetch_add(&r->opened, 1);
+	return GNET_NONE;
+}
+
+static gnet_action_t relay_traffic(gnet_conn_t *c, void *udata)
+{
+	relay_srv_t *r = udata;
+	gnet_conn_t *t = NULL;
+	static char chunk[64 * 1024];
+
+	gnet_conn_discard(c, gnet_conn_inbound_len(c));
+	if (gnet_conn_handle(c) == atomic_load(&r->target) ||
+	    gnet_conn_lookup(gnet_conn_engine(c), atomic_load(&r->target), &t) != 0)
+		return GNET_NONE;
+	for (size_t sent = 0; sent < RELAY_BYTES; sent += sizeof chunk)
+		gnet_conn_write(t, chunk, sizeof chunk);
+	if (atomic_load(&r->paused_target) > 0)
+		atomic_store(&r->paused_during_write, 1);
+	return GNET_NONE;
+}
+
+static void relay_backpressure(gnet_conn_t *c, int paused, void *udata)
+{
+	relay_srv_t *r = udata;
+	if (paused && gnet_conn_handle(c) == atomic_load(&r->target))
+		atomic_fetch_add(&r->paused_target, 1);
+}
+
+START_TEST(test_cross_connection_write_sees_watermark)
+{
+	relay_srv_t r;
+	gnet_events_t ev = { .on_open = relay_open, .on_traffic = relay_traffic,
+	    .on_backpressure = relay_backpressure };
+	gnet_options_t opt = { .num_loops = 1 };
+	tn_server_t srv;
+
+	memset(&r, 0, sizeof r);
+	tn_server_start(&srv, &ev, &opt, &r);
+	/* The target never reads: a small receive window keeps the bytes
+	 * in the server's outbound buffer. */
+	int target = tn_connect_rcvbuf(srv.port, 4096);
+	ck_assert_int_ge(target, 0);
+	TN_WAIT_UNTIL(atomic_load(&r.opened) == 1, WAIT_MS);
+	int writer = tn_connect(srv.port);
+	ck_assert_int_ge(writer, 0);
+	TN_WAIT_UNTIL(atomic_load(&r.opened) == 2, WAIT_MS);
+	ck_assert_int_eq(tn_send_all(writer, "x", 1, WAIT_MS), 1);
+	/* The writer's callback records whether the pause was already
+	 * reported when its writes returned. */
+	TN_WAIT_UNTIL(atomic_load(&r.paused_during_write) == 1, WAIT_MS);
+	ck_assert_msg(atomic_load(&r.paused_target) == 1,
+	    "on_backpressure(target, 1) calls: %d, want 1",
+	    atomic_load(&r.paused_target));
+	ck_assert_msg(atomic_load(&r.paused_during_write) == 1,
+	    "the watermark was not seen while the writer's callback ran");
+	tn_close(&writer);
+	tn_close(&target);
+	tn_server_close(&srv);
+}
+END_TEST
+
 static Suite *backpressure_suite(void)
 {
 	Suite *s = suite_create("backpressure");
 	TCase *tc = tcase_create("slow_reader");
 	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_slow_reader_pauses_and_resumes);
+	tcase_add_test(tc, test_cross_connection_write_sees_watermark);
 	suite_add_tcase(s, tc);
 	return s;
 }
