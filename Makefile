@@ -8,6 +8,8 @@
 #   make fuzz       build the codec fuzzers (clang, libFuzzer) and run each
 #                   for FUZZ_SECONDS (default 20); make fuzz-build only builds
 #   make install PREFIX=/usr/local DESTDIR=
+#   make bench      gnet against raw epoll, libuv, libevent, nginx (bench/README.md;
+#                   QUICK=1 for a smoke run); not part of make test
 #
 # VARIANT selects the flavour; each builds into its own folder so they never
 # mix objects: release (default), asan, tsan.
@@ -64,7 +66,7 @@ TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples tests test test-asan test-tsan fuzz fuzz-build run deps install clean
+.PHONY: all lib examples tests test test-asan test-tsan fuzz fuzz-build run deps bench install clean
 
 all: lib examples tests
 
@@ -147,6 +149,13 @@ run: deps
 	@echo "gnet echo server on 127.0.0.1:$(PORT) -- try:  echo hello | socat - TCP:127.0.0.1:$(PORT)"
 	@echo "(Ctrl-C to stop)"
 	./build/release/examples/echo --port $(PORT)
+
+# The benchmark matrix against the peer servers (bench/README.md). Its
+# packages are installed by scripts/deps-bench.sh; DURATION, WARMUP,
+# REPEATS and QUICK=1 pass through the environment to bench/run.sh.
+bench: deps
+	@bash scripts/deps-bench.sh
+	@bash bench/run.sh
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -1,0 +1,602 @@
+#!/usr/bin/env bash
+# bench/run.sh -- gnet against its peers, in one run on one machine.
+#
+# Builds gnet's examples, the peer servers (bench/peers/) and the load
+# generators (bench/load.c, bench/udp_load.c), then measures:
+#
+#   echo    gnet, raw epoll, libuv, libevent: {1, 64, 1000 conns} x
+#           {64 B, 4 KiB} x {depth 1, 16}, driven by bench/load
+#   http    gnet, raw epoll, nginx: {64, 1000 conns} x {depth 1, 16},
+#           driven by wrk (depth 16 = bench/pipeline.lua)
+#   udp     gnet, raw epoll (one recvfrom/sendto per datagram): 64 peers,
+#           1 KiB datagrams, 4 in flight each, driven by bench/udp_load
+#   memory  RSS of each echo server with IDLE_CONNS idle connections
+#   strace  syscalls per message, gnet echo vs raw epoll, 64 x 64 B x 16
+#
+# The server runs on CPU SERVER_CPU, the load on CPU LOAD_CPU (taskset).
+# The headline is the server's CPU time (utime + stime from /proc/PID/stat)
+# per million messages, sampled inside the load's measured window; every
+# cell runs REPEATS times, interleaved across frameworks, and the run whose
+# CPU per million messages is the median is reported. A failing cell is
+# reported as FAIL and the run goes on.
+#
+# Output: a table on stdout (also bench/results/latest.txt), the CSV
+# bench/results/latest.csv plus a dated copy, and with gnuplot
+# bench/results/cpu_per_million.png.
+#
+# Environment: DURATION (s, default 5), WARMUP (s, 2), REPEATS (3),
+# QUICK=1 (a tiny matrix: 1 s runs, 1 repeat, 1000 idle connections),
+# IDLE_CONNS (10000), SERVER_CPU (0), LOAD_CPU (1), PORT_BASE (19500).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	DURATION=${DURATION:-1} WARMUP=${WARMUP:-1} REPEATS=${REPEATS:-1}
+	IDLE_CONNS=${IDLE_CONNS:-1000}
+else
+	DURATION=${DURATION:-5} WARMUP=${WARMUP:-2} REPEATS=${REPEATS:-3}
+	IDLE_CONNS=${IDLE_CONNS:-10000}
+fi
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT_BASE=${PORT_BASE:-19500}
+
+BIN=$ROOT/build/bench
+GNET_BIN=$ROOT/build/release/examples
+RESULTS=$ROOT/bench/results
+HZ=$(getconf CLK_TCK)
+CFLAGS_BENCH=(-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror)
+WORK=$(mktemp -d /tmp/gnet-bench.XXXXXX)
+RAW=$WORK/raw.csv          # one row per measured run
+NEXT_PORT=$PORT_BASE
+STARTED=()                 # every server PID started, for the exit trap
+declare -A SERVER_PID SERVER_PORT
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------
+# Set-up and tear-down.
+
+cleanup() {
+	local pid
+	for pid in "${STARTED[@]}"; do
+		kill -0 "$pid" 2>/dev/null && stop_pid "$pid"
+	done
+	rm -rf "$WORK"
+}
+
+check_number() {
+	[[ $2 =~ ^[0-9]+$ && $2 -ge $3 ]] || { log "run: $1=$2: need an integer >= $3"; exit 2; }
+}
+
+build() {
+	log "run: building (make examples VARIANT=release, peers, load generators)"
+	make -s examples VARIANT=release
+	mkdir -p "$BIN"
+	local p
+	for p in raw_epoll_echo raw_epoll_http raw_udp_echo; do
+		cc "${CFLAGS_BENCH[@]}" -o "$BIN/$p" "bench/peers/$p.c"
+	done
+	cc "${CFLAGS_BENCH[@]}" -o "$BIN/libuv_echo" bench/peers/libuv_echo.c \
+	    $(pkg-config --cflags --libs libuv)
+	cc "${CFLAGS_BENCH[@]}" -o "$BIN/libevent_echo" bench/peers/libevent_echo.c \
+	    $(pkg-config --cflags --libs libevent)
+	cc "${CFLAGS_BENCH[@]}" -o "$BIN/load" bench/load.c -lm
+	cc "${CFLAGS_BENCH[@]}" -o "$BIN/udp_load" bench/udp_load.c
+}
+
+# ---------------------------------------------------------------------------
+# Servers. A server is named SUITE:FRAMEWORK; server_argv sets ARGV to its
+# command line for a port.
+
+server_argv() {
+	local key=$1 port=$2 dir
+	case $key in
+	echo:gnet)      ARGV=("$GNET_BIN/echo" --loops 1 --port "$port") ;;
+	echo:raw_epoll) ARGV=("$BIN/raw_epoll_echo" --port "$port") ;;
+	echo:libuv)     ARGV=("$BIN/libuv_echo" --port "$port") ;;
+	echo:libevent)  ARGV=("$BIN/libevent_echo" --port "$port") ;;
+	http:gnet)      ARGV=("$GNET_BIN/http" --loops 1 --port "$port") ;;
+	http:raw_epoll) ARGV=("$BIN/raw_epoll_http" --port "$port") ;;
+	http:nginx)
+		dir=$WORK/nginx-$port
+		mkdir -p "$dir"
+		sed -e "s|@PORT@|$port|g" -e "s|@DIR@|$dir|g" bench/peers/nginx.conf >"$dir/nginx.conf"
+		ARGV=(nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf") ;;
+	udp:gnet)       ARGV=("$GNET_BIN/udp_echo" --loops 1 --port "$port") ;;
+	udp:raw_epoll)  ARGV=("$BIN/raw_udp_echo" --port "$port") ;;
+	*) log "run: no server $key"; return 1 ;;
+	esac
+}
+
+# Ready when it prints its "listening" line (nginx prints none: then when
+# the port accepts a TCP connection).
+wait_ready() {
+	local pid=$1 port=$2 out=$3 i
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		grep -q 'listening' "$out" 2>/dev/null && return 0
+		if [[ ${ARGV[0]} == nginx ]] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+stop_pid() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && { log "run: $pid ignored SIGTERM; killing it"; kill -KILL "$pid"; }
+	wait "$pid" 2>/dev/null || true
+}
+
+# start_server KEY: on a fresh port, pinned to SERVER_CPU.
+start_server() {
+	local key=$1 port=$NEXT_PORT out=$WORK/${1/:/_}.$NEXT_PORT.log pid
+	NEXT_PORT=$((NEXT_PORT + 1))
+	server_argv "$key" "$port" || return 1
+	taskset -c "$SERVER_CPU" "${ARGV[@]}" >"$out" 2>&1 &
+	pid=$!
+	STARTED+=("$pid")
+	if ! wait_ready "$pid" "$port" "$out"; then
+		log "run: $key did not start; its output:"
+		sed 's/^/  /' "$out" >&2
+		stop_pid "$pid"
+		return 1
+	fi
+	SERVER_PID[$key]=$pid
+	SERVER_PORT[$key]=$port
+}
+
+stop_server() {
+	local key=$1
+	[ -n "${SERVER_PID[$key]:-}" ] && stop_pid "${SERVER_PID[$key]}"
+	unset "SERVER_PID[$key]"
+}
+
+server_alive() {
+	[ -n "${SERVER_PID[$1]:-}" ] && kill -0 "${SERVER_PID[$1]}" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# /proc readings.
+
+# utime + stime in clock ticks of a process (all its threads) and of its
+# children (nginx's worker).
+cpu_ticks() {
+	local pid=$1 total=0 p stat f
+	for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		stat=$(cat /proc/"$p"/stat 2>/dev/null) || continue
+		read -r -a f <<<"${stat##*) }"
+		total=$((total + f[11] + f[12]))
+	done
+	echo "$total"
+}
+
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status
+}
+
+# ---------------------------------------------------------------------------
+# Load drivers. Each writes one RESULT line (bench/load's format) to $OUT.
+# Arguments: PORT CONNS SIZE DEPTH SECONDS WARMUP LABEL.
+
+drive_echo() {
+	taskset -c "$LOAD_CPU" "$BIN/load" --addr "tcp://127.0.0.1:$1" --mode echo \
+	    --conns "$2" --size "$3" --depth "$4" --duration "$5" --warmup "$6" \
+	    --label "$7" >"$OUT" 2>"$OUT.err"
+}
+
+drive_udp() {
+	taskset -c "$LOAD_CPU" "$BIN/udp_load" --addr "udp://127.0.0.1:$1" \
+	    --conns "$2" --size "$3" --depth "$4" --duration "$5" --warmup "$6" \
+	    --label "$7" >"$OUT" 2>"$OUT.err"
+}
+
+# wrk has no warm-up: a warm-up pass runs first, unmeasured. SIZE is unused.
+drive_http() {
+	local pass secs
+	for pass in warmup measure; do
+		secs=$5
+		[ "$pass" = warmup ] && secs=$6
+		[ "$secs" = 0 ] && continue
+		[ "$pass" = measure ] && cpu_mark start
+		wrk_once "$1" "$2" "$4" "$secs" >"$OUT.wrk" 2>"$OUT.err" || return 1
+	done
+	cpu_mark end
+	wrk_result "$7" "$2" "$4" <"$OUT.wrk" >"$OUT"
+}
+
+# wrk_once PORT CONNS DEPTH SECONDS: depth > 1 pipelines with a Lua script.
+wrk_once() {
+	local args=(-t1 -c "$2" -d "${4}s" --latency)
+	if [ "$3" -gt 1 ]; then
+		args+=(-s bench/pipeline.lua "http://127.0.0.1:$1/" -- "$3")
+	else
+		args+=("http://127.0.0.1:$1/")
+	fi
+	taskset -c "$LOAD_CPU" wrk "${args[@]}"
+}
+
+# wrk's report as a RESULT line (MB = 10^6 bytes; latency in µs). wrk
+# records one latency sample per pipelined batch and sometimes reports its
+# 99th percentile as 0: that is left empty (n/a) rather than passed on.
+wrk_result() {
+	awk -v label="$1" -v conns="$2" -v depth="$3" '
+	function us(v) {
+		if (v ~ /us$/) return v + 0
+		if (v ~ /ms$/) return v * 1000
+		if (v ~ /s$/)  return v * 1000000
+		return v * 60000000
+	}
+	function mb(v) {
+		if (v ~ /GB$/) return v * 1073741824 / 1e6
+		if (v ~ /MB$/) return v * 1048576 / 1e6
+		if (v ~ /KB$/) return v * 1024 / 1e6
+		return v / 1e6
+	}
+	$1 == "50%"     { p50 = us($2) }
+	$1 == "99%"     { p99 = us($2) }
+	/requests in/   { msgs = $1; secs = $4; sub(/,$/, "", secs)
+	                  secs = (secs ~ /ms$/) ? secs / 1000 : (secs ~ /m$/ ? secs * 60 : secs + 0) }
+	/^Requests\/sec:/ { rate = $2 }
+	/^Transfer\/sec:/ { mbs = mb($2) }
+	/Socket errors:/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
+	/Non-2xx/       { errors += $NF }
+	END {
+		if (msgs == "") exit 1
+		p99 = (p99 > 0) ? sprintf("%.0f", p99) : ""
+		printf "RESULT label=%s mode=http conns=%d size=0 depth=%d secs=%.3f msgs=%d msgs_per_s=%.0f mb_per_s=%.2f p50_us=%.0f p99_us=%s p999_us= errors=%d\n",
+		    label, conns, depth, secs, msgs, rate, mbs, p50, p99, errors + 0
+	}'
+}
+
+# field KEY FILE: a key=value from the RESULT line in FILE.
+field() {
+	grep -m1 '^RESULT ' "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
+}
+
+# ---------------------------------------------------------------------------
+# One measured run of one cell.
+#
+# Drivers with a warm-up of their own (load, udp_load) are sampled from
+# the script: /proc is read a little after the warm-up ends and a little
+# before the measured window closes, and the CPU is divided by msgs/s x the
+# sampled wall time. drive_http marks its own window around the measured
+# wrk pass (cpu_mark) and the CPU is divided by the requests wrk counted.
+
+cpu_mark() {
+	local t c
+	c=$(cpu_ticks "$MARK_PID")
+	t=$EPOCHREALTIME
+	echo "$1 $c $t" >>"$OUT.marks"
+}
+
+# measure SUITE FRAMEWORK CELL REP CONNS SIZE DEPTH: appends a row to $RAW.
+measure() {
+	local suite=$1 fw=$2 cell=$3 rep=$4 conns=$5 size=$6 depth=$7
+	local key=$suite:$fw status=ok pid lpid margin cpu msgs rate note=""
+	OUT=$WORK/run.$suite.$fw.${cell//\//_}.$rep
+	: >"$OUT.marks"
+	if ! server_alive "$key"; then
+		log "run: $key is not running; restarting it"
+		start_server "$key" || { record "$suite" "$fw" "$cell" "$rep" fail; return 0; }
+	fi
+	pid=${SERVER_PID[$key]}
+	MARK_PID=$pid
+	"drive_$suite" "${SERVER_PORT[$key]}" "$conns" "$size" "$depth" \
+	    "$DURATION" "$WARMUP" "$fw/$cell" &
+	lpid=$!
+	if [ "$suite" != http ]; then
+		margin=$(awk -v d="$DURATION" 'BEGIN { m = d / 10; print (m > 0.2 ? 0.2 : m) }')
+		sleep "$(awk -v w="$WARMUP" -v m="$margin" 'BEGIN { print w + m }')"
+		cpu_mark start
+		sleep "$(awk -v d="$DURATION" -v m="$margin" 'BEGIN { print d - 2 * m }')"
+		cpu_mark end
+	fi
+	wait "$lpid" || status=fail
+	if [ "$status" = ok ] && ! grep -q '^RESULT ' "$OUT"; then
+		status=fail
+	fi
+	if [ "$status" = fail ]; then
+		note=$(tail -n 1 "$OUT.err" 2>/dev/null || true)
+		log "run: FAIL $suite $fw $cell #$rep: ${note:-no RESULT line}"
+		record "$suite" "$fw" "$cell" "$rep" fail
+		return 0
+	fi
+	rate=$(field msgs_per_s "$OUT")
+	msgs=$(field msgs "$OUT")
+	cpu=$(awk -v hz="$HZ" -v rate="$rate" -v msgs="$msgs" -v whole="$([ "$suite" = http ] && echo 1 || echo 0)" '
+		$1 == "start" { c0 = $2; t0 = $3 } $1 == "end" { c1 = $2; t1 = $3 }
+		END {
+			n = whole ? msgs : rate * (t1 - t0)
+			if (n <= 0) { print "nan"; exit }
+			printf "%.4f", (c1 - c0) / hz / n * 1e6
+		}' "$OUT.marks")
+	record "$suite" "$fw" "$cell" "$rep" ok "$rate" "$(field mb_per_s "$OUT")" \
+	    "$(field p99_us "$OUT")" "$cpu" "$(field errors "$OUT")"
+	log "  $suite $fw $cell #$rep: $rate msg/s, server CPU $cpu s per 1M msgs"
+}
+
+# record SUITE FW CELL REP STATUS [RATE MBS P99 CPU ERRORS]
+record() {
+	echo "$1,$2,$3,$4,$5,${6:-},${7:-},${8:-},${9:-},${10:-}" >>"$RAW"
+}
+
+cell_name() { # CONNS SIZE DEPTH
+	local size=$2
+	case $size in
+	0|-) size="" ;;
+	*) [ $((size % 1024)) -eq 0 ] && size="/$((size / 1024))KiB" || size="/${size}B" ;;
+	esac
+	echo "c$1$size/d$3"
+}
+
+# run_suite SUITE "FRAMEWORK..." "CONNS SIZE DEPTH"...: starts every
+# framework's server, runs each cell REPEATS times (each repeat goes over
+# every cell and framework, so slow drift hits all alike), stops them.
+run_suite() {
+	local suite=$1 fws=$2 fw rep spec conns size depth
+	shift 2
+	log "run: $suite suite: frameworks $fws; ${#} cell(s) x $REPEATS repeat(s)"
+	for fw in $fws; do
+		start_server "$suite:$fw" || log "run: $suite:$fw cells will fail"
+	done
+	for rep in $(seq "$REPEATS"); do
+		for spec in "$@"; do
+			read -r conns size depth <<<"$spec"
+			for fw in $fws; do
+				measure "$suite" "$fw" "$(cell_name "$conns" "$size" "$depth")" \
+				    "$rep" "$conns" "$size" "$depth"
+			done
+		done
+	done
+	for fw in $fws; do
+		stop_server "$suite:$fw"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Memory: RSS with IDLE_CONNS idle connections, on a fresh server.
+
+memory_one() {
+	local fw=$1 key=echo:$1 pid base loaded lpid i per status=ok
+	OUT=$WORK/idle.$fw
+	start_server "$key" || { echo "memory,$fw,idle$IDLE_CONNS,fail,,," >>"$WORK/mem.csv"; return 0; }
+	pid=${SERVER_PID[$key]}
+	sleep 0.3
+	base=$(rss_kib "$pid")
+	taskset -c "$LOAD_CPU" "$BIN/load" --addr "tcp://127.0.0.1:${SERVER_PORT[$key]}" \
+	    --mode idle --conns "$IDLE_CONNS" --size 64 --depth 1 --duration 1 \
+	    --warmup 0 --hold 5 --label "$fw/idle" >"$OUT" 2>"$OUT.err" &
+	lpid=$!
+	for i in $(seq 600); do
+		grep -q '^idle: holding' "$OUT.err" && break
+		kill -0 "$lpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q '^idle: holding' "$OUT.err"; then
+		sleep 0.5
+		loaded=$(rss_kib "$pid")
+		per=$(( (loaded - base) * 1024 / IDLE_CONNS ))
+	else
+		status=fail
+		log "run: FAIL memory $fw: $(tail -n 1 "$OUT.err")"
+	fi
+	wait "$lpid" || true
+	stop_server "$key"
+	echo "memory,$fw,idle$IDLE_CONNS,$status,${base:-},${loaded:-},${per:-}" >>"$WORK/mem.csv"
+	[ "$status" = ok ] && log "  memory $fw: ${base} KiB idle, ${loaded} KiB with $IDLE_CONNS connections, $per B each"
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# Syscalls per message under strace -c -f (2 s, 64 conns x 64 B x depth 16).
+
+strace_one() {
+	local fw=$1 key=echo:$1 spid msgs
+	OUT=$WORK/strace.$fw
+	start_server "$key" || return 0
+	strace -c -f -p "${SERVER_PID[$key]}" -o "$OUT.strace" 2>/dev/null &
+	spid=$!
+	sleep 0.5
+	if drive_echo "${SERVER_PORT[$key]}" 64 64 16 2 0 "$fw/strace"; then
+		msgs=$(field msgs "$OUT")
+	else
+		log "run: FAIL strace $fw: $(tail -n 1 "$OUT.err")"
+	fi
+	kill -INT "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	stop_server "$key"
+	[ -n "${msgs:-}" ] || return 0
+	# "% time seconds usecs/call calls [errors] syscall": calls is $4.
+	awk -v fw="$fw" -v msgs="$msgs" '/^-/ { n++; next } n >= 1 && NF >= 5 {
+		printf "%s %s %.4f\n", fw, $NF, $4 / msgs }' "$OUT.strace" >>"$WORK/strace.txt"
+}
+
+strace_table() {
+	[ -s "$WORK/strace.txt" ] || { echo "(no strace figures)"; return 0; }
+	echo
+	echo "Syscalls per echoed message under strace -c -f (64 conns x 64 B x depth 16, 2 s):"
+	awk '{ v[$2 SUBSEP $1] = $3; if (!($2 in seen)) { seen[$2]; order[++n] = $2 }
+	       if (!($1 in fws)) { fws[$1]; fo[++m] = $1 } }
+	END {
+		printf "  %-16s", "syscall"; for (j = 1; j <= m; j++) printf " %12s", fo[j]; print ""
+		for (i = 1; i <= n; i++) {
+			if (order[i] == "total") continue
+			printf "  %-16s", order[i]
+			for (j = 1; j <= m; j++) printf " %12s", ((order[i], fo[j]) in v) ? v[order[i], fo[j]] : "-"
+			print ""
+		}
+		printf "  %-16s", "total"; for (j = 1; j <= m; j++) printf " %12s", v["total", fo[j]]; print ""
+	}' "$WORK/strace.txt"
+}
+
+# ---------------------------------------------------------------------------
+# Report: medians, ratios, table, CSV, chart.
+
+# The median run of each (suite, framework, cell) by CPU per million
+# messages, and its ratio to raw_epoll in the same suite and cell.
+summarise() {
+	awk -F, -v OFS=, '
+	{
+		k = $1 SUBSEP $2 SUBSEP $3
+		if (!(k in seen)) { seen[k]; order[++n] = k }
+		runs[k]++
+		if ($5 == "ok" && $9 != "nan") { ok[k]++; row[k, ok[k]] = $0; cpu[k, ok[k]] = $9 }
+	}
+	END {
+		print "suite,framework,cell,runs,ok_runs,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,ratio_to_raw_epoll,errors"
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			if (!ok[k]) { med[k] = ""; continue }
+			delete c; m = ok[k]
+			for (j = 1; j <= m; j++) c[j] = cpu[k, j] "|" j
+			# sort by the CPU figure, keep the run index after "|"
+			for (a = 2; a <= m; a++)
+				for (b = a; b > 1 && (c[b - 1] + 0) > (c[b] + 0); b--) { t = c[b]; c[b] = c[b - 1]; c[b - 1] = t }
+			split(c[int((m + 1) / 2)], parts, "|")
+			med[k] = row[k, parts[2]]
+		}
+		for (i = 1; i <= n; i++) {
+			k = order[i]; split(k, kk, SUBSEP)
+			if (med[k] == "") { print kk[1], kk[2], kk[3], runs[k], 0, "", "", "", "", "", ""; continue }
+			split(med[k], f, ",")
+			ref = kk[1] SUBSEP "raw_epoll" SUBSEP kk[3]
+			ratio = ""
+			if (med[ref] != "") { split(med[ref], g, ","); if (g[9] > 0) ratio = sprintf("%.3f", f[9] / g[9]) }
+			print kk[1], kk[2], kk[3], runs[k], ok[k], f[6], f[7], f[8], f[9], ratio, f[10]
+		}
+	}' "$RAW"
+}
+
+print_table() {
+	local csv=$1
+	echo "gnet benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
+	echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; ${DURATION} s measured after ${WARMUP} s warm-up; median of $REPEATS"
+	echo
+	awk -F, '
+	NR == 1 { printf "%-6s %-10s %-16s %12s %9s %9s %11s %8s\n", "suite", "framework", "cell", "msgs/s", "MB/s", "p99 us", "CPU s/1M", "vs raw"; next }
+	$5 == 0 { printf "%-6s %-10s %-16s %12s\n", $1, $2, $3, "FAIL"; next }
+	{ printf "%-6s %-10s %-16s %12s %9s %9s %11s %8s%s\n", $1, $2, $3, $6, $7, ($8 == "" ? "n/a" : $8), $9, $10,
+	    ($11 + 0 > 0 ? "  errors=" $11 : "") }' "$csv"
+	if [ -s "$WORK/mem.csv" ]; then
+		echo
+		echo "Memory: server RSS with $IDLE_CONNS idle connections"
+		awk -F, '{ if ($4 != "ok") printf "  %-10s FAIL\n", $2
+		           else printf "  %-10s %8s KiB idle %8s KiB loaded %7s B/conn\n", $2, $5, $6, $7 }' "$WORK/mem.csv"
+	fi
+}
+
+chart() {
+	local csv=$1 png=$2 dat=$WORK/chart.dat
+	command -v gnuplot >/dev/null || { log "run: gnuplot not installed; no chart"; return 0; }
+	# Rows: echo cells; columns: frameworks.
+	awk -F, 'NR > 1 && $1 == "echo" {
+		if (!($3 in cs)) { cs[$3]; co[++n] = $3 }
+		if (!($2 in fs)) { fs[$2]; fo[++m] = $2 }
+		v[$3, $2] = ($9 == "" ? "?" : $9)
+	} END {
+		printf "cell"; for (j = 1; j <= m; j++) printf " %s", fo[j]; print ""
+		for (i = 1; i <= n; i++) { printf "%s", co[i]; for (j = 1; j <= m; j++) printf " %s", v[co[i], fo[j]]; print "" }
+	}' "$csv" >"$dat"
+	[ "$(wc -l <"$dat")" -gt 1 ] || return 0
+	gnuplot <<EOF || log "run: gnuplot failed; no chart"
+set terminal pngcairo size 1400,600 noenhanced
+set output '$png'
+set title 'Echo: server CPU seconds per million messages (lower is better)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set datafile missing '?'
+set key autotitle columnheader outside right top
+set ylabel 'CPU s per 1M messages'
+set xtics rotate by -30
+set grid ytics
+plot for [i=2:$(( $(head -1 "$dat" | wc -w) ))] '$dat' using i:xtic(1)
+EOF
+}
+
+report() {
+	local stamp csv=$RESULTS/latest.csv
+	stamp=$(date -u +%Y%m%d-%H%M%S)
+	mkdir -p "$RESULTS"
+	summarise >"$csv"
+	if [ -s "$WORK/mem.csv" ]; then
+		echo "suite,framework,cell,status,rss_idle_kib,rss_loaded_kib,bytes_per_conn" >"$RESULTS/memory.csv"
+		cat "$WORK/mem.csv" >>"$RESULTS/memory.csv"
+		cp "$RESULTS/memory.csv" "$RESULTS/memory-$stamp.csv"
+	fi
+	cp "$csv" "$RESULTS/$stamp.csv"
+	{ print_table "$csv"; strace_table; } | tee "$RESULTS/latest.txt"
+	chart "$csv" "$RESULTS/cpu_per_million.png"
+	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"
+}
+
+# ---------------------------------------------------------------------------
+
+# The cells of a suite as "CONNS SIZE DEPTH" words.
+echo_cells() {
+	local c s d
+	if [ "$QUICK" = 1 ]; then
+		printf '%s\n' "64 64 1" "64 64 16"
+		return
+	fi
+	for c in 1 64 1000; do
+		for s in 64 4096; do
+			for d in 1 16; do
+				echo "$c $s $d"
+			done
+		done
+	done
+}
+
+http_cells() {
+	local c d
+	if [ "$QUICK" = 1 ]; then
+		echo "64 - 16"
+		return
+	fi
+	for c in 64 1000; do
+		for d in 1 16; do
+			echo "$c - $d"
+		done
+	done
+}
+
+main() {
+	local cells fw
+	check_number DURATION "$DURATION" 1
+	check_number WARMUP "$WARMUP" 0
+	check_number REPEATS "$REPEATS" 1
+	check_number IDLE_CONNS "$IDLE_CONNS" 1
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	[ -f bench/load.c ] || { log "run: bench/load.c is missing"; exit 1; }
+	build
+	: >"$RAW"
+	mapfile -t cells < <(echo_cells)
+	run_suite echo "gnet raw_epoll libuv libevent" "${cells[@]}"
+	mapfile -t cells < <(http_cells)
+	run_suite http "gnet raw_epoll nginx" "${cells[@]}"
+	run_suite udp "gnet raw_epoll" "64 1024 4"
+	log "run: memory with $IDLE_CONNS idle connections"
+	for fw in gnet raw_epoll libuv libevent; do
+		memory_one "$fw"
+	done
+	log "run: syscalls per message (strace)"
+	for fw in gnet raw_epoll; do
+		strace_one "$fw"
+	done
+	report
+}
+
+main "$@"
