@@ -332,7 +332,9 @@ long gnet_conn_discard(gnet_conn_t *c, size_t n);
 size_t gnet_conn_inbound_len(const gnet_conn_t *c);
 
 /* Append bytes to the outbound buffer; they are sent before the loop next
- * sleeps. With a codec, one call is one frame: the bytes are encoded
+ * sleeps (a write of 2 KiB or more with nothing queued ahead of it is
+ * sent at once, without a copy, and only what the socket refuses is
+ * queued). With a codec, one call is one frame: the bytes are encoded
  * (writev gathers its pieces into one frame). Returns n (the payload
  * length), GNET_ECLOSED once close has begun, or the codec's error (e.g.
  * GNET_EFRAMESIZE), in which case nothing was written. */
@@ -343,7 +345,10 @@ size_t gnet_conn_outbound_len(const gnet_conn_t *c);
 /* Graceful close: stop reading, flush pending output (up to linger_ms),
  * shut down the write side, then on_close(reason 0). */
 int gnet_conn_close(gnet_conn_t *c);
-/* Abortive close: drop pending output, send RST, on_close(GNET_EABORTED). */
+/* Abortive close: drop output still queued, send RST, on_close(GNET_EABORTED).
+ * Bytes the kernel already took are not recalled: a write of 2 KiB or more
+ * made while nothing was queued goes to the socket at once (as libuv's
+ * try-write does), so it may reach the peer before the reset. */
 int gnet_conn_abort(gnet_conn_t *c);
 
 void *gnet_conn_context(const gnet_conn_t *c);
