@@ -633,8 +633,11 @@ flush_one(gnet__loop_t *l, gnet_conn_t *c)
 		/* Drained: give the block back. Keeping it saved one
 		 * allocation per flush but cost every idle connection 4 KiB
 		 * (4.7 KiB/conn at 10k idle, measured); jemalloc's thread
-		 * cache makes the re-allocation a few nanoseconds. */
-		gnet__buf_release(&c->out);
+		 * cache makes the re-allocation a few nanoseconds. A UDP
+		 * socket keeps its block: it is one per loop and refills
+		 * every iteration with a whole batch of replies. */
+		if (!(c->flags & GNET__C_UDP))
+			gnet__buf_release(&c->out);
 	}
 	if ((c->flags & GNET__C_PAUSED) && c->out.len <= o->write_low_watermark &&
 	    !(c->flags & GNET__C_CLOSING))
