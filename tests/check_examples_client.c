@@ -38,299 +38,18 @@
 #include <unistd.h>
 
 #include "gnet.h"
+#include "support/child.h"
 #include "support/testnet.h"
 
 #define TCASE_TIMEOUT_S 120
-#define START_MS 20000      /* until the listening line (ASan start-up is slow) */
-#define STOP_MS 20000       /* from SIGTERM to exit */
 #define IO_MS 10000         /* one client exchange */
 #define TOOL_MS 30000       /* one echo_client run */
 #define STALL_MS 1000       /* no room to send for this long: the proxy paused us */
 
-#define MAX_CHILDREN 8
-#define TOOL_OUT_CAP (64 * 1024)
 #define MIB (1024 * 1024)
 #define PROXY_CLIENTS 4
 #define BP_SEND_LIMIT (16 * MIB)  /* what a paused client may have sent */
 #define BP_RSS_LIMIT_KB (64 * 1024)
-
-/* ------------------------------------------------------------------------
- * Children: examples and client tools. Every pid is tracked until reaped so
- * a failed test leaves none behind.
- */
-static pid_t tracked[MAX_CHILDREN];
-
-static void track(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (tracked[i] == 0) {
-			tracked[i] = pid;
-			return;
-		}
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	ck_abort_msg("more than %d children at once", MAX_CHILDREN);
-}
-
-static void untrack(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (tracked[i] == pid)
-			tracked[i] = 0;
-}
-
-/* Checked teardown (and the end of a failed no-fork test). */
-static void kill_strays(void)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (tracked[i] != 0) {
-			kill(tracked[i], SIGKILL);
-			waitpid(tracked[i], NULL, 0);
-			tracked[i] = 0;
-		}
-	}
-}
-
-/* In a freshly forked child: die with the test, get default signals. */
-static void child_prepare(pid_t parent)
-{
-	sigset_t none;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127); /* the test died before prctl took effect */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL); /* the test itself ignores it */
-}
-
-/* Wait (bounded) for pid to exit; returns 1 and its status, or 0. */
-static int reap(pid_t pid, int *status, int timeout_ms)
-{
-	pid_t r = 0;
-
-	TN_WAIT_UNTIL((r = waitpid(pid, status, WNOHANG)) != 0, timeout_ms);
-	if (r == pid)
-		untrack(pid);
-	return r == pid;
-}
-
-static const char *describe_status(int st)
-{
-	static char buf[64];
-
-	if (WIFEXITED(st))
-		snprintf(buf, sizeof buf, "exit status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, sizeof buf, "signal %d", WTERMSIG(st));
-	else
-		snprintf(buf, sizeof buf, "wait status %#x", st);
-	return buf;
-}
-
-/* ------------------------------------------------------------------------
- * Examples as child processes.
- */
-typedef struct example {
-	const char *name;
-	pid_t pid;
-	int out;            /* read end of its stdout */
-	char line[512];     /* what it printed first: "NAME: listening on ..." */
-	int port;           /* parsed from the line; -1 for a Unix socket */
-} example_t;
-
-/* BUILD/tests/check_examples_net -> BUILD/examples/NAME */
-static void example_path(const char *name, char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	ck_assert_msg(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	self[n] = '\0';
-	for (int k = 0; k < 2; k++) {
-		slash = strrchr(self, '/');
-		ck_assert_msg(slash != NULL, "unexpected test path %s", self);
-		*slash = '\0';
-	}
-	int k = snprintf(out, cap, "%s/examples/%s", self, name);
-	ck_assert_msg(k > 0 && (size_t)k < cap, "path too long");
-	ck_assert_msg(access(out, X_OK) == 0,
-	    "example %s not found at %s: build the examples of this BUILD "
-	    "too (make all)", name, out);
-}
-
-/* Start BUILD/examples/NAME with args (NULL-terminated) and wait for its
- * listening line. */
-static void example_start(example_t *ex, const char *name,
-    const char *const *args)
-{
-	char path[PATH_MAX];
-	const char *argv[16];
-	int p[2], n = 0, st;
-	pid_t parent = getpid();
-
-	memset(ex, 0, sizeof *ex);
-	ex->name = name;
-	ex->port = -1;
-	example_path(name, path, sizeof path);
-	argv[n++] = path;
-	for (int i = 0; args != NULL && args[i] != NULL; i++) {
-		ck_assert_msg(n < 15, "too many arguments");
-		argv[n++] = args[i];
-	}
-	argv[n] = NULL;
-
-	ck_assert_msg(pipe2(p, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	ex->pid = fork();
-	ck_assert_msg(ex->pid >= 0, "fork: %s", strerror(errno));
-	if (ex->pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		child_prepare(parent);
-		dup2(p[1], STDOUT_FILENO);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	track(ex->pid);
-	close(p[1]);
-	ex->out = p[0];
-	tn_set_nonblock(ex->out);
-
-	/* The line is printed (and flushed) once the engine listens. */
-	size_t len = 0;
-	int64_t deadline = tn_now_ms() + START_MS;
-	while (memchr(ex->line, '\n', len) == NULL) {
-		int64_t left = deadline - tn_now_ms();
-		ck_assert_msg(left > 0, "%s printed no listening line within %d ms "
-		    "(got \"%.*s\")", name, START_MS, (int)len, ex->line);
-		ck_assert_msg(len < sizeof ex->line - 1, "%s: line too long", name);
-		struct pollfd pfd = { .fd = ex->out, .events = POLLIN };
-		poll(&pfd, 1, left > 100 ? 100 : (int)left);
-		ssize_t r = read(ex->out, ex->line + len, sizeof ex->line - 1 - len);
-		if (r > 0) {
-			len += (size_t)r;
-		} else if (r == 0) {
-			int reaped = reap(ex->pid, &st, STOP_MS);
-			ck_abort_msg("%s exited before listening (%s), output \"%.*s\"",
-			    name, reaped ? describe_status(st) : "still running",
-			    (int)len, ex->line);
-		}
-	}
-	*strchr(ex->line, '\n') = '\0';
-	ck_assert_msg(strstr(ex->line, ": listening on ") != NULL,
-	    "%s: unexpected first line \"%s\"", name, ex->line);
-	const char *at = strstr(ex->line, "127.0.0.1:");
-	if (at != NULL) {
-		ex->port = atoi(at + strlen("127.0.0.1:"));
-		ck_assert_msg(ex->port > 0 && ex->port < 65536,
-		    "%s: bad port in \"%s\"", name, ex->line);
-	}
-}
-
-/* Send sig and require exit status 0 within STOP_MS. */
-static void example_stop(example_t *ex, int sig)
-{
-	int st = 0;
-
-	ck_assert_msg(kill(ex->pid, sig) == 0, "kill %s: %s", ex->name,
-	    strerror(errno));
-	if (!reap(ex->pid, &st, STOP_MS)) {
-		kill(ex->pid, SIGKILL);
-		reap(ex->pid, &st, STOP_MS);
-		ck_abort_msg("%s did not exit within %d ms of signal %d", ex->name,
-		    STOP_MS, sig);
-	}
-	close(ex->out);
-	ex->out = -1;
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "%s stopped by signal %d: %s (want exit status 0)", ex->name, sig,
-	    describe_status(st));
-}
-
-typedef struct tool_run {
-	int status;               /* wait status; -1 when killed on timeout */
-	size_t len;
-	char out[TOOL_OUT_CAP];   /* stdout (and stderr if merged), NUL-ended */
-} tool_run_t;
-
-/* Run argv (a path) with `in` on its stdin, collect its stdout,
- * all within timeout_ms. */
-static void run_tool(tool_run_t *t, const char *const *argv, const char *in,
-    int merge_stderr, int timeout_ms)
-{
-	int ip[2], op[2];
-	size_t in_len = in != NULL ? strlen(in) : 0, in_off = 0;
-	pid_t parent = getpid(), pid;
-	int64_t deadline = tn_now_ms() + timeout_ms;
-	int out_open = 1;
-
-	t->status = -1;
-	t->len = 0;
-	t->out[0] = '\0';
-	ck_assert(pipe2(ip, O_CLOEXEC) == 0 && pipe2(op, O_CLOEXEC) == 0);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		child_prepare(parent);
-		dup2(ip[0], STDIN_FILENO);
-		dup2(op[1], STDOUT_FILENO);
-		if (merge_stderr)
-			dup2(op[1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	track(pid);
-	close(ip[0]);
-	close(op[1]);
-	tn_set_nonblock(ip[1]);
-	tn_set_nonblock(op[0]);
-	if (in_len == 0)
-		tn_close(&ip[1]);
-
-	while (out_open && tn_now_ms() < deadline) {
-		struct pollfd pfd[2] = { { .fd = op[0], .events = POLLIN },
-			{ .fd = ip[1], .events = POLLOUT } };
-		poll(pfd, ip[1] >= 0 ? 2 : 1, 100);
-		if (ip[1] >= 0) {
-			ssize_t w = write(ip[1], in + in_off, in_len - in_off);
-			if (w > 0)
-				in_off += (size_t)w;
-			if (in_off == in_len || (w < 0 && errno != EAGAIN))
-				tn_close(&ip[1]); /* EOF for the tool */
-		}
-		for (;;) {
-			char scratch[4096];
-			ssize_t r = read(op[0], scratch, sizeof scratch);
-			if (r > 0) {
-				size_t k = (size_t)r;
-				if (k > sizeof t->out - 1 - t->len)
-					k = sizeof t->out - 1 - t->len; /* keep draining */
-				memcpy(t->out + t->len, scratch, k);
-				t->len += k;
-				t->out[t->len] = '\0';
-				continue;
-			}
-			if (r == 0)
-				out_open = 0;
-			break;
-		}
-	}
-	tn_close(&ip[1]);
-	close(op[0]);
-	int st = 0;
-	int64_t left = deadline - tn_now_ms();
-	if (out_open || !reap(pid, &st, left > 0 ? (int)left : 0)) {
-		kill(pid, SIGKILL);
-		reap(pid, &st, STOP_MS);
-		ck_abort_msg("%s did not finish within %d ms; output so far:\n%s",
-		    argv[0], timeout_ms, t->out);
-	}
-	t->status = st;
-}
-
 
 /* ------------------------------------------------------------------------
  * echo_client runs and small socket helpers.
@@ -338,30 +57,30 @@ static void run_tool(tool_run_t *t, const char *const *argv, const char *in,
 
 /* Run echo_client with args (NULL-terminated) and `in` on its stdin;
  * stdout and stderr are collected together. */
-static void run_client(tool_run_t *t, const char *const *args, const char *in)
+static void run_client(tn_tool_run_t *t, const char *const *args, const char *in)
 {
 	char path[PATH_MAX];
 	const char *argv[16];
 	int n = 0;
 
-	example_path("echo_client", path, sizeof path);
+	tn_example_path("echo_client", path, sizeof path);
 	argv[n++] = path;
 	for (int i = 0; args[i] != NULL && n < 15; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	run_tool(t, argv, in, 1, TOOL_MS);
+	tn_run_tool(t, argv, in, 1, TOOL_MS);
 }
 
-static void assert_client(const tool_run_t *t, int want_status)
+static void assert_client(const tn_tool_run_t *t, int want_status)
 {
 	ck_assert_msg(WIFEXITED(t->status) && WEXITSTATUS(t->status) == want_status,
 	    "echo_client: %s (want exit status %d), output:\n%s",
-	    describe_status(t->status), want_status, t->out);
+	    tn_describe_status(t->status), want_status, t->out);
 }
 
-static tool_run_t *new_run(void)
+static tn_tool_run_t *new_run(void)
 {
-	tool_run_t *t = malloc(sizeof *t);
+	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
 	return t;
@@ -402,25 +121,25 @@ static int accept_within(int lfd, int timeout_ms)
 	return fd;
 }
 
-static void start_proxy(example_t *px, int backend_port, int multicore)
+static void start_proxy(tn_example_t *px, int backend_port, int multicore)
 {
 	char backend[32];
 	const char *args[] = { "--port", "0", "--backend", backend,
 		multicore ? "--multicore" : NULL, NULL };
 
 	snprintf(backend, sizeof backend, "127.0.0.1:%d", backend_port);
-	example_start(px, "proxy", args);
+	tn_example_start(px, "proxy", args);
 	char want[64];
 	snprintf(want, sizeof want, "-> tcp://127.0.0.1:%d (", backend_port);
 	ck_assert_msg(strstr(px->line, want) != NULL, "proxy line \"%s\"",
 	    px->line);
 }
 
-static void start_echo(example_t *ex, const char *name)
+static void start_echo(tn_example_t *ex, const char *name)
 {
 	const char *args[] = { "--port", "0", NULL };
 
-	example_start(ex, name, args);
+	tn_example_start(ex, name, args);
 	ck_assert_int_gt(ex->port, 0);
 }
 
@@ -437,8 +156,8 @@ static uint8_t bp_byte(uint64_t k)
 
 START_TEST(test_client_tcp_lines)
 {
-	example_t ex;
-	tool_run_t *t = new_run();
+	tn_example_t ex;
+	tn_tool_run_t *t = new_run();
 	char addr[64];
 
 	start_echo(&ex, "echo");
@@ -451,15 +170,15 @@ START_TEST(test_client_tcp_lines)
 	run_client(t, args, "");
 	assert_client(t, 0);
 	ck_assert_str_eq(t->out, "");
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(t);
 }
 END_TEST
 
 START_TEST(test_client_tcp_load)
 {
-	example_t ex;
-	tool_run_t *t = new_run();
+	tn_example_t ex;
+	tn_tool_run_t *t = new_run();
 	char addr[64];
 
 	start_echo(&ex, "echo");
@@ -473,15 +192,15 @@ START_TEST(test_client_tcp_load)
 	ck_assert_msg(strncmp(t->out, want, strlen(want)) == 0 &&
 	    strchr(t->out, '\n') == t->out + t->len - 1,
 	    "unexpected summary:\n%s", t->out);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(t);
 }
 END_TEST
 
 START_TEST(test_client_udp)
 {
-	example_t ex;
-	tool_run_t *t = new_run();
+	tn_example_t ex;
+	tn_tool_run_t *t = new_run();
 	char addr[64];
 
 	start_echo(&ex, "udp_echo");
@@ -496,7 +215,7 @@ START_TEST(test_client_udp)
 	assert_client(t, 0);
 	ck_assert_msg(strstr(t->out, "200 messages x 512 bytes over 2 "
 	    "connection(s) verified") != NULL, "summary:\n%s", t->out);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(t);
 }
 END_TEST
@@ -505,19 +224,19 @@ START_TEST(test_client_unix)
 {
 	char dir[] = "/tmp/gnet-client-XXXXXX";
 	char path[sizeof dir + 16], addr[sizeof path + 8];
-	example_t ex;
-	tool_run_t *t = new_run();
+	tn_example_t ex;
+	tn_tool_run_t *t = new_run();
 
 	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
 	snprintf(path, sizeof path, "%s/echo.sock", dir);
 	const char *sargs[] = { "--sock", path, NULL };
-	example_start(&ex, "uds_echo", sargs);
+	tn_example_start(&ex, "uds_echo", sargs);
 	snprintf(addr, sizeof addr, "unix://%s", path);
 	const char *args[] = { "--addr", addr, NULL };
 	run_client(t, args, THREE_LINES);
 	assert_client(t, 0);
 	ck_assert_str_eq(t->out, THREE_LINES);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	rmdir(dir);
 	free(t);
 }
@@ -525,7 +244,7 @@ END_TEST
 
 START_TEST(test_client_refused)
 {
-	tool_run_t *t = new_run();
+	tn_tool_run_t *t = new_run();
 	char addr[64];
 	int port;
 	/* Bound but not listening: a connect is refused, and no one else
@@ -556,10 +275,10 @@ END_TEST
  * echo_client's load through the proxy too. _i: one loop or multicore. */
 START_TEST(test_proxy_echo)
 {
-	example_t ex, px;
+	tn_example_t ex, px;
 	tn_client_t cl[PROXY_CLIENTS];
 	uint8_t *tx = malloc((size_t)PROXY_CLIENTS * MIB);
-	tool_run_t *t = new_run();
+	tn_tool_run_t *t = new_run();
 	char addr[64];
 
 	ck_assert_ptr_nonnull(tx);
@@ -582,8 +301,8 @@ START_TEST(test_proxy_echo)
 		"--conns", "10", NULL };
 	run_client(t, args, NULL);
 	assert_client(t, 0);
-	example_stop(&px, SIGTERM);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&px, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(tx);
 	free(t);
 }
@@ -592,7 +311,7 @@ END_TEST
 /* Closing either side closes the other, after the bytes in flight. */
 START_TEST(test_proxy_close)
 {
-	example_t px;
+	tn_example_t px;
 	int bport, lfd = bound_socket(16, 0, &bport);
 	char buf[16];
 
@@ -626,13 +345,13 @@ START_TEST(test_proxy_close)
 	/* No backend: the dial fails and the client is closed. */
 	close(lfd);
 	lfd = bound_socket(0, 0, &bport);
-	example_stop(&px, SIGTERM);
+	tn_example_stop(&px, SIGTERM);
 	start_proxy(&px, bport, 0);
 	cfd = tn_connect(px.port);
 	ck_assert_int_ge(cfd, 0);
 	ck_assert_int_eq(tn_wait_eof(cfd, IO_MS, NULL), 1);
 	tn_close(&cfd);
-	example_stop(&px, SIGTERM);
+	tn_example_stop(&px, SIGTERM);
 	close(lfd);
 }
 END_TEST
@@ -657,7 +376,7 @@ static long rss_kb(pid_t pid)
  * and once the backend reads, every byte arrives in order. */
 START_TEST(test_proxy_backpressure)
 {
-	example_t px;
+	tn_example_t px;
 	int bport, lfd = bound_socket(16, 4096, &bport);
 	uint8_t chunk[65536];
 	uint64_t sent = 0;
@@ -702,7 +421,7 @@ START_TEST(test_proxy_backpressure)
 	tn_close(&cfd);
 	ck_assert_int_eq(tn_wait_eof(bfd, IO_MS, NULL), 1);
 	tn_close(&bfd);
-	example_stop(&px, SIGTERM);
+	tn_example_stop(&px, SIGTERM);
 	close(lfd);
 }
 END_TEST
@@ -716,7 +435,7 @@ static Suite *examples_suite(void)
 	TCase *tc;
 
 	tc = tn_tcase("echo_client", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_test(tc, test_client_tcp_lines);
 	tcase_add_test(tc, test_client_tcp_load);
 	tcase_add_test(tc, test_client_udp);
@@ -725,7 +444,7 @@ static Suite *examples_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("proxy", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_proxy_echo, 0, 2);
 	tcase_add_test(tc, test_proxy_close);
 	tcase_add_test(tc, test_proxy_backpressure);
@@ -738,6 +457,6 @@ int main(void)
 	/* A child that exits before reading its stdin must not kill the
 	 * suite with SIGPIPE; children get the default back. */
 	signal(SIGPIPE, SIG_IGN);
-	atexit(kill_strays);
+	atexit(tn_kill_strays);
 	return tn_run_suite(examples_suite());
 }

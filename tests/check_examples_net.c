@@ -39,16 +39,12 @@
 #include <unistd.h>
 
 #include "gnet.h"
+#include "support/child.h"
 #include "support/testnet.h"
 
 #define TCASE_TIMEOUT_S 120
-#define START_MS 20000      /* until the listening line (ASan start-up is slow) */
-#define STOP_MS 20000       /* from SIGTERM to exit (running jobs finish first) */
 #define IO_MS 10000         /* one client exchange */
 #define TOOL_MS 30000       /* one socat / curl / wrk run */
-
-#define MAX_CHILDREN 8
-#define TOOL_OUT_CAP (64 * 1024)
 
 #define UDP_DGRAMS 100
 #define UDP_DGRAM_BYTES 1024
@@ -60,320 +56,6 @@
 #define HTTP_PIPELINED 16
 #define HTTP_BIG_BODY (1024 * 1024)
 #define HTTP_LONG_HEADER 9000 /* over the example's 8 KiB header limit */
-
-/* ------------------------------------------------------------------------
- * Children: examples and client tools. Every pid is tracked until reaped so
- * a failed test leaves none behind.
- */
-static pid_t tracked[MAX_CHILDREN];
-
-static void track(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (tracked[i] == 0) {
-			tracked[i] = pid;
-			return;
-		}
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	ck_abort_msg("more than %d children at once", MAX_CHILDREN);
-}
-
-static void untrack(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (tracked[i] == pid)
-			tracked[i] = 0;
-}
-
-/* Checked teardown (and the end of a failed no-fork test). */
-static void kill_strays(void)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (tracked[i] != 0) {
-			kill(tracked[i], SIGKILL);
-			waitpid(tracked[i], NULL, 0);
-			tracked[i] = 0;
-		}
-	}
-}
-
-/* In a freshly forked child: die with the test, get default signals. */
-static void child_prepare(pid_t parent)
-{
-	sigset_t none;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127); /* the test died before prctl took effect */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL); /* the test itself ignores it */
-}
-
-/* Wait (bounded) for pid to exit; returns 1 and its status, or 0. */
-static int reap(pid_t pid, int *status, int timeout_ms)
-{
-	pid_t r = 0;
-
-	TN_WAIT_UNTIL((r = waitpid(pid, status, WNOHANG)) != 0, timeout_ms);
-	if (r == pid)
-		untrack(pid);
-	return r == pid;
-}
-
-static const char *describe_status(int st)
-{
-	static char buf[64];
-
-	if (WIFEXITED(st))
-		snprintf(buf, sizeof buf, "exit status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, sizeof buf, "signal %d", WTERMSIG(st));
-	else
-		snprintf(buf, sizeof buf, "wait status %#x", st);
-	return buf;
-}
-
-/* ------------------------------------------------------------------------
- * Examples as child processes.
- */
-typedef struct example {
-	const char *name;
-	pid_t pid;
-	int out;            /* read end of its stdout */
-	char line[512];     /* what it printed first: "NAME: listening on ..." */
-	int port;           /* parsed from the line; -1 for a Unix socket */
-} example_t;
-
-/* BUILD/tests/check_examples_net -> BUILD/examples/NAME */
-static void example_path(const char *name, char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	ck_assert_msg(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	self[n] = '\0';
-	for (int k = 0; k < 2; k++) {
-		slash = strrchr(self, '/');
-		ck_assert_msg(slash != NULL, "unexpected test path %s", self);
-		*slash = '\0';
-	}
-	int k = snprintf(out, cap, "%s/examples/%s", self, name);
-	ck_assert_msg(k > 0 && (size_t)k < cap, "path too long");
-	ck_assert_msg(access(out, X_OK) == 0,
-	    "example %s not found at %s: build the examples of this BUILD "
-	    "too (make all)", name, out);
-}
-
-/* Start BUILD/examples/NAME with args (NULL-terminated) and wait for its
- * listening line. */
-static void example_start(example_t *ex, const char *name,
-    const char *const *args)
-{
-	char path[PATH_MAX];
-	const char *argv[16];
-	int p[2], n = 0, st;
-	pid_t parent = getpid();
-
-	memset(ex, 0, sizeof *ex);
-	ex->name = name;
-	ex->port = -1;
-	example_path(name, path, sizeof path);
-	argv[n++] = path;
-	for (int i = 0; args != NULL && args[i] != NULL; i++) {
-		ck_assert_msg(n < 15, "too many arguments");
-		argv[n++] = args[i];
-	}
-	argv[n] = NULL;
-
-	ck_assert_msg(pipe2(p, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	ex->pid = fork();
-	ck_assert_msg(ex->pid >= 0, "fork: %s", strerror(errno));
-	if (ex->pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		child_prepare(parent);
-		dup2(p[1], STDOUT_FILENO);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	track(ex->pid);
-	close(p[1]);
-	ex->out = p[0];
-	tn_set_nonblock(ex->out);
-
-	/* The line is printed (and flushed) once the engine listens. */
-	size_t len = 0;
-	int64_t deadline = tn_now_ms() + START_MS;
-	while (memchr(ex->line, '\n', len) == NULL) {
-		int64_t left = deadline - tn_now_ms();
-		ck_assert_msg(left > 0, "%s printed no listening line within %d ms "
-		    "(got \"%.*s\")", name, START_MS, (int)len, ex->line);
-		ck_assert_msg(len < sizeof ex->line - 1, "%s: line too long", name);
-		struct pollfd pfd = { .fd = ex->out, .events = POLLIN };
-		poll(&pfd, 1, left > 100 ? 100 : (int)left);
-		ssize_t r = read(ex->out, ex->line + len, sizeof ex->line - 1 - len);
-		if (r > 0) {
-			len += (size_t)r;
-		} else if (r == 0) {
-			int reaped = reap(ex->pid, &st, STOP_MS);
-			ck_abort_msg("%s exited before listening (%s), output \"%.*s\"",
-			    name, reaped ? describe_status(st) : "still running",
-			    (int)len, ex->line);
-		}
-	}
-	*strchr(ex->line, '\n') = '\0';
-	ck_assert_msg(strstr(ex->line, ": listening on ") != NULL,
-	    "%s: unexpected first line \"%s\"", name, ex->line);
-	const char *at = strstr(ex->line, "127.0.0.1:");
-	if (at != NULL) {
-		ex->port = atoi(at + strlen("127.0.0.1:"));
-		ck_assert_msg(ex->port > 0 && ex->port < 65536,
-		    "%s: bad port in \"%s\"", name, ex->line);
-	}
-}
-
-/* Send sig and require exit status 0 within STOP_MS. */
-static void example_stop(example_t *ex, int sig)
-{
-	int st = 0;
-
-	ck_assert_msg(kill(ex->pid, sig) == 0, "kill %s: %s", ex->name,
-	    strerror(errno));
-	if (!reap(ex->pid, &st, STOP_MS)) {
-		kill(ex->pid, SIGKILL);
-		reap(ex->pid, &st, STOP_MS);
-		ck_abort_msg("%s did not exit within %d ms of signal %d", ex->name,
-		    STOP_MS, sig);
-	}
-	close(ex->out);
-	ex->out = -1;
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "%s stopped by signal %d: %s (want exit status 0)", ex->name, sig,
-	    describe_status(st));
-}
-
-/* ------------------------------------------------------------------------
- * Client tools.
- */
-static int have_tool(const char *name)
-{
-	const char *path = getenv("PATH");
-	char dir[PATH_MAX], full[PATH_MAX];
-
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path != '\0') {
-		size_t n = strcspn(path, ":");
-		if (n > 0 && n < sizeof dir) {
-			memcpy(dir, path, n);
-			dir[n] = '\0';
-			int k = snprintf(full, sizeof full, "%s/%s", dir, name);
-			if (k > 0 && (size_t)k < sizeof full &&
-			    access(full, X_OK) == 0)
-				return 1;
-		}
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	return 0;
-}
-
-#define SKIP_WITHOUT(tool, what) \
-	(have_tool(tool) ? 0 : \
-	    (fprintf(stderr, "SKIP %s: %s is not installed\n", what, tool), 1))
-
-typedef struct tool_run {
-	int status;               /* wait status; -1 when killed on timeout */
-	size_t len;
-	char out[TOOL_OUT_CAP];   /* stdout (and stderr if merged), NUL-ended */
-} tool_run_t;
-
-/* Run argv (searched in PATH) with `in` on its stdin, collect its stdout,
- * all within timeout_ms. */
-static void run_tool(tool_run_t *t, const char *const *argv, const char *in,
-    int merge_stderr, int timeout_ms)
-{
-	int ip[2], op[2];
-	size_t in_len = in != NULL ? strlen(in) : 0, in_off = 0;
-	pid_t parent = getpid(), pid;
-	int64_t deadline = tn_now_ms() + timeout_ms;
-	int out_open = 1;
-
-	t->status = -1;
-	t->len = 0;
-	t->out[0] = '\0';
-	ck_assert(pipe2(ip, O_CLOEXEC) == 0 && pipe2(op, O_CLOEXEC) == 0);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		child_prepare(parent);
-		dup2(ip[0], STDIN_FILENO);
-		dup2(op[1], STDOUT_FILENO);
-		if (merge_stderr)
-			dup2(op[1], STDERR_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	track(pid);
-	close(ip[0]);
-	close(op[1]);
-	tn_set_nonblock(ip[1]);
-	tn_set_nonblock(op[0]);
-	if (in_len == 0)
-		tn_close(&ip[1]);
-
-	while (out_open && tn_now_ms() < deadline) {
-		struct pollfd pfd[2] = { { .fd = op[0], .events = POLLIN },
-			{ .fd = ip[1], .events = POLLOUT } };
-		poll(pfd, ip[1] >= 0 ? 2 : 1, 100);
-		if (ip[1] >= 0) {
-			ssize_t w = write(ip[1], in + in_off, in_len - in_off);
-			if (w > 0)
-				in_off += (size_t)w;
-			if (in_off == in_len || (w < 0 && errno != EAGAIN))
-				tn_close(&ip[1]); /* EOF for the tool */
-		}
-		for (;;) {
-			char scratch[4096];
-			ssize_t r = read(op[0], scratch, sizeof scratch);
-			if (r > 0) {
-				size_t k = (size_t)r;
-				if (k > sizeof t->out - 1 - t->len)
-					k = sizeof t->out - 1 - t->len; /* keep draining */
-				memcpy(t->out + t->len, scratch, k);
-				t->len += k;
-				t->out[t->len] = '\0';
-				continue;
-			}
-			if (r == 0)
-				out_open = 0;
-			break;
-		}
-	}
-	tn_close(&ip[1]);
-	close(op[0]);
-	int st = 0;
-	int64_t left = deadline - tn_now_ms();
-	if (out_open || !reap(pid, &st, left > 0 ? (int)left : 0)) {
-		kill(pid, SIGKILL);
-		reap(pid, &st, STOP_MS);
-		ck_abort_msg("%s did not finish within %d ms; output so far:\n%s",
-		    argv[0], timeout_ms, t->out);
-	}
-	t->status = st;
-}
-
-static void assert_tool_ok(const tool_run_t *t, const char *what)
-{
-	ck_assert_msg(WIFEXITED(t->status) && WEXITSTATUS(t->status) == 0,
-	    "%s: %s, output:\n%s", what, describe_status(t->status), t->out);
-}
 
 /* ------------------------------------------------------------------------
  * Small socket helpers.
@@ -495,19 +177,19 @@ static const char *const echo_args[][6] = {
 
 START_TEST(test_echo)
 {
-	example_t ex;
-	tool_run_t *t = malloc(sizeof *t);
+	tn_example_t ex;
+	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
-	example_start(&ex, "echo", echo_args[_i]);
+	tn_example_start(&ex, "echo", echo_args[_i]);
 	ck_assert_msg(strstr(ex.line, _i == 0 ? "with 1 loop(s)" : "with 2 loop(s)")
 	    != NULL, "line \"%s\"", ex.line);
-	if (!SKIP_WITHOUT("socat", "echo via socat")) {
+	if (!TN_SKIP_WITHOUT("socat", "echo via socat")) {
 		char target[64];
 		snprintf(target, sizeof target, "TCP:127.0.0.1:%d", ex.port);
 		const char *argv[] = { "socat", "-", target, NULL };
-		run_tool(t, argv, "hello\n", 0, TOOL_MS);
-		assert_tool_ok(t, "socat TCP");
+		tn_run_tool(t, argv, "hello\n", 0, TOOL_MS);
+		tn_assert_tool_ok(t, "socat TCP");
 		ck_assert_str_eq(t->out, "hello\n");
 	}
 	int fd = tn_connect(ex.port);
@@ -520,7 +202,7 @@ START_TEST(test_echo)
 	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
 	tn_close(&cl.fd);
 	free(payload);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(t);
 }
 END_TEST
@@ -532,23 +214,23 @@ static const char *const udp_args[][6] = {
 
 START_TEST(test_udp_echo)
 {
-	example_t ex;
-	tool_run_t *t = malloc(sizeof *t);
+	tn_example_t ex;
+	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
-	example_start(&ex, "udp_echo", udp_args[_i]);
+	tn_example_start(&ex, "udp_echo", udp_args[_i]);
 	ck_assert_msg(strstr(ex.line, _i == 0 ? "(1 loops)" : "(2 loops)") != NULL,
 	    "line \"%s\"", ex.line);
-	if (!SKIP_WITHOUT("socat", "udp_echo via socat")) {
+	if (!TN_SKIP_WITHOUT("socat", "udp_echo via socat")) {
 		char target[64];
 		snprintf(target, sizeof target, "UDP:127.0.0.1:%d", ex.port);
 		const char *argv[] = { "socat", "-t1", "-", target, NULL };
-		run_tool(t, argv, "hi\n", 0, TOOL_MS);
-		assert_tool_ok(t, "socat UDP");
+		tn_run_tool(t, argv, "hi\n", 0, TOOL_MS);
+		tn_assert_tool_ok(t, "socat UDP");
 		ck_assert_str_eq(t->out, "hi\n");
 	}
 	udp_hundred(ex.port);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(t);
 }
 END_TEST
@@ -564,8 +246,8 @@ START_TEST(test_uds_echo)
 	char dir[] = "/tmp/gnet-uds-XXXXXX";
 	char path[sizeof dir + 16];
 	const char *args[4];
-	example_t ex;
-	tool_run_t *t = malloc(sizeof *t);
+	tn_example_t ex;
+	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
 	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
@@ -574,18 +256,18 @@ START_TEST(test_uds_echo)
 	args[1] = path;
 	args[2] = uds_args[_i][0];
 	args[3] = NULL;
-	example_start(&ex, "uds_echo", args);
+	tn_example_start(&ex, "uds_echo", args);
 	char want_line[PATH_MAX];
 	snprintf(want_line, sizeof want_line, "uds_echo: listening on unix://%s",
 	    path);
 	ck_assert_str_eq(ex.line, want_line);
 
-	if (!SKIP_WITHOUT("socat", "uds_echo via socat")) {
+	if (!TN_SKIP_WITHOUT("socat", "uds_echo via socat")) {
 		char target[PATH_MAX];
 		snprintf(target, sizeof target, "UNIX-CONNECT:%s", path);
 		const char *argv[] = { "socat", "-", target, NULL };
-		run_tool(t, argv, "hello over a unix socket\n", 0, TOOL_MS);
-		assert_tool_ok(t, "socat UNIX-CONNECT");
+		tn_run_tool(t, argv, "hello over a unix socket\n", 0, TOOL_MS);
+		tn_assert_tool_ok(t, "socat UNIX-CONNECT");
 		ck_assert_str_eq(t->out, "hello over a unix socket\n");
 	}
 
@@ -605,7 +287,7 @@ START_TEST(test_uds_echo)
 	free(payload);
 
 	/* SIGINT here (SIGTERM elsewhere): both stop cleanly. */
-	example_stop(&ex, SIGINT);
+	tn_example_stop(&ex, SIGINT);
 	ck_assert_msg(access(path, F_OK) != 0 && errno == ENOENT,
 	    "socket file %s left behind", path);
 	rmdir(dir);
@@ -645,11 +327,11 @@ static const char *const push_args[][6] = {
 
 START_TEST(test_push)
 {
-	example_t ex;
+	tn_example_t ex;
 	line_reader_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
 
 	ck_assert(a != NULL && b != NULL);
-	example_start(&ex, "push", push_args[_i]);
+	tn_example_start(&ex, "push", push_args[_i]);
 	ck_assert_msg(strstr(ex.line, ", tick 50ms") != NULL, "line \"%s\"",
 	    ex.line);
 	a->fd = tn_connect(ex.port);
@@ -663,7 +345,7 @@ START_TEST(test_push)
 	tn_close(&a->fd);
 	read_heartbeats(b, PUSH_LINES, "client 2 after client 1 left");
 	tn_close(&b->fd);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(a);
 	free(b);
 }
@@ -697,9 +379,9 @@ START_TEST(test_blocking_concurrent)
 	const char *args[] = { "--port", "0", "--delay-ms", "300", NULL };
 	tn_client_t cl[BLOCK_CLIENTS + 1];
 	uint8_t msg[BLOCK_CLIENTS + 1][64];
-	example_t ex;
+	tn_example_t ex;
 
-	example_start(&ex, "blocking_echo", args);
+	tn_example_start(&ex, "blocking_echo", args);
 	make_clients(cl, msg, BLOCK_CLIENTS, ex.port, 0);
 	int64_t t0 = tn_now_ms();
 	int failed = tn_pump(cl, BLOCK_CLIENTS, IO_MS);
@@ -727,7 +409,7 @@ START_TEST(test_blocking_concurrent)
 	ck_assert_msg(elapsed < 4 * BLOCK_DELAY_MS, "9 answers took %lld ms",
 	    (long long)elapsed);
 	close_clients(cl, BLOCK_CLIENTS + 1);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
@@ -741,9 +423,9 @@ START_TEST(test_blocking_queue_full)
 	enum { N = 6 };
 	tn_client_t cl[N];
 	uint8_t msg[N][64];
-	example_t ex;
+	tn_example_t ex;
 
-	example_start(&ex, "blocking_echo", args);
+	tn_example_start(&ex, "blocking_echo", args);
 	make_clients(cl, msg, N, ex.port, 0);
 	int64_t t0 = tn_now_ms();
 	int failed = tn_pump(cl, N, IO_MS);
@@ -753,7 +435,7 @@ START_TEST(test_blocking_queue_full)
 	ck_assert_msg(elapsed >= N * 50 - 10, "%d jobs on one worker took only "
 	    "%lld ms", N, (long long)elapsed);
 	close_clients(cl, N);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
@@ -766,9 +448,9 @@ START_TEST(test_blocking_order)
 	enum { BIG = 200 * 1024 };
 	static const char *const parts[] = { "one ", "two ", "three ", "four\n" };
 	char want[64] = "", got[64] = { 0 };
-	example_t ex;
+	tn_example_t ex;
 
-	example_start(&ex, "blocking_echo", args);
+	tn_example_start(&ex, "blocking_echo", args);
 	int fd = tn_connect(ex.port);
 	ck_assert_int_ge(fd, 0);
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -788,7 +470,7 @@ START_TEST(test_blocking_order)
 	ck_assert_msg(tn_pump(&cl, 1, IO_MS) == 0, "%s", tn_pump_error(&cl, 1));
 	tn_close(&cl.fd);
 	free(payload);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
@@ -802,10 +484,10 @@ START_TEST(test_blocking_stop_with_jobs)
 	enum { N = 4 };
 	struct pollfd pfd[N];
 	char msg[32];
-	example_t ex;
+	tn_example_t ex;
 	int ready = 0;
 
-	example_start(&ex, "blocking_echo", args);
+	tn_example_start(&ex, "blocking_echo", args);
 	for (int i = 0; i < N; i++) {
 		int fd = tn_connect(ex.port);
 		ck_assert_int_ge(fd, 0);
@@ -821,7 +503,7 @@ START_TEST(test_blocking_stop_with_jobs)
 	while (!ready && tn_now_ms() < deadline)
 		ready = poll(pfd, N, 100) > 0;
 	ck_assert_msg(ready, "no answer within %d ms", IO_MS);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	for (int i = 0; i < N; i++)
 		close(pfd[i].fd);
 }
@@ -938,7 +620,7 @@ static void http_send(http_reader_t *r, const void *p, size_t n)
 }
 
 /* --noproxy: an http_proxy in the environment must not reroute loopback. */
-static void http_curl(int port, tool_run_t *t)
+static void http_curl(int port, tn_tool_run_t *t)
 {
 	char url[64], hdr[] = "Connection: close";
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
@@ -946,37 +628,37 @@ static void http_curl(int port, tool_run_t *t)
 	"-w", "\n%{http_code}"
 
 	const char *get[] = { CURL, url, NULL };
-	run_tool(t, get, NULL, 0, TOOL_MS);
-	assert_tool_ok(t, "curl GET");
+	tn_run_tool(t, get, NULL, 0, TOOL_MS);
+	tn_assert_tool_ok(t, "curl GET");
 	ck_assert_str_eq(t->out, HELLO "\n200");
 
 	/* The form data looks like a request line: it must be skipped. */
 	const char *post[] = { CURL, "-d", "name=gnet&x=GET / HTTP/1.1", url,
 		NULL };
-	run_tool(t, post, NULL, 0, TOOL_MS);
-	assert_tool_ok(t, "curl POST");
+	tn_run_tool(t, post, NULL, 0, TOOL_MS);
+	tn_assert_tool_ok(t, "curl POST");
 	ck_assert_str_eq(t->out, HELLO "\n200");
 
 	const char *close_get[] = { CURL, "-H", hdr, url, NULL };
-	run_tool(t, close_get, NULL, 0, TOOL_MS);
-	assert_tool_ok(t, "curl GET, Connection: close");
+	tn_run_tool(t, close_get, NULL, 0, TOOL_MS);
+	tn_assert_tool_ok(t, "curl GET, Connection: close");
 	ck_assert_str_eq(t->out, HELLO "\n200");
 
 	const char *http10[] = { CURL, "-0", url, NULL };
-	run_tool(t, http10, NULL, 0, TOOL_MS);
-	assert_tool_ok(t, "curl HTTP/1.0");
+	tn_run_tool(t, http10, NULL, 0, TOOL_MS);
+	tn_assert_tool_ok(t, "curl HTTP/1.0");
 	ck_assert_str_eq(t->out, HELLO "\n200");
 #undef CURL
 }
 
-static void http_wrk(int port, tool_run_t *t)
+static void http_wrk(int port, tn_tool_run_t *t)
 {
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
 	const char *argv[] = { "wrk", "-t1", "-c8", "-d1s", url, NULL };
 
-	run_tool(t, argv, NULL, 1, TOOL_MS);
-	assert_tool_ok(t, "wrk");
+	tn_run_tool(t, argv, NULL, 1, TOOL_MS);
+	tn_assert_tool_ok(t, "wrk");
 	ck_assert_msg(strstr(t->out, "Non-2xx") == NULL, "wrk saw non-2xx "
 	    "responses:\n%s", t->out);
 	ck_assert_msg(strstr(t->out, "Socket errors") == NULL, "wrk saw socket "
@@ -994,18 +676,18 @@ static const char *const http_args[][6] = {
 
 START_TEST(test_http_clients)
 {
-	example_t ex;
-	tool_run_t *t = malloc(sizeof *t);
+	tn_example_t ex;
+	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
-	example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", http_args[_i]);
 	ck_assert_msg(strstr(ex.line, _i == 0 ? "(1 loops)" : "(2 loops)") != NULL,
 	    "line \"%s\"", ex.line);
-	if (!SKIP_WITHOUT("curl", "http via curl"))
+	if (!TN_SKIP_WITHOUT("curl", "http via curl"))
 		http_curl(ex.port, t);
-	if (!SKIP_WITHOUT("wrk", "http under wrk"))
+	if (!TN_SKIP_WITHOUT("wrk", "http under wrk"))
 		http_wrk(ex.port, t);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 	free(t);
 }
 END_TEST
@@ -1014,9 +696,9 @@ START_TEST(test_http_pipelining)
 {
 	char reqs[HTTP_PIPELINED * sizeof GET_REQ];
 	size_t n = 0;
-	example_t ex;
+	tn_example_t ex;
 
-	example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", http_args[_i]);
 	/* 16 requests in one write: 16 answers, not one more. */
 	for (int i = 0; i < HTTP_PIPELINED; i++) {
 		memcpy(reqs + n, GET_REQ, strlen(GET_REQ));
@@ -1033,7 +715,7 @@ START_TEST(test_http_pipelining)
 	http_send(r, &GET_REQ[10], strlen(GET_REQ) - 10);
 	expect_200s_then_end(r, 1, "split GET");
 	http_close(r);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
@@ -1043,9 +725,9 @@ START_TEST(test_http_bodies)
 	 * answered twice. */
 	static const char post[] = "POST /form HTTP/1.1\r\nHost: x\r\n"
 	    "content-length: 18\r\n\r\nGET / HTTP/1.1\r\n\r\n";
-	example_t ex;
+	tn_example_t ex;
 
-	example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", http_args[_i]);
 	http_reader_t *r = http_open(ex.port);
 	http_send(r, post, strlen(post));
 	http_send(r, GET_REQ, strlen(GET_REQ));
@@ -1086,18 +768,18 @@ START_TEST(test_http_bodies)
 	ck_assert_int_eq(read_response(r, IO_MS), 501);
 	ck_assert_int_eq(tn_wait_eof(r->fd, IO_MS, NULL), 1);
 	http_close(r);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
 /* A header block over 8 KiB without its blank line: 431, then close. */
 START_TEST(test_http_header_too_long)
 {
-	example_t ex;
+	tn_example_t ex;
 	char *req = malloc(HTTP_LONG_HEADER);
 
 	ck_assert_ptr_nonnull(req);
-	example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", http_args[_i]);
 	http_reader_t *r = http_open(ex.port);
 	/* A complete request first: it is still answered. */
 	http_send(r, GET_REQ, strlen(GET_REQ));
@@ -1111,7 +793,7 @@ START_TEST(test_http_header_too_long)
 	ck_assert_int_eq(tn_wait_eof(r->fd, IO_MS, NULL), 1);
 	http_close(r);
 	free(req);
-	example_stop(&ex, SIGTERM);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
@@ -1137,19 +819,19 @@ START_TEST(test_bad_flags)
 	const char *const *row = bad_flags[_i];
 	const char *argv[6];
 	char path[PATH_MAX];
-	tool_run_t *t = malloc(sizeof *t);
+	tn_tool_run_t *t = malloc(sizeof *t);
 	int n = 0;
 
 	ck_assert_ptr_nonnull(t);
-	example_path(row[0], path, sizeof path);
+	tn_example_path(row[0], path, sizeof path);
 	argv[n++] = path;
 	for (int i = 1; row[i] != NULL; i++)
 		argv[n++] = row[i];
 	argv[n] = NULL;
-	run_tool(t, argv, NULL, 1, TOOL_MS);
+	tn_run_tool(t, argv, NULL, 1, TOOL_MS);
 	ck_assert_msg(WIFEXITED(t->status) && WEXITSTATUS(t->status) == 2,
 	    "%s %s: %s, want exit status 2", row[0], row[1],
-	    describe_status(t->status));
+	    tn_describe_status(t->status));
 	ck_assert_msg(strstr(t->out, "usage: ") != NULL, "%s %s: no usage in "
 	    "\"%s\"", row[0], row[1], t->out);
 	free(t);
@@ -1164,27 +846,27 @@ static Suite *examples_suite(void)
 	TCase *tc;
 
 	tc = tn_tcase("echo", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_echo, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("udp_echo", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_udp_echo, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("uds_echo", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_uds_echo, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("push", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_push, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("blocking_echo", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_test(tc, test_blocking_concurrent);
 	tcase_add_test(tc, test_blocking_queue_full);
 	tcase_add_test(tc, test_blocking_order);
@@ -1192,7 +874,7 @@ static Suite *examples_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("http", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_http_clients, 0, 2);
 	tcase_add_loop_test(tc, test_http_pipelining, 0, 2);
 	tcase_add_loop_test(tc, test_http_bodies, 0, 2);
@@ -1200,7 +882,7 @@ static Suite *examples_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("flags", TCASE_TIMEOUT_S);
-	tcase_add_checked_fixture(tc, NULL, kill_strays);
+	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_bad_flags, 0,
 	    (int)(sizeof bad_flags / sizeof bad_flags[0]));
 	suite_add_tcase(s, tc);
@@ -1212,6 +894,6 @@ int main(void)
 	/* A tool that exits before reading all its input must not kill the
 	 * suite with SIGPIPE; children get the default back. */
 	signal(SIGPIPE, SIG_IGN);
-	atexit(kill_strays);
+	atexit(tn_kill_strays);
 	return tn_run_suite(examples_suite());
 }
