@@ -30,7 +30,8 @@ enum {
 	GNET__C_IDLE_SET = 1u << 13,    /* the idle timer is armed */
 	GNET__C_OUTBOUND = 1u << 14,    /* dialled or adopted by the program */
 	GNET__C_CONNECTING = 1u << 15,  /* connect() in progress: not open yet */
-	GNET__C_USER_PAUSED = 1u << 16  /* reading stopped by gnet_conn_set_reading */
+	GNET__C_USER_PAUSED = 1u << 16, /* reading stopped by gnet_conn_set_reading */
+	GNET__C_NO_GSO = 1u << 17       /* UDP: the kernel refused a GSO send */
 };
 
 struct gnet_conn {

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +24,14 @@
 #define UDP_BATCH 32
 /* recvmmsg rounds per readiness event before the loop does other work. */
 #define UDP_READ_ROUNDS 4
+/* iovecs per sendmmsg: room for every entry to be a full GSO run of
+ * small datagrams would be 32 x 64; 512 covers the common runs. */
+#define UDP_SEND_IOV 512
+/* A GSO run: the kernel's segment limit (UDP_MAX_SEGMENTS, 64 on older
+ * kernels) and a payload that stays below the 64 KiB IP packet with the
+ * headers of either family. */
+#define UDP_GSO_SEGS 64
+#define UDP_GSO_BYTES 65000u
 /* Largest IPv4 UDP payload: 65535 - 8 (UDP) - 20 (IP) bytes. */
 #define UDP_MAX_PAYLOAD 65507u
 
@@ -40,6 +49,8 @@ struct gnet__udp_batch {
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage addrs[UDP_BATCH];
 	size_t slot;             /* bytes per receive buffer */
+	struct mmsghdr smsgs[UDP_BATCH];    /* the send side's entries */
+	struct iovec siov[UDP_SEND_IOV];
 	unsigned char *bufs;     /* UDP_BATCH * slot */
 };
 
@@ -194,53 +205,131 @@ gnet__udp_queue(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,
 	return 0;
 }
 
-/* Send queued datagrams, UDP_BATCH per sendmmsg, until the socket buffer
- * is full. A datagram the kernel refuses (EMSGSIZE, an unreachable
+/* One sendmmsg entry: a datagram, or a run of datagrams sent as one
+ * UDP_SEGMENT (GSO) send. */
+typedef struct udp_send {
+	size_t bytes;            /* record bytes to consume once sent */
+	unsigned dgrams;         /* datagrams it carries */
+	union {                  /* the UDP_SEGMENT control message */
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl;
+} udp_send_t;
+
+/* Can rec join the GSO run that starts with first (run_dgrams datagrams,
+ * run_bytes of payload so far)? A run goes to one address, and every
+ * datagram of it but the last has the first one's size; the last may be
+ * shorter (the kernel cuts the payload every first->len bytes). */
+static int
+gso_joins(const udp_rec_t *rec, const udp_rec_t *first, size_t run_bytes,
+    unsigned run_dgrams)
+{
+	return run_dgrams < UDP_GSO_SEGS && rec->len != 0 &&
+	    rec->len <= first->len && run_bytes + rec->len <= UDP_GSO_BYTES &&
+	    rec->addrlen == first->addrlen &&
+	    memcmp(&rec->addr, &first->addr, rec->addrlen) == 0;
+}
+
+/* Fill up to UDP_BATCH sendmmsg entries from the queued records; returns
+ * how many. With GSO allowed, consecutive datagrams to one address with
+ * one size become a single entry carrying a UDP_SEGMENT control message:
+ * the kernel then builds, routes and passes down one buffer and cuts it
+ * into datagrams at the device (or the loopback receiver) instead of
+ * doing all of that once per datagram. */
+static int
+udp_fill_batch(struct gnet__udp_batch *b, gnet_conn_t *c, udp_send_t *sends)
+{
+	size_t off = 0;
+	int k = 0, v = 0;
+	int gso = !(c->flags & GNET__C_NO_GSO);
+
+	while (k < UDP_BATCH && v < UDP_SEND_IOV && off < c->out.len) {
+		unsigned char *p = c->out.data + c->out.off + off;
+		struct msghdr *h = &b->smsgs[k].msg_hdr;
+		udp_rec_t first, rec;
+		size_t run_bytes;
+
+		memcpy(&first, p, sizeof(first));
+		memset(h, 0, sizeof(*h));
+		h->msg_name = p + offsetof(udp_rec_t, addr);
+		h->msg_namelen = first.addrlen;
+		h->msg_iov = &b->siov[v];
+		sends[k].bytes = 0;
+		sends[k].dgrams = 0;
+		run_bytes = 0;
+		for (;;) {
+			memcpy(&rec, p, sizeof(rec));
+			b->siov[v].iov_base = p + REC_HDR;
+			b->siov[v].iov_len = rec.len;
+			v++;
+			h->msg_iovlen++;
+			run_bytes += rec.len;
+			sends[k].bytes += rec_size(rec.len);
+			sends[k].dgrams++;
+			off += rec_size(rec.len);
+			p += rec_size(rec.len);
+			/* A shorter datagram ends the run; so does the end of
+			 * the queue or of the iovec space. */
+			if (!gso || rec.len < first.len || off >= c->out.len ||
+			    v >= UDP_SEND_IOV)
+				break;
+			memcpy(&rec, p, sizeof(rec));
+			if (!gso_joins(&rec, &first, run_bytes, sends[k].dgrams))
+				break;
+		}
+		if (sends[k].dgrams > 1) {
+			struct cmsghdr *cm;
+			uint16_t seg = (uint16_t)first.len;
+
+			h->msg_control = sends[k].ctl.buf;
+			h->msg_controllen = sizeof(sends[k].ctl.buf);
+			cm = CMSG_FIRSTHDR(h);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		}
+		k++;
+	}
+	return k;
+}
+
+/* Send queued datagrams, UDP_BATCH entries per sendmmsg, until the socket
+ * buffer is full. A datagram the kernel refuses (EMSGSIZE, an unreachable
  * address) is dropped and counted: UDP promises no delivery, and one bad
- * destination must not block the others. */
+ * destination must not block the others. A refused GSO run is not dropped:
+ * the socket stops using GSO (an old kernel, a device or route that cannot
+ * segment) and the run goes out again one datagram at a time. */
 void
 gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c)
 {
-	struct mmsghdr msgs[UDP_BATCH];
-	struct iovec iov[UDP_BATCH];
-	size_t sizes[UDP_BATCH];
+	struct gnet__udp_batch *b = l->udp;
+	udp_send_t sends[UDP_BATCH];
 
 	while (c->out.len != 0) {
-		size_t off = 0;
-		int k = 0, n, i;
+		int k = udp_fill_batch(b, c, sends), n, i;
 
-		while (k < UDP_BATCH && off < c->out.len) {
-			udp_rec_t rec;
-			unsigned char *p = c->out.data + c->out.off + off;
-			memcpy(&rec, p, sizeof(rec));
-			iov[k].iov_base = p + REC_HDR;
-			iov[k].iov_len = rec.len;
-			memset(&msgs[k], 0, sizeof(msgs[k]));
-			msgs[k].msg_hdr.msg_iov = &iov[k];
-			msgs[k].msg_hdr.msg_iovlen = 1;
-			msgs[k].msg_hdr.msg_name = p + offsetof(udp_rec_t, addr);
-			msgs[k].msg_hdr.msg_namelen = rec.addrlen;
-			sizes[k] = rec_size(rec.len);
-			off += sizes[k];
-			k++;
-		}
-		n = sendmmsg(c->fd, msgs, (unsigned)k, MSG_NOSIGNAL);
+		n = sendmmsg(c->fd, b->smsgs, (unsigned)k, MSG_NOSIGNAL);
 		GNET__STAT_ADD(l, syscalls_io, 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
+			if (sends[0].dgrams > 1) {
+				c->flags |= GNET__C_NO_GSO;
+				continue;
+			}
 			n = 0;
 			GNET__STAT_ADD(l, udp_dropped, 1);
-			gnet__buf_consume(&c->out, sizes[0]);
+			gnet__buf_consume(&c->out, sends[0].bytes);
 		}
-		for (i = 0; i < n; i++)
-			gnet__buf_consume(&c->out, sizes[i]);
-		if (n > 0) {
-			GNET__STAT_ADD(l, udp_out, (uint64_t)n);
+		for (i = 0; i < n; i++) {
+			gnet__buf_consume(&c->out, sends[i].bytes);
+			GNET__STAT_ADD(l, udp_out, sends[i].dgrams);
+		}
+		if (n > 0)
 			c->last_io_ns = l->now_ns;
-		}
 	}
 }
 

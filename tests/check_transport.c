@@ -86,6 +86,7 @@
 
 #define FWD_MAGIC "FWD!"              /* datagram: magic, port (2 bytes), payload */
 #define FWD_HDR 6u
+#define BURST_MAGIC "BRST"            /* datagram: magic, burst number (1 byte) */
 
 #define BARRIER_MSG (GNET_MSG_USER + 1)
 
@@ -108,6 +109,7 @@ typedef struct srv_ctx {
 	atomic_long stream_bytes;
 	atomic_long dgrams;           /* on_traffic calls on UDP sockets */
 	atomic_int last_udp_port;     /* sender port of the latest datagram */
+	atomic_int no_gso;            /* burst: refuse GSO on the socket first */
 	atomic_int udp_dev_lo;        /* UDP socket bound to "lo": 1, no: 0,
 	                               * not looked at: -1 */
 	atomic_int opts_seen;         /* accepted sockets whose options were read */
@@ -253,6 +255,57 @@ static void udp_forward(srv_ctx_t *ctx, gnet_conn_t *c, const uint8_t *p,
 	    p + FWD_HDR, n - FWD_HDR) == (long)(n - FWD_HDR));
 }
 
+/* Reply sizes of each burst (a 0 ends a list; -1 is an empty datagram).
+ * Burst 0 is one long run of equal datagrams, more than a GSO send may
+ * carry; burst 1 mixes runs, a shorter datagram that may end a run, an
+ * empty one and sizes that cannot follow a shorter one; burst 2 is too
+ * large in total for a single GSO send. */
+static const int burst_sizes[][24] = {
+	{ 200 }, /* x BURST0_COUNT, below */
+	{ 600, 600, 600, 100, 1000, 1000, 1000, 1000, 1000, -1, 1000, 1000,
+	  7, 7, 7, 0 },
+	{ 30000, 30000, 10000, 10000, 0 },
+};
+#define BURST0_COUNT 70
+#define N_BURSTS 3
+
+static size_t burst_count(int b)
+{
+	size_t n = 0;
+	if (b == 0)
+		return BURST0_COUNT;
+	while (burst_sizes[b][n] != 0)
+		n++;
+	return n;
+}
+
+static size_t burst_len(int b, size_t i)
+{
+	int v = b == 0 ? burst_sizes[0][0] : burst_sizes[b][i];
+	return v < 0 ? 0 : (size_t)v;
+}
+
+/* Queue every reply of burst b to the sender in one callback, so one
+ * flush sends them all. */
+static void udp_burst(srv_ctx_t *ctx, gnet_conn_t *c, int b)
+{
+	static uint8_t buf[30000];
+	size_t i, n;
+
+	if (atomic_load(&ctx->no_gso)) {
+		/* The kernel refuses UDP_SEGMENT on a socket without
+		 * checksums: the GSO fallback must take over. */
+		int one = 1;
+		LOOP_CHECK(ctx, setsockopt(gnet_conn_fd(c), SOL_SOCKET,
+		    SO_NO_CHECK, &one, sizeof one) == 0);
+	}
+	for (i = 0, n = burst_count(b); i < n; i++) {
+		size_t len = burst_len(b, i);
+		tn_fill_random(buf, len, (uint64_t)b * 1000 + i);
+		LOOP_CHECK(ctx, gnet_conn_write(c, buf, len) == (long)len);
+	}
+}
+
 static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 {
 	srv_ctx_t *ctx = udata;
@@ -270,6 +323,9 @@ static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 			atomic_store(&ctx->udp_dev_lo, bound_to_lo(gnet_conn_fd(c)));
 		if (n >= FWD_HDR && memcmp(data, FWD_MAGIC, 4) == 0)
 			udp_forward(ctx, c, data, n);
+		else if (n == 5 && memcmp(data, BURST_MAGIC, 4) == 0 &&
+		    ((const uint8_t *)data)[4] < N_BURSTS)
+			udp_burst(ctx, c, ((const uint8_t *)data)[4]);
 		else
 			LOOP_CHECK(ctx, gnet_conn_write(c, data, n) == (long)n);
 		atomic_fetch_add(&ctx->dgrams, 1);
@@ -1584,6 +1640,70 @@ START_TEST(test_udp_sendto_other_address)
 }
 END_TEST
 
+/* Replies queued together leave in GSO runs (UDP_SEGMENT) when they go to
+ * one address with one size; the peer must still see every datagram with
+ * its own boundaries, bytes and order. _i 1 makes the kernel refuse GSO on
+ * the socket: every datagram must still arrive, none counted as dropped. */
+START_TEST(test_udp_gso_bursts)
+{
+	srv_ctx_t *ctx = ctx_new();
+	tn_server_t s;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	static uint8_t want[30000], rx[UDP_RX_CAP];
+	uint64_t out = 0;
+	atomic_store(&ctx->no_gso, _i);
+	udp_server(&s, ctx, 0, &ss, &sslen);
+	srv_run(&s);
+	int fd = udp_socket((struct sockaddr *)&ss, sslen);
+	ck_assert_int_ge(fd, 0);
+
+	for (int b = 0; b < N_BURSTS; b++) {
+		uint8_t ask[5] = { 'B', 'R', 'S', 'T', (uint8_t)b };
+		size_t n = burst_count(b);
+		uint64_t sys0 = loop_stats(s.eng, 0).syscalls_io;
+		ck_assert_int_eq(send(fd, ask, sizeof ask, 0), (ssize_t)sizeof ask);
+		for (size_t i = 0; i < n; i++) {
+			size_t len = burst_len(b, i);
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			ck_assert_msg(poll(&pfd, 1, IO_MS) == 1,
+			    "burst %d: datagram %zu of %zu never came", b, i, n);
+			ssize_t r = recv(fd, rx, sizeof rx, MSG_DONTWAIT | MSG_TRUNC);
+			ck_assert_msg(r == (ssize_t)len, "burst %d: datagram %zu is "
+			    "%zd bytes, want %zu", b, i, r, len);
+			tn_fill_random(want, len, (uint64_t)b * 1000 + i);
+			ck_assert_msg(memcmp(rx, want, len) == 0,
+			    "burst %d: datagram %zu differs", b, i);
+		}
+		out += n;
+		TN_WAIT_UNTIL(loop_stats(s.eng, 0).udp_out == out, WAIT_MS);
+		uint64_t sys = loop_stats(s.eng, 0).syscalls_io - sys0;
+		printf("udp gso%s, burst %d: %zu datagrams in %llu I/O syscalls\n",
+		    _i ? " refused" : "", b, n, (unsigned long long)sys);
+		if (b == 0 && _i == 0)
+			/* One recvmmsg for the request, one sendmmsg for 70
+			 * datagrams (two GSO runs); one sendmmsg per 32 would
+			 * need three. */
+			ck_assert_msg(sys == 2, "burst of %zu equal datagrams took "
+			    "%llu I/O syscalls, want 2 (GSO runs)", n,
+			    (unsigned long long)sys);
+		if (b == 0 && _i == 1)
+			/* The refusal is real: batches of 32 plain datagrams. */
+			ck_assert_msg(sys >= 4, "burst of %zu took %llu I/O syscalls:"
+			    " GSO was not refused", n, (unsigned long long)sys);
+	}
+	tn_close(&fd);
+	tn_server_stop(&s);
+	gnet_loop_stats_t st = loop_stats(s.eng, 0);
+	ck_assert_uint_eq(st.udp_in, N_BURSTS);
+	ck_assert_uint_eq(st.udp_out, out);
+	ck_assert_uint_eq(st.udp_dropped, 0);
+	tn_server_free(&s);
+	assert_no_loop_errors(ctx);
+	free(ctx);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Socket options of accepted sockets.
  */
@@ -1791,6 +1911,7 @@ static Suite *transport_suite(void)
 	tcase_add_test(tc, test_udp_batching);
 	tcase_add_test(tc, test_udp_oversized_dropped);
 	tcase_add_test(tc, test_udp_sendto_other_address);
+	tcase_add_loop_test(tc, test_udp_gso_bursts, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("sockopts", TCASE_TIMEOUT_S);
