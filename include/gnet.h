@@ -259,7 +259,8 @@ int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
  * connection object (no on_open/on_close: UDP has no connections);
  * gnet_conn_remote_addr is that datagram's sender and gnet_conn_write
  * replies to it; gnet_conn_sendto sends anywhere. Datagrams are received
- * and sent in batches (recvmmsg/sendmmsg). Without reuseport the socket
+ * and sent in batches (recvmmsg/sendmmsg; consecutive replies to one
+ * address with one size as one UDP_SEGMENT send). Without reuseport the socket
  * is served by one loop (listener index modulo the number of loops).
  *
  * Returns GNET_ESCHEME for an unknown scheme, GNET_EADDR for a malformed
