@@ -448,14 +448,26 @@ strace_table() {
 # Report: medians, ratios, table, CSV, chart.
 
 # The median run of each (suite, framework, cell) by CPU per million
-# messages, and its ratio to raw_epoll in the same suite and cell.
+# messages, and its ratio to raw_epoll: the median, over the repeats, of
+# the framework's CPU divided by raw_epoll's CPU in the same repeat. A
+# repeat measures every framework of a cell back to back, so a slow spell
+# of the machine (a whole run in the wake-per-event regime, a noisy
+# neighbour) lands on both sides of that repeat's ratio and cancels.
 summarise() {
 	awk -F, -v OFS=, '
 	{
 		k = $1 SUBSEP $2 SUBSEP $3
 		if (!(k in seen)) { seen[k]; order[++n] = k }
 		runs[k]++
-		if ($5 == "ok" && $9 != "nan") { ok[k]++; row[k, ok[k]] = $0; cpu[k, ok[k]] = $9 }
+		if ($5 == "ok" && $9 != "nan") {
+			ok[k]++; row[k, ok[k]] = $0; cpu[k, ok[k]] = $9
+			at[k, $4] = $9; reps[$4]
+		}
+	}
+	function median(v, m,    a, b, t) {
+		for (a = 2; a <= m; a++)
+			for (b = a; b > 1 && (v[b - 1] + 0) > (v[b] + 0); b--) { t = v[b]; v[b] = v[b - 1]; v[b - 1] = t }
+		return v[int((m + 1) / 2)]
 	}
 	END {
 		print "suite,framework,cell,runs,ok_runs,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,ratio_to_raw_epoll,errors"
@@ -463,11 +475,9 @@ summarise() {
 			k = order[i]
 			if (!ok[k]) { med[k] = ""; continue }
 			delete c; m = ok[k]
+			# the CPU figure, with the run index after "|"
 			for (j = 1; j <= m; j++) c[j] = cpu[k, j] "|" j
-			# sort by the CPU figure, keep the run index after "|"
-			for (a = 2; a <= m; a++)
-				for (b = a; b > 1 && (c[b - 1] + 0) > (c[b] + 0); b--) { t = c[b]; c[b] = c[b - 1]; c[b - 1] = t }
-			split(c[int((m + 1) / 2)], parts, "|")
+			split(median(c, m), parts, "|")
 			med[k] = row[k, parts[2]]
 		}
 		for (i = 1; i <= n; i++) {
@@ -475,8 +485,11 @@ summarise() {
 			if (med[k] == "") { print kk[1], kk[2], kk[3], runs[k], 0, "", "", "", "", "", ""; continue }
 			split(med[k], f, ",")
 			ref = kk[1] SUBSEP "raw_epoll" SUBSEP kk[3]
-			ratio = ""
-			if (med[ref] != "") { split(med[ref], g, ","); if (g[9] > 0) ratio = sprintf("%.3f", f[9] / g[9]) }
+			delete r; m = 0
+			for (rep in reps)
+				if (((k, rep) in at) && ((ref, rep) in at) && at[ref, rep] > 0)
+					r[++m] = at[k, rep] / at[ref, rep]
+			ratio = m ? sprintf("%.3f", median(r, m)) : ""
 			print kk[1], kk[2], kk[3], runs[k], ok[k], f[6], f[7], f[8], f[9], ratio, f[10]
 		}
 	}' "$RAW"
@@ -486,6 +499,7 @@ print_table() {
 	local csv=$1
 	echo "gnet benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
 	echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; ${DURATION} s measured after ${WARMUP} s warm-up; median of $REPEATS"
+	echo "(vs raw: the median over the repeats of the CPU ratio to raw_epoll within each repeat)"
 	echo
 	awk -F, '
 	NR == 1 { printf "%-6s %-10s %-16s %12s %9s %9s %11s %8s\n", "suite", "framework", "cell", "msgs/s", "MB/s", "p99 us", "CPU s/1M", "vs raw"; next }
@@ -541,6 +555,9 @@ report() {
 		cp "$RESULTS/memory.csv" "$RESULTS/memory-$stamp.csv"
 	fi
 	cp "$csv" "$RESULTS/$stamp.csv"
+	{ echo "suite,framework,cell,repeat,status,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,errors"
+	  cat "$RAW"; } >"$RESULTS/runs-$stamp.csv"
+	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
 	{ print_table "$csv"; strace_table; } | tee "$RESULTS/latest.txt"
 	chart "$csv" "$RESULTS/cpu_per_million.png"
 	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"

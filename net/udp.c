@@ -294,12 +294,23 @@ udp_fill_batch(struct gnet__udp_batch *b, gnet_conn_t *c, udp_send_t *sends)
 	return k;
 }
 
+/* The errors with which the kernel refuses a UDP_SEGMENT send itself (no
+ * support, a segment over the route's MTU, a device that cannot checksum
+ * it), as opposed to refusing the destination. */
+static int
+gso_refused(int err)
+{
+	return err == EINVAL || err == EIO || err == EMSGSIZE ||
+	    err == ENOPROTOOPT || err == EOPNOTSUPP;
+}
+
 /* Send queued datagrams, UDP_BATCH entries per sendmmsg, until the socket
  * buffer is full. A datagram the kernel refuses (EMSGSIZE, an unreachable
  * address) is dropped and counted: UDP promises no delivery, and one bad
- * destination must not block the others. A refused GSO run is not dropped:
- * the socket stops using GSO (an old kernel, a device or route that cannot
- * segment) and the run goes out again one datagram at a time. */
+ * destination must not block the others. A GSO run the kernel refuses as
+ * such is not dropped: the socket stops using GSO (an old kernel, a device
+ * or route that cannot segment) and the run goes out again one datagram at
+ * a time. */
 void
 gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c)
 {
@@ -316,12 +327,14 @@ gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			if (sends[0].dgrams > 1) {
+			if (sends[0].dgrams > 1 && gso_refused(errno)) {
 				c->flags |= GNET__C_NO_GSO;
 				continue;
 			}
+			/* The first entry's destination refused it (every
+			 * datagram of a run shares that destination). */
 			n = 0;
-			GNET__STAT_ADD(l, udp_dropped, 1);
+			GNET__STAT_ADD(l, udp_dropped, sends[0].dgrams);
 			gnet__buf_consume(&c->out, sends[0].bytes);
 		}
 		for (i = 0; i < n; i++) {

@@ -87,6 +87,8 @@
 #define FWD_MAGIC "FWD!"              /* datagram: magic, port (2 bytes), payload */
 #define FWD_HDR 6u
 #define BURST_MAGIC "BRST"            /* datagram: magic, burst number (1 byte) */
+#define REFUSED_MAGIC "RFSD"          /* datagram: a run to a refused address */
+#define REFUSED_RUN 3
 
 #define BARRIER_MSG (GNET_MSG_USER + 1)
 
@@ -306,6 +308,21 @@ static void udp_burst(srv_ctx_t *ctx, gnet_conn_t *c, int b)
 	}
 }
 
+/* A GSO run whose destination the kernel refuses (broadcast without
+ * SO_BROADCAST: EACCES), then a reply: the run is dropped and counted,
+ * the reply still goes, and GSO stays on for the socket. */
+static void udp_refused_run(srv_ctx_t *ctx, gnet_conn_t *c)
+{
+	struct sockaddr_in bcast = { .sin_family = AF_INET,
+	    .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_BROADCAST) };
+	static const uint8_t junk[100];
+
+	for (int i = 0; i < REFUSED_RUN; i++)
+		LOOP_CHECK(ctx, gnet_conn_sendto(c, (struct sockaddr *)&bcast,
+		    sizeof bcast, junk, sizeof junk) == (long)sizeof junk);
+	LOOP_CHECK(ctx, gnet_conn_write(c, "ok", 2) == 2);
+}
+
 static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 {
 	srv_ctx_t *ctx = udata;
@@ -326,6 +343,8 @@ static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 		else if (n == 5 && memcmp(data, BURST_MAGIC, 4) == 0 &&
 		    ((const uint8_t *)data)[4] < N_BURSTS)
 			udp_burst(ctx, c, ((const uint8_t *)data)[4]);
+		else if (n == 4 && memcmp(data, REFUSED_MAGIC, 4) == 0)
+			udp_refused_run(ctx, c);
 		else
 			LOOP_CHECK(ctx, gnet_conn_write(c, data, n) == (long)n);
 		atomic_fetch_add(&ctx->dgrams, 1);
@@ -1643,7 +1662,9 @@ END_TEST
 /* Replies queued together leave in GSO runs (UDP_SEGMENT) when they go to
  * one address with one size; the peer must still see every datagram with
  * its own boundaries, bytes and order. _i 1 makes the kernel refuse GSO on
- * the socket: every datagram must still arrive, none counted as dropped. */
+ * the socket: every datagram must still arrive, none counted as dropped.
+ * First, a run refused for its destination is dropped whole without
+ * turning GSO off (burst 0 then still takes one sendmmsg). */
 START_TEST(test_udp_gso_bursts)
 {
 	srv_ctx_t *ctx = ctx_new();
@@ -1657,6 +1678,17 @@ START_TEST(test_udp_gso_bursts)
 	srv_run(&s);
 	int fd = udp_socket((struct sockaddr *)&ss, sslen);
 	ck_assert_int_ge(fd, 0);
+
+	/* A run to a destination that refuses it: dropped as a whole and
+	 * counted; the reply queued after it still arrives. */
+	ck_assert_int_eq(send(fd, REFUSED_MAGIC, 4, 0), 4);
+	struct pollfd rpfd = { .fd = fd, .events = POLLIN };
+	ck_assert_msg(poll(&rpfd, 1, IO_MS) == 1, "no reply after the refused run");
+	ck_assert_int_eq(recv(fd, rx, sizeof rx, MSG_DONTWAIT), 2);
+	ck_assert_int_eq(memcmp(rx, "ok", 2), 0);
+	TN_WAIT_UNTIL(loop_stats(s.eng, 0).udp_out == 1, WAIT_MS);
+	ck_assert_uint_eq(loop_stats(s.eng, 0).udp_dropped, REFUSED_RUN);
+	out = 1;
 
 	for (int b = 0; b < N_BURSTS; b++) {
 		uint8_t ask[5] = { 'B', 'R', 'S', 'T', (uint8_t)b };
@@ -1695,9 +1727,9 @@ START_TEST(test_udp_gso_bursts)
 	tn_close(&fd);
 	tn_server_stop(&s);
 	gnet_loop_stats_t st = loop_stats(s.eng, 0);
-	ck_assert_uint_eq(st.udp_in, N_BURSTS);
+	ck_assert_uint_eq(st.udp_in, N_BURSTS + 1);
 	ck_assert_uint_eq(st.udp_out, out);
-	ck_assert_uint_eq(st.udp_dropped, 0);
+	ck_assert_uint_eq(st.udp_dropped, REFUSED_RUN);
 	tn_server_free(&s);
 	assert_no_loop_errors(ctx);
 	free(ctx);
