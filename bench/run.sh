@@ -514,34 +514,50 @@ print_table() {
 	fi
 }
 
+# chart CSV PNG COLUMN TITLE YLABEL GNUPLOT-SETTINGS: one bar per framework
+# for every echo cell, from column COLUMN of the summary CSV.
 chart() {
-	local csv=$1 png=$2 dat=$WORK/chart.dat
+	local csv=$1 png=$2 col=$3 title=$4 ylabel=$5 settings=$6 dat
 	command -v gnuplot >/dev/null || { log "run: gnuplot not installed; no chart"; return 0; }
+	dat=$(mktemp /tmp/gnet-chart.XXXXXX)
 	# Rows: echo cells; columns: frameworks.
-	awk -F, 'NR > 1 && $1 == "echo" {
+	awk -F, -v col="$col" 'NR > 1 && $1 == "echo" {
 		if (!($3 in cs)) { cs[$3]; co[++n] = $3 }
 		if (!($2 in fs)) { fs[$2]; fo[++m] = $2 }
-		v[$3, $2] = ($9 == "" ? "?" : $9)
+		v[$3, $2] = ($col == "" ? "?" : $col)
 	} END {
 		printf "cell"; for (j = 1; j <= m; j++) printf " %s", fo[j]; print ""
 		for (i = 1; i <= n; i++) { printf "%s", co[i]; for (j = 1; j <= m; j++) printf " %s", v[co[i], fo[j]]; print "" }
 	}' "$csv" >"$dat"
-	[ "$(wc -l <"$dat")" -gt 1 ] || return 0
-	gnuplot <<EOF || log "run: gnuplot failed; no chart"
+	if [ "$(wc -l <"$dat")" -gt 1 ]; then
+		gnuplot <<EOF || log "run: gnuplot failed; no chart $png"
 set terminal pngcairo size 1400,600 noenhanced
 set output '$png'
-set title 'Echo: server CPU seconds per million messages (lower is better; log scale)'
-set logscale y
+set title '$title'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set datafile missing '?'
 set key autotitle columnheader outside right top
-set ylabel 'CPU s per 1M messages'
+set ylabel '$ylabel'
 set xtics rotate by -30
 set grid ytics
+$settings
 plot for [i=2:$(( $(head -1 "$dat" | wc -w) ))] '$dat' using i:xtic(1)
 EOF
+	fi
+	rm -f "$dat"
+}
+
+# Both charts of a summary CSV, into the directory DIR.
+charts() {
+	local csv=$1 dir=$2
+	chart "$csv" "$dir/cpu_per_million.png" 9 \
+	    'Echo: server CPU seconds per million messages (median run; lower is better; log scale)' \
+	    'CPU s per 1M messages' 'set logscale y'
+	chart "$csv" "$dir/cpu_vs_raw.png" 10 \
+	    'Echo: server CPU relative to the raw epoll loop (median of per-repeat ratios; lower is better)' \
+	    'CPU / raw epoll CPU' 'set yrange [0.8:1.6]; set ytics 0.1; set label 1 "bars above 1.6 are cut (libevent in the 4 KiB cells)" at graph 0.01, graph 0.96 front'
 }
 
 report() {
@@ -559,7 +575,7 @@ report() {
 	  cat "$RAW"; } >"$RESULTS/runs-$stamp.csv"
 	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
 	{ print_table "$csv"; strace_table; } | tee "$RESULTS/latest.txt"
-	chart "$csv" "$RESULTS/cpu_per_million.png"
+	charts "$csv" "$RESULTS"
 	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"
 }
 
@@ -596,6 +612,12 @@ http_cells() {
 
 main() {
 	local cells fw
+	if [ "${1:-}" = --charts ]; then
+		# Redraw the charts of the last run (bench/results/latest.csv).
+		charts "$RESULTS/latest.csv" "$RESULTS"
+		rm -rf "$WORK"
+		return
+	fi
 	check_number DURATION "$DURATION" 1
 	check_number WARMUP "$WARMUP" 0
 	check_number REPEATS "$REPEATS" 1
