@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/ab.sh -- compare echo servers (two builds of gnet, or gnet and a
+# peer) on one cell, alternating them so slow spells of the machine hit
+# every binary alike.
+#
+#   bash bench/ab.sh [-c CONNS] [-s SIZE] [-d DEPTH] [-r REPEATS] [-t SECONDS] BIN...
+#
+# Each BIN is an echo server taking --port N (examples/echo, the peers in
+# build/bench/). Per run it prints the server's CPU per message (utime +
+# stime from /proc over the window, as run.sh does), the messages per
+# second, and the server's busy share. When a cell keeps the server at
+# ~100% busy (1000 x 4 KiB x depth 1 does here), msgs/s is the inverse of
+# the cost per message and is the steadier of the two figures.
+#
+# Needs: make examples VARIANT=release, and build/bench/load (bash
+# bench/run.sh builds it; or: cc -O2 -o build/bench/load bench/load.c).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOAD=$ROOT/build/bench/load
+CONNS=1000 SIZE=4096 DEPTH=1 REPEATS=3 SECS=4  # SECS: whole seconds, >= 2
+SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
+HZ=$(getconf CLK_TCK)
+
+usage() {
+	echo "usage: ab.sh [-c CONNS] [-s SIZE] [-d DEPTH] [-r REPEATS] [-t SECONDS] BIN..." >&2
+	exit 2
+}
+
+while getopts c:s:d:r:t: opt; do
+	case $opt in
+	c) CONNS=$OPTARG ;; s) SIZE=$OPTARG ;; d) DEPTH=$OPTARG ;;
+	r) REPEATS=$OPTARG ;; t) SECS=$OPTARG ;; *) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || usage
+for v in "$CONNS" "$SIZE" "$DEPTH" "$REPEATS"; do
+	[[ $v =~ ^[0-9]+$ && $v -ge 1 ]] || usage
+done
+[[ $SECS =~ ^[0-9]+$ && $SECS -ge 2 ]] || usage
+[ -x "$LOAD" ] || { echo "ab.sh: $LOAD is missing (bash bench/run.sh builds it)" >&2; exit 1; }
+for bin in "$@"; do
+	[ -x "$bin" ] || { echo "ab.sh: $bin is not an executable" >&2; exit 1; }
+done
+
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+one_run() {
+	local bin=$1 label=${1#"$ROOT"/} port pid lpid out a b rate win
+	win=$(awk -v s="$SECS" 'BEGIN { print s - 0.4 }')
+	port=$((20000 + RANDOM % 20000))
+	taskset -c "$SERVER_CPU" "$bin" --port "$port" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		ss -ltn | grep -q ":$port " && break
+		sleep 0.05
+	done
+	out=$(mktemp)
+	"$LOAD" --addr "tcp://127.0.0.1:$port" --conns "$CONNS" --size "$SIZE" \
+	    --depth "$DEPTH" --duration "$SECS" --warmup 1 --cpu "$LOAD_CPU" \
+	    >"$out" 2>/dev/null &
+	lpid=$!
+	# Sample inside load's measured window: 0.2 s after the warm-up,
+	# 0.2 s before the end.
+	sleep 1.2
+	a=$(ticks "$pid")
+	sleep "$win"
+	b=$(ticks "$pid")
+	wait "$lpid" || true
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+	rate=$(sed -n 's/.*msgs_per_s=\([0-9.]*\).*/\1/p' "$out")
+	rm -f "$out"
+	[ -n "$rate" ] || { printf '%-40s FAIL\n' "$label"; return; }
+	awk -v bin="$label" -v a="$a" -v b="$b" -v hz="$HZ" -v rate="$rate" \
+	    -v win="$win" 'BEGIN {
+		cpu = (b - a) / hz
+		printf "%-40s %10.0f msg/s  %7.4f us CPU/msg  busy %.2f\n",
+		    bin, rate, cpu / (rate * win) * 1e6, cpu / win }'
+}
+
+echo "cell c$CONNS/${SIZE}B/d$DEPTH, $SECS s runs, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
+for rep in $(seq "$REPEATS"); do
+	for bin in "$@"; do
+		one_run "$bin"
+	done
+done
