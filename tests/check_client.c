@@ -138,14 +138,6 @@ static unsigned at_least(unsigned v, unsigned min)
  * optionally with a "dialer" actor on loop 0 that calls gnet_dial from a
  * loop thread. tn_server_stop/close/free work on the result.
  */
-static void *eng_main(void *arg)
-{
-	tn_server_t *s = arg;
-	s->run_rc = gnet_engine_run(s->eng);
-	atomic_store(&s->run_done, 1);
-	return NULL;
-}
-
 typedef struct dial_req {
 	char addr[128];
 	gnet_dial_options_t opts;
@@ -190,31 +182,20 @@ static void eng_start(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata, const char *listen,
     gnet_handle_t *dialer)
 {
-	memset(s, 0, sizeof *s);
-	atomic_init(&s->run_done, 0);
-	int rc = gnet_engine_new(&s->eng, ev, opts, udata);
-	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
+	tn_server_new(s, ev, opts, udata);
 	if (listen != NULL) {
-		rc = gnet_engine_listen(s->eng, listen);
-		ck_assert_msg(rc == 0, "gnet_engine_listen(%s): %d (%s)", listen, rc,
-		    gnet_strerror(rc));
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
-		memset(&ss, 0, sizeof ss);
+		tn_server_listen(s, listen);
 		ck_assert_int_eq(gnet_engine_addr(s->eng, 0, &ss, &len), 0);
-		s->port = tn_addr_port(&ss);
 	}
 	if (dialer != NULL) {
 		gnet_actor_def_t def = { .receive = dialer_receive };
-		rc = gnet_actor_spawn(s->eng, 0, &def, dialer);
+		int rc = gnet_actor_spawn(s->eng, 0, &def, dialer);
 		ck_assert_msg(rc == 0, "gnet_actor_spawn: %d (%s)", rc,
 		    gnet_strerror(rc));
 	}
-	rc = pthread_create(&s->thread, NULL, eng_main, s);
-	ck_assert_int_eq(rc, 0);
-	TN_WAIT_UNTIL(gnet_engine_is_running(s->eng) || atomic_load(&s->run_done),
-	    TN_START_TIMEOUT_MS);
-	ck_assert_msg(gnet_engine_is_running(s->eng), "engine did not start");
+	tn_server_run(s);
 }
 
 /* Run r's gnet_dial on the dialer actor's loop (loop 0) and wait for it. */

@@ -384,31 +384,12 @@ static void barrier_receive(gnet_actor_t *self, const gnet_msg_t *m)
 }
 
 /* ------------------------------------------------------------------------
- * Engines on a background thread, listening wherever the test says (the
- * tn_server_* helpers only do tcp://127.0.0.1:0). A tn_server_t is reused
- * so tn_server_stop/join/close/free work on it.
+ * Engines on a background thread, listening wherever the test says
+ * (tn_server_new, tn_server_listen, tn_server_run).
  */
-static void *srv_main(void *arg)
-{
-	tn_server_t *s = arg;
-	s->run_rc = gnet_engine_run(s->eng);
-	atomic_store(&s->run_done, 1);
-	return NULL;
-}
-
 static void srv_new(tn_server_t *s, const gnet_options_t *opts, srv_ctx_t *ctx)
 {
-	memset(s, 0, sizeof *s);
-	atomic_init(&s->run_done, 0);
-	int rc = gnet_engine_new(&s->eng, &srv_events, opts, ctx);
-	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
-}
-
-static void srv_listen(tn_server_t *s, const char *addr)
-{
-	int rc = gnet_engine_listen(s->eng, addr);
-	ck_assert_msg(rc == 0, "gnet_engine_listen(%s): %d (%s)", addr, rc,
-	    gnet_strerror(rc));
+	tn_server_new(s, &srv_events, opts, ctx);
 }
 
 /* The bound address of listener `index`. */
@@ -444,25 +425,6 @@ static void srv_barrier(tn_server_t *s, srv_ctx_t *ctx, gnet_handle_t h)
 	TN_WAIT_UNTIL(atomic_load(&ctx->barrier_hits) > before, WAIT_MS);
 	ck_assert_msg(atomic_load(&ctx->barrier_hits) > before,
 	    "barrier message not handled within %d ms", WAIT_MS);
-}
-
-/* Start gnet_engine_run on a thread; wait until the engine serves. */
-static void srv_run(tn_server_t *s)
-{
-	struct sockaddr_storage ss;
-
-	if (gnet_engine_addr(s->eng, 0, &ss, NULL) == 0)
-		s->port = tn_addr_port(&ss);
-	int rc = pthread_create(&s->thread, NULL, srv_main, s);
-	ck_assert_msg(rc == 0, "pthread_create: %s", strerror(rc));
-	TN_WAIT_UNTIL(gnet_engine_is_running(s->eng) || atomic_load(&s->run_done),
-	    TN_START_TIMEOUT_MS);
-	if (atomic_load(&s->run_done) && !gnet_engine_is_running(s->eng)) {
-		tn_server_join(s, TN_JOIN_TIMEOUT_MS);
-		ck_abort_msg("gnet_engine_run returned %d (%s) before serving",
-		    s->run_rc, gnet_strerror(s->run_rc));
-	}
-	ck_assert_msg(gnet_engine_is_running(s->eng), "engine not running");
 }
 
 /* Sum of every loop's counters. */
@@ -880,11 +842,11 @@ START_TEST(test_echo_matrix)
 	}
 	tn_server_t s;
 	srv_new(&s, &opts, ctx);
-	srv_listen(&s, addr);
+	tn_server_listen(&s, addr);
 	ck_assert_int_eq(gnet_engine_num_loops(s.eng), loops);
 	struct sockaddr_storage ss;
 	socklen_t sslen = srv_addr(&s, 0, &ss);
-	srv_run(&s);
+	tn_server_run(&s);
 
 	if (net == NET_UDP) {
 		unsigned per = scaled_min(DGRAMS_PER_CLIENT, 1);
@@ -969,10 +931,10 @@ static void lb_start(lb_fixture_t *f, gnet_lb_t lb)
 	memset(f, 0, sizeof *f);
 	f->ctx = ctx_new();
 	srv_new(&f->s, &opts, f->ctx);
-	srv_listen(&f->s, "tcp://127.0.0.1:0");
+	tn_server_listen(&f->s, "tcp://127.0.0.1:0");
 	f->sslen = srv_addr(&f->s, 0, &f->ss);
 	f->barrier = srv_barrier_actor(&f->s, f->ctx, LB_DRAINED_LOOP);
-	srv_run(&f->s);
+	tn_server_run(&f->s);
 }
 
 /* Open n more connections from src_ip; wait until the server saw them. */
@@ -1139,10 +1101,10 @@ static void rp_start(rp_pair_t *p, const char *scheme)
 		else
 			snprintf(addr, sizeof addr, "%s://127.0.0.1:%d", scheme,
 			    tn_addr_port(&p->ss));
-		srv_listen(&p->s[e], addr);
+		tn_server_listen(&p->s[e], addr);
 		if (e == 0)
 			p->sslen = srv_addr(&p->s[0], 0, &p->ss);
-		srv_run(&p->s[e]);
+		tn_server_run(&p->s[e]);
 	}
 	ck_assert_int_eq(p->s[0].port, p->s[1].port);
 }
@@ -1237,9 +1199,9 @@ START_TEST(test_several_listeners)
 	gnet_options_t opts = { .num_loops = 2, .rcvbuf = UDP_SERVER_RCVBUF };
 	tn_server_t s;
 	srv_new(&s, &opts, ctx);
-	srv_listen(&s, "tcp://127.0.0.1:0");
-	srv_listen(&s, "udp://127.0.0.1:0");
-	srv_listen(&s, addr);
+	tn_server_listen(&s, "tcp://127.0.0.1:0");
+	tn_server_listen(&s, "udp://127.0.0.1:0");
+	tn_server_listen(&s, addr);
 
 	/* gnet_engine_addr: one bound address per listener, in listen order. */
 	struct sockaddr_storage ss[3];
@@ -1258,7 +1220,7 @@ START_TEST(test_several_listeners)
 	ck_assert_int_eq(gnet_engine_addr(s.eng, 3, &none, NULL), GNET_EINVAL);
 	ck_assert_int_eq(gnet_engine_addr(s.eng, -1, &none, NULL), GNET_EINVAL);
 	ck_assert_msg(path_exists(path), "%s not created by listen", path);
-	srv_run(&s);
+	tn_server_run(&s);
 
 	stream_echo((struct sockaddr *)&ss[0], len[0], 1, MULTI_BYTES, 31,
 	    "tcp listener");
@@ -1373,11 +1335,11 @@ static void unix_serve_once(const char *addr, const char *path)
 	tn_server_t s;
 	struct sockaddr_un sun;
 	srv_new(&s, NULL, ctx);
-	srv_listen(&s, addr);
+	tn_server_listen(&s, addr);
 	struct stat st;
 	ck_assert_msg(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode),
 	    "%s is not a socket after listen", path);
-	srv_run(&s);
+	tn_server_run(&s);
 	socklen_t len = (socklen_t)sun_fill(&sun, path);
 	stream_echo((struct sockaddr *)&sun, len, 2, MULTI_BYTES, 41, addr);
 	TN_WAIT_UNTIL(atomic_load(&ctx->closes) == 2, WAIT_MS);
@@ -1487,7 +1449,7 @@ static void udp_server(tn_server_t *s, srv_ctx_t *ctx, size_t max_dgram,
 	gnet_options_t opts = { .num_loops = 1, .rcvbuf = UDP_SERVER_RCVBUF,
 	    .udp_max_datagram = max_dgram };
 	srv_new(s, &opts, ctx);
-	srv_listen(s, "udp://127.0.0.1:0");
+	tn_server_listen(s, "udp://127.0.0.1:0");
 	*len = srv_addr(s, 0, ss);
 }
 
@@ -1511,7 +1473,7 @@ START_TEST(test_udp_batching)
 	for (size_t i = 0; i < BATCH_CLIENTS; i++)
 		cl[i].total = BATCH_INFLIGHT;
 	udp_send_window(cl, BATCH_CLIENTS, BATCH_BYTES, BATCH_INFLIGHT, buf);
-	srv_run(&s);
+	tn_server_run(&s);
 	int failed = udp_pump(cl, BATCH_CLIENTS, BATCH_BYTES, BATCH_INFLIGHT,
 	    PUMP_MS);
 	ck_assert_msg(failed == 0, "%d udp client(s) failed; %s", failed,
@@ -1593,7 +1555,7 @@ START_TEST(test_udp_oversized_dropped)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	udp_server(&s, ctx, SMALL_MAX_DGRAM, &ss, &sslen);
-	srv_run(&s);
+	tn_server_run(&s);
 	int fd = udp_socket((struct sockaddr *)&ss, sslen);
 	ck_assert_int_ge(fd, 0);
 
@@ -1623,7 +1585,7 @@ START_TEST(test_udp_sendto_other_address)
 	socklen_t sslen, fromlen = sizeof from;
 	uint8_t msg[FWD_HDR + sizeof payload], rx[UDP_RX_CAP];
 	udp_server(&s, ctx, 0, &ss, &sslen);
-	srv_run(&s);
+	tn_server_run(&s);
 
 	int a = udp_socket((struct sockaddr *)&ss, sslen); /* asks */
 	int b = udp_socket(NULL, 0);                       /* receives */
@@ -1675,7 +1637,7 @@ START_TEST(test_udp_gso_bursts)
 	uint64_t out = 0;
 	atomic_store(&ctx->no_gso, _i);
 	udp_server(&s, ctx, 0, &ss, &sslen);
-	srv_run(&s);
+	tn_server_run(&s);
 	int fd = udp_socket((struct sockaddr *)&ss, sslen);
 	ck_assert_int_ge(fd, 0);
 
@@ -1778,8 +1740,8 @@ START_TEST(test_socket_options)
 	ctx->record_opts = 1;
 	tn_server_t s;
 	srv_new(&s, &tc->opts, ctx);
-	srv_listen(&s, "tcp://127.0.0.1:0");
-	srv_run(&s);
+	tn_server_listen(&s, "tcp://127.0.0.1:0");
+	tn_server_run(&s);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -1856,10 +1818,10 @@ START_TEST(test_bind_device)
 		printf("bind_device: -EPERM (no CAP_NET_RAW), accepted\n");
 		gnet_engine_free(s.eng);
 	} else {
-		srv_listen(&s, "udp://127.0.0.1:0");
+		tn_server_listen(&s, "udp://127.0.0.1:0");
 		struct sockaddr_storage tss, uss;
 		socklen_t tlen = srv_addr(&s, 0, &tss), ulen = srv_addr(&s, 1, &uss);
-		srv_run(&s);
+		tn_server_run(&s);
 		stream_echo((struct sockaddr *)&tss, tlen, 1, MULTI_BYTES, 5,
 		    "bind_device tcp");
 		udp_echo((struct sockaddr *)&uss, ulen, 1, 4, 64, 1,

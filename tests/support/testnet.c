@@ -72,7 +72,7 @@ int tn_addr_port(const struct sockaddr_storage *ss)
 	return -1;
 }
 
-void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
+void tn_server_new(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata)
 {
 	memset(s, 0, sizeof *s);
@@ -80,18 +80,24 @@ void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
 
 	int rc = gnet_engine_new(&s->eng, ev, opts, udata);
 	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
-	rc = gnet_engine_listen(s->eng, "tcp://127.0.0.1:0");
-	ck_assert_msg(rc == 0, "gnet_engine_listen: %d (%s)", rc, gnet_strerror(rc));
+}
 
+void tn_server_listen(tn_server_t *s, const char *addr)
+{
+	int rc = gnet_engine_listen(s->eng, addr);
+	ck_assert_msg(rc == 0, "gnet_engine_listen(%s): %d (%s)", addr, rc,
+	    gnet_strerror(rc));
+}
+
+void tn_server_run(tn_server_t *s)
+{
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	memset(&ss, 0, sizeof ss);
-	rc = gnet_engine_addr(s->eng, 0, &ss, &len);
-	ck_assert_msg(rc == 0, "gnet_engine_addr: %d (%s)", rc, gnet_strerror(rc));
-	s->port = tn_addr_port(&ss);
-	ck_assert_msg(s->port > 0, "bound port %d", s->port);
+	if (gnet_engine_addr(s->eng, 0, &ss, &len) == 0)
+		s->port = tn_addr_port(&ss);
 
-	rc = pthread_create(&s->thread, NULL, server_main, s);
+	int rc = pthread_create(&s->thread, NULL, server_main, s);
 	ck_assert_msg(rc == 0, "pthread_create: %s", strerror(rc));
 
 	/* Running, or already returned (an early error is reported below). */
@@ -104,6 +110,15 @@ void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
 	}
 	ck_assert_msg(gnet_engine_is_running(s->eng),
 	    "engine not running %d ms after gnet_engine_run", TN_START_TIMEOUT_MS);
+}
+
+void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
+    const gnet_options_t *opts, void *udata)
+{
+	tn_server_new(s, ev, opts, udata);
+	tn_server_listen(s, "tcp://127.0.0.1:0");
+	tn_server_run(s);
+	ck_assert_msg(s->port > 0, "bound port %d", s->port);
 }
 
 void tn_server_join(tn_server_t *s, int timeout_ms)

@@ -55,9 +55,16 @@ typedef struct tn_server {
 
 /* Create an engine (opts may be NULL), listen on tcp://127.0.0.1:0, start
  * gnet_engine_run on a thread and wait until the engine reports running.
- * Any failure fails the current test. */
+ * Any failure fails the current test. The same in steps, for a test that
+ * listens elsewhere, several times or not at all, or sets up actors
+ * first: tn_server_new, tn_server_listen..., tn_server_run (which records
+ * listener 0's port, if there is one, in s->port). */
 void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata);
+void tn_server_new(tn_server_t *s, const gnet_events_t *ev,
+    const gnet_options_t *opts, void *udata);
+void tn_server_listen(tn_server_t *s, const char *addr);
+void tn_server_run(tn_server_t *s);
 /* Wait (bounded) for gnet_engine_run to return on its own, e.g. after a
  * callback returned GNET_SHUTDOWN, and join the thread. Fails the test on
  * timeout. */
