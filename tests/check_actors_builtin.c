@@ -91,34 +91,11 @@
 /* ------------------------------------------------------------------------
  * Shared helpers.
  */
-static atomic_int loop_errors;
-static atomic_int loop_error_line;
+static tn_loop_errors_t loop_errs;
 
-/* Record an unexpected result seen on a loop or pool thread (asserting
- * there would kill the process from a foreign thread without a message). */
-#define LOOP_CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			int zero_ = 0; \
-			atomic_compare_exchange_strong(&loop_error_line, &zero_, \
-			    __LINE__); \
-			atomic_fetch_add(&loop_errors, 1); \
-		} \
-	} while (0)
-
-static void errs_reset(void)
-{
-	atomic_store(&loop_errors, 0);
-	atomic_store(&loop_error_line, 0);
-}
-
-static void assert_no_loop_errors(void)
-{
-	ck_assert_msg(atomic_load(&loop_errors) == 0,
-	    "%d unexpected result(s) on loop/pool threads, first at "
-	    "check_actors_builtin.c:%d", atomic_load(&loop_errors),
-	    atomic_load(&loop_error_line));
-}
+#define LOOP_CHECK(cond) TN_LOOP_CHECK(&loop_errs, cond)
+#define errs_reset() tn_loop_errors_reset(&loop_errs)
+#define assert_no_loop_errors() TN_ASSERT_NO_LOOP_ERRORS(&loop_errs)
 
 /* Atomic reads for the test thread: functions, not macros, so a failed
  * ck_assert shows "ld(&ctx.closes)" rather than the expansion. */

@@ -84,29 +84,11 @@ enum { MSG_DIAL = GNET_MSG_USER + 1, MSG_PAUSE, MSG_RESUME, MSG_NOP };
  * Unexpected results on loop threads (asserting there would abort from a
  * foreign thread without a useful message).
  */
-static atomic_int g_loop_errors, g_loop_error_line;
+static tn_loop_errors_t g_loop_errs;
 
-#define LOOP_CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			int zero_ = 0; \
-			atomic_compare_exchange_strong(&g_loop_error_line, &zero_, \
-			    __LINE__); \
-			atomic_fetch_add(&g_loop_errors, 1); \
-		} \
-	} while (0)
-
-static void loop_errors_reset(void)
-{
-	atomic_store(&g_loop_errors, 0);
-	atomic_store(&g_loop_error_line, 0);
-}
-
-/* A macro so a failure names the test's line. */
-#define assert_no_loop_errors() \
-	ck_assert_msg(atomic_load(&g_loop_errors) == 0, \
-	    "%d unexpected result(s) on loop threads, first at check_client.c:%d", \
-	    atomic_load(&g_loop_errors), atomic_load(&g_loop_error_line))
+#define LOOP_CHECK(cond) TN_LOOP_CHECK(&g_loop_errs, cond)
+#define loop_errors_reset() tn_loop_errors_reset(&g_loop_errs)
+#define assert_no_loop_errors() TN_ASSERT_NO_LOOP_ERRORS(&g_loop_errs)
 
 /* An atomic in an assertion: a plain call keeps Check's message readable. */
 static long ld(atomic_int *p)
@@ -636,7 +618,7 @@ START_TEST(test_dial_echo)
 		dial_ok(client.eng, addr,
 		    tc->place == PLACE_EXPLICIT ? i % tc->loops : -1, &cc[i], NULL);
 
-	TN_WAIT_UNTIL(ld(&cl->done) == N_CONNS || ld(&g_loop_errors) > 0, XFER_MS);
+	TN_WAIT_UNTIL(ld(&cl->done) == N_CONNS || ld(&g_loop_errs.count) > 0, XFER_MS);
 	assert_no_loop_errors();
 	ck_assert_msg(ld(&cl->done) == N_CONNS,
 	    "%s: %ld of %d connections finished (opens %ld, dial errors %ld, "
@@ -716,7 +698,7 @@ START_TEST(test_dial_codec)
 	for (int i = 0; i < N_CONNS; i++)
 		dial_ok(client.eng, addr, i % 2, &cc[i], codec);
 
-	TN_WAIT_UNTIL(ld(&cl->done) == N_CONNS || ld(&g_loop_errors) > 0, XFER_MS);
+	TN_WAIT_UNTIL(ld(&cl->done) == N_CONNS || ld(&g_loop_errs.count) > 0, XFER_MS);
 	assert_no_loop_errors();
 	ck_assert_int_eq(ld(&cl->done), N_CONNS);
 	for (int i = 0; i < N_CONNS; i++) {

@@ -117,35 +117,18 @@ typedef struct close_srv {
 	atomic_long write_after_close_rc;  /* MODE_CLOSE_THEN_WRITE */
 	atomic_long writev_after_close_rc;
 	atomic_int close_rc;
-	atomic_int errors;            /* unexpected results on loops */
-	atomic_int first_error_line;
+	tn_loop_errors_t errs;      /* unexpected results on loop threads */
 	conn_rec_t conns[MAX_CONNS];
 } close_srv_t;
 
-/* Record an unexpected result seen on a loop thread (asserting there would
- * kill the process from a foreign thread without a useful message). */
-#define LOOP_CHECK(ctx, cond) \
-	do { \
-		if (!(cond)) { \
-			int zero_ = 0; \
-			atomic_compare_exchange_strong(&(ctx)->first_error_line, \
-			    &zero_, __LINE__); \
-			atomic_fetch_add(&(ctx)->errors, 1); \
-		} \
-	} while (0)
+#define LOOP_CHECK(ctx, cond) TN_LOOP_CHECK(&(ctx)->errs, cond)
+#define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS(&(ctx)->errs)
 
 static void srv_init(close_srv_t *ctx, enum srv_mode mode)
 {
 	/* Zero is a valid state for these lock-free atomics on Linux. */
 	memset(ctx, 0, sizeof *ctx);
 	ctx->mode = mode;
-}
-
-static void assert_no_loop_errors(close_srv_t *ctx)
-{
-	ck_assert_msg(atomic_load(&ctx->errors) == 0,
-	    "%d unexpected result(s) on loop threads, first at check_close.c:%d",
-	    atomic_load(&ctx->errors), atomic_load(&ctx->first_error_line));
 }
 
 /* ------------------------------------------------------------------------

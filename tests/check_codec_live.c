@@ -356,38 +356,21 @@ typedef struct srv {
 	atomic_int opens, closes;
 	atomic_int frames;
 	atomic_uint_least64_t hash_sum;
-	atomic_int errors;
-	atomic_int first_error_line;
+	tn_loop_errors_t errs;      /* unexpected results on loop threads */
 	atomic_long wl_rc[4];            /* write, write bad, writev bad, write */
 	atomic_size_t wl_out[3];         /* outbound after each of the first 3 */
 	atomic_int cb_calls, cb_ok, cb_efs, cb_other;
 	conn_rec_t conns[MAX_CONNS];
 } srv_t;
 
-/* Record an unexpected result seen on a loop thread (asserting there would
- * kill the process from a foreign thread without a useful message). */
-#define LOOP_CHECK(ctx, cond) \
-	do { \
-		if (!(cond)) { \
-			int zero_ = 0; \
-			atomic_compare_exchange_strong(&(ctx)->first_error_line, \
-			    &zero_, __LINE__); \
-			atomic_fetch_add(&(ctx)->errors, 1); \
-		} \
-	} while (0)
+#define LOOP_CHECK(ctx, cond) TN_LOOP_CHECK(&(ctx)->errs, cond)
+#define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS(&(ctx)->errs)
 
 static void srv_init(srv_t *ctx, enum srv_mode mode)
 {
 	/* Zero is a valid state for these lock-free atomics on Linux. */
 	memset(ctx, 0, sizeof *ctx);
 	ctx->mode = mode;
-}
-
-static void assert_no_loop_errors(srv_t *ctx)
-{
-	ck_assert_msg(atomic_load(&ctx->errors) == 0,
-	    "%d unexpected result(s) on loop threads, first at check_codec_live.c:%d",
-	    atomic_load(&ctx->errors), atomic_load(&ctx->first_error_line));
 }
 
 static void write_limits(srv_t *ctx, gnet_conn_t *c)

@@ -68,8 +68,7 @@ typedef struct echo_srv {
 	atomic_int last_reason;
 	atomic_int per_conn_closes[MAX_CONNS]; /* indexed by open order */
 	atomic_int shutdowns;                 /* on_shutdown calls */
-	atomic_int errors;                    /* unexpected results on loops */
-	atomic_int first_error_line;
+	tn_loop_errors_t errs;      /* unexpected results on loop threads */
 	atomic_long bytes_in;
 	atomic_uint_least64_t last_handle;
 	atomic_int msgs;                      /* on_message deliveries */
@@ -77,30 +76,14 @@ typedef struct echo_srv {
 	atomic_int cb_calls, cb_ok, cb_closed, cb_bad;
 } echo_srv_t;
 
-/* Record an unexpected result seen on a loop thread (asserting there would
- * kill the process from a foreign thread without a useful message). */
-#define LOOP_CHECK(ctx, cond) \
-	do { \
-		if (!(cond)) { \
-			int zero_ = 0; \
-			atomic_compare_exchange_strong(&(ctx)->first_error_line, \
-			    &zero_, __LINE__); \
-			atomic_fetch_add(&(ctx)->errors, 1); \
-		} \
-	} while (0)
+#define LOOP_CHECK(ctx, cond) TN_LOOP_CHECK(&(ctx)->errs, cond)
+#define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS(&(ctx)->errs)
 
 static void srv_init(echo_srv_t *ctx)
 {
 	/* Plain zero-initialisation is a valid state for these lock-free
 	 * atomics on Linux targets; the memset keeps every counter at 0. */
 	memset(ctx, 0, sizeof *ctx);
-}
-
-static void assert_no_loop_errors(echo_srv_t *ctx)
-{
-	ck_assert_msg(atomic_load(&ctx->errors) == 0,
-	    "%d unexpected result(s) on loop threads, first at check_echo.c:%d",
-	    atomic_load(&ctx->errors), atomic_load(&ctx->first_error_line));
 }
 
 /* ------------------------------------------------------------------------

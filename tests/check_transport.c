@@ -118,20 +118,11 @@ typedef struct srv_ctx {
 	atomic_int opt[OPT_COUNT];
 	atomic_int barrier_hits;      /* messages the barrier actor received */
 	atomic_uchar port_loop[65536]; /* TCP peer port -> loop index + 1 */
-	atomic_int errors, first_error_line;
+	tn_loop_errors_t errs;      /* unexpected results on loop threads */
 } srv_ctx_t;
 
-/* Record an unexpected result seen on a loop thread (asserting there would
- * kill the process from a foreign thread without a useful message). */
-#define LOOP_CHECK(ctx, cond) \
-	do { \
-		if (!(cond)) { \
-			int zero_ = 0; \
-			atomic_compare_exchange_strong(&(ctx)->first_error_line, \
-			    &zero_, __LINE__); \
-			atomic_fetch_add(&(ctx)->errors, 1); \
-		} \
-	} while (0)
+#define LOOP_CHECK(ctx, cond) TN_LOOP_CHECK(&(ctx)->errs, cond)
+#define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS(&(ctx)->errs)
 
 /* An atomic counter in an assertion: a plain call keeps Check's message
  * readable (atomic_load expands to a statement expression). */
@@ -154,13 +145,6 @@ static srv_ctx_t *ctx_new(void)
 	ck_assert_ptr_nonnull(ctx);
 	atomic_store(&ctx->udp_dev_lo, -1);
 	return ctx;
-}
-
-static void assert_no_loop_errors(srv_ctx_t *ctx)
-{
-	ck_assert_msg(atomic_load(&ctx->errors) == 0,
-	    "%d unexpected result(s) on loop threads, first at check_transport.c:%d",
-	    atomic_load(&ctx->errors), atomic_load(&ctx->first_error_line));
 }
 
 static int sa_port(const struct sockaddr *sa)

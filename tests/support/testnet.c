@@ -52,6 +52,19 @@ static int slice_left(int64_t deadline)
 	return left > TN_POLL_SLICE_MS ? TN_POLL_SLICE_MS : (int)left;
 }
 
+void tn_loop_error(tn_loop_errors_t *e, int line)
+{
+	int zero = 0;
+	atomic_compare_exchange_strong(&e->first_line, &zero, line);
+	atomic_fetch_add(&e->count, 1);
+}
+
+void tn_loop_errors_reset(tn_loop_errors_t *e)
+{
+	atomic_store(&e->count, 0);
+	atomic_store(&e->first_line, 0);
+}
+
 /* ------------------------------------------------------------------------
  * Engine on a background thread.
  */

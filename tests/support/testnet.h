@@ -42,6 +42,30 @@ void tn_nap(void);       /* sleep TN_NAP_NS: the step of a bounded wait */
 void tn_atomic_max(atomic_size_t *max, size_t v);
 
 /* ------------------------------------------------------------------------
+ * Unexpected results seen on loop or pool threads. Asserting there would
+ * abort from a foreign thread without a useful message, so a check there
+ * counts them (and keeps the first line), and the test thread asserts that
+ * there were none. Zeroed memory is an empty record.
+ */
+typedef struct tn_loop_errors {
+	atomic_int count;
+	atomic_int first_line;
+} tn_loop_errors_t;
+
+void tn_loop_error(tn_loop_errors_t *e, int line);
+void tn_loop_errors_reset(tn_loop_errors_t *e);
+#define TN_LOOP_CHECK(e, cond) \
+	do { \
+		if (!(cond)) \
+			tn_loop_error((e), __LINE__); \
+	} while (0)
+/* A macro, so a failure names the test's own line. */
+#define TN_ASSERT_NO_LOOP_ERRORS(e) \
+	ck_assert_msg(atomic_load(&(e)->count) == 0, \
+	    "%d unexpected result(s) on loop or pool threads, first at %s:%d", \
+	    atomic_load(&(e)->count), __FILE__, atomic_load(&(e)->first_line))
+
+/* ------------------------------------------------------------------------
  * Engine on a background thread.
  */
 typedef struct tn_server {
