@@ -4,19 +4,5 @@
 # for the chart and strace for syscall counts. As root it runs apt-get;
 # otherwise it prints the exact command.
 set -euo pipefail
-PKGS=(libuv1-dev libevent-dev nginx-light wrk gnuplot-nox strace)
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -eq 0 ]; then
-	echo "deps-bench: installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-	echo "deps-bench: missing packages; run as root:" >&2
-	echo "  apt-get install -y ${missing[*]}" >&2
-	exit 1
-fi
+DEPS_LABEL=deps-bench exec bash "$(dirname "${BASH_SOURCE[0]}")/deps.sh" \
+    libuv1-dev libevent-dev nginx-light wrk gnuplot-nox strace
