@@ -170,10 +170,23 @@ static void udp_hundred(int port)
 /* ------------------------------------------------------------------------
  * echo (what make run starts): socat and 1 MiB through a raw socket.
  */
-static const char *const echo_args[][6] = {
+/* The runs of echo, udp_echo and http: one loop (_i 0), or two loops
+ * with SO_REUSEPORT (_i 1). */
+static const char *const loop_args[][6] = {
 	{ "--port", "0", NULL },
 	{ "--port", "0", "--loops", "2", "--reuseport", NULL },
 };
+
+/* Start example `name` with loop_args[i] and check that its listening line
+ * names that many loops (`fmt` holds the example's "%d" wording). */
+static void start_loops(tn_example_t *ex, const char *name, int i,
+    const char *fmt)
+{
+	char want[32];
+	tn_example_start(ex, name, loop_args[i]);
+	snprintf(want, sizeof want, fmt, i + 1);
+	ck_assert_msg(strstr(ex->line, want) != NULL, "line \"%s\"", ex->line);
+}
 
 START_TEST(test_echo)
 {
@@ -181,9 +194,7 @@ START_TEST(test_echo)
 	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
-	tn_example_start(&ex, "echo", echo_args[_i]);
-	ck_assert_msg(strstr(ex.line, _i == 0 ? "with 1 loop(s)" : "with 2 loop(s)")
-	    != NULL, "line \"%s\"", ex.line);
+	start_loops(&ex, "echo", _i, "with %d loop(s)");
 	if (!TN_SKIP_WITHOUT("socat", "echo via socat")) {
 		char target[64];
 		snprintf(target, sizeof target, "TCP:127.0.0.1:%d", ex.port);
@@ -207,20 +218,13 @@ START_TEST(test_echo)
 }
 END_TEST
 
-static const char *const udp_args[][6] = {
-	{ "--port", "0", NULL },
-	{ "--port", "0", "--loops", "2", "--reuseport", NULL },
-};
-
 START_TEST(test_udp_echo)
 {
 	tn_example_t ex;
 	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
-	tn_example_start(&ex, "udp_echo", udp_args[_i]);
-	ck_assert_msg(strstr(ex.line, _i == 0 ? "(1 loops)" : "(2 loops)") != NULL,
-	    "line \"%s\"", ex.line);
+	start_loops(&ex, "udp_echo", _i, "(%d loops)");
 	if (!TN_SKIP_WITHOUT("socat", "udp_echo via socat")) {
 		char target[64];
 		snprintf(target, sizeof target, "UDP:127.0.0.1:%d", ex.port);
@@ -669,20 +673,13 @@ static void http_wrk(int port, tn_tool_run_t *t)
 	    "wrk served no requests:\n%s", t->out);
 }
 
-static const char *const http_args[][6] = {
-	{ "--port", "0", NULL },
-	{ "--port", "0", "--loops", "2", "--reuseport", NULL },
-};
-
 START_TEST(test_http_clients)
 {
 	tn_example_t ex;
 	tn_tool_run_t *t = malloc(sizeof *t);
 
 	ck_assert_ptr_nonnull(t);
-	tn_example_start(&ex, "http", http_args[_i]);
-	ck_assert_msg(strstr(ex.line, _i == 0 ? "(1 loops)" : "(2 loops)") != NULL,
-	    "line \"%s\"", ex.line);
+	start_loops(&ex, "http", _i, "(%d loops)");
 	if (!TN_SKIP_WITHOUT("curl", "http via curl"))
 		http_curl(ex.port, t);
 	if (!TN_SKIP_WITHOUT("wrk", "http under wrk"))
@@ -698,7 +695,7 @@ START_TEST(test_http_pipelining)
 	size_t n = 0;
 	tn_example_t ex;
 
-	tn_example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", loop_args[_i]);
 	/* 16 requests in one write: 16 answers, not one more. */
 	for (int i = 0; i < HTTP_PIPELINED; i++) {
 		memcpy(reqs + n, GET_REQ, strlen(GET_REQ));
@@ -727,7 +724,7 @@ START_TEST(test_http_bodies)
 	    "content-length: 18\r\n\r\nGET / HTTP/1.1\r\n\r\n";
 	tn_example_t ex;
 
-	tn_example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", loop_args[_i]);
 	http_reader_t *r = http_open(ex.port);
 	http_send(r, post, strlen(post));
 	http_send(r, GET_REQ, strlen(GET_REQ));
@@ -779,7 +776,7 @@ START_TEST(test_http_header_too_long)
 	char *req = malloc(HTTP_LONG_HEADER);
 
 	ck_assert_ptr_nonnull(req);
-	tn_example_start(&ex, "http", http_args[_i]);
+	tn_example_start(&ex, "http", loop_args[_i]);
 	http_reader_t *r = http_open(ex.port);
 	/* A complete request first: it is still answered. */
 	http_send(r, GET_REQ, strlen(GET_REQ));
