@@ -6,8 +6,8 @@
 #   bash bench/ab.sh [-c CONNS] [-s SIZE] [-d DEPTH] [-r REPEATS] [-t SECONDS] BIN...
 #
 # Each BIN is an echo server taking --port N (examples/echo, the peers in
-# build/bench/). Per run it prints the server's CPU per message (utime +
-# stime from /proc over the window, as run.sh does), the messages per
+# build/bench/). Per run it prints the server's CPU per message (on-CPU
+# time from /proc/PID/task/*/schedstat over the window, as run.sh does), the messages per
 # second, and the server's busy share. When a cell keeps the server at
 # ~100% busy (1000 x 4 KiB x depth 1 does here), msgs/s is the inverse of
 # the cost per message and is the steadier of the two figures.
@@ -20,7 +20,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOAD=$ROOT/build/bench/load
 CONNS=1000 SIZE=4096 DEPTH=1 REPEATS=3 SECS=4  # SECS: whole seconds, >= 2
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
-HZ=$(getconf CLK_TCK)
 
 usage() {
 	echo "usage: ab.sh [-c CONNS] [-s SIZE] [-d DEPTH] [-r REPEATS] [-t SECONDS] BIN..." >&2
@@ -44,7 +43,8 @@ for bin in "$@"; do
 	[ -x "$bin" ] || { echo "ab.sh: $bin is not an executable" >&2; exit 1; }
 done
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# On-CPU nanoseconds of every thread of PID (run.sh's cpu_ns, children aside).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 
 one_run() {
 	local bin=$1 label=${1#"$ROOT"/} port pid lpid out a b rate win
@@ -64,18 +64,18 @@ one_run() {
 	# Sample inside load's measured window: 0.2 s after the warm-up,
 	# 0.2 s before the end.
 	sleep 1.2
-	a=$(ticks "$pid")
+	a=$(cpu_ns "$pid")
 	sleep "$win"
-	b=$(ticks "$pid")
+	b=$(cpu_ns "$pid")
 	wait "$lpid" || true
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null || true
 	rate=$(sed -n 's/.*msgs_per_s=\([0-9.]*\).*/\1/p' "$out")
 	rm -f "$out"
 	[ -n "$rate" ] || { printf '%-40s FAIL\n' "$label"; return; }
-	awk -v bin="$label" -v a="$a" -v b="$b" -v hz="$HZ" -v rate="$rate" \
+	awk -v bin="$label" -v a="$a" -v b="$b" -v rate="$rate" \
 	    -v win="$win" 'BEGIN {
-		cpu = (b - a) / hz
+		cpu = (b - a) / 1e9
 		printf "%-40s %10.0f msg/s  %7.4f us CPU/msg  busy %.2f\n",
 		    bin, rate, cpu / (rate * win) * 1e6, cpu / win }'
 }

@@ -148,6 +148,9 @@ typedef struct gnet__loop {
 	gnet_handle_t *parked_readers;
 	size_t n_parked_readers, cap_parked_readers;
 
+	/* Free one-block buffers for reuse (net/buf.h), bound while the
+	 * loop's thread runs. */
+	struct gnet__blockcache *blocks;
 	/* recvmmsg batch buffers, allocated when the loop serves UDP. */
 	struct gnet__udp_batch *udp;
 	/* Connections handed to this loop and not yet closed: written by the

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kernel/kernel.h"
+#include "kernel/sys.h"
 #include "net/conn.h"
 
 _Thread_local gnet__loop_t *gnet__tls_loop;
@@ -69,7 +70,8 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	if (rc == 0) {
 		l->scratch_cap = eng->opt.read_buffer_cap;
 		l->scratch = malloc(l->scratch_cap);
-		if (l->scratch == NULL)
+		l->blocks = calloc(1, sizeof(*l->blocks));
+		if (l->scratch == NULL || l->blocks == NULL)
 			rc = GNET_ENOMEM;
 	}
 	/* Slot 0 is the loop itself, addressed by kernel messages. */
@@ -98,6 +100,8 @@ gnet__loop_free(gnet__loop_t *l)
 	gnet__conns_destroy(l);
 	free(l->slots);
 	free(l->scratch);
+	gnet__blockcache_drain(l->blocks);
+	free(l->blocks);
 	free(l->parked_readers);
 	gnet__udp_free_batch(l);
 	free(l);
@@ -189,6 +193,7 @@ gnet__loop_main(void *arg)
 	struct epoll_event events[GNET__MAX_EVENTS];
 
 	gnet__tls_loop = l;
+	gnet__blockcache_bind(l->blocks);
 	for (;;) {
 		bool more;
 		int timeout, n, i;
@@ -215,7 +220,7 @@ gnet__loop_main(void *arg)
 			    gnet__outbox_can_progress(&l->outbox, eng->inboxes))
 				timeout = 0;
 		}
-		n = epoll_wait(l->epfd, events, GNET__MAX_EVENTS, timeout);
+		n = gnet__sys_epoll_wait(l->epfd, events, GNET__MAX_EVENTS, timeout);
 		gnet__waker_awake(&l->waker);
 		l->now_ns = gnet__now_ns();
 		GNET__STAT_ADD(l, iterations, 1);
@@ -230,6 +235,7 @@ gnet__loop_main(void *arg)
 			dispatch(l, &events[i]);
 	}
 	gnet__stop_all_actors(l);
+	gnet__blockcache_bind(NULL);
 	gnet__tls_loop = NULL;
 	return NULL;
 }

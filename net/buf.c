@@ -10,6 +10,69 @@
 /* Smallest block worth allocating: one typical write fits. */
 #define BUF_MIN_CAP 4096
 
+/* Cached blocks are poisoned under AddressSanitizer, so a buffer used
+ * after its release is still reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BUF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BUF_ASAN 1
+#endif
+#endif
+#ifdef BUF_ASAN
+#include <sanitizer/asan_interface.h>
+#define BLOCK_POISON(p) ASAN_POISON_MEMORY_REGION((p), BUF_MIN_CAP)
+#define BLOCK_UNPOISON(p) ASAN_UNPOISON_MEMORY_REGION((p), BUF_MIN_CAP)
+#else
+#define BLOCK_POISON(p) ((void)(p))
+#define BLOCK_UNPOISON(p) ((void)(p))
+#endif
+
+static _Thread_local gnet__blockcache_t *tls_blocks;
+
+void
+gnet__blockcache_bind(gnet__blockcache_t *bc)
+{
+	tls_blocks = bc;
+}
+
+void
+gnet__blockcache_drain(gnet__blockcache_t *bc)
+{
+	while (bc != NULL && bc->n != 0) {
+		void *p = bc->blocks[--bc->n];
+		BLOCK_UNPOISON(p);
+		free(p);
+	}
+}
+
+static unsigned char *
+block_alloc(size_t cap)
+{
+	gnet__blockcache_t *bc = tls_blocks;
+
+	if (cap == BUF_MIN_CAP && bc != NULL && bc->n != 0) {
+		unsigned char *p = bc->blocks[--bc->n];
+		BLOCK_UNPOISON(p);
+		return p;
+	}
+	return malloc(cap);
+}
+
+static void
+block_free(unsigned char *p, size_t cap)
+{
+	gnet__blockcache_t *bc = tls_blocks;
+
+	if (p != NULL && cap == BUF_MIN_CAP && bc != NULL &&
+	    bc->n < GNET__BLOCKCACHE_MAX) {
+		BLOCK_POISON(p);
+		bc->blocks[bc->n++] = p;
+		return;
+	}
+	free(p);
+}
+
 int
 gnet__buf_append(gnet__buf_t *b, const void *p, size_t n)
 {
@@ -26,12 +89,12 @@ gnet__buf_append(gnet__buf_t *b, const void *p, size_t n)
 			unsigned char *nd;
 			while (ncap < need)
 				ncap *= 2;
-			nd = malloc(ncap);
+			nd = block_alloc(ncap);
 			if (nd == NULL)
 				return GNET_ENOMEM;
 			if (b->len != 0)
 				memcpy(nd, b->data + b->off, b->len);
-			free(b->data);
+			block_free(b->data, b->cap);
 			b->data = nd;
 			b->cap = ncap;
 			b->off = 0;
@@ -66,7 +129,7 @@ gnet__buf_truncate(gnet__buf_t *b, size_t n)
 void
 gnet__buf_release(gnet__buf_t *b)
 {
-	free(b->data);
+	block_free(b->data, b->cap);
 	b->data = NULL;
 	b->off = b->len = b->cap = 0;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
+#include "kernel/sys.h"
 #include "net/conn.h"
 
 void
@@ -60,8 +61,9 @@ write_through(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 	do {
 		/* One buffer (the echo case) takes send(), which skips the
 		 * msghdr and iovec copies of sendmsg. */
-		n = iovcnt == 1 ? send(c->fd, iov[0].iov_base, iov[0].iov_len,
-		    MSG_NOSIGNAL) : sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		n = iovcnt == 1 ? gnet__sys_send(c->fd, iov[0].iov_base,
+		    iov[0].iov_len, MSG_NOSIGNAL) :
+		    gnet__sys_sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
 	GNET__STAT_ADD(c->loop, syscalls_io, 1);
 	if (n <= 0)

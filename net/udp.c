@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "kernel/sys.h"
 #include "net/conn.h"
 
 /* Datagrams per recvmmsg/sendmmsg: 32 amortises the syscall well (the
@@ -130,7 +131,7 @@ gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c)
 			b->msgs[i].msg_hdr.msg_name = &b->addrs[i];
 			b->msgs[i].msg_hdr.msg_namelen = sizeof(b->addrs[i]);
 		}
-		n = recvmmsg(c->fd, b->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		n = gnet__sys_recvmmsg(c->fd, b->msgs, UDP_BATCH, MSG_DONTWAIT);
 		GNET__STAT_ADD(l, syscalls_io, 1);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -320,7 +321,7 @@ gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c)
 	while (c->out.len != 0) {
 		int k = udp_fill_batch(b, c, sends), n, i;
 
-		n = sendmmsg(c->fd, b->smsgs, (unsigned)k, MSG_NOSIGNAL);
+		n = gnet__sys_sendmmsg(c->fd, b->smsgs, (unsigned)k, MSG_NOSIGNAL);
 		GNET__STAT_ADD(l, syscalls_io, 1);
 		if (n < 0) {
 			if (errno == EINTR)
