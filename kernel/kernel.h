@@ -147,6 +147,11 @@ typedef struct gnet__loop {
 	 * max_parked messages; handles, since they may close meanwhile. */
 	gnet_handle_t *parked_readers;
 	size_t n_parked_readers, cap_parked_readers;
+	/* Stream connections whose last read took its whole byte budget:
+	 * edge-triggered, they get no new event for bytes already waiting,
+	 * so the loop reads them again next iteration (net/conn.c). */
+	gnet_handle_t *rereads;
+	size_t n_rereads, cap_rereads;
 
 	/* Free one-block buffers for reuse (net/buf.h), bound while the
 	 * loop's thread runs. */
@@ -265,6 +270,8 @@ void gnet__conns_close_all(gnet__loop_t *l, int reason);
 /* Free connection objects left on a loop that never ran. */
 void gnet__conns_destroy(gnet__loop_t *l);
 void gnet__conns_resume_parked(gnet__loop_t *l);
+/* Read again the connections whose last read used its whole budget. */
+void gnet__conns_reread(gnet__loop_t *l);
 void gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls);
 void gnet__listener_resume(gnet__loop_t *l, int index, int fd);
 /* Close the listening sockets served by loop l (all, when l is NULL:

@@ -103,6 +103,7 @@ gnet__loop_free(gnet__loop_t *l)
 	gnet__blockcache_drain(l->blocks);
 	free(l->blocks);
 	free(l->parked_readers);
+	free(l->rereads);
 	gnet__udp_free_batch(l);
 	free(l);
 }
@@ -145,7 +146,7 @@ sleep_timeout(gnet__loop_t *l, bool more)
 {
 	int t;
 
-	if (more || l->runq_head != GNET__NO_SLOT)
+	if (more || l->runq_head != GNET__NO_SLOT || l->n_rereads != 0)
 		return 0;
 	t = gnet__timers_timeout_ms(&l->timers, gnet__now_ns());
 	if (l->outbox.parked != 0 && (t < 0 || t > GNET__OVERFLOW_RETRY_MS))
@@ -231,6 +232,9 @@ gnet__loop_main(void *arg)
 			    strerror(errno));
 			break;
 		}
+		/* Budget-limited reads of the last iteration first, as a
+		 * level-triggered poll would have reported them first. */
+		gnet__conns_reread(l);
 		for (i = 0; i < n; i++)
 			dispatch(l, &events[i]);
 	}

@@ -31,7 +31,10 @@ enum {
 	GNET__C_OUTBOUND = 1u << 14,    /* dialled or adopted by the program */
 	GNET__C_CONNECTING = 1u << 15,  /* connect() in progress: not open yet */
 	GNET__C_USER_PAUSED = 1u << 16, /* reading stopped by gnet_conn_set_reading */
-	GNET__C_NO_GSO = 1u << 17       /* UDP: the kernel refused a GSO send */
+	GNET__C_NO_GSO = 1u << 17,      /* UDP: the kernel refused a GSO send */
+	GNET__C_REREAD = 1u << 18,      /* on the loop's re-read list */
+	GNET__C_LEVEL = 1u << 19,       /* level-triggered after all (net/conn.c) */
+	GNET__C_HUP_SEEN = 1u << 20     /* epoll saw the peer shut down or fail */
 };
 
 struct gnet_conn {

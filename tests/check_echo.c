@@ -6,8 +6,10 @@
  * (GNET_CLOSE, gnet_conn_close) with output still to flush, engine stop
  * from a callback and from another thread, on_close accounting, async
  * writes and user messages from foreign threads, half-closing and
- * resetting peers. Server callbacks only record into atomics; the test
- * thread asserts, with bounded waits.
+ * resetting peers, and the reads edge-triggered epoll owes a socket (a
+ * small read budget, a FIN that came with the last bytes). Server
+ * callbacks only record into atomics; the test thread asserts, with
+ * bounded waits.
  */
 #include <check.h>
 #include <errno.h>
@@ -696,6 +698,103 @@ START_TEST(test_half_close_gets_full_echo)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * Edge-triggered reading (net/conn.c). A stream socket is reported once per
+ * arrival, so bytes a read leaves behind -- the read budget ran out, or a
+ * FIN came with the last bytes -- must be read without a new event. With
+ * a 4 KiB budget every client here needs dozens of budget-limited reads
+ * after its last byte arrived; if one were dropped, the echo would stall
+ * and the bounded waits below fail.
+ */
+#define EDGE_READ_CAP 4096
+#define EDGE_BYTES (256 * 1024)
+#define EDGE_CLIENTS 4
+#define EDGE_FIN_CLIENTS 32
+#define EDGE_FIN_BYTES 100
+
+static void edge_server_start(tn_server_t *s, echo_srv_t *ctx)
+{
+	gnet_options_t opts = { .num_loops = 1, .read_buffer_cap = EDGE_READ_CAP };
+	srv_init(ctx);
+	tn_server_start(s, &echo_events, &opts, ctx);
+}
+
+/* Each client writes and reads at once; with shut_wr it sends FIN right
+ * after its last byte and wants the echo, then EOF, back. */
+static void edge_pump(int shut_wr)
+{
+	echo_srv_t ctx;
+	tn_server_t s;
+	uint8_t *payload = malloc(EDGE_BYTES);
+	tn_client_t cl[EDGE_CLIENTS];
+
+	ck_assert_ptr_nonnull(payload);
+	tn_fill_random(payload, EDGE_BYTES, 4242);
+	edge_server_start(&s, &ctx);
+	for (int i = 0; i < EDGE_CLIENTS; i++) {
+		int fd = tn_connect(s.port);
+		ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+		tn_client_init(&cl[i], fd, payload, EDGE_BYTES, NULL, 0);
+		cl[i].shut_wr = shut_wr;
+		cl[i].want_eof = shut_wr;
+	}
+	int failed = tn_pump(cl, EDGE_CLIENTS, IO_MS);
+	ck_assert_msg(failed == 0, "%d client(s) failed; %s", failed,
+	    tn_pump_error(cl, EDGE_CLIENTS));
+	for (int i = 0; i < EDGE_CLIENTS; i++)
+		tn_close(&cl[i].fd);
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == EDGE_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.bytes_in), (long)EDGE_CLIENTS * EDGE_BYTES);
+	if (shut_wr)
+		ck_assert_int_eq(atomic_load(&ctx.close_eof), EDGE_CLIENTS);
+	tn_server_close(&s);
+	free(payload);
+	assert_no_loop_errors(&ctx);
+}
+
+START_TEST(test_edge_budget_reads_drain)
+{
+	edge_pump(0);
+}
+END_TEST
+
+START_TEST(test_edge_budget_reads_then_fin)
+{
+	edge_pump(1);
+}
+END_TEST
+
+/* A short message and its FIN sent back to back mostly reach the server
+ * before it reads: one readiness report for both. The read of the bytes
+ * is short, yet the stream's end is still waiting. */
+START_TEST(test_edge_fin_with_last_bytes)
+{
+	echo_srv_t ctx;
+	tn_server_t s;
+	uint8_t msg[EDGE_FIN_BYTES], got[EDGE_FIN_BYTES];
+
+	tn_fill_random(msg, sizeof msg, 77);
+	edge_server_start(&s, &ctx);
+	for (int i = 0; i < EDGE_FIN_CLIENTS; i++) {
+		int fd = tn_connect(s.port);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_uint_eq(tn_send_all(fd, msg, sizeof msg, IO_MS), sizeof msg);
+		ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+		ck_assert_uint_eq(tn_read_exact(fd, got, sizeof got, IO_MS), sizeof got);
+		ck_assert(memcmp(got, msg, sizeof msg) == 0);
+		size_t extra = 0;
+		int eof = tn_wait_eof(fd, WAIT_MS, &extra);
+		ck_assert_msg(eof == 1 && extra == 0,
+		    "client %d: tn_wait_eof = %d, %zu extra bytes", i, eof, extra);
+		tn_close(&fd);
+	}
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == EDGE_FIN_CLIENTS, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.close_eof), EDGE_FIN_CLIENTS);
+	tn_server_close(&s);
+	assert_no_loop_errors(&ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * gnet_send of a user message to a connection reaches on_message.
  */
 START_TEST(test_user_message_to_conn)
@@ -800,6 +899,12 @@ static Suite *echo_suite(void)
 	tcase_add_test(tc, test_on_close_once_per_conn);
 	tcase_add_test(tc, test_half_close_gets_full_echo);
 	tcase_add_test(tc, test_peer_reset_mid_stream);
+	suite_add_tcase(s, tc);
+
+	tc = tn_tcase("edge", TCASE_TIMEOUT_S);
+	tcase_add_test(tc, test_edge_budget_reads_drain);
+	tcase_add_test(tc, test_edge_budget_reads_then_fin);
+	tcase_add_test(tc, test_edge_fin_with_last_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("stop", TCASE_TIMEOUT_S);

@@ -2,7 +2,7 @@
  * check_kernel -- the actor kernel running in an engine: fan-in from many
  * loops and threads through tiny rings (the overflow path), the lost-wakeup
  * stress, stale handles after slot reuse, timers, spawn rules, the
- * foreign-thread send policies.
+ * foreign-thread send policies, the loop's buffer block cache.
  *
  * Actors report to the test thread through C11 atomics; every wait is
  * bounded (TN_WAIT_UNTIL), so a lost message or wakeup fails, never hangs.
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "net/buf.h"
 #include "support/testnet.h"
 
 #define MSG_DATA (GNET_MSG_USER + 1)
@@ -680,6 +681,71 @@ START_TEST(stop_while_queued_keeps_run_queue)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * The loop's block cache (net/buf.h): drained buffers give their 4 KiB
+ * block to the bound cache, up to GNET__BLOCKCACHE_MAX, and the next
+ * buffers take them back, last in first out; other sizes and unbound
+ * threads use malloc and free.
+ */
+#define CACHE_BUFS (GNET__BLOCKCACHE_MAX + 44)
+
+START_TEST(block_cache_reuses_and_bounds)
+{
+	static gnet__buf_t bufs[CACHE_BUFS];
+	static void *first_blocks[CACHE_BUFS];
+	gnet__blockcache_t *bc = calloc(1, sizeof(*bc));
+	gnet__buf_t big = { 0 }, unbound = { 0 };
+
+	ck_assert_ptr_nonnull(bc);
+	gnet__blockcache_bind(bc);
+	for (int i = 0; i < CACHE_BUFS; i++) {
+		ck_assert_int_eq(gnet__buf_append(&bufs[i], "0123456789", 10), 0);
+		first_blocks[i] = bufs[i].data;
+	}
+	for (int i = 0; i < CACHE_BUFS; i++)
+		gnet__buf_release(&bufs[i]);
+	/* Bounded: the rest went back to malloc. */
+	ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX);
+
+	/* Reused, newest first: the first new buffer gets the last block
+	 * that fitted in the cache. */
+	ck_assert_int_eq(gnet__buf_append(&bufs[0], "x", 1), 0);
+	ck_assert_ptr_eq(bufs[0].data, first_blocks[GNET__BLOCKCACHE_MAX - 1]);
+	ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX - 1);
+	ck_assert_int_eq(memcmp(bufs[0].data, "x", 1), 0);
+	gnet__buf_release(&bufs[0]);
+	ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX);
+
+	/* A buffer that grew past one block frees its bigger block, and
+	 * growing took its first block from the cache. */
+	{
+		static char chunk[3000];
+		memset(chunk, 'z', sizeof chunk);
+		ck_assert_int_eq(gnet__buf_append(&big, chunk, sizeof chunk), 0);
+		ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX - 1);
+		ck_assert_int_eq(gnet__buf_append(&big, chunk, sizeof chunk), 0);
+		ck_assert_uint_gt(big.cap, 4096);
+		/* the 4 KiB block it outgrew came back */
+		ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX);
+		ck_assert_int_eq(big.len, 2 * (int)sizeof chunk);
+		ck_assert_int_eq(memcmp(big.data + big.off + 2999, "zz", 2), 0);
+		gnet__buf_release(&big);
+		ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX);
+	}
+
+	/* Unbound, the thread allocates and frees without the cache. */
+	gnet__blockcache_bind(NULL);
+	ck_assert_int_eq(gnet__buf_append(&unbound, "y", 1), 0);
+	ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX);
+	gnet__buf_release(&unbound);
+	ck_assert_uint_eq(bc->n, GNET__BLOCKCACHE_MAX);
+
+	gnet__blockcache_drain(bc);
+	ck_assert_uint_eq(bc->n, 0);
+	free(bc);
+}
+END_TEST
+
 static Suite *
 kernel_suite(void)
 {
@@ -697,6 +763,7 @@ kernel_suite(void)
 	tcase_add_test(rules, stop_while_queued_keeps_run_queue);
 	tcase_add_test(rules, nowait_policy_reports_full_mailbox);
 	tcase_add_test(rules, bad_options_rejected);
+	tcase_add_test(rules, block_cache_reuses_and_bounds);
 	suite_add_tcase(s, rules);
 	return s;
 }
