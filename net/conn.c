@@ -479,6 +479,8 @@ gnet__conns_reread(gnet__loop_t *l)
 {
 	size_t i, n = l->n_rereads;
 
+	if (n == 0)
+		return;
 	/* Reads below may add connections (their budget ran out again):
 	 * those wait for the next iteration. The array may move meanwhile,
 	 * so it is indexed afresh each time. */
