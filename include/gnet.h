@@ -190,7 +190,8 @@ typedef struct gnet_options {
 	int multicore;          /* 1: one loop per online CPU (default 0: one loop) */
 	int num_loops;          /* > 0 overrides multicore; at most GNET_MAX_LOOPS */
 	int no_pin;             /* 1: do not pin loop threads to CPUs */
-	size_t read_buffer_cap; /* bytes read per readable event; default 64 KiB */
+	size_t read_buffer_cap; /* bytes read per readable event (and one more,
+	                         * to tell a drained socket); default 64 KiB */
 	size_t write_high_watermark; /* stop reading above this; default 1 MiB */
 	size_t write_low_watermark;  /* resume reading below this; default 256 KiB */
 	size_t max_inbound;     /* unconsumed inbound bytes before the connection

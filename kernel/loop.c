@@ -68,7 +68,13 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	if (rc == 0 && epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->waker.efd, &ev) < 0)
 		rc = -errno;
 	if (rc == 0) {
-		l->scratch_cap = eng->opt.read_buffer_cap;
+		/* One byte over the budget: a read that stops short of the
+		 * buffer proves the socket drained, so a peer that sent
+		 * exactly the budget (64 KiB: 16 x 4 KiB pipelined) costs
+		 * no second read to learn that (net/conn.c, read_once).
+		 * Measured: 1.09x the raw loop's CPU at 1000 x 4 KiB x
+		 * depth 16 without it. */
+		l->scratch_cap = eng->opt.read_buffer_cap + 1;
 		l->scratch = malloc(l->scratch_cap);
 		l->blocks = calloc(1, sizeof(*l->blocks));
 		if (l->scratch == NULL || l->blocks == NULL)
@@ -134,9 +140,14 @@ process_messages(gnet__loop_t *l)
 	for (d = 0; (moved | was_full) != 0 && d < l->eng->nloops && d < 64; d++)
 		if ((moved | was_full) & ((uint64_t)1 << d))
 			gnet__waker_wake(&l->eng->loops[d]->waker);
-	l->now_ns = gnet__now_ns();
-	while (gnet__timers_pop_due(&l->timers, l->now_ns, &m))
-		gnet__deliver_local(l, &m);
+	/* The clock is read after every epoll_wait; again here only when a
+	 * timer may be due (three vDSO reads an iteration were 0.65% of an
+	 * echo server's CPU at 1000 connections). */
+	if (l->timers.len != 0) {
+		l->now_ns = gnet__now_ns();
+		while (gnet__timers_pop_due(&l->timers, l->now_ns, &m))
+			gnet__deliver_local(l, &m);
+	}
 	gnet__run_actors(l);
 	return more;
 }
@@ -148,10 +159,34 @@ sleep_timeout(gnet__loop_t *l, bool more)
 
 	if (more || l->runq_head != GNET__NO_SLOT || l->n_rereads != 0)
 		return 0;
-	t = gnet__timers_timeout_ms(&l->timers, gnet__now_ns());
+	t = l->timers.len != 0 ?
+	    gnet__timers_timeout_ms(&l->timers, gnet__now_ns()) : -1;
 	if (l->outbox.parked != 0 && (t < 0 || t > GNET__OVERFLOW_RETRY_MS))
 		t = GNET__OVERFLOW_RETRY_MS;
 	return t;
+}
+
+/*
+ * Start loading what the next events will touch while this one runs its
+ * syscalls: the slot two events ahead, the object one event ahead (its
+ * slot was fetched by the previous call). Connection objects are spread
+ * over the heap; at 1000 connections the first read of one was a cache
+ * miss that took 68% of gnet__conn_io's samples (perf annotate). A stale
+ * tag only costs a useless prefetch.
+ */
+static inline void
+prefetch_targets(gnet__loop_t *l, const struct epoll_event *events, int i,
+    int n)
+{
+	uint32_t k;
+
+	if (i + 2 < n && (k = gnet__handle_slot(events[i + 2].data.u64)) < l->nslots)
+		__builtin_prefetch(&l->slots[k]);
+	if (i + 1 < n && (k = gnet__handle_slot(events[i + 1].data.u64)) < l->nslots &&
+	    l->slots[k].obj != NULL) {
+		__builtin_prefetch(l->slots[k].obj);
+		__builtin_prefetch((const char *)l->slots[k].obj + 64);
+	}
 }
 
 static void
@@ -235,8 +270,10 @@ gnet__loop_main(void *arg)
 		/* Budget-limited reads of the last iteration first, as a
 		 * level-triggered poll would have reported them first. */
 		gnet__conns_reread(l);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			prefetch_targets(l, events, i, n);
 			dispatch(l, &events[i]);
+		}
 	}
 	gnet__stop_all_actors(l);
 	gnet__blockcache_bind(NULL);

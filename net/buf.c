@@ -64,8 +64,12 @@ block_free(unsigned char *p, size_t cap)
 {
 	gnet__blockcache_t *bc = tls_blocks;
 
-	if (p != NULL && cap == BUF_MIN_CAP && bc != NULL &&
-	    bc->n < GNET__BLOCKCACHE_MAX) {
+	/* Most releases are of a buffer that holds no block: not even a
+	 * call into the allocator for those (free(NULL) was 0.5% of an
+	 * echo server's CPU at one connection). */
+	if (p == NULL)
+		return;
+	if (cap == BUF_MIN_CAP && bc != NULL && bc->n < GNET__BLOCKCACHE_MAX) {
 		BLOCK_POISON(p);
 		bc->blocks[bc->n++] = p;
 		return;

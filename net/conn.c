@@ -403,28 +403,49 @@ socket_error(int fd)
 	return err != 0 ? -err : -EPIPE;
 }
 
+/* Append h to a growable array of handles; GNET_ENOMEM if it cannot grow.
+ * The loop keeps connections it must come back to this way (parked
+ * readers, re-reads): a handle, not a pointer, since one may close first. */
+static int
+handles_push(gnet_handle_t **v, size_t *n, size_t *cap, gnet_handle_t h)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		gnet_handle_t *nv = realloc(*v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return GNET_ENOMEM;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = h;
+	return 0;
+}
+
+/* The connection a handle names, or NULL once it has closed. */
+static gnet_conn_t *
+live_conn(gnet__loop_t *l, gnet_handle_t h)
+{
+	gnet__slot_t *s = gnet__slot_lookup(l, h);
+
+	return s != NULL && s->kind == GNET__SLOT_CONN ? s->obj : NULL;
+}
+
 static void
 schedule_reread(gnet__loop_t *l, gnet_conn_t *c)
 {
 	if (c->flags & GNET__C_REREAD)
 		return;
-	if (l->n_rereads == l->cap_rereads) {
-		size_t ncap = l->cap_rereads ? l->cap_rereads * 2 : 16;
-		gnet_handle_t *nv = realloc(l->rereads, ncap * sizeof(*nv));
-		if (nv == NULL) {
-			/* Out of memory: cannot remember it, so make this
-			 * connection level-triggered; epoll then keeps
-			 * reporting the bytes left behind. */
-			struct epoll_event ev = { .events = c->ev_mask,
-			    .data.u64 = c->handle };
-			c->flags |= GNET__C_LEVEL;
-			epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-			return;
-		}
-		l->rereads = nv;
-		l->cap_rereads = ncap;
+	if (handles_push(&l->rereads, &l->n_rereads, &l->cap_rereads,
+	    c->handle) != 0) {
+		/* Out of memory: cannot remember it, so make this connection
+		 * level-triggered; epoll then keeps reporting the bytes left
+		 * behind. */
+		struct epoll_event ev = { .events = c->ev_mask,
+		    .data.u64 = c->handle };
+		c->flags |= GNET__C_LEVEL;
+		epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		return;
 	}
-	l->rereads[l->n_rereads++] = c->handle;
 	c->flags |= GNET__C_REREAD;
 }
 
@@ -461,15 +482,9 @@ read_once(gnet__loop_t *l, gnet_conn_t *c)
 static void
 park_reader(gnet__loop_t *l, gnet_conn_t *c)
 {
-	if (l->n_parked_readers == l->cap_parked_readers) {
-		size_t ncap = l->cap_parked_readers ? l->cap_parked_readers * 2 : 16;
-		gnet_handle_t *nv = realloc(l->parked_readers, ncap * sizeof(*nv));
-		if (nv == NULL)
-			return; /* keep reading: better than losing track */
-		l->parked_readers = nv;
-		l->cap_parked_readers = ncap;
-	}
-	l->parked_readers[l->n_parked_readers++] = c->handle;
+	if (handles_push(&l->parked_readers, &l->n_parked_readers,
+	    &l->cap_parked_readers, c->handle) != 0)
+		return; /* keep reading: better than losing track */
 	c->flags |= GNET__C_PARKED;
 	gnet__conn_sync_events(c);
 }
@@ -485,11 +500,9 @@ gnet__conns_reread(gnet__loop_t *l)
 	 * those wait for the next iteration. The array may move meanwhile,
 	 * so it is indexed afresh each time. */
 	for (i = 0; i < n; i++) {
-		gnet__slot_t *s = gnet__slot_lookup(l, l->rereads[i]);
-		gnet_conn_t *c;
-		if (s == NULL || s->kind != GNET__SLOT_CONN)
+		gnet_conn_t *c = live_conn(l, l->rereads[i]);
+		if (c == NULL)
 			continue;
-		c = s->obj;
 		c->flags &= ~(unsigned)GNET__C_REREAD;
 		/* Paused meanwhile: the resume's EPOLL_CTL_MOD reports the
 		 * waiting bytes. */
@@ -506,11 +519,9 @@ gnet__conns_resume_parked(gnet__loop_t *l)
 	size_t i;
 
 	for (i = 0; i < l->n_parked_readers; i++) {
-		gnet__slot_t *s = gnet__slot_lookup(l, l->parked_readers[i]);
-		gnet_conn_t *c;
-		if (s == NULL || s->kind != GNET__SLOT_CONN)
+		gnet_conn_t *c = live_conn(l, l->parked_readers[i]);
+		if (c == NULL)
 			continue;
-		c = s->obj;
 		c->flags &= ~(unsigned)GNET__C_PARKED;
 		gnet__conn_sync_events(c);
 	}

@@ -56,7 +56,7 @@
 #define ABORT_BYTES 1024
 
 #define MAX_INBOUND ((size_t)64 * 1024)
-#define DEFAULT_READ_CAP ((size_t)64 * 1024) /* documented read_buffer_cap */
+#define DEFAULT_READ_CAP ((size_t)64 * 1024 + 1) /* documented read_buffer_cap, + 1 */
 #define HOARD_BYTES ((size_t)1024 * 1024)
 #define ECHO_BYTES ((size_t)1024 * 1024)   /* > MAX_INBOUND, but consumed */
 #define ECHO_AFTER_BYTES ((size_t)64 * 1024)
