@@ -166,29 +166,6 @@ sleep_timeout(gnet__loop_t *l, bool more)
 	return t;
 }
 
-/*
- * Start loading what the next events will touch while this one runs its
- * syscalls: the slot two events ahead, the object one event ahead (its
- * slot was fetched by the previous call). Connection objects are spread
- * over the heap; at 1000 connections the first read of one was a cache
- * miss that took 68% of gnet__conn_io's samples (perf annotate). A stale
- * tag only costs a useless prefetch.
- */
-static inline void
-prefetch_targets(gnet__loop_t *l, const struct epoll_event *events, int i,
-    int n)
-{
-	uint32_t k;
-
-	if (i + 2 < n && (k = gnet__handle_slot(events[i + 2].data.u64)) < l->nslots)
-		__builtin_prefetch(&l->slots[k]);
-	if (i + 1 < n && (k = gnet__handle_slot(events[i + 1].data.u64)) < l->nslots &&
-	    l->slots[k].obj != NULL) {
-		__builtin_prefetch(l->slots[k].obj);
-		__builtin_prefetch((const char *)l->slots[k].obj + 64);
-	}
-}
-
 static void
 dispatch(gnet__loop_t *l, const struct epoll_event *ev)
 {
@@ -270,10 +247,8 @@ gnet__loop_main(void *arg)
 		/* Budget-limited reads of the last iteration first, as a
 		 * level-triggered poll would have reported them first. */
 		gnet__conns_reread(l);
-		for (i = 0; i < n; i++) {
-			prefetch_targets(l, events, i, n);
+		for (i = 0; i < n; i++)
 			dispatch(l, &events[i]);
-		}
 	}
 	gnet__stop_all_actors(l);
 	gnet__blockcache_bind(NULL);
