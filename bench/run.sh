@@ -556,7 +556,7 @@ charts() {
 	    'CPU s per 1M messages' 'set logscale y'
 	chart "$csv" "$dir/cpu_vs_raw.png" 10 \
 	    'Echo: server CPU relative to the raw epoll loop (median of per-repeat ratios; lower is better)' \
-	    'CPU / raw epoll CPU' 'set yrange [0.8:1.6]; set ytics 0.1; set label 1 "bars above 1.6 are cut (libevent in the 4 KiB cells)" at graph 0.01, graph 0.96 front'
+	    'CPU / raw epoll CPU' 'set yrange [0.8:1.6]; set ytics 0.1; set label 1 "bars above 1.6 are cut (libevent only)" at graph 0.01, graph 0.96 front'
 }
 
 report() {
