@@ -47,8 +47,9 @@ gnet__conn_mark_dirty(gnet_conn_t *c)
  * per read event, 3.5% of the server's CPU at 1000 connections x 64 B x
  * depth 1 (perf). The price is the rule that every read either drains the
  * socket -- a short read, and no FIN or error reported -- or puts the
- * connection on the re-read list (read_once). A mask change (pause, resume) is an EPOLL_CTL_MOD, which
- * polls the socket and reports what is already waiting. UDP sockets stay
+ * connection on the re-read list (read_once). A mask change (pause,
+ * resume) is an EPOLL_CTL_MOD, which polls the socket and reports what is
+ * already waiting. UDP sockets stay
  * level-triggered: one per loop, they gain nothing; so does a connection
  * the re-read list had no memory for (GNET__C_LEVEL).
  */
