@@ -240,8 +240,18 @@ START_TEST(no_lost_wakeups)
 		 * it has announced sleeping, so each is a full sleep/wake. */
 		if (i % 5 != 0) {
 			int64_t dl = tn_now_ms() + WAKE_ACK_BOUND_MS;
-			ck_assert_msg(SPIN_UNTIL(atomic_load(&loop->waker.sleeping) == 1, dl),
-			    "loop never went to sleep (ping %lu)", i);
+			gnet_loop_stats_t s0, s1;
+			gnet_engine_loop_stats(srv.eng, 0, &s0);
+			if (!SPIN_UNTIL(atomic_load(&loop->waker.sleeping) == 1, dl)) {
+				/* Tell a loop that spins without sleeping from
+				 * one that is stuck. */
+				gnet_engine_loop_stats(srv.eng, 0, &s1);
+				ck_abort_msg("loop never went to sleep (ping %lu): "
+				    "%llu iterations, %llu messages in %d ms",
+				    i, (unsigned long long)(s1.iterations - s0.iterations),
+				    (unsigned long long)(s1.msgs_in - s0.msgs_in),
+				    WAKE_ACK_BOUND_MS);
+			}
 		}
 		ping.a = i;
 		t0 = tn_now_ms();
