@@ -16,11 +16,8 @@
  * libc function is used.
  *
  * Sanitizer builds keep the libc calls: the sanitizers intercept them,
- * ASan to check the buffers the kernel fills, TSan to know a thread is
- * blocked. A thread that TSan does not see blocked in epoll_wait keeps its
- * TSan slot, and TSan's periodic global reset waits for it: under TSan
- * the lost-wakeup stress test (check_kernel) stalled once every ~10^6
- * sleeps in CI with the raw syscall, never with the libc call.
+ * ASan to check the buffers the kernel fills, TSan to see the
+ * synchronisation through epoll and a thread blocked in it.
  */
 #ifndef GNET_KERNEL_SYS_H
 #define GNET_KERNEL_SYS_H
