@@ -195,8 +195,7 @@ END_TEST
 #define WAKE_RACERS 250000u     /* pings sent at once, racing the sleep */
 /* No ping may wait longer than this, nor the loop take longer to fall
  * asleep. A lost wakeup waits forever, so the bound only has to outlast
- * the machine's hiccups: 2 s did not, once in 1.25 million cycles under
- * TSan in CI (the loop had not gone back to sleep after an ack). */
+ * the machine's hiccups. */
 #define WAKE_ACK_BOUND_MS 10000
 
 static atomic_ulong wake_ack;
