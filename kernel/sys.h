@@ -29,13 +29,10 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include "mailbox/sanitizer.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(GNET__TSAN) || defined(GNET__ASAN)
 #define GNET__SYS_LIBC 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define GNET__SYS_LIBC 1
-#endif
 #endif
 
 static inline ssize_t

@@ -20,14 +20,7 @@
 #include <stdbool.h>
 #include <ck_ring.h>
 #include "gnet.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define GNET__TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GNET__TSAN 1
-#endif
-#endif
+#include "mailbox/sanitizer.h"
 
 #ifdef GNET__TSAN
 void __tsan_acquire(void *addr);

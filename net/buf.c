@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gnet.h"
+#include "mailbox/sanitizer.h"
 #include "net/buf.h"
 
 /* Smallest block worth allocating: one typical write fits. */
@@ -12,14 +13,7 @@
 
 /* Cached blocks are poisoned under AddressSanitizer, so a buffer used
  * after its release is still reported. */
-#if defined(__SANITIZE_ADDRESS__)
-#define BUF_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BUF_ASAN 1
-#endif
-#endif
-#ifdef BUF_ASAN
+#ifdef GNET__ASAN
 #include <sanitizer/asan_interface.h>
 #define BLOCK_POISON(p) ASAN_POISON_MEMORY_REGION((p), BUF_MIN_CAP)
 #define BLOCK_UNPOISON(p) ASAN_UNPOISON_MEMORY_REGION((p), BUF_MIN_CAP)

@@ -49,9 +49,9 @@ gnet__conn_mark_dirty(gnet_conn_t *c)
  * socket -- a short read, and no FIN or error reported -- or puts the
  * connection on the re-read list (read_once). A mask change (pause,
  * resume) is an EPOLL_CTL_MOD, which polls the socket and reports what is
- * already waiting. UDP sockets stay
- * level-triggered: one per loop, they gain nothing; so does a connection
- * the re-read list had no memory for (GNET__C_LEVEL).
+ * already waiting. UDP sockets stay level-triggered: one per loop, they
+ * gain nothing; so does a connection the re-read list had no memory for
+ * (GNET__C_LEVEL).
  */
 static uint32_t
 epoll_mode(unsigned flags, uint32_t want)
@@ -505,10 +505,9 @@ gnet__conns_reread(gnet__loop_t *l)
 		if (c == NULL)
 			continue;
 		c->flags &= ~(unsigned)GNET__C_REREAD;
-		/* Paused meanwhile: the resume's EPOLL_CTL_MOD reports the
-		 * waiting bytes. */
-		if (c->ev_mask & EPOLLIN)
-			gnet__conn_io(l, c, EPOLLIN);
+		/* gnet__conn_io reads only if c still reads; paused meanwhile,
+		 * the resume's EPOLL_CTL_MOD reports the waiting bytes. */
+		gnet__conn_io(l, c, EPOLLIN);
 	}
 	memmove(l->rereads, l->rereads + n, (l->n_rereads - n) * sizeof(*l->rereads));
 	l->n_rereads -= n;
@@ -540,9 +539,9 @@ static void flush_one(gnet__loop_t *l, gnet_conn_t *c);
  * epoll_wait batch came between a socket's read and its write: at 1000
  * connections x 64 B x depth 1 the deferred send cost 4.72 us of server
  * CPU per message against 4.52 us sent here (means of 3 alternated
- * bench/ab.sh runs). Only the plain case is taken here
- * -- c at the head of the dirty list (nothing marked after it), open and
- * connected; closes and anything marked dirty by others keep to the pass.
+ * bench/ab.sh runs). Only the plain case is taken here -- c at the head
+ * of the dirty list (nothing marked after it), open and connected; closes
+ * and anything marked dirty by others keep to the pass.
  */
 static void
 flush_if_fresh(gnet__loop_t *l, gnet_conn_t *c)
