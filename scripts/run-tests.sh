@@ -22,7 +22,12 @@ for t in "$@"; do
 		echo "!! $(basename "$t") exited $rc without a Check summary"
 		failed=$((failed + 1))
 	fi
-	[ $rc -eq 0 ] || status=1
+	if [ $rc -ne 0 ]; then
+		# A sanitizer report at exit, a crash after the summary or the
+		# timeout: the Check line alone would hide it.
+		[ -z "$line" ] || echo "!! $(basename "$t") exited $rc after its Check summary"
+		status=1
+	fi
 done
 echo "tests: $passed passed, $failed failed"
 [ $failed -eq 0 ] || status=1
