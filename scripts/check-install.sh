@@ -3,7 +3,9 @@
 # installed header and libraries through pkg-config, as a user would.
 set -euo pipefail
 trap 'echo "install-check: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
-dest=$(mktemp -d)
+# Under build/, not /tmp: a small or noexec /tmp must not fail the check.
+mkdir -p build
+dest=$(mktemp -d "$PWD/build/install-check.XXXXXX")
 trap 'rm -rf "$dest"' EXIT
 make -s install DESTDIR="$dest" PREFIX=/usr/local
 export PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$dest/usr/local/lib/pkgconfig"
