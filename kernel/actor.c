@@ -43,6 +43,7 @@ gnet__slot_alloc(gnet__loop_t *l, uint8_t kind, void *obj, gnet_handle_t *out)
 	s->kind = kind;
 	s->obj = obj;
 	s->next = GNET__NO_SLOT;
+	s->read_fd = -1;
 	*out = gnet__handle_make((unsigned)l->index, i, s->gen);
 	return 0;
 }
@@ -58,6 +59,7 @@ gnet__slot_free(gnet__loop_t *l, uint32_t i)
 
 	s->kind = GNET__SLOT_FREE;
 	s->obj = NULL;
+	s->read_fd = -1;
 	/* Generation 0 is never used, so handle 0 is never valid. */
 	if (++s->gen == 0)
 		s->gen = 1;

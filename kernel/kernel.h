@@ -92,6 +92,10 @@ typedef struct gnet__slot {
 	uint8_t kind;
 	uint8_t queued;      /* on the run queue */
 	uint32_t next;       /* free list or run queue link */
+	/* A connection's socket when its next readable event may read it
+	 * before the connection object is touched (net/conn.c keeps it;
+	 * gnet__conn_event), else -1. It sits in what was padding. */
+	int read_fd;
 	gnet__fifo_t mbox;   /* the actor's mailbox */
 	void *obj;           /* gnet_actor_t*, gnet_conn_t* or listener */
 } gnet__slot_t;
@@ -256,7 +260,7 @@ void gnet__log(int level, const char *fmt, ...)
 
 /* net/ hooks the kernel calls */
 void gnet__conn_receive(struct gnet_conn *c, const gnet_msg_t *m);
-void gnet__conn_io(gnet__loop_t *l, struct gnet_conn *c, uint32_t events);
+void gnet__conn_event(gnet__loop_t *l, gnet__slot_t *s, uint32_t events);
 void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener);
 /* Wrap a bound UDP socket of listener `listener` in a connection object on
  * loop l (setup time). */

@@ -71,7 +71,7 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 		/* One byte over the budget: a read that stops short of the
 		 * buffer proves the socket drained, so a peer that sent
 		 * exactly the budget (64 KiB: 16 x 4 KiB pipelined) costs
-		 * no second read to learn that (net/conn.c, read_once).
+		 * no second read to learn that (net/conn.c, took_read).
 		 * Measured at 1000 x 4 KiB x depth 16: 1.226 / 1.290 / 1.238
 		 * us of CPU per message without it, 1.218 / 1.283 / 1.208
 		 * with it (bench/ab.sh). */
@@ -183,7 +183,7 @@ dispatch(gnet__loop_t *l, const struct epoll_event *ev)
 	if (s == NULL)
 		return;
 	if (s->kind == GNET__SLOT_CONN)
-		gnet__conn_io(l, s->obj, ev->events);
+		gnet__conn_event(l, s, ev->events);
 	else if (s->kind == GNET__SLOT_LISTENER)
 		gnet__listener_accept(l, s->obj);
 }

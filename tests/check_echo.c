@@ -795,6 +795,114 @@ START_TEST(test_edge_fin_with_last_bytes)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * A connection paused by another connection's callback while its own
+ * readable event waits in the same epoll batch. The loop may read a
+ * socket before it looks at the connection (gnet__conn_event), on the
+ * word of the connection's slot; that word must follow the pause, or the
+ * stale event reads the paused connection and calls its on_traffic.
+ *
+ * Three connections, in open order: V (the victim), A (pauses and
+ * resumes V on command) and S (its callback holds the loop until the test
+ * has sent to A and then V, so that both events come in one batch, A's
+ * first).
+ */
+enum { PAUSE_V, PAUSE_A, PAUSE_S, PAUSE_CONNS };
+
+typedef struct pause_srv {
+	gnet_conn_t *conn[PAUSE_CONNS]; /* loop thread only */
+	atomic_int opens;
+	atomic_int victim_calls;        /* on_traffic calls for V */
+	atomic_int holding, release;    /* S's callback holds the loop */
+	tn_loop_errors_t errs;
+} pause_srv_t;
+
+static gnet_action_t pause_on_open(gnet_conn_t *c, void *udata)
+{
+	pause_srv_t *ctx = udata;
+	int idx = atomic_fetch_add(&ctx->opens, 1);
+
+	TN_LOOP_CHECK(&ctx->errs, idx < PAUSE_CONNS);
+	if (idx < PAUSE_CONNS)
+		ctx->conn[idx] = c;
+	return GNET_NONE;
+}
+
+static gnet_action_t pause_on_traffic(gnet_conn_t *c, void *udata)
+{
+	pause_srv_t *ctx = udata;
+	const void *data;
+	size_t n = gnet_conn_peek(c, &data);
+	const char *cmd = data;
+
+	if (c == ctx->conn[PAUSE_S]) {
+		int64_t deadline = tn_now_ms() + WAIT_MS;
+		atomic_store(&ctx->holding, 1);
+		while (!atomic_load(&ctx->release) && tn_now_ms() < deadline)
+			tn_nap();
+		TN_LOOP_CHECK(&ctx->errs, atomic_load(&ctx->release));
+	} else if (c == ctx->conn[PAUSE_V]) {
+		atomic_fetch_add(&ctx->victim_calls, 1);
+		TN_LOOP_CHECK(&ctx->errs, gnet_conn_write(c, data, n) == (long)n);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			char reply = cmd[i];
+			if (cmd[i] == 'p' || cmd[i] == 'r')
+				TN_LOOP_CHECK(&ctx->errs, gnet_conn_set_reading(
+				    ctx->conn[PAUSE_V], cmd[i] == 'r') == 0);
+			else if (cmd[i] == 'q')
+				reply = (char)('0' + atomic_load(&ctx->victim_calls));
+			TN_LOOP_CHECK(&ctx->errs, gnet_conn_write(c, &reply, 1) == 1);
+		}
+	}
+	gnet_conn_discard(c, n);
+	return GNET_NONE;
+}
+
+START_TEST(test_pause_from_other_conn_in_same_batch)
+{
+	static const gnet_events_t ev = { .on_open = pause_on_open,
+	    .on_traffic = pause_on_traffic };
+	gnet_options_t opts = { .num_loops = 1 };
+	pause_srv_t ctx;
+	tn_server_t s;
+	int fd[PAUSE_CONNS];
+	char c;
+
+	memset(&ctx, 0, sizeof ctx);
+	tn_server_start(&s, &ev, &opts, &ctx);
+	for (int i = 0; i < PAUSE_CONNS; i++) {
+		fd[i] = tn_connect(s.port);
+		ck_assert_int_ge(fd[i], 0);
+		TN_WAIT_UNTIL(atomic_load(&ctx.opens) == i + 1, WAIT_MS);
+	}
+	ck_assert_uint_eq(tn_send_all(fd[PAUSE_S], "s", 1, IO_MS), 1);
+	TN_WAIT_UNTIL(atomic_load(&ctx.holding), WAIT_MS);
+	/* Loopback queues the bytes at the server's sockets before send
+	 * returns: A's, then V's readiness is on epoll's list in that order. */
+	ck_assert_uint_eq(tn_send_all(fd[PAUSE_A], "p", 1, IO_MS), 1);
+	ck_assert_uint_eq(tn_send_all(fd[PAUSE_V], "x", 1, IO_MS), 1);
+	atomic_store(&ctx.release, 1);
+	ck_assert_uint_eq(tn_read_exact(fd[PAUSE_A], &c, 1, IO_MS), 1);
+	ck_assert_int_eq(c, 'p');
+	/* A's next command is handled after the rest of that batch. */
+	ck_assert_uint_eq(tn_send_all(fd[PAUSE_A], "q", 1, IO_MS), 1);
+	ck_assert_uint_eq(tn_read_exact(fd[PAUSE_A], &c, 1, IO_MS), 1);
+	ck_assert_msg(c == '0', "paused connection's on_traffic ran %c time(s)", c);
+	/* Resumed, V gets the byte that waited. */
+	ck_assert_uint_eq(tn_send_all(fd[PAUSE_A], "r", 1, IO_MS), 1);
+	ck_assert_uint_eq(tn_read_exact(fd[PAUSE_A], &c, 1, IO_MS), 1);
+	ck_assert_int_eq(c, 'r');
+	ck_assert_uint_eq(tn_read_exact(fd[PAUSE_V], &c, 1, IO_MS), 1);
+	ck_assert_int_eq(c, 'x');
+	ck_assert_int_eq(atomic_load(&ctx.victim_calls), 1);
+	for (int i = 0; i < PAUSE_CONNS; i++)
+		tn_close(&fd[i]);
+	tn_server_close(&s);
+	TN_ASSERT_NO_LOOP_ERRORS(&ctx.errs);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * gnet_send of a user message to a connection reaches on_message.
  */
 START_TEST(test_user_message_to_conn)
@@ -905,6 +1013,7 @@ static Suite *echo_suite(void)
 	tcase_add_test(tc, test_edge_budget_reads_drain);
 	tcase_add_test(tc, test_edge_budget_reads_then_fin);
 	tcase_add_test(tc, test_edge_fin_with_last_bytes);
+	tcase_add_test(tc, test_pause_from_other_conn_in_same_batch);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("stop", TCASE_TIMEOUT_S);
