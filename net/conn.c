@@ -469,6 +469,23 @@ schedule_reread(gnet__loop_t *l, gnet_conn_t *c)
 	c->flags |= GNET__C_REREAD;
 }
 
+/* Events on which a stream connection that is reading reads: bytes, or
+ * the end of the stream or an error, which come after the bytes. */
+#define STREAM_READ_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
+/* What a read of a stream socket returned: n bytes, or -1 and err. */
+typedef struct read_result {
+	ssize_t n;
+	int err;
+} read_result_t;
+
+/* The loop holds max_parked messages for slow peers: readers wait. */
+static bool
+readers_parked(const gnet__loop_t *l)
+{
+	return l->outbox.parked >= l->eng->opt.max_parked;
+}
+
 /* One read of a stream socket into the loop's scratch buffer; with -1,
  * errno says why. */
 static ssize_t
@@ -518,7 +535,8 @@ park_reader(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__conn_sync_events(c);
 }
 
-static void conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events);
+static void conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
+    const read_result_t *done);
 
 void
 gnet__conns_reread(gnet__loop_t *l)
@@ -537,7 +555,7 @@ gnet__conns_reread(gnet__loop_t *l)
 		c->flags &= ~(unsigned)GNET__C_REREAD;
 		/* conn_io reads only if c still reads; paused meanwhile,
 		 * the resume's EPOLL_CTL_MOD reports the waiting bytes. */
-		conn_io(l, c, EPOLLIN);
+		conn_io(l, c, EPOLLIN, NULL);
 	}
 	memmove(l->rereads, l->rereads + n, (l->n_rereads - n) * sizeof(*l->rereads));
 	l->n_rereads -= n;
@@ -585,8 +603,14 @@ flush_if_fresh(gnet__loop_t *l, gnet_conn_t *c)
 	flush_one(l, c);
 }
 
+/*
+ * The connection's part of an epoll event. `done` is the read of c's
+ * socket gnet__conn_event already made for this event, or NULL; it is
+ * given only when the read branch below is where the event goes.
+ */
 static void
-conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
+conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
+    const read_result_t *done)
 {
 	if (c->flags & GNET__C_CLOSED)
 		return;
@@ -615,24 +639,28 @@ conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 		 * datagram; the next receive returns and clears it. */
 		if (!(events & (EPOLLIN | EPOLLERR)) || !(c->ev_mask & EPOLLIN))
 			return;
-		if (l->outbox.parked >= l->eng->opt.max_parked)
+		if (readers_parked(l))
 			park_reader(l, c);
 		else
 			gnet__udp_read(l, c);
 		return;
 	}
-	if ((events & EPOLLIN) && (c->ev_mask & EPOLLIN) &&
-	    l->outbox.parked >= l->eng->opt.max_parked) {
+	if ((events & EPOLLIN) && (c->ev_mask & EPOLLIN) && readers_parked(l)) {
 		park_reader(l, c);
 		return;
 	}
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->flags |= GNET__C_HUP_SEEN;
-	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
-	    (c->ev_mask & EPOLLIN)) {
+	if ((events & STREAM_READ_EVENTS) && (c->ev_mask & EPOLLIN)) {
 		/* Data that arrived before a FIN or error is read first. */
-		ssize_t n = read_socket(l, c->fd);
-		took_read(l, c, n, errno);
+		read_result_t r;
+		if (done != NULL) {
+			r = *done;
+		} else {
+			r.n = read_socket(l, c->fd);
+			r.err = errno;
+		}
+		took_read(l, c, r.n, r.err);
 		flush_if_fresh(l, c);
 	} else if (events & EPOLLERR) {
 		gnet__conn_abort(c, socket_error(c->fd));
@@ -652,33 +680,27 @@ conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
  * connections' data evict it), and its first use, the flags test in
  * conn_io, was then about a quarter of gnet's user-space time at
  * c1000/4KiB/d16. Behind the read the miss costs nothing. s->read_fd is
- * set exactly when conn_io would read on this event (sync_read_fd),
- * so the two paths do the same; parked readers take the slow one.
+ * set exactly when conn_io would read on this event (sync_read_fd), and
+ * the events and parked tests are conn_io's own, so the read handed to
+ * conn_io always lands in its read branch; other events, and parked
+ * readers, go to conn_io without one.
  */
 void
 gnet__conn_event(gnet__loop_t *l, gnet__slot_t *s, uint32_t events)
 {
 	gnet_conn_t *c = s->obj;
-	ssize_t n;
-	int err;
+	read_result_t r;
 
-	if (s->read_fd < 0 ||
-	    !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
-	    ((events & EPOLLIN) && l->outbox.parked >= l->eng->opt.max_parked)) {
-		conn_io(l, c, events);
+	if (s->read_fd < 0 || !(events & STREAM_READ_EVENTS) ||
+	    ((events & EPOLLIN) && readers_parked(l))) {
+		conn_io(l, c, events, NULL);
 		return;
 	}
 	__builtin_prefetch(c);
 	__builtin_prefetch((const char *)c + 64);
-	n = read_socket(l, s->read_fd);
-	err = errno;
-	/* From here on, what conn_io does around its read. */
-	if (events & EPOLLOUT)
-		gnet__conn_mark_dirty(c);
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		c->flags |= GNET__C_HUP_SEEN;
-	took_read(l, c, n, err);
-	flush_if_fresh(l, c);
+	r.n = read_socket(l, s->read_fd);
+	r.err = errno;
+	conn_io(l, c, events, &r);
 }
 
 static void
