@@ -343,9 +343,19 @@ cell_name() { # CONNS SIZE DEPTH
 	echo "c$1$size/d$3"
 }
 
+# rotate K WORD...: the words, starting from the (K mod count)-th.
+rotate() {
+	local k=$1
+	shift
+	k=$((k % $#))
+	echo "${@:k+1}" "${@:1:k}"
+}
+
 # run_suite SUITE "FRAMEWORK..." "CONNS SIZE DEPTH"...: starts every
 # framework's server, runs each cell REPEATS times (each repeat goes over
 # every cell and framework, so slow drift hits all alike), stops them.
+# Each repeat starts the frameworks from another one, so none always runs
+# first after a cell change (or right after the same neighbour).
 run_suite() {
 	local suite=$1 fws=$2 fw rep spec conns size depth
 	shift 2
@@ -356,7 +366,8 @@ run_suite() {
 	for rep in $(seq "$REPEATS"); do
 		for spec in "$@"; do
 			read -r conns size depth <<<"$spec"
-			for fw in $fws; do
+			# shellcheck disable=SC2086 # fws is a word list
+			for fw in $(rotate $((rep - 1)) $fws); do
 				measure "$suite" "$fw" "$(cell_name "$conns" "$size" "$depth")" \
 				    "$rep" "$conns" "$size" "$depth"
 			done

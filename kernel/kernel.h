@@ -147,6 +147,14 @@ typedef struct gnet__loop {
 	unsigned char *scratch;  /* the shared read buffer */
 	size_t scratch_cap;
 	struct gnet_conn *dirty; /* conns with output or a close to finish */
+	/* A handler's write held by reference to its bytes in scratch,
+	 * sent right after the read's handlers return (net/conn_write.c). */
+	struct {
+		struct gnet_conn *conn; /* NULL: nothing held */
+		const unsigned char *p;
+		size_t len;
+		bool open;              /* a read's handlers are running */
+	} held;
 	/* Connections that stopped reading because this loop's outbox held
 	 * max_parked messages; handles, since they may close meanwhile. */
 	gnet_handle_t *parked_readers;

@@ -167,6 +167,18 @@ sleep_timeout(gnet__loop_t *l, bool more)
 	return t;
 }
 
+/* Start loading the slot entry of the next event while this one is
+ * served: with 1000 connections the slot table does not stay cached, and
+ * the lookup's miss was 0.4% of an echo server's CPU (c1000/64B/d16). */
+static inline void
+prefetch_slot(const gnet__loop_t *l, gnet_handle_t h)
+{
+	uint32_t i = gnet__handle_slot(h);
+
+	if (i < l->nslots)
+		__builtin_prefetch(&l->slots[i]);
+}
+
 static void
 dispatch(gnet__loop_t *l, const struct epoll_event *ev)
 {
@@ -251,8 +263,11 @@ gnet__loop_main(void *arg)
 		/* Budget-limited reads of the last iteration first, as a
 		 * level-triggered poll would have reported them first. */
 		gnet__conns_reread(l);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			if (i + 1 < n)
+				prefetch_slot(l, events[i + 1].data.u64);
 			dispatch(l, &events[i]);
+		}
 	}
 	gnet__stop_all_actors(l);
 	gnet__blockcache_bind(NULL);

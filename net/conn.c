@@ -4,8 +4,9 @@
  * Reads go into the loop's one scratch buffer and are handed to on_traffic
  * in place; only bytes the handler leaves unconsumed are copied into the
  * connection's own buffer, which exists only while non-empty. Writes are
- * appended to the outbound buffer and flushed once per loop iteration,
- * before the loop sleeps. A connection is only ever freed from the flush
+ * appended to the outbound buffer (or held by reference, see
+ * net/conn_write.c) and flushed right after the handler that made them,
+ * or at the latest once per loop iteration, before the loop sleeps. A connection is only ever freed from the flush
  * pass (gnet__conns_flush), never from inside a callback, so a handler can
  * close a connection and keep using it until it returns.
  */
@@ -109,7 +110,7 @@ gnet__conn_begin_close(gnet_conn_t *c, int reason)
 		return;
 	c->flags |= GNET__C_CLOSING;
 	c->close_reason = reason;
-	if (eng_of(c)->opt.linger_ms < 0 && c->out.len != 0) {
+	if (eng_of(c)->opt.linger_ms < 0 && gnet__conn_out_len(c) != 0) {
 		/* No lingering wanted: pending output is given up. */
 		c->flags |= GNET__C_ABORT;
 		c->close_reason = GNET_ELINGER;
@@ -157,7 +158,7 @@ void
 gnet__conn_check_high(gnet_conn_t *c)
 {
 	if (!(c->flags & (GNET__C_PAUSED | GNET__C_CLOSING)) &&
-	    c->out.len > eng_of(c)->opt.write_high_watermark)
+	    gnet__conn_out_len(c) > eng_of(c)->opt.write_high_watermark)
 		set_paused(c, 1);
 }
 
@@ -511,6 +512,7 @@ took_read(gnet__loop_t *l, gnet_conn_t *c, ssize_t n, int err)
 		 * edge-triggered epoll reports neither again. */
 		if ((size_t)n == l->scratch_cap || (c->flags & GNET__C_HUP_SEEN))
 			schedule_reread(l, c);
+		gnet__conn_open_held(l);
 		on_data(c, l->scratch, (size_t)n);
 	} else if (n == 0) {
 		c->flags |= GNET__C_PEER_EOF;
@@ -581,25 +583,30 @@ static void flush_one(gnet__loop_t *l, gnet_conn_t *c);
 /*
  * Send what c's own on_traffic just wrote, now, rather than in the pass
  * over the dirty list before the loop sleeps. Every handler write of the
- * event is already in c->out, so this is still one send per event; what
- * changes is that the socket is written while the read has left it (and
- * the connection) in the CPU's cache. Deferred, 256 reads of one
- * epoll_wait batch came between a socket's read and its write: at 1000
- * connections x 64 B x depth 1 the deferred send cost 4.72 us of server
- * CPU per message against 4.52 us sent here (means of 3 alternated
- * bench/ab.sh runs). Only the plain case is taken here -- c at the head
- * of the dirty list (nothing marked after it), open and connected; closes
- * and anything marked dirty by others keep to the pass.
+ * event is in c->out or held (net/conn_write.c), so this is still one
+ * send per event; what changes is that the socket is written while the
+ * read has left it (and the connection) in the CPU's cache. Deferred,
+ * 256 reads of one epoll_wait batch came between a socket's read and its
+ * write: at 1000 connections x 64 B x depth 1 the deferred send cost 4.72
+ * us of server CPU per message against 4.52 us sent here (means of 3
+ * alternated bench/ab.sh runs). Only the plain case is taken here -- c
+ * at the head of the dirty list (nothing marked after it), open and
+ * connected; closes and anything marked dirty by others keep to the pass.
  */
 static void
 flush_if_fresh(gnet__loop_t *l, gnet_conn_t *c)
 {
 	if (l->dirty != c || (c->flags & (GNET__C_CLOSING | GNET__C_ABORT |
-	    GNET__C_CLOSED | GNET__C_CONNECTING)))
+	    GNET__C_CLOSED | GNET__C_CONNECTING))) {
+		/* A write held for c, or one another's handler made, is
+		 * copied: the next read reuses the scratch buffer. */
+		gnet__conn_send_held(l, NULL);
 		return;
+	}
 	l->dirty = c->dirty_next;
 	c->dirty_next = NULL;
 	c->flags &= ~(unsigned)GNET__C_DIRTY;
+	gnet__conn_send_held(l, c);
 	flush_one(l, c);
 }
 

@@ -101,9 +101,24 @@ void gnet__conn_begin_close(gnet_conn_t *c, int reason);
 void gnet__conn_abort(gnet_conn_t *c, int reason);
 /* Attach (or with NULL detach) a codec, with fresh decoder state. */
 int gnet__conn_attach_codec(gnet_conn_t *c, const gnet_codec_t *codec);
-/* Append one outbound frame (encoded when a codec is attached). */
+/* net/conn_write.c */
+/* Append one outbound frame (encoded when a codec is attached), or hold
+ * it by reference (see conn_write.c). */
 int gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
     size_t len);
+/* Bytes c has to send: its outbound buffer and a held write. */
+static inline size_t
+gnet__conn_out_len(const gnet_conn_t *c)
+{
+	return c->out.len + (c->loop->held.conn == c ? c->loop->held.len : 0);
+}
+/* A read filled the scratch buffer: its handlers' writes may be held. */
+void gnet__conn_open_held(gnet__loop_t *l);
+/* After the handlers of a read: send c's held write (c may be NULL),
+ * settle any other, and hold no more until the next read. */
+void gnet__conn_send_held(gnet__loop_t *l, gnet_conn_t *c);
+/* Copy a held write into its connection's outbound buffer. */
+void gnet__conn_settle_held(gnet__loop_t *l);
 /* Decode and hand to on_traffic every whole frame in the readable view;
  * returns the last handler action. */
 gnet_action_t gnet__conn_deliver_frames(gnet_conn_t *c);

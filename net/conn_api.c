@@ -134,7 +134,7 @@ gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec)
 size_t
 gnet_conn_outbound_len(const gnet_conn_t *c)
 {
-	return owner_ok(c) ? c->out.len : 0;
+	return owner_ok(c) ? gnet__conn_out_len(c) : 0;
 }
 
 int

@@ -1,0 +1,163 @@
+/*
+ * The connection's write path: what a handler's gnet_conn_write does with
+ * the bytes before the flush sends them.
+ *
+ * A write is copied into the outbound buffer, to be sent once per event
+ * or iteration however many pieces the handler wrote -- except in two
+ * cases where the copy is what a raw loop would not pay:
+ *
+ *  - a big write (WRITE_THROUGH_MIN or more) with nothing queued goes to
+ *    the socket at once, from the caller's memory;
+ *  - the one write of an echo-like handler, whose bytes are the ones it
+ *    was just handed (they lie in the loop's scratch buffer), is held by
+ *    reference and sent from there right after the handler returns. The
+ *    scratch buffer cannot change before that send: the next read into it
+ *    comes after. Any other write, to this connection or another, first
+ *    copies the held bytes into their outbound buffer (settling them), so
+ *    order and batching are as if they had been copied all along.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include "kernel/sys.h"
+#include "net/conn.h"
+
+/* Writes at least this big go straight to the socket when nothing is
+ * queued before them: copying them into the outbound buffer (and
+ * allocating it) is what set gnet apart from a raw loop on 4 KiB echoes.
+ * Smaller writes are copied and batched into the end-of-iteration flush,
+ * so a handler writing many small pieces still costs one send. */
+#define WRITE_THROUGH_MIN 2048
+
+/* Send what the socket takes now; returns the bytes sent (0 on EAGAIN or
+ * error: the flush pass meets the error again and closes properly). */
+static size_t
+write_through(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
+		.msg_iovlen = (size_t)iovcnt };
+	ssize_t n;
+
+	do {
+		/* One buffer (the echo case) takes send(), which skips the
+		 * msghdr and iovec copies of sendmsg. */
+		n = iovcnt == 1 ? gnet__sys_send(c->fd, iov[0].iov_base,
+		    iov[0].iov_len, MSG_NOSIGNAL) :
+		    gnet__sys_sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	GNET__STAT_ADD(c->loop, syscalls_io, 1);
+	if (n <= 0)
+		return 0;
+	c->last_io_ns = c->loop->now_ns;
+	return (size_t)n;
+}
+
+/* Copy bytes the socket did not take into the outbound buffer. */
+static int
+queue_rest(gnet_conn_t *c, const struct iovec *iov, int iovcnt, size_t skip)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < iovcnt && rc == 0; i++) {
+		size_t l = iov[i].iov_len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		rc = gnet__buf_append(&c->out,
+		    (const char *)iov[i].iov_base + skip, l - skip);
+		skip = 0;
+	}
+	return rc;
+}
+
+/* Can this write be held by reference instead of copied? Only the first
+ * of a stream connection with nothing queued, while a read's handlers
+ * run, of bytes that lie wholly in the scratch buffer the read filled. */
+static bool
+can_hold(const gnet_conn_t *c, const struct iovec *iov, int iovcnt)
+{
+	const gnet__loop_t *l = c->loop;
+	uintptr_t p, lo = (uintptr_t)l->scratch;
+
+	if (!l->held.open || iovcnt != 1 || c->out.len != 0 ||
+	    (c->flags & GNET__C_CONNECTING))
+		return false;
+	p = (uintptr_t)iov[0].iov_base;
+	return p >= lo && p - lo < l->scratch_cap &&
+	    iov[0].iov_len <= l->scratch_cap - (p - lo);
+}
+
+void
+gnet__conn_settle_held(gnet__loop_t *l)
+{
+	gnet_conn_t *c = l->held.conn;
+	struct iovec iov;
+
+	if (c == NULL)
+		return;
+	l->held.conn = NULL;
+	iov.iov_base = (void *)(uintptr_t)l->held.p;
+	iov.iov_len = l->held.len;
+	if (queue_rest(c, &iov, 1, 0) != 0)
+		gnet__conn_abort(c, GNET_ENOMEM);
+}
+
+void
+gnet__conn_open_held(gnet__loop_t *l)
+{
+	l->held.open = true;
+}
+
+void
+gnet__conn_send_held(gnet__loop_t *l, gnet_conn_t *c)
+{
+	if (c != NULL && l->held.conn == c) {
+		struct iovec iov = { (void *)(uintptr_t)l->held.p, l->held.len };
+		size_t sent = write_through(c, &iov, 1);
+		l->held.conn = NULL;
+		/* What the socket did not take (full, or failing: the flush
+		 * meets the error again) is queued like any write. */
+		if (sent < iov.iov_len && queue_rest(c, &iov, 1, sent) != 0)
+			gnet__conn_abort(c, GNET_ENOMEM);
+	}
+	gnet__conn_settle_held(l);
+	l->held.open = false;
+}
+
+int
+gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
+    size_t len)
+{
+	gnet__loop_t *l = c->loop;
+	size_t skip = 0;
+	int rc;
+
+	if (c->flags & GNET__C_UDP)
+		return gnet__udp_queue(c, c->plen != 0 ?
+		    (const struct sockaddr *)&c->paddr : NULL, c->plen, iov, iovcnt, len);
+	/* Whatever this write is, a held one goes first. */
+	if (l->held.conn != NULL)
+		gnet__conn_settle_held(l);
+	if (c->codec != NULL) {
+		rc = gnet__codec_encode_buf(c->codec, &c->out, iov, iovcnt, len);
+	} else if (len != 0 && len < WRITE_THROUGH_MIN &&
+	    can_hold(c, iov, iovcnt)) {
+		l->held.conn = c;
+		l->held.p = iov[0].iov_base;
+		l->held.len = len;
+		rc = 0;
+	} else {
+		if (len >= WRITE_THROUGH_MIN && c->out.len == 0 &&
+		    !(c->flags & GNET__C_CONNECTING))
+			skip = write_through(c, iov, iovcnt);
+		rc = queue_rest(c, iov, iovcnt, skip);
+	}
+	if (rc == 0 && gnet__conn_out_len(c) != 0) {
+		gnet__conn_mark_dirty(c);
+		/* Written from another connection's callback (a proxy), the
+		 * watermark must still be seen now, not at c's next event. */
+		gnet__conn_check_high(c);
+	}
+	return rc;
+}
