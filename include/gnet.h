@@ -333,13 +333,16 @@ long gnet_conn_read(gnet_conn_t *c, void *buf, size_t n);
 long gnet_conn_discard(gnet_conn_t *c, size_t n);
 size_t gnet_conn_inbound_len(const gnet_conn_t *c);
 
-/* Append bytes to the outbound buffer; they are sent before the loop next
- * sleeps (a write of 2 KiB or more with nothing queued ahead of it is
- * sent at once, without a copy, and only what the socket refuses is
- * queued). With a codec, one call is one frame: the bytes are encoded
- * (writev gathers its pieces into one frame). Returns n (the payload
- * length), GNET_ECLOSED once close has begun, or the codec's error (e.g.
- * GNET_EFRAMESIZE), in which case nothing was written. */
+/* Queue bytes for the connection; they are sent before the loop next
+ * sleeps. Two kinds of write skip the copy into the outbound buffer: one
+ * of 2 KiB or more with nothing queued ahead of it is sent at once (only
+ * what the socket refuses is queued), and a raw handler's smaller write
+ * of bytes gnet_conn_peek showed it is sent from the loop's read buffer
+ * right after the handler returns. Either way the caller's memory is not
+ * used after the call. With a codec, one call is one frame: the bytes are
+ * encoded (writev gathers its pieces into one frame). Returns n (the
+ * payload length), GNET_ECLOSED once close has begun, or the codec's
+ * error (e.g. GNET_EFRAMESIZE), in which case nothing was written. */
 long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
 long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt);
 size_t gnet_conn_outbound_len(const gnet_conn_t *c);
