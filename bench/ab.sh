@@ -10,7 +10,10 @@
 # time from /proc/PID/task/*/schedstat over the window, as run.sh does), the messages per
 # second, and the server's busy share. When a cell keeps the server at
 # ~100% busy (1000 x 4 KiB x depth 1 does here), msgs/s is the inverse of
-# the cost per message and is the steadier of the two figures.
+# the cost per message and is the steadier of the two figures. At the
+# end a summary gives each binary's median CPU per message and its
+# per-repeat ratios to the first binary (median, range, and in how many
+# repeats it used less CPU).
 #
 # Needs: make examples VARIANT=release, and build/bench/load (bash
 # bench/run.sh builds it; or: cc -O2 -o build/bench/load bench/load.c).
@@ -80,9 +83,61 @@ one_run() {
 		    bin, rate, cpu / (rate * win) * 1e6, cpu / win }'
 }
 
+# summary FILE NAME...: from "repeat index us-per-msg" lines, each
+# binary's median CPU per message and, for the second binary on, the
+# median of its per-repeat ratios to the first one (a repeat runs the
+# binaries back to back, so a slow spell of the machine cancels out of
+# its ratio).
+summary() {
+	local file=$1
+	shift
+	awk -v names="$*" '
+	function median(v, m,    a, b, t) {
+		for (a = 2; a <= m; a++)
+			for (b = a; b > 1 && v[b - 1] > v[b]; b--) { t = v[b]; v[b] = v[b - 1]; v[b - 1] = t }
+		return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+	}
+	{ us[$2, $1] = $3 + 0; reps[$1] }
+	END {
+		nb = split(names, name, " ")
+		print "summary: median us CPU/msg; per-repeat ratio to the first binary: median (min-max), repeats where it used less CPU"
+		for (i = 0; i < nb; i++) {
+			delete v; delete r; m = 0; k = 0; lo = 0
+			for (rep in reps) {
+				if (!((i, rep) in us)) continue
+				v[++m] = us[i, rep]
+				if (i > 0 && ((0, rep) in us) && us[0, rep] > 0) {
+					r[++k] = us[i, rep] / us[0, rep]
+					if (r[k] < 1) lo++
+				}
+			}
+			if (m == 0) { printf "  %-40s no run\n", name[i + 1]; continue }
+			printf "  %-40s %8.4f", name[i + 1], median(v, m)
+			if (k > 0) {
+				mn = mx = r[1]
+				for (j = 2; j <= k; j++) { if (r[j] < mn) mn = r[j]; if (r[j] > mx) mx = r[j] }
+				printf "   %.3f (%.3f-%.3f)  %d/%d", median(r, k), mn, mx, lo, k
+			}
+			print ""
+		}
+	}' "$file"
+}
+
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"' EXIT
 echo "cell c$CONNS/${SIZE}B/d$DEPTH, $SECS s runs, server on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
 for rep in $(seq "$REPEATS"); do
+	idx=0
 	for bin in "$@"; do
-		one_run "$bin"
+		line=$(one_run "$bin")
+		echo "$line"
+		us=$(awk '{ for (k = 2; k <= NF; k++) if ($k == "us") print $(k - 1) }' <<<"$line")
+		[ -z "$us" ] || echo "$rep $idx $us" >>"$RESULTS"
+		idx=$((idx + 1))
 	done
 done
+labels=()
+for bin in "$@"; do
+	labels+=("${bin#"$ROOT"/}")
+done
+summary "$RESULTS" "${labels[@]}"
