@@ -457,6 +457,15 @@ strace_table() {
 # ---------------------------------------------------------------------------
 # Report: medians, ratios, table, CSV, chart.
 
+# awk: median(v, m) of v[1..m] (sorts v; the lower middle when m is
+# even), for the programs below.
+AWK_MEDIAN='
+function median(v, m,    a, b, t) {
+	for (a = 2; a <= m; a++)
+		for (b = a; b > 1 && (v[b - 1] + 0) > (v[b] + 0); b--) { t = v[b]; v[b] = v[b - 1]; v[b - 1] = t }
+	return v[int((m + 1) / 2)]
+}'
+
 # The median run of each (suite, framework, cell) by CPU per million
 # messages, and its ratio to raw_epoll: the median, over the repeats, of
 # the framework's CPU divided by raw_epoll's CPU in the same repeat. A
@@ -464,7 +473,7 @@ strace_table() {
 # of the machine (a whole run in the wake-per-event regime, a noisy
 # neighbour) lands on both sides of that repeat's ratio and cancels.
 summarise() {
-	awk -F, -v OFS=, '
+	awk -F, -v OFS=, "$AWK_MEDIAN"'
 	{
 		k = $1 SUBSEP $2 SUBSEP $3
 		if (!(k in seen)) { seen[k]; order[++n] = k }
@@ -473,11 +482,6 @@ summarise() {
 			ok[k]++; row[k, ok[k]] = $0; cpu[k, ok[k]] = $9
 			at[k, $4] = $9; reps[$4]
 		}
-	}
-	function median(v, m,    a, b, t) {
-		for (a = 2; a <= m; a++)
-			for (b = a; b > 1 && (v[b - 1] + 0) > (v[b] + 0); b--) { t = v[b]; v[b] = v[b - 1]; v[b - 1] = t }
-		return v[int((m + 1) / 2)]
 	}
 	END {
 		print "suite,framework,cell,runs,ok_runs,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,ratio_to_raw_epoll,errors"
@@ -501,6 +505,44 @@ summarise() {
 					r[++m] = at[k, rep] / at[ref, rep]
 			ratio = m ? sprintf("%.3f", median(r, m)) : ""
 			print kk[1], kk[2], kk[3], runs[k], ok[k], f[6], f[7], f[8], f[9], ratio, f[10]
+		}
+	}' "$RAW"
+}
+
+# Echo, gnet against each peer but the raw loop, pair by pair: in every
+# repeat, gnet's CPU per message over the peer's; the median of those
+# ratios and the number of repeats where gnet used less.
+pairs_table() {
+	awk -F, "$AWK_MEDIAN"'
+	$1 == "echo" && $5 == "ok" && $9 != "nan" {
+		cpu[$3, $2, $4] = $9; reps[$4]
+		if (!($3 in seen)) { seen[$3]; cell[++nc] = $3 }
+		if (!($2 in known)) { known[$2]; fw[++nf] = $2 }
+	}
+	END {
+		np = 0
+		for (j = 1; j <= nf; j++)
+			if (fw[j] != "gnet" && fw[j] != "raw_epoll") peer[++np] = fw[j]
+		if (!("gnet" in known) || np == 0) exit
+		print ""
+		print "Echo, gnet against each peer within each repeat (median of gnet CPU / peer CPU; repeats where gnet used less):"
+		printf "  %-16s", "cell"
+		for (j = 1; j <= np; j++) printf " %16s", peer[j]
+		print ""
+		for (i = 1; i <= nc; i++) {
+			printf "  %-16s", cell[i]
+			for (j = 1; j <= np; j++) {
+				delete r; m = 0; w = 0
+				for (rep in reps)
+					if (((cell[i], "gnet", rep) in cpu) && ((cell[i], peer[j], rep) in cpu) &&
+					    cpu[cell[i], peer[j], rep] > 0) {
+						r[++m] = cpu[cell[i], "gnet", rep] / cpu[cell[i], peer[j], rep]
+						if (r[m] < 1) w++
+					}
+				if (m) printf " %9.3f (%d/%d)", median(r, m), w, m
+				else printf " %16s", "-"
+			}
+			print ""
 		}
 	}' "$RAW"
 }
@@ -584,7 +626,7 @@ report() {
 	{ echo "suite,framework,cell,repeat,status,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,errors"
 	  cat "$RAW"; } >"$RESULTS/runs-$stamp.csv"
 	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
-	{ print_table "$csv"; strace_table; } | tee "$RESULTS/latest.txt"
+	{ print_table "$csv"; pairs_table; strace_table; } | tee "$RESULTS/latest.txt"
 	charts "$csv" "$RESULTS"
 	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"
 }
