@@ -245,9 +245,7 @@ gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags)
 	}
 	c->ev_mask = EPOLLIN;
 	sync_read_fd(c);
-	c->llen = sizeof(c->laddr);
-	if (getsockname(fd, (struct sockaddr *)&c->laddr, &c->llen) < 0)
-		c->llen = 0;
+	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
 	c->last_io_ns = gnet__now_ns();
 	return c;
 }
@@ -285,14 +283,10 @@ gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c)
 	gnet_action_t a = GNET_NONE;
 
 	c->flags &= ~(unsigned)GNET__C_CONNECTING;
-	c->llen = sizeof(c->laddr);
-	if (getsockname(c->fd, (struct sockaddr *)&c->laddr, &c->llen) < 0)
-		c->llen = 0;
-	c->plen = sizeof(c->paddr);
-	if (getpeername(c->fd, (struct sockaddr *)&c->paddr, &c->plen) < 0)
-		c->plen = 0;
+	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
+	gnet__conn_fetch_addr(c, GNET__ADDR_PEER);
 	if (!(c->flags & GNET__C_UDP))
-		gnet__conn_apply_options(c->fd, c->laddr.ss_family, &eng->opt);
+		gnet__conn_apply_options(c->fd, gnet__conn_family(c), &eng->opt);
 	c->last_io_ns = l->now_ns;
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
@@ -323,10 +317,8 @@ gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 		return;
 	}
 	c->listener = listener;
-	c->plen = sizeof(c->paddr);
-	if (getpeername(fd, (struct sockaddr *)&c->paddr, &c->plen) < 0)
-		c->plen = 0;
-	gnet__conn_apply_options(fd, c->laddr.ss_family, &eng->opt);
+	gnet__conn_fetch_addr(c, GNET__ADDR_PEER);
+	gnet__conn_apply_options(fd, gnet__conn_family(c), &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
 		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
@@ -730,6 +722,7 @@ release(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__buf_release(&c->in);
 	gnet__buf_release(&c->out);
 	gnet__conn_release_codec(c);
+	gnet__conn_free_addrs(c);
 	free(c);
 }
 
@@ -902,6 +895,7 @@ gnet__conns_destroy(gnet__loop_t *l)
 		gnet__buf_release(&c->in);
 		gnet__buf_release(&c->out);
 		gnet__conn_release_codec(c);
+		gnet__conn_free_addrs(c);
 		gnet__slot_free(l, i);
 		free(c);
 	}

@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include "kernel/kernel.h"
 #include "net/buf.h"
 #include "codecs/codec.h"
@@ -39,7 +41,7 @@ enum {
 
 struct gnet_conn {
 	/* What every read and write touches comes first, in the first two
-	 * cache lines of the object (jemalloc's 448-byte class is 64-byte
+	 * cache lines of the object (jemalloc's 256-byte class is 256-byte
 	 * aligned): with 1000 connections the hot set is what stays cached. */
 	gnet__loop_t *loop;
 	gnet_handle_t handle;
@@ -65,9 +67,45 @@ struct gnet_conn {
 	uint64_t codec_inline[GNET__CODEC_INLINE_STATE / sizeof(uint64_t)];
 	int listener;           /* index of the listener it came from */
 
-	socklen_t llen, plen;
-	struct sockaddr_storage laddr, paddr;
+	/* The local and peer addresses (net/conn_addr.c). Inline room holds
+	 * any IPv4 or IPv6 address, all that TCP and UDP have; a longer one
+	 * (a Unix socket path) goes to long_addrs, allocated for it. Two
+	 * sockaddr_storage inline made the object 440 bytes, in jemalloc's
+	 * 448-byte class; this way it is 248, in the 256-byte class. */
+	socklen_t llen, plen;   /* 0: unknown */
+	struct sockaddr_in6 laddr, paddr;
+	struct sockaddr_storage *long_addrs; /* [0] local, [1] peer; or NULL */
 };
+
+/* net/conn_addr.c */
+enum { GNET__ADDR_LOCAL = 0, GNET__ADDR_PEER = 1 };
+
+/* Store len bytes at sa as c's local or peer address. An address that
+ * does not fit inline takes the allocation; without memory for it the
+ * address is unknown (length 0) and GNET_ENOMEM is returned. */
+int gnet__conn_store_addr_long(gnet_conn_t *c, int which, const void *sa,
+    socklen_t len);
+static inline int
+gnet__conn_store_addr(gnet_conn_t *c, int which, const void *sa, socklen_t len)
+{
+	if (len > sizeof(struct sockaddr_in6))
+		return gnet__conn_store_addr_long(c, which, sa, len);
+	memcpy(which == GNET__ADDR_LOCAL ? (void *)&c->laddr : (void *)&c->paddr,
+	    sa, len);
+	*(which == GNET__ADDR_LOCAL ? &c->llen : &c->plen) = len;
+	return 0;
+}
+/* c's local or peer address (its length in *len when len is not NULL),
+ * or NULL when it is unknown. */
+const struct sockaddr *gnet__conn_addr(const gnet_conn_t *c, int which,
+    socklen_t *len);
+/* Ask the kernel for the local (getsockname) or peer (getpeername)
+ * address of c's socket and store it; unknown if that fails. */
+void gnet__conn_fetch_addr(gnet_conn_t *c, int which);
+/* The address family of c's local address, AF_UNSPEC when unknown. */
+int gnet__conn_family(const gnet_conn_t *c);
+/* Free what the addresses allocated (at release). */
+void gnet__conn_free_addrs(gnet_conn_t *c);
 
 /* Allocate a connection object for fd on loop l (slot, epoll, codec);
  * NULL on failure, fd left open. */

@@ -193,21 +193,13 @@ gnet_conn_loop_index(const gnet_conn_t *c)
 const struct sockaddr *
 gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len)
 {
-	if (!owner_ok(c) || c->llen == 0)
-		return NULL;
-	if (len != NULL)
-		*len = c->llen;
-	return (const struct sockaddr *)&c->laddr;
+	return owner_ok(c) ? gnet__conn_addr(c, GNET__ADDR_LOCAL, len) : NULL;
 }
 
 const struct sockaddr *
 gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len)
 {
-	if (!owner_ok(c) || c->plen == 0)
-		return NULL;
-	if (len != NULL)
-		*len = c->plen;
-	return (const struct sockaddr *)&c->paddr;
+	return owner_ok(c) ? gnet__conn_addr(c, GNET__ADDR_PEER, len) : NULL;
 }
 
 int

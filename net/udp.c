@@ -150,8 +150,8 @@ gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c)
 				continue;
 			}
 			GNET__STAT_ADD(l, udp_in, 1);
-			memcpy(&c->paddr, &b->addrs[i], b->msgs[i].msg_hdr.msg_namelen);
-			c->plen = b->msgs[i].msg_hdr.msg_namelen;
+			(void)gnet__conn_store_addr(c, GNET__ADDR_PEER, &b->addrs[i],
+			    b->msgs[i].msg_hdr.msg_namelen);
 			/* The datagram is the whole view; what the handler
 			 * leaves is dropped, as a datagram is self-contained. */
 			c->flags |= GNET__C_IN_FRAME;
