@@ -259,10 +259,11 @@ int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
  * UDP: each datagram is one on_traffic call on the UDP socket's
  * connection object (no on_open/on_close: UDP has no connections);
  * gnet_conn_remote_addr is that datagram's sender and gnet_conn_write
- * replies to it; gnet_conn_sendto sends anywhere. Datagrams are received
- * and sent in batches (recvmmsg/sendmmsg; consecutive replies to one
- * address with one size as one UDP_SEGMENT send). Without reuseport the socket
- * is served by one loop (listener index modulo the number of loops).
+ * replies to it; gnet_conn_sendto sends anywhere (gnet_async_sendto from
+ * another thread). Datagrams are received and sent in batches
+ * (recvmmsg/sendmmsg; consecutive replies to one address with one size
+ * as one UDP_SEGMENT send). Without reuseport the socket is served by one
+ * loop (listener index modulo the number of loops).
  *
  * Returns GNET_ESCHEME for an unknown scheme, GNET_EADDR for a malformed
  * address, GNET_ELIMIT past 16 listeners, or a negative errno from
@@ -401,8 +402,9 @@ int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
 /* Completion of an asynchronous write, run on the connection's loop:
  * status 0 when the bytes were appended to the outbound buffer (c is the
  * connection), GNET_ECLOSED when the connection was gone (c is NULL), or
- * the codec's refusal (e.g. GNET_EFRAMESIZE; c is the connection, nothing
- * was written). */
+ * a refusal, nothing written and c the connection: the codec's (e.g.
+ * GNET_EFRAMESIZE), GNET_EINVAL for gnet_async_write to a listening UDP
+ * socket or gnet_async_sendto to anything but a UDP socket. */
 typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
 
 /* Write to a connection from any thread: the bytes are copied now and
@@ -413,6 +415,18 @@ typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
  * when it returns an error the callback is not called. Thread: any. */
 int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
     const void *data, size_t n, gnet_write_cb cb, void *cbdata);
+
+/* Send one datagram to `to` from a UDP socket, from any thread (e.g. a
+ * worker's reply to the client whose request it took): gnet_conn_sendto
+ * by handle, with the bytes and the address copied now. A listening UDP
+ * socket serves every peer, so gnet_async_write to it has no destination
+ * and is refused (status GNET_EINVAL); this is the call for it. Returns
+ * as gnet_async_write, and GNET_EINVAL at once for a missing or non-IP
+ * address; the callback reports GNET_EINVAL for a socket that is not UDP
+ * and GNET_EFRAMESIZE over 65507 bytes. Thread: any. */
+int gnet_async_sendto(gnet_engine_t *eng, gnet_handle_t conn,
+    const struct sockaddr *to, socklen_t tolen, const void *data, size_t n,
+    gnet_write_cb cb, void *cbdata);
 
 /* Close or abort a connection by handle, as a message. Returns 0 when
  * queued; a handle found stale on arrival is dropped and counted. Called

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include "gnet.h"
 #include "mailbox/inbox.h"
@@ -75,6 +76,8 @@ enum {
 typedef struct gnet__async_write {
 	gnet_write_cb cb;
 	void *cbdata;
+	socklen_t tolen;             /* gnet_async_sendto: the address; else 0 */
+	struct sockaddr_in6 to;      /* (IPv4 or IPv6: all UDP sends to) */
 	size_t len;
 	unsigned char data[];
 } gnet__async_write_t;

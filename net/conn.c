@@ -925,11 +925,21 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 	switch (m->type) {
 	case GNET__MSG_ASYNC_WRITE: {
 		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;
-		int status = GNET_ECLOSED;
-		if (!(c->flags & GNET__C_CLOSING)) {
-			struct iovec iov = { w->data, w->len };
+		struct iovec iov = { w->data, w->len };
+		int status;
+		if (c->flags & GNET__C_CLOSING)
+			status = GNET_ECLOSED;
+		else if (w->tolen != 0) /* gnet_async_sendto */
+			status = (c->flags & GNET__C_UDP) ? gnet__udp_queue(c,
+			    (const struct sockaddr *)&w->to, w->tolen, &iov, 1,
+			    w->len) : GNET_EINVAL;
+		else if ((c->flags & (GNET__C_UDP | GNET__C_OUTBOUND)) ==
+		    GNET__C_UDP)
+			/* A listening UDP socket: its peer is whoever sent
+			 * the last datagram, not a destination. */
+			status = GNET_EINVAL;
+		else
 			status = gnet__conn_append(c, &iov, 1, w->len);
-		}
 		if (w->cb != NULL)
 			w->cb(status == GNET_ECLOSED ? NULL : c, status, w->cbdata);
 		free(w);

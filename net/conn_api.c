@@ -227,21 +227,24 @@ gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out)
 	return 0;
 }
 
-int
-gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
-    size_t n, gnet_write_cb cb, void *cbdata)
+/* Copy the bytes (and the address, if any) into a message to conn. */
+static int
+send_write(gnet_engine_t *eng, gnet_handle_t conn, const struct sockaddr *to,
+    socklen_t tolen, const void *data, size_t n, gnet_write_cb cb,
+    void *cbdata)
 {
 	gnet__async_write_t *w;
 	gnet_msg_t m = { .to = conn, .type = GNET__MSG_ASYNC_WRITE };
 	int rc;
 
-	if (eng == NULL || data == NULL || n == 0)
-		return GNET_EINVAL;
 	w = malloc(sizeof(*w) + n);
 	if (w == NULL)
 		return GNET_ENOMEM;
 	w->cb = cb;
 	w->cbdata = cbdata;
+	w->tolen = tolen;
+	if (tolen != 0)
+		memcpy(&w->to, to, tolen);
 	w->len = n;
 	memcpy(w->data, data, n);
 	m.a = (uint64_t)(uintptr_t)w;
@@ -250,6 +253,31 @@ gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
 	if (rc != 0)
 		free(w);
 	return rc;
+}
+
+int
+gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
+    size_t n, gnet_write_cb cb, void *cbdata)
+{
+	if (eng == NULL || data == NULL || n == 0)
+		return GNET_EINVAL;
+	return send_write(eng, conn, NULL, 0, data, n, cb, cbdata);
+}
+
+int
+gnet_async_sendto(gnet_engine_t *eng, gnet_handle_t conn,
+    const struct sockaddr *to, socklen_t tolen, const void *data, size_t n,
+    gnet_write_cb cb, void *cbdata)
+{
+	/* An empty datagram is a datagram: n may be 0. */
+	if (eng == NULL || to == NULL || (data == NULL && n != 0))
+		return GNET_EINVAL;
+	if (!(to->sa_family == AF_INET && tolen >= sizeof(struct sockaddr_in) &&
+	    tolen <= sizeof(struct sockaddr_in6)) &&
+	    !(to->sa_family == AF_INET6 && tolen == sizeof(struct sockaddr_in6)))
+		return GNET_EINVAL;
+	return send_write(eng, conn, to, tolen, data != NULL ? data : "", n,
+	    cb, cbdata);
 }
 
 static int
