@@ -6,9 +6,10 @@
  * connection's own buffer, which exists only while non-empty. Writes are
  * appended to the outbound buffer (or held by reference, see
  * net/conn_write.c) and flushed right after the handler that made them,
- * or at the latest once per loop iteration, before the loop sleeps. A connection is only ever freed from the flush
- * pass (gnet__conns_flush), never from inside a callback, so a handler can
- * close a connection and keep using it until it returns.
+ * or at the latest once per loop iteration, before the loop sleeps. A
+ * connection is only ever freed from the flush pass (gnet__conns_flush),
+ * never from inside a callback, so a handler can close a connection and
+ * keep using it until it returns.
  */
 #include <errno.h>
 #include <netinet/in.h>
