@@ -32,6 +32,13 @@ eng_of(const gnet_conn_t *c)
 	return c->loop->eng;
 }
 
+/* A UDP socket gnet listens on (not dialled): it serves every peer. */
+static bool
+is_udp_listener(const gnet_conn_t *c)
+{
+	return (c->flags & (GNET__C_UDP | GNET__C_OUTBOUND)) == GNET__C_UDP;
+}
+
 void
 gnet__conn_mark_dirty(gnet_conn_t *c)
 {
@@ -747,7 +754,7 @@ gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 		release(l, c);
 		return;
 	}
-	if ((c->flags & GNET__C_UDP) && !(c->flags & GNET__C_OUTBOUND)) {
+	if (is_udp_listener(c)) {
 		/* A listening UDP socket has no peer to tell, no on_close. */
 		release(l, c);
 		return;
@@ -928,19 +935,20 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;
 		struct iovec iov = { w->data, w->len };
 		int status;
-		if (c->flags & GNET__C_CLOSING)
+		long sent;
+		if (c->flags & GNET__C_CLOSING) {
 			status = GNET_ECLOSED;
-		else if (w->tolen != 0) /* gnet_async_sendto */
-			status = (c->flags & GNET__C_UDP) ? gnet__udp_queue(c,
-			    (const struct sockaddr *)&w->to, w->tolen, &iov, 1,
-			    w->len) : GNET_EINVAL;
-		else if ((c->flags & (GNET__C_UDP | GNET__C_OUTBOUND)) ==
-		    GNET__C_UDP)
-			/* A listening UDP socket: its peer is whoever sent
-			 * the last datagram, not a destination. */
+		} else if (w->tolen != 0) { /* gnet_async_sendto */
+			sent = gnet_conn_sendto(c, (const struct sockaddr *)&w->to,
+			    w->tolen, w->data, w->len);
+			status = sent < 0 ? (int)sent : 0;
+		} else if (is_udp_listener(c)) {
+			/* Its peer is whoever sent the last datagram, not a
+			 * destination. */
 			status = GNET_EINVAL;
-		else
+		} else {
 			status = gnet__conn_append(c, &iov, 1, w->len);
+		}
 		if (w->cb != NULL)
 			w->cb(status == GNET_ECLOSED ? NULL : c, status, w->cbdata);
 		free(w);

@@ -72,9 +72,9 @@ struct gnet_conn {
 	 * (a Unix socket path) goes to long_addrs, allocated for it. Two
 	 * sockaddr_storage inline made the object 440 bytes, in jemalloc's
 	 * 448-byte class; this way it is 248, in the 256-byte class. */
-	socklen_t llen, plen;   /* 0: unknown */
-	struct sockaddr_in6 laddr, paddr;
-	struct sockaddr_storage *long_addrs; /* [0] local, [1] peer; or NULL */
+	socklen_t addr_len[2];  /* by GNET__ADDR_LOCAL/_PEER; 0: unknown */
+	struct sockaddr_in6 addr[2];
+	struct sockaddr_storage *long_addrs; /* the same two, or NULL */
 };
 
 /* net/conn_addr.c */
@@ -88,11 +88,10 @@ int gnet__conn_store_addr_long(gnet_conn_t *c, int which, const void *sa,
 static inline int
 gnet__conn_store_addr(gnet_conn_t *c, int which, const void *sa, socklen_t len)
 {
-	if (len > sizeof(struct sockaddr_in6))
+	if (len > sizeof(c->addr[which]))
 		return gnet__conn_store_addr_long(c, which, sa, len);
-	memcpy(which == GNET__ADDR_LOCAL ? (void *)&c->laddr : (void *)&c->paddr,
-	    sa, len);
-	*(which == GNET__ADDR_LOCAL ? &c->llen : &c->plen) = len;
+	memcpy(&c->addr[which], sa, len);
+	c->addr_len[which] = len;
 	return 0;
 }
 /* c's local or peer address (its length in *len when len is not NULL),

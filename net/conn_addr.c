@@ -7,12 +7,6 @@
 #include <string.h>
 #include "net/conn.h"
 
-static socklen_t *
-len_of(gnet_conn_t *c, int which)
-{
-	return which == GNET__ADDR_LOCAL ? &c->llen : &c->plen;
-}
-
 int
 gnet__conn_store_addr_long(gnet_conn_t *c, int which, const void *sa,
     socklen_t len)
@@ -22,27 +16,26 @@ gnet__conn_store_addr_long(gnet_conn_t *c, int which, const void *sa,
 	if (c->long_addrs == NULL) {
 		c->long_addrs = calloc(2, sizeof(*c->long_addrs));
 		if (c->long_addrs == NULL) {
-			*len_of(c, which) = 0;
+			c->addr_len[which] = 0;
 			return GNET_ENOMEM;
 		}
 	}
 	memcpy(&c->long_addrs[which], sa, len);
-	*len_of(c, which) = len;
+	c->addr_len[which] = len;
 	return 0;
 }
 
 const struct sockaddr *
 gnet__conn_addr(const gnet_conn_t *c, int which, socklen_t *len)
 {
-	socklen_t n = which == GNET__ADDR_LOCAL ? c->llen : c->plen;
-	const void *inl = which == GNET__ADDR_LOCAL ? (const void *)&c->laddr :
-	    (const void *)&c->paddr;
+	socklen_t n = c->addr_len[which];
 
 	if (n == 0)
 		return NULL;
 	if (len != NULL)
 		*len = n;
-	return n <= sizeof(struct sockaddr_in6) ? inl :
+	return n <= sizeof(c->addr[which]) ?
+	    (const struct sockaddr *)&c->addr[which] :
 	    (const struct sockaddr *)&c->long_addrs[which];
 }
 
@@ -56,7 +49,7 @@ gnet__conn_fetch_addr(gnet_conn_t *c, int which)
 	    getpeername(c->fd, (struct sockaddr *)&ss, &len);
 
 	if (rc < 0 || len == 0) {
-		*len_of(c, which) = 0;
+		c->addr_len[which] = 0;
 		return;
 	}
 	/* Out of memory for a long address: it stays unknown. */

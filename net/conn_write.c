@@ -135,7 +135,7 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 
 	if (c->flags & GNET__C_UDP)
 		return gnet__udp_queue(c, gnet__conn_addr(c, GNET__ADDR_PEER, NULL),
-		    c->plen, iov, iovcnt, len);
+		    c->addr_len[GNET__ADDR_PEER], iov, iovcnt, len);
 	/* Whatever this write is, a held one goes first. */
 	if (l->held.conn != NULL)
 		gnet__conn_settle_held(l);
