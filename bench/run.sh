@@ -12,6 +12,11 @@
 #           1 KiB datagrams, 4 and 16 in flight each, driven by bench/udp_load
 #   memory  RSS of each echo server with IDLE_CONNS idle connections
 #   strace  syscalls per message, gnet echo vs raw epoll, 64 x 64 B x 16
+#   instr   user-space instructions per message of each echo server,
+#           counted by callgrind (bench/instr.sh) at depth 1: {1 conn x 64 B,
+#           1 x 4 KiB, 64 x 64 B}. Where CPU time cannot rank servers (one
+#           connection: the same syscalls and TCP segments for all, and
+#           noise far above their difference), this count can.
 #
 # The server runs on CPU SERVER_CPU, the load on CPU LOAD_CPU (taskset).
 # The headline is the server's CPU time (on-CPU ns from /proc/PID/task/*/schedstat)
@@ -26,7 +31,8 @@
 #
 # Environment: DURATION (s, default 3), WARMUP (s, 1), REPEATS (5),
 # QUICK=1 (a tiny matrix: 1 s runs, 1 repeat, 1000 idle connections),
-# IDLE_CONNS (10000), SERVER_CPU (0), LOAD_CPU (1), PORT_BASE (19500).
+# IDLE_CONNS (10000), SERVER_CPU (0), LOAD_CPU (1), PORT_BASE (19500),
+# INSTR=0 (skip the instruction counts).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -454,6 +460,49 @@ strace_table() {
 	}' "$WORK/strace.txt"
 }
 
+# User-space instructions per message (bench/instr.sh), one line per
+# server and cell in $WORK/instr.txt: "FRAMEWORK CONNS SIZE COUNT".
+instr_cells() {
+	if [ "$QUICK" = 1 ]; then
+		echo "1 64"
+	else
+		printf '%s\n' "1 64" "1 4096" "64 64"
+	fi
+}
+
+instr_all() {
+	local cell c s fw
+	command -v valgrind >/dev/null || { log "run: no valgrind: no instruction counts"; return 0; }
+	while read -r c s; do
+		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -c "$c" -s "$s" \
+		    "$GNET_BIN/echo" "$BIN/raw_epoll_echo" "$BIN/libuv_echo" "$BIN/libevent_echo" |
+		while read -r _ bin c s n; do
+			case ${bin##*/} in
+			echo) fw=gnet ;; raw_epoll_echo) fw=raw_epoll ;;
+			libuv_echo) fw=libuv ;; libevent_echo) fw=libevent ;; *) fw=${bin##*/} ;;
+			esac
+			echo "$fw $c $s $n"
+		done >>"$WORK/instr.txt" || log "run: FAIL instruction counts c$c/${s}B"
+	done < <(instr_cells)
+}
+
+instr_table() {
+	[ -s "$WORK/instr.txt" ] || return 0
+	echo
+	echo "User-space instructions per echoed message (callgrind, depth 1; bench/instr.sh):"
+	awk '{ cell = "c" $2 "/" $3 "B/d1"; v[cell, $1] = $4
+	       if (!(cell in seen)) { seen[cell]; order[++n] = cell }
+	       if (!($1 in fws)) { fws[$1]; fo[++m] = $1 } }
+	END {
+		printf "  %-12s", "cell"; for (j = 1; j <= m; j++) printf " %10s", fo[j]; print ""
+		for (i = 1; i <= n; i++) {
+			printf "  %-12s", order[i]
+			for (j = 1; j <= m; j++) printf " %10s", ((order[i], fo[j]) in v) ? v[order[i], fo[j]] : "-"
+			print ""
+		}
+	}' "$WORK/instr.txt"
+}
+
 # ---------------------------------------------------------------------------
 # Report: medians, ratios, table, CSV, chart.
 
@@ -626,7 +675,11 @@ report() {
 	{ echo "suite,framework,cell,repeat,status,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,errors"
 	  cat "$RAW"; } >"$RESULTS/runs-$stamp.csv"
 	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
-	{ print_table "$csv"; pairs_table; strace_table; } | tee "$RESULTS/latest.txt"
+	if [ -s "$WORK/instr.txt" ]; then
+		echo "framework,cell,instructions_per_msg" >"$RESULTS/instr.csv"
+		awk '{ printf "%s,c%s/%sB/d1,%s\n", $1, $2, $3, $4 }' "$WORK/instr.txt" >>"$RESULTS/instr.csv"
+	fi
+	{ print_table "$csv"; pairs_table; strace_table; instr_table; } | tee "$RESULTS/latest.txt"
 	charts "$csv" "$RESULTS"
 	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"
 }
@@ -694,6 +747,10 @@ main() {
 	for fw in gnet raw_epoll; do
 		strace_one "$fw"
 	done
+	if [ "${INSTR:-1}" != 0 ]; then
+		log "run: user-space instructions per message (callgrind)"
+		instr_all
+	fi
 	report
 }
 

@@ -77,19 +77,6 @@ gnet__slot_free(gnet__loop_t *l, uint32_t i)
 	}
 }
 
-gnet__slot_t *
-gnet__slot_lookup(gnet__loop_t *l, gnet_handle_t h)
-{
-	uint32_t i = gnet__handle_slot(h);
-
-	if (i >= l->nslots)
-		return NULL;
-	if (l->slots[i].gen != gnet__handle_gen(h) ||
-	    l->slots[i].kind == GNET__SLOT_FREE)
-		return NULL;
-	return &l->slots[i];
-}
-
 static void
 runq_push(gnet__loop_t *l, uint32_t i)
 {

@@ -231,8 +231,14 @@ struct gnet_engine {
 	atomic_int senders;      /* foreign sends in flight (see gnet__send) */
 };
 
-/* Thread-local: the loop this thread runs, or NULL. */
-extern _Thread_local gnet__loop_t *gnet__tls_loop;
+/* Thread-local: the loop this thread runs, or NULL. Every connection
+ * call checks it (the thread rule), so it uses the initial-exec TLS model:
+ * one %fs-relative load, where libgnet.so's default model called
+ * __tls_get_addr (net/buf.c's block cache pointer does the same). The
+ * price is a few bytes of static TLS, which glibc reserves for exactly
+ * this even when the library is loaded with dlopen. */
+#define GNET__TLS_IE __attribute__((tls_model("initial-exec")))
+extern _Thread_local gnet__loop_t *gnet__tls_loop GNET__TLS_IE;
 
 static inline gnet__loop_t *
 gnet__self_loop(const gnet_engine_t *eng)
@@ -256,7 +262,20 @@ uint64_t gnet__now_ns(void);
 /* kernel/actor.c: the actor table */
 int gnet__slot_alloc(gnet__loop_t *l, uint8_t kind, void *obj, gnet_handle_t *out);
 void gnet__slot_free(gnet__loop_t *l, uint32_t slot);
-gnet__slot_t *gnet__slot_lookup(gnet__loop_t *l, gnet_handle_t h);
+/* The live slot a handle names, or NULL (freed, reused, out of range).
+ * Inline: every I/O event looks its connection up. */
+static inline gnet__slot_t *
+gnet__slot_lookup(gnet__loop_t *l, gnet_handle_t h)
+{
+	uint32_t i = gnet__handle_slot(h);
+
+	if (i >= l->nslots)
+		return NULL;
+	if (l->slots[i].gen != gnet__handle_gen(h) ||
+	    l->slots[i].kind == GNET__SLOT_FREE)
+		return NULL;
+	return &l->slots[i];
+}
 void gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m);
 void gnet__run_actors(gnet__loop_t *l);
 void gnet__stop_all_actors(gnet__loop_t *l);

@@ -20,7 +20,7 @@
 #include "kernel/sys.h"
 #include "net/conn.h"
 
-_Thread_local gnet__loop_t *gnet__tls_loop;
+_Thread_local gnet__loop_t *gnet__tls_loop GNET__TLS_IE;
 
 uint64_t
 gnet__now_ns(void)
@@ -130,12 +130,19 @@ process_messages(gnet__loop_t *l)
 	gnet_msg_t m;
 	int d;
 
-	gnet__outbox_flush(&l->outbox, &l->pool, l->eng->inboxes, &moved);
+	/* Each step is called only when it has something to do: most
+	 * iterations have no mail, no parked messages and no queued actor,
+	 * and the calls that found so were about 90 of the 895 user-space
+	 * instructions per message of an echo server at one connection
+	 * (callgrind, bench/instr.sh). */
+	if (l->outbox.parked != 0)
+		gnet__outbox_flush(&l->outbox, &l->pool, l->eng->inboxes, &moved);
 	if (l->n_parked_readers != 0 &&
 	    l->outbox.parked <= l->eng->opt.max_parked / 4)
 		gnet__conns_resume_parked(l);
-	gnet__inbox_drain(&l->inbox, GNET__INBOX_BUDGET, deliver_cb, l, &more,
-	    &was_full);
+	if (gnet__inbox_nonempty(&l->inbox))
+		gnet__inbox_drain(&l->inbox, GNET__INBOX_BUDGET, deliver_cb, l,
+		    &more, &was_full);
 	/* Wake receivers of moved overflow, and senders whose full ring we
 	 * just made room in. */
 	for (d = 0; (moved | was_full) != 0 && d < l->eng->nloops && d < 64; d++)
@@ -149,7 +156,8 @@ process_messages(gnet__loop_t *l)
 		while (gnet__timers_pop_due(&l->timers, l->now_ns, &m))
 			gnet__deliver_local(l, &m);
 	}
-	gnet__run_actors(l);
+	if (l->runq_head != GNET__NO_SLOT)
+		gnet__run_actors(l);
 	return more;
 }
 
@@ -228,7 +236,8 @@ gnet__loop_main(void *arg)
 		    memory_order_acquire))
 			begin_stop(l);
 		more = process_messages(l);
-		gnet__conns_flush(l);
+		if (l->dirty != NULL)
+			gnet__conns_flush(l);
 		if (l->stopping) {
 			if (GNET__STAT_GET(l, conns) == 0)
 				break;
@@ -243,7 +252,8 @@ gnet__loop_main(void *arg)
 		if (timeout != 0) {
 			gnet__waker_prepare_sleep(&l->waker);
 			if (gnet__inbox_nonempty(&l->inbox) ||
-			    gnet__outbox_can_progress(&l->outbox, eng->inboxes))
+			    (l->outbox.parked != 0 &&
+			    gnet__outbox_can_progress(&l->outbox, eng->inboxes)))
 				timeout = 0;
 		}
 		n = gnet__sys_epoll_wait(l->epfd, events, GNET__MAX_EVENTS, timeout);
@@ -262,7 +272,8 @@ gnet__loop_main(void *arg)
 		}
 		/* Budget-limited reads of the last iteration first, as a
 		 * level-triggered poll would have reported them first. */
-		gnet__conns_reread(l);
+		if (l->n_rereads != 0)
+			gnet__conns_reread(l);
 		for (i = 0; i < n; i++) {
 			if (i + 1 < n)
 				prefetch_slot(l, events[i + 1].data.u64);

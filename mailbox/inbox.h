@@ -48,7 +48,17 @@ typedef void (*gnet__inbox_fn)(void *ctx, const gnet_msg_t *m);
 unsigned gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
     gnet__inbox_fn fn, void *ctx, bool *more, uint64_t *was_full);
 
-/* Consumer: is any ring non-empty? Call after gnet__waker_prepare_sleep. */
-bool gnet__inbox_nonempty(const gnet__inbox_t *in);
+/* Consumer: is any ring non-empty? Call after gnet__waker_prepare_sleep.
+ * Inline: the loop asks twice an iteration, and the answer is mostly no. */
+static inline bool
+gnet__inbox_nonempty(const gnet__inbox_t *in)
+{
+	int i;
+
+	for (i = 0; i < in->npeers; i++)
+		if (i != in->self && gnet__ring_depth(&in->from_loop[i]) != 0)
+			return true;
+	return gnet__ring_depth(&in->foreign) != 0;
+}
 
 #endif

@@ -22,7 +22,9 @@
 #define BLOCK_UNPOISON(p) ((void)(p))
 #endif
 
-static _Thread_local gnet__blockcache_t *tls_blocks;
+/* initial-exec: see gnet__tls_loop in kernel/kernel.h. */
+static _Thread_local gnet__blockcache_t *tls_blocks
+    __attribute__((tls_model("initial-exec")));
 
 void
 gnet__blockcache_bind(gnet__blockcache_t *bc)
@@ -58,9 +60,9 @@ block_free(unsigned char *p, size_t cap)
 {
 	gnet__blockcache_t *bc = tls_blocks;
 
-	/* Most releases are of a buffer that holds no block: not even a
-	 * call into the allocator for those (free(NULL) was 0.5% of an
-	 * echo server's CPU at one connection). */
+	/* A buffer's first block replaces none: no call into the
+	 * allocator for that (free(NULL) was 0.5% of an echo server's CPU
+	 * at one connection, when releases of empty buffers came here). */
 	if (p == NULL)
 		return;
 	if (cap == BUF_MIN_CAP && bc != NULL && bc->n < GNET__BLOCKCACHE_MAX) {
@@ -104,18 +106,6 @@ gnet__buf_append(gnet__buf_t *b, const void *p, size_t n)
 }
 
 void
-gnet__buf_consume(gnet__buf_t *b, size_t n)
-{
-	if (n >= b->len) {
-		b->off = 0;
-		b->len = 0;
-	} else {
-		b->off += n;
-		b->len -= n;
-	}
-}
-
-void
 gnet__buf_truncate(gnet__buf_t *b, size_t n)
 {
 	if (n < b->len)
@@ -125,7 +115,7 @@ gnet__buf_truncate(gnet__buf_t *b, size_t n)
 }
 
 void
-gnet__buf_release(gnet__buf_t *b)
+gnet__buf_free_block(gnet__buf_t *b)
 {
 	block_free(b->data, b->cap);
 	b->data = NULL;

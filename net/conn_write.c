@@ -34,16 +34,20 @@
 static size_t
 write_through(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 {
-	struct msghdr mh = { .msg_iov = (struct iovec *)(uintptr_t)iov,
-		.msg_iovlen = (size_t)iovcnt };
 	ssize_t n;
 
 	do {
 		/* One buffer (the echo case) takes send(), which skips the
 		 * msghdr and iovec copies of sendmsg. */
-		n = iovcnt == 1 ? gnet__sys_send(c->fd, iov[0].iov_base,
-		    iov[0].iov_len, MSG_NOSIGNAL) :
-		    gnet__sys_sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (iovcnt == 1) {
+			n = gnet__sys_send(c->fd, iov[0].iov_base,
+			    iov[0].iov_len, MSG_NOSIGNAL);
+		} else {
+			struct msghdr mh = {
+				.msg_iov = (struct iovec *)(uintptr_t)iov,
+				.msg_iovlen = (size_t)iovcnt };
+			n = gnet__sys_sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		}
 	} while (n < 0 && errno == EINTR);
 	GNET__STAT_ADD(c->loop, syscalls_io, 1);
 	if (n <= 0)
@@ -104,12 +108,6 @@ gnet__conn_settle_held(gnet__loop_t *l)
 }
 
 void
-gnet__conn_open_held(gnet__loop_t *l)
-{
-	l->held.open = true;
-}
-
-void
 gnet__conn_send_held(gnet__loop_t *l, gnet_conn_t *c)
 {
 	if (c != NULL && l->held.conn == c) {
@@ -121,7 +119,8 @@ gnet__conn_send_held(gnet__loop_t *l, gnet_conn_t *c)
 		if (sent < iov.iov_len && queue_rest(c, &iov, 1, sent) != 0)
 			gnet__conn_abort(c, GNET_ENOMEM);
 	}
-	gnet__conn_settle_held(l);
+	if (l->held.conn != NULL)
+		gnet__conn_settle_held(l);
 	l->held.open = false;
 }
 

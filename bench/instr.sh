@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bench/instr.sh -- user-space instructions per echoed message of echo
+# servers, counted by callgrind.
+#
+#   bash bench/instr.sh [-c CONNS] [-s SIZE] [-t SHORT,LONG] BIN...
+#
+# Why: with one connection at depth 1 the servers make the same three
+# syscalls per round trip (epoll_wait, read, write or send) and the kernel
+# sends the same TCP segments for each (nstat), so their CPU times differ
+# only by their user-space work -- about 2% of the CPU, far below the
+# noise of CPU time on this VM (one repeat's ratio of two servers spreads
+# over 0.83-1.22). Instruction counts do not have that noise, and this VM
+# has no hardware counters (perf stat -e instructions: "not supported"),
+# so callgrind counts them. The count is user space only.
+#
+# How: each BIN runs under valgrind --tool=callgrind twice, against a
+# SHORT and a LONG load run (seconds); the difference of the two
+# instruction totals over the difference of the two message counts is one
+# message's cost, start-up, connection set-up and shut-down cancelling
+# out. Depth is 1, so a message is one round trip whatever valgrind's
+# slowdown; at a deeper pipeline that slowdown would change how many
+# messages a read takes, and with them the count. CONNS > 1 is allowed,
+# with the same caveat for how many events one epoll_wait returns.
+#
+# Prints one line per BIN: "instr BIN CONNS SIZE INSTRUCTIONS_PER_MSG".
+#
+# Needs: valgrind, build/bench/load (bash bench/run.sh builds it).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOAD=$ROOT/build/bench/load
+CONNS=1 SIZE=64 SHORT=1 LONG=3
+SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
+
+usage() {
+	echo "usage: instr.sh [-c CONNS] [-s SIZE] [-t SHORT,LONG] BIN..." >&2
+	exit 2
+}
+
+while getopts c:s:t: opt; do
+	case $opt in
+	c) CONNS=$OPTARG ;; s) SIZE=$OPTARG ;;
+	t) SHORT=${OPTARG%,*} LONG=${OPTARG#*,} ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || usage
+for v in "$CONNS" "$SIZE" "$SHORT" "$LONG"; do
+	[[ $v =~ ^[0-9]+$ && $v -ge 1 ]] || usage
+done
+[ "$LONG" -gt "$SHORT" ] || { echo "instr.sh: LONG must exceed SHORT" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "instr.sh: valgrind is not installed" >&2; exit 1; }
+[ -x "$LOAD" ] || { echo "instr.sh: $LOAD is missing (bash bench/run.sh builds it)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/gnet-instr.XXXXXX)
+SERVER=
+cleanup() {
+	[ -z "$SERVER" ] || kill -KILL "$SERVER" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# count BIN SECONDS: prints "INSTRUCTIONS MESSAGES" of one run, or fails.
+count() {
+	local bin=$1 secs=$2 port out=$WORK/cg.out i msgs ir
+	port=$((20000 + RANDOM % 20000))
+	rm -f "$out"
+	args=(--port "$port")
+	case $(basename "$bin") in echo) args+=(--loops 1) ;; esac
+	taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$out" \
+	    "$bin" "${args[@]}" >"$WORK/server.log" 2>&1 &
+	SERVER=$!
+	for i in $(seq 300); do
+		grep -q listening "$WORK/server.log" && break
+		kill -0 "$SERVER" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q listening "$WORK/server.log" || {
+		echo "instr.sh: $bin did not start:" >&2
+		sed 's/^/  /' "$WORK/server.log" >&2
+		return 1
+	}
+	"$LOAD" --addr "tcp://127.0.0.1:$port" --conns "$CONNS" --size "$SIZE" \
+	    --depth 1 --duration "$secs" --warmup 0 --cpu "$LOAD_CPU" \
+	    >"$WORK/load.out" 2>&1 || true
+	# SIGTERM: callgrind writes its totals as the server exits, whether
+	# the server handles the signal or dies of it.
+	kill -TERM "$SERVER" 2>/dev/null || true
+	for i in $(seq 200); do
+		kill -0 "$SERVER" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$SERVER" 2>/dev/null || true
+	SERVER=
+	msgs=$(sed -n 's/^RESULT.* msgs=\([0-9]*\).*/\1/p' "$WORK/load.out")
+	ir=$(awk '$1 == "totals:" || $1 == "summary:" { print $2; exit }' "$out" 2>/dev/null)
+	[ -n "$msgs" ] && [ -n "$ir" ] || {
+		echo "instr.sh: $bin: no count (load: $(tail -n 1 "$WORK/load.out"))" >&2
+		return 1
+	}
+	echo "$ir $msgs"
+}
+
+for bin in "$@"; do
+	[ -x "$bin" ] || { echo "instr.sh: $bin is not an executable" >&2; exit 1; }
+	if short=$(count "$bin" "$SHORT") && long=$(count "$bin" "$LONG"); then
+		awk -v bin="${bin#"$ROOT"/}" -v c="$CONNS" -v s="$SIZE" -v a="$short" -v b="$long" 'BEGIN {
+			split(a, x, " "); split(b, y, " ")
+			if (y[2] <= x[2]) { print "instr " bin " " c " " s " FAIL"; exit }
+			printf "instr %s %s %s %.0f\n", bin, c, s, (y[1] - x[1]) / (y[2] - x[2]) }'
+	else
+		echo "instr ${bin#"$ROOT"/} $CONNS $SIZE FAIL"
+	fi
+done
