@@ -52,7 +52,7 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f
 one_run() {
 	local bin=$1 label=${1#"$ROOT"/} port pid lpid out a b rate win
 	win=$(awk -v s="$SECS" 'BEGIN { print s - 0.4 }')
-	port=$((20000 + RANDOM % 20000))
+	port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768 up)
 	taskset -c "$SERVER_CPU" "$bin" --port "$port" >/dev/null 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
