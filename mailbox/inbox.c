@@ -73,7 +73,7 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 	*more = false;
 	*was_full = 0;
 	/* Most rings are empty most of the time: a depth test skips them
-	 * without the call (a loop drains its inbox every iteration). */
+	 * without the call and its dequeue. */
 	for (i = 0; i < in->npeers; i++) {
 		gnet__ring_t *r = &in->from_loop[i];
 		if (i == in->self || gnet__ring_depth(r) == 0)
