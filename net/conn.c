@@ -450,12 +450,6 @@ schedule_reread(gnet__loop_t *l, gnet_conn_t *c)
  * the end of the stream or an error, which come after the bytes. */
 #define STREAM_READ_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
-/* What a read of a stream socket returned: n bytes, or -1 and err. */
-typedef struct read_result {
-	ssize_t n;
-	int err;
-} read_result_t;
-
 /* The loop holds max_parked messages for slow peers: readers wait. */
 static bool
 readers_parked(const gnet__loop_t *l)
@@ -513,8 +507,7 @@ park_reader(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__conn_sync_events(c);
 }
 
-static void conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
-    const read_result_t *done);
+static void conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events);
 
 void
 gnet__conns_reread(gnet__loop_t *l)
@@ -533,7 +526,7 @@ gnet__conns_reread(gnet__loop_t *l)
 		c->flags &= ~(unsigned)GNET__C_REREAD;
 		/* conn_io reads only if c still reads; paused meanwhile,
 		 * the resume's EPOLL_CTL_MOD reports the waiting bytes. */
-		conn_io(l, c, EPOLLIN, NULL);
+		conn_io(l, c, EPOLLIN);
 	}
 	memmove(l->rereads, l->rereads + n, (l->n_rereads - n) * sizeof(*l->rereads));
 	l->n_rereads -= n;
@@ -605,13 +598,25 @@ flush_if_fresh(gnet__loop_t *l, gnet_conn_t *c)
 }
 
 /*
- * The connection's part of an epoll event. `done` is the read of c's
- * socket gnet__conn_event already made for this event, or NULL; it is
- * given only when the read branch below is where the event goes.
+ * An event on which c, a stream that reads, read its socket: n bytes, or
+ * -1 and err. The read branch of conn_io, and the whole of the common
+ * event in gnet__conn_event.
  */
 static void
-conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
-    const read_result_t *done)
+took_event_read(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
+    ssize_t n, int err)
+{
+	if (events & EPOLLOUT)
+		gnet__conn_mark_dirty(c);
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->flags |= GNET__C_HUP_SEEN;
+	took_read(l, c, n, err);
+	flush_if_fresh(l, c);
+}
+
+/* The connection's part of an epoll event (or of a re-read). */
+static void
+conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 {
 	if (c->flags & GNET__C_CLOSED)
 		return;
@@ -650,20 +655,15 @@ conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
 		park_reader(l, c);
 		return;
 	}
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		c->flags |= GNET__C_HUP_SEEN;
 	if ((events & STREAM_READ_EVENTS) && (c->ev_mask & EPOLLIN)) {
 		/* Data that arrived before a FIN or error is read first. */
-		read_result_t r;
-		if (done != NULL) {
-			r = *done;
-		} else {
-			r.n = read_socket(l, c->fd);
-			r.err = r.n < 0 ? errno : 0;
-		}
-		took_read(l, c, r.n, r.err);
-		flush_if_fresh(l, c);
-	} else if (events & EPOLLERR) {
+		ssize_t n = read_socket(l, c->fd);
+		took_event_read(l, c, events, n, n < 0 ? errno : 0);
+		return;
+	}
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->flags |= GNET__C_HUP_SEEN;
+	if (events & EPOLLERR) {
 		gnet__conn_abort(c, socket_error(c->fd));
 	} else if (events & EPOLLHUP) {
 		/* Hung up while not reading (paused or closing): the peer is
@@ -682,26 +682,26 @@ conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
  * conn_io, was then about a quarter of gnet's user-space time at
  * c1000/4KiB/d16. Behind the read the miss costs nothing. s->read_fd is
  * set exactly when conn_io would read on this event (sync_read_fd), and
- * the events and parked tests are conn_io's own, so the read handed to
- * conn_io always lands in its read branch; other events, and parked
- * readers, go to conn_io without one.
+ * the events and parked tests are conn_io's own, so this event would
+ * have taken conn_io's read branch: it goes straight to that branch
+ * (took_event_read), past conn_io's tests of what read_fd already
+ * promised. Other events, and parked readers, go to conn_io.
  */
 void
 gnet__conn_event(gnet__loop_t *l, gnet__slot_t *s, uint32_t events)
 {
 	gnet_conn_t *c = s->obj;
-	read_result_t r;
+	ssize_t n;
 
 	if (s->read_fd < 0 || !(events & STREAM_READ_EVENTS) ||
 	    ((events & EPOLLIN) && readers_parked(l))) {
-		conn_io(l, c, events, NULL);
+		conn_io(l, c, events);
 		return;
 	}
 	__builtin_prefetch(c);
 	__builtin_prefetch((const char *)c + 64);
-	r.n = read_socket(l, s->read_fd);
-	r.err = r.n < 0 ? errno : 0;
-	conn_io(l, c, events, &r);
+	n = read_socket(l, s->read_fd);
+	took_event_read(l, c, events, n, n < 0 ? errno : 0);
 }
 
 static void
