@@ -12,7 +12,8 @@
 # used less, and the two-sided sign-test p-value of that count (the
 # chance of a split at least that uneven if neither server were cheaper).
 #
-# PEER is libuv by default (raw_epoll or libevent also work).
+# PEER is libuv by default (raw_epoll or libevent also work). Name each
+# run once: runs-latest.csv is a copy of the newest dated file.
 set -euo pipefail
 
 PEER=libuv
