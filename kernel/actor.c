@@ -102,7 +102,7 @@ gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 	if (s->kind == GNET__SLOT_LOOP) {
 		/* Kernel messages to the loop itself need no mailbox. */
 		if (m->type == GNET__MSG_ADOPT)
-			gnet__conn_adopt(l, (int)m->a, (int)m->b);
+			gnet__conn_adopt(l, (int)m->a, (int)m->b, NULL, 0);
 		else if (m->type == GNET__MSG_LISTEN_RETRY)
 			gnet__listener_resume(l, (int)m->a, (int)m->b);
 		else if (m->type == GNET__MSG_DIAL)

@@ -291,7 +291,10 @@ void gnet__log(int level, const char *fmt, ...)
 /* net/ hooks the kernel calls */
 void gnet__conn_receive(struct gnet_conn *c, const gnet_msg_t *m);
 void gnet__conn_event(gnet__loop_t *l, gnet__slot_t *s, uint32_t events);
-void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener);
+/* Open the connection accepted on fd by listener `listener`. peer is
+ * accept4's address when the accepting loop adopts it, else NULL. */
+void gnet__conn_adopt(gnet__loop_t *l, int fd, int listener,
+    const struct sockaddr *peer, socklen_t peer_len);
 /* Wrap a bound UDP socket of listener `listener` in a connection object on
  * loop l (setup time). */
 int gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out);

@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "kernel/sys.h"
+#include "net/addr.h"
 #include "net/conn.h"
 
 /* Unread bytes drained before close so the kernel sends FIN, not RST
@@ -229,7 +230,6 @@ gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags)
 	}
 	c->ev_mask = EPOLLIN;
 	sync_read_fd(c);
-	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
 	c->last_io_ns = gnet__now_ns();
 	return c;
 }
@@ -285,8 +285,50 @@ gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__conn_after_callback(c, a);
 }
 
+/* Is the listener bound to one IP address (not a wildcard)? Then that
+ * is the local address of every connection it accepts. */
+static bool
+listens_on_one_ip(const gnet__listener_t *ls)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&ls->addr;
+
+	if (ls->net != GNET__NET_TCP)
+		return false;
+	if (sa->sa_family == AF_INET && ls->addrlen >= sizeof(struct sockaddr_in))
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr !=
+		    htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6 && ls->addrlen >= sizeof(struct sockaddr_in6))
+		return !IN6_IS_ADDR_UNSPECIFIED(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+/*
+ * An accepted connection's addresses, asking the kernel only for what the
+ * accept did not tell: the peer is accept4's when the accepting loop
+ * adopts the connection itself (one loop, or SO_REUSEPORT), and the
+ * local address the listener's own when it is bound to one IP address.
+ * getpeername and getsockname were 2 of the 8 syscalls gnet spent on
+ * each accepted connection (strace, bench/run.sh).
+ */
+static void
+adopt_addrs(gnet_conn_t *c, const gnet__listener_t *ls,
+    const struct sockaddr *peer, socklen_t peer_len)
+{
+	if (listens_on_one_ip(ls))
+		(void)gnet__conn_store_addr(c, GNET__ADDR_LOCAL, &ls->addr,
+		    ls->addrlen);
+	else
+		gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
+	if (peer != NULL && peer_len != 0)
+		(void)gnet__conn_store_addr(c, GNET__ADDR_PEER, peer, peer_len);
+	else
+		gnet__conn_fetch_addr(c, GNET__ADDR_PEER);
+}
+
 void
-gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
+gnet__conn_adopt(gnet__loop_t *l, int fd, int listener,
+    const struct sockaddr *peer, socklen_t peer_len)
 {
 	gnet_engine_t *eng = l->eng;
 	gnet_conn_t *c = NULL;
@@ -301,7 +343,7 @@ gnet__conn_adopt(gnet__loop_t *l, int fd, int listener)
 		return;
 	}
 	c->listener = listener;
-	gnet__conn_fetch_addr(c, GNET__ADDR_PEER);
+	adopt_addrs(c, &eng->listeners[listener], peer, peer_len);
 	gnet__conn_apply_options(fd, gnet__conn_family(c), &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +

@@ -94,6 +94,7 @@ dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
 		close(fd);
 		return GNET_ENOMEM;
 	}
+	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
 	c->ctx = r->ctx;
 	c->listener = -1;
 	if (r->codec != NULL && gnet__conn_attach_codec(c, r->codec) != 0) {

@@ -387,7 +387,8 @@ gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
 		atomic_fetch_add_explicit(&eng->loops[dst]->live, 1,
 		    memory_order_relaxed);
 		if ((int)dst == l->index) {
-			gnet__conn_adopt(l, fd, index);
+			gnet__conn_adopt(l, fd, index,
+			    (const struct sockaddr *)&peer, plen);
 		} else {
 			gnet_msg_t m = {
 				.to = gnet__loop_handle(eng->loops[dst]),

@@ -109,6 +109,7 @@ gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out)
 		close(fd);
 		return GNET_ENOMEM;
 	}
+	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
 	c->listener = listener;
 	*out = c->handle;
 	return 0;

@@ -132,6 +132,10 @@ static void check_stream(const char *listen_addr, int family)
 	socklen_t srvlen, cl_llen = sizeof cl_local, cl_plen = sizeof cl_peer;
 
 	start(&s, &ctx, listen_addr, &srv, &srvlen);
+	/* A wildcard listener is reached at the loopback address. */
+	if (srv.ss_family == AF_INET &&
+	    ((struct sockaddr_in *)&srv)->sin_addr.s_addr == htonl(INADDR_ANY))
+		((struct sockaddr_in *)&srv)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int fd = tn_connect_addr((struct sockaddr *)&srv, srvlen, 0);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
 	round_trip(fd);
@@ -151,6 +155,14 @@ static void check_stream(const char *listen_addr, int family)
 START_TEST(test_tcp_ipv4_addrs)
 {
 	check_stream("tcp://127.0.0.1:0", AF_INET);
+}
+END_TEST
+
+/* Bound to 0.0.0.0, the listener's address is not the connection's:
+ * the local address must be the one the client reached (127.0.0.1). */
+START_TEST(test_tcp_wildcard_addrs)
+{
+	check_stream("tcp://0.0.0.0:0", AF_INET);
 }
 END_TEST
 
@@ -274,6 +286,7 @@ static Suite *addr_suite(void)
 	TCase *tc = tn_tcase("addrs", TCASE_TIMEOUT_S);
 
 	tcase_add_test(tc, test_tcp_ipv4_addrs);
+	tcase_add_test(tc, test_tcp_wildcard_addrs);
 	tcase_add_test(tc, test_tcp_ipv6_addrs);
 	tcase_add_test(tc, test_unix_addrs_unnamed_client);
 	tcase_add_test(tc, test_unix_addrs_long_both);
