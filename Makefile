@@ -22,10 +22,17 @@ PORT    ?= 9000
 
 BUILD := build/$(VARIANT)
 
+# The version has one home, include/gnet.h; the shared library's name and
+# gnet.pc are derived from it.
+version_part = $(shell sed -n 's/^\#define GNET_VERSION_$(1) \([0-9]*\)$$/\1/p' include/gnet.h)
+VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME  := libgnet.so.$(call version_part,MAJOR)
+
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 # _GNU_SOURCE: accept4, pthread_setaffinity_np, and ck headers need
 # struct timespec from POSIX.
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -fPIC -pthread -Iinclude -I.
+# -fvisibility=hidden: libgnet.so exports only what gnet.h marks GNET_API.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -fPIC -fvisibility=hidden -pthread -Iinclude -I.
 DEPS_LIBS := $(shell pkg-config --libs ck 2>/dev/null || echo -lck)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
@@ -52,7 +59,7 @@ CFLAGS  += $(BASE_CFLAGS) $(OPT) $(SAN)
 LDFLAGS += $(SAN)
 LIBS    := $(DEPS_LIBS) $(ALLOC_LIBS) -pthread
 
-LIB_SRCS := $(wildcard mailbox/*.c kernel/*.c net/*.c codecs/*.c actors/*.c)
+LIB_SRCS := $(wildcard base/*.c mailbox/*.c kernel/*.c net/*.c codecs/*.c actors/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -85,7 +92,7 @@ $(BUILD)/libgnet.a: $(LIB_OBJS)
 
 $(BUILD)/libgnet.so: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,libgnet.so.0 -o $@ $^ $(LIBS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libgnet.a
 	@mkdir -p $(dir $@)
@@ -121,12 +128,12 @@ FUZZ_SECONDS ?= 20
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. -g -O1 \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIB_SRCS := $(wildcard codecs/*.c) net/buf.c
+FUZZ_LIB_SRCS := $(wildcard codecs/*.c base/*.c)
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/%)
 
-build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) codecs/codec.h net/buf.h include/gnet.h
+build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) codecs/codec.h base/buf.h include/gnet.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@
 
@@ -161,9 +168,9 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/gnet.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/libgnet.so.0
-	ln -sf libgnet.so.0 $(DESTDIR)$(PREFIX)/lib/libgnet.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' gnet.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gnet.pc
+	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libgnet.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gnet.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gnet.pc
 
 clean:
 	rm -rf build

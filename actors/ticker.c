@@ -49,7 +49,7 @@ ticker_stop(gnet_actor_t *self)
 int
 gnet__ticker_spawn(gnet_engine_t *eng)
 {
-	gnet_actor_def_t def = { .receive = ticker_receive, .on_stop = ticker_stop };
+	gnet_actor_def_t def = { .size = sizeof(def), .receive = ticker_receive, .on_stop = ticker_stop };
 	ticker_state_t *st;
 	int rc;
 
@@ -70,6 +70,6 @@ gnet__ticker_spawn(gnet_engine_t *eng)
 	 * Due at once, so the first tick comes right after start. */
 	rc = schedule(eng->loops[0], eng->ticker, 0);
 	if (rc != 0)
-		gnet_stop_actor(eng, eng->ticker);
+		gnet_actor_stop_async(eng, eng->ticker);
 	return rc;
 }

@@ -2,7 +2,7 @@
  * The blocking-worker pool: a fixed set of threads fronted by a bounded
  * job queue. Loops never block; a job that must (disk, a blocking client
  * library, sleep) runs here, and its result travels back to the actor
- * that asked as an ordinary message through gnet_send, so the asker
+ * that asked as an ordinary message through gnet_actor_send, so the asker
  * handles it on its own loop like any other message.
  *
  * The queue is a mutex and two condition variables rather than a ring:
@@ -111,7 +111,7 @@ send_reply(struct gnet__pool *p, gnet_msg_t *reply)
 
 	if (reply->type < GNET_MSG_USER)
 		reply->type = GNET_MSG_USER;
-	rc = gnet_send(p->eng, reply->to, reply);
+	rc = gnet_actor_send(p->eng, reply->to, reply);
 	/* Not even queued (engine stopping, no such loop): the reply is
 	 * dropped here, through the same hook as a late drop. */
 	if (rc != 0)
@@ -272,7 +272,7 @@ out:
 }
 
 int
-gnet_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
+gnet_pool_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
     gnet_job_cancel_fn cancel, void *arg)
 {
 	return submit(eng, reply_to, fn, cancel, arg, 0);
@@ -290,7 +290,7 @@ gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
 		return GNET_ETHREAD;
 	if (c->flags & GNET__C_CLOSING)
 		return GNET_ECLOSED;
-	/* Already waiting (e.g. on_traffic ran again through gnet_wake):
+	/* Already waiting (e.g. on_traffic ran again through gnet_conn_wake_async):
 	 * one place in the waiter list is enough. */
 	rc = submit(c->loop->eng, c->handle, fn, cancel, arg,
 	    !(c->flags & GNET__C_POOL_WAIT));

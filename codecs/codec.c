@@ -34,14 +34,22 @@ gnet__codec_new(gnet_codec_t **out, const gnet_codec_def_t *def,
 }
 
 int
-gnet_codec_custom(gnet_codec_t **out, const gnet_codec_def_t *def)
+gnet_codec_new_custom(gnet_codec_t **out, const gnet_codec_def_t *def)
 {
+	gnet_codec_def_t d;
+	int rc;
+
 	if (out != NULL)
 		*out = NULL;
-	if (out == NULL || def == NULL || def->decode == NULL ||
-	    def->state_size > GNET__CODEC_MAX_STATE)
+	if (out == NULL || def == NULL)
 		return GNET_EINVAL;
-	return gnet__codec_new(out, def, NULL, 0, 1);
+	rc = gnet__struct_in(&d, sizeof(d),
+	    GNET__SIZE_THROUGH(gnet_codec_def_t, max_frame), def);
+	if (rc != 0)
+		return rc;
+	if (d.decode == NULL || d.state_size > GNET__CODEC_MAX_STATE)
+		return GNET_EINVAL;
+	return gnet__codec_new(out, &d, NULL, 0, 1);
 }
 
 void

@@ -8,7 +8,8 @@
 #define GNET_CODECS_CODEC_H
 
 #include "gnet.h"
-#include "net/buf.h"
+#include "base/abi.h"
+#include "base/buf.h"
 
 /* Per-connection state up to this size lives inside the connection, so
  * attaching a built-in codec allocates nothing. */

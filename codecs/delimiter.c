@@ -104,13 +104,13 @@ make(gnet_codec_t **out, const void *delim, size_t dlen, size_t max_frame,
 }
 
 int
-gnet_codec_line(gnet_codec_t **out, size_t max_frame)
+gnet_codec_new_line(gnet_codec_t **out, size_t max_frame)
 {
 	return make(out, "\n", 1, max_frame, 1);
 }
 
 int
-gnet_codec_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
+gnet_codec_new_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
     size_t max_frame)
 {
 	return make(out, delim, dlen, max_frame, 0);

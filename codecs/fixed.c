@@ -35,7 +35,7 @@ fixed_encode(void *cfg, gnet_codec_sink_t *out, const struct iovec *iov,
 }
 
 int
-gnet_codec_fixed(gnet_codec_t **out, size_t frame_len)
+gnet_codec_new_fixed(gnet_codec_t **out, size_t frame_len)
 {
 	gnet_codec_def_t def = {
 		.decode = fixed_decode,

@@ -101,18 +101,22 @@ lf_encode(void *cfg, gnet_codec_sink_t *out, const struct iovec *iov,
 }
 
 int
-gnet_codec_length_field(gnet_codec_t **out,
+gnet_codec_new_length_field(gnet_codec_t **out,
     const gnet_length_field_config_t *cfg)
 {
 	gnet_codec_def_t def = { .decode = lf_decode, .encode = lf_encode };
 	lf_cfg_t x;
 	int64_t header;
+	int rc;
 
 	if (out != NULL)
 		*out = NULL;
 	if (out == NULL || cfg == NULL)
 		return GNET_EINVAL;
-	x.c = *cfg;
+	rc = gnet__struct_in(&x.c, sizeof(x.c),
+	    GNET__SIZE_THROUGH(gnet_length_field_config_t, max_frame), cfg);
+	if (rc != 0)
+		return rc;
 	switch (x.c.field_length) {
 	case 1: case 2: case 3: case 4: case 8:
 		break;

@@ -13,7 +13,7 @@
  * Ordering: jobs of one connection could finish out of order on different
  * workers, so each connection has at most one job in flight; bytes that
  * arrive meanwhile stay buffered (unconsumed) and on_message wakes the
- * connection (gnet_wake) to submit them next.
+ * connection (gnet_conn_wake_async) to submit them next.
  *
  * Backpressure: when the pool's queue is full gnet_conn_submit returns
  * GNET_EAGAIN; the bytes are left unconsumed, the connection stops reading,
@@ -134,7 +134,7 @@ on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
 	gnet_conn_set_context(c, NULL);
 	/* Bytes that arrived while the job ran are next. */
 	if (gnet_conn_inbound_len(c) != 0)
-		gnet_wake(gnet_conn_engine(c), gnet_conn_handle(c));
+		gnet_conn_wake_async(gnet_conn_engine(c), gnet_conn_handle(c));
 	return GNET_NONE;
 }
 
@@ -200,9 +200,9 @@ number(const char *s, long min, long max)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = { .on_boot = on_boot, .on_traffic = on_traffic,
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_traffic = on_traffic,
 	    .on_message = on_message, .on_dropped = on_dropped };
-	gnet_options_t opt = { .workers = 8 };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t), .workers = 8 };
 	int port = 9000;
 	char addr[64];
 	int i, rc;

@@ -256,7 +256,7 @@ main(int argc, char **argv)
 	char addrbuf[64], host[256], port[16];
 	unsigned frames = 10, nconns = 1, ci, fi;
 	size_t size = 1024, wire, i;
-	gnet_length_field_config_t lf = {
+	gnet_length_field_config_t lf = { .size = sizeof(gnet_length_field_config_t),
 		.field_length = LENGTH_FIELD_BYTES,
 		.strip = LENGTH_FIELD_BYTES,
 	};
@@ -292,7 +292,7 @@ main(int argc, char **argv)
 	 * send, so the decoder itself rejects an echo of the wrong size. */
 	wire = LENGTH_FIELD_BYTES + size;
 	lf.max_frame = wire;
-	rc = gnet_codec_length_field(&codec, &lf);
+	rc = gnet_codec_new_length_field(&codec, &lf);
 	if (rc != 0) {
 		fprintf(stderr, "codec_client: length-field codec: %s\n",
 		    gnet_strerror(rc));

@@ -156,15 +156,15 @@ number(const char *s, unsigned long long min, unsigned long long max)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = {
+	gnet_events_t ev = { .size = sizeof(gnet_events_t),
 		.on_boot = on_boot,
 		.on_traffic = on_traffic,
 		.on_close = on_close,
 	};
-	gnet_options_t opt = { 0 };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	/* netty's LengthFieldBasedFrameDecoder(max, 0, 4, 0, 4) paired with
 	 * LengthFieldPrepender(4): the field counts the payload only. */
-	gnet_length_field_config_t lf = {
+	gnet_length_field_config_t lf = { .size = sizeof(gnet_length_field_config_t),
 		.field_length = LENGTH_FIELD_BYTES,
 		.little_endian = 0,
 		.field_offset = 0,
@@ -191,7 +191,7 @@ main(int argc, char **argv)
 			usage();
 	}
 
-	rc = gnet_codec_length_field(&codec, &lf);
+	rc = gnet_codec_new_length_field(&codec, &lf);
 	if (rc != 0) {
 		fprintf(stderr, "codec_server: length-field codec: %s\n",
 		    gnet_strerror(rc));

@@ -217,7 +217,7 @@ static int
 proto_codec_new(size_t max_frame, gnet_codec_t **out)
 {
 	proto_cfg_t *pc = malloc(sizeof(*pc));
-	gnet_codec_def_t def = {
+	gnet_codec_def_t def = { .size = sizeof(gnet_codec_def_t),
 		.decode = proto_decode,
 		.encode = proto_encode,
 		.free_cfg = free,
@@ -237,7 +237,7 @@ proto_codec_new(size_t max_frame, gnet_codec_t **out)
 		return GNET_EINVAL;
 	}
 	pc->max_frame = max_frame;
-	rc = gnet_codec_custom(out, &def);
+	rc = gnet_codec_new_custom(out, &def);
 	if (rc != 0)
 		free(pc); /* not handed over: still ours */
 	return rc;
@@ -377,12 +377,12 @@ on_signal(int sig)
 static int
 server_run(int port, int multicore, app_t *app)
 {
-	gnet_events_t ev = {
+	gnet_events_t ev = { .size = sizeof(gnet_events_t),
 		.on_boot = on_boot,
 		.on_traffic = on_traffic,
 		.on_close = on_close,
 	};
-	gnet_options_t opt = { .multicore = multicore };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t), .multicore = multicore };
 	gnet_codec_t *codec;
 	char addr[64];
 	int rc;

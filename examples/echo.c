@@ -63,8 +63,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = { .on_boot = on_boot, .on_traffic = on_traffic };
-	gnet_options_t opt = { 0 };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_traffic = on_traffic };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	const char *port = "9000";
 	char addr[64];
 	int i, rc;

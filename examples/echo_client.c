@@ -1,11 +1,11 @@
 /*
  * echo_client -- a gnet client: an engine with no listener that dials out.
  *
- * Shows gnet_dial from on_boot (tcp://, udp:// and unix:// addresses), a
+ * Shows gnet_engine_dial from on_boot (tcp://, udp:// and unix:// addresses), a
  * dialled connection being the same connection actor as an accepted one
  * (on_open, on_traffic, on_close), on_dial_error, and a foreign thread
- * (the stdin reader) talking to a connection with gnet_async_write and
- * gnet_send.
+ * (the stdin reader) talking to a connection with gnet_conn_write_async and
+ * gnet_actor_send.
  *
  *   echo_client [--addr tcp://HOST:PORT | udp://HOST:PORT | unix://PATH]
  *               [--load N --size B [--conns C] [--loops L]] [--timeout MS]
@@ -184,7 +184,7 @@ load_traffic(gnet_conn_t *c, client_t *cl)
 
 /* ------------------------------------------------------------------------
  * stdin mode: a thread reads lines and hands them to the connection with
- * gnet_async_write (copied, delivered on the connection's loop in order).
+ * gnet_conn_write_async (copied, delivered on the connection's loop in order).
  */
 static int
 send_line(gnet_handle_t h, const char *p, size_t n)
@@ -192,7 +192,7 @@ send_line(gnet_handle_t h, const char *p, size_t n)
 	int rc;
 
 	atomic_fetch_add(&stdin_sent, n);
-	rc = gnet_async_write(engine, h, p, n, NULL, NULL);
+	rc = gnet_conn_write_async(engine, h, p, n, NULL, NULL);
 	if (rc != 0)
 		finish(1, gnet_strerror(rc));
 	return rc;
@@ -239,7 +239,7 @@ read_stdin(void *arg)
 	atomic_store(&stdin_eof_ms, now_ms());
 	atomic_store(&stdin_eof, 1);
 	/* The loop decides whether every reply is in already. */
-	gnet_send(engine, h, &m);
+	gnet_actor_send(engine, h, &m);
 	return NULL;
 }
 
@@ -274,11 +274,11 @@ on_boot(gnet_engine_t *eng, void *udata)
 	(void)udata;
 	start_ms = now_ms();
 	for (unsigned i = 0; i < nconns; i++) {
-		gnet_dial_options_t o = { .loop = -1, .connect_timeout_ms = 5000,
+		gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = -1, .connect_timeout_ms = 5000,
 			.ctx = &clients[i] };
 		/* From the boot thread the outcome always comes later, as
 		 * on_open or on_dial_error. */
-		int rc = gnet_dial(eng, addr, &o, NULL);
+		int rc = gnet_engine_dial(eng, addr, &o, NULL);
 		if (rc != 0) {
 			fprintf(stderr, "echo_client: %s: %s\n", addr,
 			    gnet_strerror(rc));
@@ -409,11 +409,11 @@ number(const char *s, uint64_t min, uint64_t max)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = { .on_boot = on_boot, .on_open = on_open,
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_open = on_open,
 		.on_traffic = on_traffic, .on_close = on_close,
 		.on_message = on_message, .on_dial_error = on_dial_error,
 		.on_tick = on_tick };
-	gnet_options_t opt = { 0 };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	int rc;
 
 	for (int i = 1; i < argc; i++) {

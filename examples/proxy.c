@@ -3,7 +3,7 @@
  * connection, dialled on the same loop, and bytes flow both ways with plain
  * function calls (no messages, no locks).
  *
- * Shows gnet_dial from a callback (opts.loop = -1: the backend stays on the
+ * Shows gnet_engine_dial from a callback (opts.loop = -1: the backend stays on the
  * client's loop and its handle is known at once), gnet_conn_lookup to get
  * from a handle to the peer connection, gnet_conn_set_reading to hold a
  * client until its backend is open and to carry backpressure across the
@@ -97,7 +97,7 @@ on_open(gnet_conn_t *c, void *udata)
 			return GNET_CLOSE;
 		l->client_held = 0;
 		sync_client_reading(client, l);
-		gnet_wake(gnet_conn_engine(c), l->client);
+		gnet_conn_wake_async(gnet_conn_engine(c), l->client);
 		return GNET_NONE;
 	}
 	l = calloc(1, sizeof(*l));
@@ -108,8 +108,8 @@ on_open(gnet_conn_t *c, void *udata)
 	gnet_conn_set_context(c, l);
 	/* Dialled on a loop with loop -1: the backend lives on this loop and
 	 * its handle is known now. */
-	gnet_dial_options_t o = { .loop = -1, .ctx = l };
-	rc = gnet_dial(gnet_conn_engine(c), backend_addr, &o, &l->backend);
+	gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = -1, .ctx = l };
+	rc = gnet_engine_dial(gnet_conn_engine(c), backend_addr, &o, &l->backend);
 	if (rc != 0) {
 		fprintf(stderr, "proxy: %s: %s\n", backend_addr, gnet_strerror(rc));
 		l->backend = GNET_HANDLE_NONE;
@@ -131,7 +131,7 @@ on_traffic(gnet_conn_t *c, void *udata)
 	if (!gnet_conn_is_outbound(c) && !l->backend_open) {
 		/* Keep the bytes where they are (bounded by what one read
 		 * brings) and stop reading until the backend opens. The
-		 * alternative, gnet_async_write to the connecting backend's
+		 * alternative, gnet_conn_write_async to the connecting backend's
 		 * handle (writes before open are kept), would copy every
 		 * read into a message with nothing bounding it if the
 		 * backend is slow to answer. */
@@ -253,11 +253,11 @@ number(const char *s, long max)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = { .on_boot = on_boot, .on_open = on_open,
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_open = on_open,
 		.on_traffic = on_traffic, .on_close = on_close,
 		.on_backpressure = on_backpressure,
 		.on_dial_error = on_dial_error };
-	gnet_options_t opt = { .write_high_watermark = HIGH_WATERMARK,
+	gnet_options_t opt = { .size = sizeof(gnet_options_t), .write_high_watermark = HIGH_WATERMARK,
 		.write_low_watermark = LOW_WATERMARK };
 	const char *backend = NULL;
 	int port = 9001, rc, k;

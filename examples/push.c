@@ -103,7 +103,7 @@ hub_receive(gnet_actor_t *self, const gnet_msg_t *m)
 		 * before its UNREGISTER arrived (GNET_ESTALE), or when the
 		 * engine is stopping: either way there is no one to tell. */
 		for (i = 0; i < h->n; i++)
-			(void)gnet_send(gnet_actor_engine(self), h->conns[i], &beat);
+			(void)gnet_actor_send(gnet_actor_engine(self), h->conns[i], &beat);
 		break;
 	}
 }
@@ -121,7 +121,7 @@ hub_stop(gnet_actor_t *self)
 static gnet_action_t
 on_boot(gnet_engine_t *eng, void *udata)
 {
-	gnet_actor_def_t def = { .receive = hub_receive, .on_stop = hub_stop,
+	gnet_actor_def_t def = { .size = sizeof(gnet_actor_def_t), .receive = hub_receive, .on_stop = hub_stop,
 	    .state = &hub_state };
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -150,7 +150,7 @@ on_tick(gnet_engine_t *eng, uint64_t *delay_ns, void *udata)
 	gnet_msg_t m = { .type = MSG_BEAT, .a = ++ticks };
 
 	(void)udata;
-	(void)gnet_send(eng, hub_handle, &m);
+	(void)gnet_actor_send(eng, hub_handle, &m);
 	*delay_ns = tick_ns;
 	return GNET_NONE;
 }
@@ -161,7 +161,7 @@ on_open(gnet_conn_t *c, void *udata)
 	gnet_msg_t m = { .type = MSG_REGISTER, .a = gnet_conn_handle(c) };
 
 	(void)udata;
-	(void)gnet_send(gnet_conn_engine(c), hub_handle, &m);
+	(void)gnet_actor_send(gnet_conn_engine(c), hub_handle, &m);
 	return GNET_NONE;
 }
 
@@ -174,7 +174,7 @@ on_close(gnet_conn_t *c, int reason, void *udata)
 	(void)udata;
 	/* At engine stop the hub may already be gone: the message is then
 	 * dropped, which is fine since it carries nothing to free. */
-	(void)gnet_send(gnet_conn_engine(c), hub_handle, &m);
+	(void)gnet_actor_send(gnet_conn_engine(c), hub_handle, &m);
 }
 
 static gnet_action_t
@@ -259,10 +259,10 @@ duration(const char *s)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = { .on_boot = on_boot, .on_tick = on_tick,
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_tick = on_tick,
 	    .on_open = on_open, .on_close = on_close, .on_message = on_message,
 	    .on_traffic = on_traffic };
-	gnet_options_t opt = { 0 };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	const char *tick = "1s";
 	int port = 9000;
 	char addr[64];

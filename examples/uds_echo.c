@@ -60,8 +60,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	gnet_events_t ev = { .on_boot = on_boot, .on_traffic = on_traffic };
-	gnet_options_t opt = { 0 };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_traffic = on_traffic };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	const char *path = "gnet-echo.sock";
 	char addr[256];
 	int i, rc;

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the delimiter codec (gnet_codec_delimiter). A
+ * Fuzz target for the delimiter codec (gnet_codec_new_delimiter). A
  * multi-byte delimiter can straddle two reads, and the decoder resumes
  * its search dlen - 1 bytes before where the last one stopped: an
  * off-by-one there splits or misses frames only for some read sizes,
@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned j = 0; j < dlen && i + 3 < sizeof(fz_cfg_desc); j++, i += 2)
 		snprintf(fz_cfg_desc + i, 3, "%02x", delim[j]);
 	valid = dlen >= 1 && dlen <= 64;
-	rc = gnet_codec_delimiter(&codec, delim, dlen, max);
+	rc = gnet_codec_new_delimiter(&codec, delim, dlen, max);
 	if (!valid) {
 		FZ_CHECK(rc == GNET_EINVAL && codec == NULL,
 		    "invalid config accepted: %d", rc);

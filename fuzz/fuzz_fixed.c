@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the fixed-length codec (gnet_codec_fixed). The decoder
+ * Fuzz target for the fixed-length codec (gnet_codec_new_fixed). The decoder
  * is simple; what the target pins down is that reads of any size never
  * shift frame boundaries and that encode + decode is the identity.
  *
@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fz_u16(&in, &len))
 		return 0;
 	snprintf(fz_cfg_desc, sizeof(fz_cfg_desc), "fixed frame_len=%u", len);
-	rc = gnet_codec_fixed(&codec, len);
+	rc = gnet_codec_new_fixed(&codec, len);
 	if (len == 0) {
 		FZ_CHECK(rc == GNET_EINVAL && codec == NULL,
 		    "frame_len 0 accepted: %d", rc);

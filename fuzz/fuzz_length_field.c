@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the length-field codec (gnet_codec_length_field). The
+ * Fuzz target for the length-field codec (gnet_codec_new_length_field). The
  * length comes from the peer, so this is the decoder most exposed to
  * hostile input: 8-byte fields near 2^64, adjustments that make the
  * length negative or overflow it, headers split across reads, lengths
@@ -100,6 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fz_take(&in, b, sizeof(b)))
 		return 0;
 	memset(&m, 0, sizeof(m));
+	m.c.size = sizeof(m.c);
 	m.c.field_length = widths[b[0] & 7];
 	m.c.little_endian = (b[0] >> 3) & 1;
 	m.c.encode_includes_header = (b[0] >> 4) & 1;
@@ -133,7 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Valid: a listed width, strip within the header, and a header
 	 * (offset, field, positive adjustment) that fits in max_frame. */
 	valid = (b[0] & 7) < 5 && m.c.strip <= header && header <= m.max;
-	rc = gnet_codec_length_field(&codec, &m.c);
+	rc = gnet_codec_new_length_field(&codec, &m.c);
 	if (!valid) {
 		FZ_CHECK(rc == GNET_EINVAL && codec == NULL,
 		    "invalid config accepted: %d", rc);

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the line codec (gnet_codec_line). Lines come from peers
+ * Fuzz target for the line codec (gnet_codec_new_line). Lines come from peers
  * in arbitrary read sizes and lengths, so the decoder's resumable scan
  * (it remembers how far an incomplete line was searched) and its
  * fail-fast max-length check are where a bug would hide.
@@ -33,9 +33,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fz_u16(&in, &max))
 		return 0;
 	snprintf(fz_cfg_desc, sizeof(fz_cfg_desc), "line max_frame=%u", max);
-	rc = gnet_codec_line(&codec, max);
+	rc = gnet_codec_new_line(&codec, max);
 	/* Every max_frame is valid, 0 meaning the default. */
-	FZ_CHECK(rc == 0 && codec != NULL, "gnet_codec_line returned %d", rc);
+	FZ_CHECK(rc == 0 && codec != NULL, "gnet_codec_new_line returned %d", rc);
 	model = (fz_delim_t){ (const unsigned char *)"\n", 1, 1,
 	    max != 0 ? max : GNET_CODEC_MAX_FRAME };
 	t = (fz_target_t){ codec, model.max_frame, fz_delim_check,

@@ -10,7 +10,7 @@
  *
  * Conventions:
  *   - Functions return 0 (or a count) on success and a negative GNET_E* code
- *     or a negative errno value on failure; gnet_strerror() names either.
+ *     on failure (see "Errors" for the one rule); gnet_strerror() names it.
  *   - Every function states its thread rule:
  *       "Thread: any"         callable from any thread, at any time;
  *       "Thread: owner loop"  only from the loop that owns the object, i.e.
@@ -18,6 +18,16 @@
  *       "Thread: setup"       before gnet_engine_run() or from on_boot.
  *     A loop-only function called from another thread returns GNET_ETHREAD
  *     and does nothing (those returning a size or pointer return 0/NULL).
+ *   - Structs the program passes in (options, events, definitions) or has
+ *     filled (stats) start with `size_t size`, set to the sizeof the
+ *     program was compiled with:
+ *         gnet_options_t opt = { .size = sizeof opt, .multicore = 1 };
+ *     Fields are only ever appended, so a library built later reads a
+ *     struct compiled against an older gnet.h (the fields it lacks read
+ *     as zero: their defaults), and an older library refuses a newer
+ *     struct only when it sets a field the library does not know
+ *     (GNET_ENOTSUP). A size of 0, or one below the struct's first
+ *     release, is GNET_EINVAL.
  *   - A gnet_conn_t pointer is valid from on_open until on_close returns and
  *     only on its owner loop. Keep a gnet_handle_t to refer to a connection
  *     from elsewhere or later: a handle to a closed connection is detected
@@ -26,6 +36,7 @@
 #ifndef GNET_H
 #define GNET_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -35,26 +46,62 @@
 extern "C" {
 #endif
 
+/* What libgnet.so exports: the functions below and nothing else (the
+ * library is built with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define GNET_API __attribute__((visibility("default")))
+#else
+#define GNET_API
+#endif
+
+/* The version, in this one place: the Makefile reads it for the shared
+ * library's name and gnet.pc. */
 #define GNET_VERSION_MAJOR 0
-#define GNET_VERSION_MINOR 1
+#define GNET_VERSION_MINOR 2
 #define GNET_VERSION_PATCH 0
 #define GNET_VERSION_NUMBER \
 	(GNET_VERSION_MAJOR * 1000000 + GNET_VERSION_MINOR * 1000 + GNET_VERSION_PATCH)
 
 /* ------------------------------------------------------------------------
- * Errors. Our own codes live far below -4096 so they never collide with a
- * negated errno, which functions also return (e.g. -ECONNRESET as a close
- * reason, -EADDRINUSE from listen).
+ * Errors. One rule, libuv's on Unix: every error is a negative GNET_E*
+ * code, and where the system has an errno of that meaning the code *is*
+ * the negated errno (GNET_ECONNREFUSED == -ECONNREFUSED). A failure the
+ * kernel reports therefore needs no translation, and one meaning never
+ * has two codes (a connect timeout and an idle timeout are both
+ * GNET_ETIMEDOUT). Conditions of gnet's own take codes below -10000,
+ * outside every errno (Linux's stop at 4095). An errno gnet has no name
+ * for still arrives as its negated value; gnet_strerror names every code.
  */
+#define GNET__ERRNO(e) (-(e))
 enum {
 	GNET_OK = 0,
-	GNET_EINVAL = -10001,   /* invalid argument (NULL, zero length, bad option) */
+	/* System conditions (negated errno values). */
+	GNET_EINVAL = GNET__ERRNO(EINVAL),   /* invalid argument (NULL, zero
+	                                      * length, bad option or struct size) */
+	GNET_ENOMEM = GNET__ERRNO(ENOMEM),   /* out of memory */
+	GNET_EAGAIN = GNET__ERRNO(EAGAIN),   /* full for now (a mailbox, the worker
+	                                      * queue, a unix listener's backlog) */
+	GNET_ETIMEDOUT = GNET__ERRNO(ETIMEDOUT), /* timed out: a connect, or a
+	                                      * connection idle past idle_timeout_ms */
+	GNET_ENOTSUP = GNET__ERRNO(EOPNOTSUPP), /* not supported (yet), or a struct
+	                                      * field this library does not know */
+	GNET_ECONNREFUSED = GNET__ERRNO(ECONNREFUSED),
+	GNET_ECONNRESET = GNET__ERRNO(ECONNRESET),
+	GNET_ECONNABORTED = GNET__ERRNO(ECONNABORTED),
+	GNET_EPIPE = GNET__ERRNO(EPIPE),
+	GNET_ENOENT = GNET__ERRNO(ENOENT),
+	GNET_EACCES = GNET__ERRNO(EACCES),
+	GNET_EPERM = GNET__ERRNO(EPERM),
+	GNET_EADDRINUSE = GNET__ERRNO(EADDRINUSE),
+	GNET_EADDRNOTAVAIL = GNET__ERRNO(EADDRNOTAVAIL),
+	GNET_ENETUNREACH = GNET__ERRNO(ENETUNREACH),
+	GNET_EHOSTUNREACH = GNET__ERRNO(EHOSTUNREACH),
+	GNET_EMFILE = GNET__ERRNO(EMFILE),
+	/* gnet's own conditions. */
 	GNET_ESCHEME = -10002,  /* address scheme not supported ("http://...") */
 	GNET_EADDR = -10003,    /* malformed address: host, port or syntax */
 	GNET_ESTALE = -10004,   /* handle names an actor that no longer exists */
 	GNET_ECLOSED = -10005,  /* connection is closed or closing */
-	GNET_EAGAIN = -10006,   /* mailbox full and the caller asked not to wait */
-	GNET_ENOMEM = -10007,   /* out of memory */
 	GNET_ESTATE = -10008,   /* engine in the wrong state for this call */
 	GNET_ETHREAD = -10009,  /* loop-only function called from another thread */
 	GNET_ESHUTDOWN = -10010, /* engine is stopping: close reason / send refused */
@@ -62,19 +109,25 @@ enum {
 	GNET_EABORTED = -10012, /* connection aborted by the program (RST sent) */
 	GNET_EEOF = -10013,     /* close reason: the peer closed its side */
 	GNET_EINBOUND = -10014, /* close reason: unconsumed inbound data over limit */
-	GNET_ENOTSUP = -10015,  /* operation or address kind not supported (yet) */
 	GNET_ELIMIT = -10016,   /* a configured limit (connections, actors) reached */
 	GNET_EFRAMESIZE = -10017, /* frame longer than the codec's max frame length,
 	                         * or a payload too long for the length field */
 	GNET_EBADFRAME = -10018, /* malformed frame: negative adjusted length,
 	                         * length overflow, or rejected by a custom codec */
-	GNET_ETRUNCATED = -10019, /* close reason: peer closed in the middle of a frame */
-	GNET_ETIMEDOUT = -10020 /* close reason: no traffic for idle_timeout_ms */
+	GNET_ETRUNCATED = -10019 /* close reason: peer closed in the middle of a frame */
 };
 
-/* A short, static, human-readable description of a GNET_E* code or of a
- * negative errno value. Never returns NULL. Thread: any. */
-const char *gnet_strerror(int err);
+/* A short, static, human-readable description of any error code (a
+ * GNET_E* name, or any other negative errno value). Never returns NULL.
+ * Thread: any. */
+GNET_API const char *gnet_strerror(int err);
+
+/* The version of the library in use, which may differ from the header's
+ * GNET_VERSION_NUMBER when the program was built against another
+ * release: major * 1000000 + minor * 1000 + patch. Thread: any. */
+GNET_API int gnet_version(void);
+/* The same as "MAJOR.MINOR.PATCH". Thread: any. */
+GNET_API const char *gnet_version_string(void);
 
 /* ------------------------------------------------------------------------
  * Handles and messages.
@@ -95,7 +148,7 @@ typedef uint64_t gnet_handle_t;
  * points to moves with the message; see gnet_events_t.on_dropped for the
  * case where it cannot be delivered. */
 typedef struct gnet_msg {
-	gnet_handle_t to;   /* destination actor (set by gnet_send) */
+	gnet_handle_t to;   /* destination actor (set by gnet_actor_send) */
 	gnet_handle_t from; /* sender's handle, or GNET_HANDLE_NONE */
 	uint32_t type;      /* >= GNET_MSG_USER for user messages */
 	uint32_t flags;     /* free for the user */
@@ -120,6 +173,7 @@ typedef enum gnet_action {
 } gnet_action_t;
 
 typedef struct gnet_events {
+	size_t size;        /* sizeof(gnet_events_t): see "Structs" above */
 	/* The engine is listening; loops are about to start. A good place to
 	 * spawn actors. GNET_SHUTDOWN stops the engine before it serves. */
 	gnet_action_t (*on_boot)(gnet_engine_t *eng, void *udata);
@@ -136,8 +190,8 @@ typedef struct gnet_events {
 	/* The connection is gone. Called exactly once per opened connection,
 	 * before its descriptor is closed. `reason` is 0 when the program
 	 * closed it, otherwise GNET_EEOF, GNET_ESHUTDOWN, GNET_ELINGER,
-	 * GNET_EABORTED, GNET_EINBOUND or a negative errno such as
-	 * -ECONNRESET. The connection can no longer be written. */
+	 * GNET_EABORTED, GNET_EINBOUND or another code such as
+	 * GNET_ECONNRESET. The connection can no longer be written. */
 	void (*on_close)(gnet_conn_t *c, int reason, void *udata);
 	/* The engine has stopped: all loops have exited and every connection
 	 * has been closed. */
@@ -160,8 +214,8 @@ typedef struct gnet_events {
 	 * events, never concurrently with them. GNET_SHUTDOWN stops the
 	 * engine. */
 	gnet_action_t (*on_tick)(gnet_engine_t *eng, uint64_t *delay_ns, void *udata);
-	/* An outbound connection (gnet_dial) failed before it opened:
-	 * -ECONNREFUSED, -ETIMEDOUT (connect_timeout_ms passed), -ENOENT (no
+	/* An outbound connection (gnet_engine_dial) failed before it opened:
+	 * GNET_ECONNREFUSED, GNET_ETIMEDOUT (connect_timeout_ms passed), GNET_ENOENT (no
 	 * unix socket), GNET_ESHUTDOWN... `ctx` is the dial's context; the
 	 * handle is dead. Runs on the loop the dial was made for. */
 	void (*on_dial_error)(gnet_engine_t *eng, gnet_handle_t h, void *ctx,
@@ -169,7 +223,7 @@ typedef struct gnet_events {
 } gnet_events_t;
 
 /* ------------------------------------------------------------------------
- * Options. A zero-initialised struct gives the documented defaults.
+ * Options. A struct with only its size set gives the documented defaults.
  */
 typedef enum gnet_send_policy {
 	GNET_SEND_WAIT = 0,  /* a foreign thread waits (with backoff) for room */
@@ -187,6 +241,7 @@ typedef enum gnet_lb {
 } gnet_lb_t;
 
 typedef struct gnet_options {
+	size_t size;            /* sizeof(gnet_options_t): see "Structs" above */
 	int multicore;          /* 1: one loop per online CPU (default 0: one loop) */
 	int num_loops;          /* > 0 overrides multicore; at most GNET_MAX_LOOPS */
 	int no_pin;             /* 1: do not pin loop threads to CPUs */
@@ -214,12 +269,12 @@ typedef struct gnet_options {
 	                         * (Unix sockets have no reuseport: ignored.) */
 	gnet_lb_t lb;           /* acceptor's load balancing; default round-robin */
 	const char *bind_device; /* SO_BINDTODEVICE for listeners, e.g. "lo";
-	                         * Linux may require CAP_NET_RAW (-EPERM) */
+	                         * Linux may require CAP_NET_RAW (GNET_EPERM) */
 	int backlog;            /* listen backlog; default 1024 */
 	unsigned idle_timeout_ms; /* > 0: close a connection that neither read
 	                         * nor wrote for this long (GNET_ETIMEDOUT) */
 	int workers;            /* threads of the blocking-worker pool (0: none) */
-	unsigned worker_queue;  /* jobs the pool may hold before gnet_submit
+	unsigned worker_queue;  /* jobs the pool may hold before gnet_pool_submit
 	                         * returns GNET_EAGAIN; default 1024 */
 	size_t udp_max_datagram; /* largest datagram received whole; default
 	                         * 65507 (bigger ones are dropped and counted) */
@@ -242,7 +297,7 @@ typedef struct gnet_options {
 
 /* Create an engine. `events` and `opts` are copied; `opts` may be NULL.
  * Returns 0 and sets *out, or GNET_EINVAL / GNET_ENOMEM. Thread: any. */
-int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
+GNET_API int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
     const gnet_options_t *opts, void *udata);
 
 /* Listen on an address: "tcp://host:port", "tcp://:port" (all IPv4
@@ -254,12 +309,12 @@ int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
  *
  * Unix sockets: a socket file left by a dead server is removed (after a
  * connect to it is refused); a live server's socket or any other file at
- * that path gives -EADDRINUSE. The file is removed when the engine stops.
+ * that path gives GNET_EADDRINUSE. The file is removed when the engine stops.
  *
  * UDP: each datagram is one on_traffic call on the UDP socket's
  * connection object (no on_open/on_close: UDP has no connections);
  * gnet_conn_remote_addr is that datagram's sender and gnet_conn_write
- * replies to it; gnet_conn_sendto sends anywhere (gnet_async_sendto from
+ * replies to it; gnet_conn_sendto sends anywhere (gnet_conn_sendto_async from
  * another thread). Datagrams are received and sent in batches
  * (recvmmsg/sendmmsg; consecutive replies to one address with one size
  * as one UDP_SEGMENT send). Without reuseport the socket is served by one
@@ -268,36 +323,37 @@ int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
  * Returns GNET_ESCHEME for an unknown scheme, GNET_EADDR for a malformed
  * address, GNET_ELIMIT past 16 listeners, or a negative errno from
  * socket/bind/listen. Thread: setup (before gnet_engine_run). */
-int gnet_engine_listen(gnet_engine_t *eng, const char *addr);
+GNET_API int gnet_engine_listen(gnet_engine_t *eng, const char *addr);
 
 /* The bound address of listener `index` (in listen order). Thread: any,
  * once gnet_engine_listen has returned. */
-int gnet_engine_addr(gnet_engine_t *eng, int index,
+GNET_API int gnet_engine_addr(gnet_engine_t *eng, int index,
     struct sockaddr_storage *out, socklen_t *outlen);
 
 /* Run the engine: start the loops and block until the engine stops.
  * Returns 0 after a clean stop. Thread: any one thread, once (on_boot and
  * on_shutdown run on it). */
-int gnet_engine_run(gnet_engine_t *eng);
+GNET_API int gnet_engine_run(gnet_engine_t *eng);
 
 /* Ask the engine to stop. Connections are closed (on_close with
  * GNET_ESHUTDOWN), actors stopped, then gnet_engine_run returns.
  * Idempotent. Thread: any, including loop callbacks. */
-int gnet_engine_stop(gnet_engine_t *eng);
+GNET_API int gnet_engine_stop(gnet_engine_t *eng);
 
 /* Free an engine that is not running. Thread: the creating thread. */
-void gnet_engine_free(gnet_engine_t *eng);
+GNET_API void gnet_engine_free(gnet_engine_t *eng);
 
 /* Convenience: new + listen + run + free. Thread: any. */
-int gnet_run(const char *addr, const gnet_events_t *events,
+GNET_API int gnet_run(const char *addr, const gnet_events_t *events,
     const gnet_options_t *opts, void *udata);
 
-int gnet_engine_num_loops(const gnet_engine_t *eng);  /* Thread: any */
-int gnet_engine_conn_count(const gnet_engine_t *eng); /* Thread: any */
-int gnet_engine_is_running(const gnet_engine_t *eng); /* Thread: any */
+GNET_API int gnet_engine_num_loops(const gnet_engine_t *eng);  /* Thread: any */
+GNET_API int gnet_engine_conn_count(const gnet_engine_t *eng); /* Thread: any */
+GNET_API int gnet_engine_is_running(const gnet_engine_t *eng); /* Thread: any */
 
 /* Per-loop counters, published by the owner loop with plain stores. */
 typedef struct gnet_loop_stats {
+	size_t size;            /* set by the caller: sizeof(gnet_loop_stats_t) */
 	uint64_t iterations;    /* loop turns */
 	uint64_t msgs_in;       /* messages delivered to actors of this loop */
 	uint64_t msgs_out;      /* messages this loop sent to other loops */
@@ -317,7 +373,7 @@ typedef struct gnet_loop_stats {
 
 /* Copy loop `index`'s counters. Values are a consistent-enough snapshot for
  * monitoring, not a transaction. Thread: any. */
-int gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
+GNET_API int gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
     gnet_loop_stats_t *out);
 
 /* ------------------------------------------------------------------------
@@ -326,13 +382,13 @@ int gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
 
 /* All buffered inbound bytes as one contiguous view, valid until the
  * callback returns or the next read/discard. Returns the length. */
-size_t gnet_conn_peek(gnet_conn_t *c, const void **data);
+GNET_API size_t gnet_conn_peek(gnet_conn_t *c, const void **data);
 /* Copy up to n bytes out and consume them; returns the count (>= 0) or an
  * error. */
-long gnet_conn_read(gnet_conn_t *c, void *buf, size_t n);
+GNET_API long gnet_conn_read(gnet_conn_t *c, void *buf, size_t n);
 /* Consume n bytes (all if n exceeds what is buffered); returns the count. */
-long gnet_conn_discard(gnet_conn_t *c, size_t n);
-size_t gnet_conn_inbound_len(const gnet_conn_t *c);
+GNET_API long gnet_conn_discard(gnet_conn_t *c, size_t n);
+GNET_API size_t gnet_conn_inbound_len(const gnet_conn_t *c);
 
 /* Queue bytes for the connection; they are sent before the loop next
  * sleeps. Two kinds of write skip the copy into the outbound buffer: one
@@ -344,42 +400,43 @@ size_t gnet_conn_inbound_len(const gnet_conn_t *c);
  * encoded (writev gathers its pieces into one frame). Returns n (the
  * payload length), GNET_ECLOSED once close has begun, or the codec's
  * error (e.g. GNET_EFRAMESIZE), in which case nothing was written. */
-long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
-long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt);
-size_t gnet_conn_outbound_len(const gnet_conn_t *c);
+GNET_API long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
+GNET_API long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt);
+GNET_API size_t gnet_conn_outbound_len(const gnet_conn_t *c);
 
 /* Graceful close: stop reading, flush pending output (up to linger_ms),
  * shut down the write side, then on_close(reason 0). */
-int gnet_conn_close(gnet_conn_t *c);
+GNET_API int gnet_conn_close(gnet_conn_t *c);
 /* Abortive close: drop output still queued, send RST, on_close(GNET_EABORTED).
  * Bytes the kernel already took are not recalled: a write of 2 KiB or more
  * made while nothing was queued goes to the socket at once (as libuv's
  * try-write does), so it may reach the peer before the reset. */
-int gnet_conn_abort(gnet_conn_t *c);
+GNET_API int gnet_conn_abort(gnet_conn_t *c);
 
-void *gnet_conn_context(const gnet_conn_t *c);
-void gnet_conn_set_context(gnet_conn_t *c, void *ctx);
-gnet_handle_t gnet_conn_handle(const gnet_conn_t *c);
-gnet_engine_t *gnet_conn_engine(const gnet_conn_t *c);
-int gnet_conn_fd(const gnet_conn_t *c);
-int gnet_conn_loop_index(const gnet_conn_t *c);
-const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len);
-const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len);
+GNET_API void *gnet_conn_context(const gnet_conn_t *c);
+/* Returns 0, or GNET_ETHREAD off the owner loop (nothing is set). */
+GNET_API int gnet_conn_set_context(gnet_conn_t *c, void *ctx);
+GNET_API gnet_handle_t gnet_conn_handle(const gnet_conn_t *c);
+GNET_API gnet_engine_t *gnet_conn_engine(const gnet_conn_t *c);
+GNET_API int gnet_conn_fd(const gnet_conn_t *c);
+GNET_API int gnet_conn_loop_index(const gnet_conn_t *c);
+GNET_API const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len);
+GNET_API const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len);
 
 /* Send one datagram to `to` from a UDP socket's connection object (e.g.
  * inside on_traffic, or from on_message). Returns n, GNET_EINVAL (not a
  * UDP socket, bad address), GNET_EFRAMESIZE (over 65507 bytes).
  * Thread: owner loop. */
-long gnet_conn_sendto(gnet_conn_t *c, const struct sockaddr *to,
+GNET_API long gnet_conn_sendto(gnet_conn_t *c, const struct sockaddr *to,
     socklen_t tolen, const void *data, size_t n);
 /* 1 for a UDP socket's connection object, 0 for a stream connection. */
-int gnet_conn_is_udp(const gnet_conn_t *c);
+GNET_API int gnet_conn_is_udp(const gnet_conn_t *c);
 
 /* Ask a connection to run on_traffic again with what it has buffered
  * (possibly nothing), e.g. after a worker finished or a handler stopped
  * early. With a codec, buffered whole frames are delivered. Returns 0
  * when queued; a stale handle is dropped and counted. Thread: any. */
-int gnet_wake(gnet_engine_t *eng, gnet_handle_t conn);
+GNET_API int gnet_conn_wake_async(gnet_engine_t *eng, gnet_handle_t conn);
 
 /* Use `codec` (NULL: none) for this connection from now on: bytes not yet
  * handed to on_traffic are decoded with it, and later writes are encoded
@@ -387,24 +444,24 @@ int gnet_wake(gnet_engine_t *eng, gnet_handle_t conn);
  * switches protocols after the current frame (e.g. after a handshake).
  * The codec must outlive the connection. Returns 0, GNET_ENOMEM, or
  * GNET_ECLOSED. Thread: owner loop. */
-int gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec);
+GNET_API int gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec);
 /* This connection's decoder state (the codec's state_size bytes), or NULL:
  * lets on_traffic read what a custom decode recorded about the frame it is
  * delivering (e.g. a header field kept out of the payload view).
  * Thread: owner loop. */
-void *gnet_conn_codec_state(gnet_conn_t *c);
+GNET_API void *gnet_conn_codec_state(gnet_conn_t *c);
 
 /* Resolve a handle to a live connection on the calling loop. Returns
  * GNET_ESTALE for a closed connection, GNET_ETHREAD when called off the
  * owning loop, GNET_EINVAL for a non-connection handle. */
-int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
+GNET_API int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
 
 /* Completion of an asynchronous write, run on the connection's loop:
  * status 0 when the bytes were appended to the outbound buffer (c is the
  * connection), GNET_ECLOSED when the connection was gone (c is NULL), or
  * a refusal, nothing written and c the connection: the codec's (e.g.
- * GNET_EFRAMESIZE), GNET_EINVAL for gnet_async_write to a listening UDP
- * socket or gnet_async_sendto to anything but a UDP socket. */
+ * GNET_EFRAMESIZE), GNET_EINVAL for gnet_conn_write_async to a listening UDP
+ * socket or gnet_conn_sendto_async to anything but a UDP socket. */
 typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
 
 /* Write to a connection from any thread: the bytes are copied now and
@@ -413,18 +470,18 @@ typedef void (*gnet_write_cb)(gnet_conn_t *c, int status, void *cbdata);
  * GNET_EINVAL / GNET_ENOMEM / GNET_ESHUTDOWN / GNET_EAGAIN, or
  * GNET_ESTALE when called on the connection's own loop after it closed;
  * when it returns an error the callback is not called. Thread: any. */
-int gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn,
+GNET_API int gnet_conn_write_async(gnet_engine_t *eng, gnet_handle_t conn,
     const void *data, size_t n, gnet_write_cb cb, void *cbdata);
 
 /* Send one datagram to `to` from a UDP socket, from any thread (e.g. a
  * worker's reply to the client whose request it took): gnet_conn_sendto
  * by handle, with the bytes and the address copied now. A listening UDP
- * socket serves every peer, so gnet_async_write to it has no destination
+ * socket serves every peer, so gnet_conn_write_async to it has no destination
  * and is refused (status GNET_EINVAL); this is the call for it. Returns
- * as gnet_async_write, and GNET_EINVAL at once for a missing or non-IP
+ * as gnet_conn_write_async, and GNET_EINVAL at once for a missing or non-IP
  * address; the callback reports GNET_EINVAL for a socket that is not UDP
  * and GNET_EFRAMESIZE over 65507 bytes. Thread: any. */
-int gnet_async_sendto(gnet_engine_t *eng, gnet_handle_t conn,
+GNET_API int gnet_conn_sendto_async(gnet_engine_t *eng, gnet_handle_t conn,
     const struct sockaddr *to, socklen_t tolen, const void *data, size_t n,
     gnet_write_cb cb, void *cbdata);
 
@@ -432,8 +489,8 @@ int gnet_async_sendto(gnet_engine_t *eng, gnet_handle_t conn,
  * queued; a handle found stale on arrival is dropped and counted. Called
  * on the connection's own loop, a stale handle is reported at once as
  * GNET_ESTALE. Thread: any. */
-int gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn);
-int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
+GNET_API int gnet_conn_close_async(gnet_engine_t *eng, gnet_handle_t conn);
+GNET_API int gnet_conn_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
 
 /* ------------------------------------------------------------------------
  * Outbound connections. A dialled connection is the same connection actor
@@ -445,8 +502,9 @@ int gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn);
  * or as on_dial_error.
  */
 typedef struct gnet_dial_options {
+	size_t size;            /* sizeof(gnet_dial_options_t) */
 	int loop;               /* loop index, or -1 for automatic (see
-	                         * gnet_dial); opts == NULL means automatic */
+	                         * gnet_engine_dial); opts == NULL means automatic */
 	int connect_timeout_ms; /* 0: 10 s; < 0: no timeout */
 	const gnet_codec_t *codec; /* codec for this connection (NULL: the
 	                         * engine's option codec) */
@@ -463,28 +521,28 @@ typedef struct gnet_dial_options {
  * Returns 0 when the dial started (the outcome is on_open or
  * on_dial_error), or GNET_EADDR / GNET_ESCHEME / GNET_EINVAL (loop out of
  * range) / GNET_ESHUTDOWN. Called on the chosen loop, a connect that
- * fails at once (-ECONNREFUSED or -ENOENT for a unix socket, -EAGAIN for
+ * fails at once (GNET_ECONNREFUSED or GNET_ENOENT for a unix socket, GNET_EAGAIN for
  * a unix listener whose backlog is full) is returned here rather than
  * through on_dial_error. Writes made before on_open are kept and sent
  * once connected (dropped if the dial fails). Thread: any, from on_boot
  * on, until the engine stops. */
-int gnet_dial(gnet_engine_t *eng, const char *addr,
+GNET_API int gnet_engine_dial(gnet_engine_t *eng, const char *addr,
     const gnet_dial_options_t *opts, gnet_handle_t *out);
 
 /* Adopt a connected stream socket (TCP or Unix) into loop `loop` (-1:
  * round-robin) as a connection actor; on_open follows. The engine owns
  * fd from then on, even when this fails. Returns 0, GNET_EINVAL or
  * GNET_ESHUTDOWN. Thread: any, once the engine runs. */
-int gnet_engine_adopt(gnet_engine_t *eng, int fd, int loop, void *ctx);
+GNET_API int gnet_engine_adopt(gnet_engine_t *eng, int fd, int loop, void *ctx);
 
 /* 1 when the connection was dialled or adopted by the program, 0 when a
  * listener accepted it. Thread: owner loop. */
-int gnet_conn_is_outbound(const gnet_conn_t *c);
+GNET_API int gnet_conn_is_outbound(const gnet_conn_t *c);
 
 /* Stop (0) or resume (1) reading from c, independently of the watermarks:
  * e.g. a proxy pausing the client while the backend's output is above
  * its high watermark. Thread: owner loop. */
-int gnet_conn_set_reading(gnet_conn_t *c, int on);
+GNET_API int gnet_conn_set_reading(gnet_conn_t *c, int on);
 
 /* ------------------------------------------------------------------------
  * The blocking-worker pool: options.workers threads that may block (disk,
@@ -506,15 +564,15 @@ typedef void (*gnet_job_cancel_fn)(void *arg);
  * waiting, GNET_ENOTSUP when the engine has no pool, GNET_ESTATE before
  * gnet_engine_run started it, GNET_ESHUTDOWN when it is stopping,
  * GNET_EINVAL for a NULL fn. Thread: any. */
-int gnet_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
+GNET_API int gnet_pool_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
     gnet_job_cancel_fn cancel, void *arg);
 
-/* gnet_submit on behalf of connection c, with backpressure: when the
+/* gnet_pool_submit on behalf of connection c, with backpressure: when the
  * queue is full it returns GNET_EAGAIN and c stops reading until the pool
  * has room again, then c is woken (on_traffic runs again with its
  * buffered input, so leave the request unconsumed and retry there).
  * Thread: owner loop. */
-int gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
+GNET_API int gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
     void *arg);
 
 /* ------------------------------------------------------------------------
@@ -539,17 +597,17 @@ int gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
 /* Line based: frames end with "\n"; a "\r" before it is dropped too.
  * Encoding appends "\n". max_frame bounds the line without its ending
  * (0: the default). */
-int gnet_codec_line(gnet_codec_t **out, size_t max_frame);
+GNET_API int gnet_codec_new_line(gnet_codec_t **out, size_t max_frame);
 
 /* Delimiter based: frames end with the byte sequence delim[0..dlen)
  * (1..64 bytes), which is stripped; encoding appends it. */
-int gnet_codec_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
+GNET_API int gnet_codec_new_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
     size_t max_frame);
 
 /* Fixed length: every frame is exactly frame_len (> 0) bytes. Encoding
  * passes a payload through if its length is a multiple of frame_len and
  * returns GNET_EINVAL otherwise. */
-int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
+GNET_API int gnet_codec_new_fixed(gnet_codec_t **out, size_t frame_len);
 
 /* Length field based, with netty's LengthFieldBasedFrameDecoder and
  * LengthFieldPrepender semantics. Decoding: the frame is
@@ -562,6 +620,7 @@ int gnet_codec_fixed(gnet_codec_t **out, size_t frame_len);
  * that the length fits the field, not max_frame (which bounds what this
  * side accepts). */
 typedef struct gnet_length_field_config {
+	size_t size;             /* sizeof(gnet_length_field_config_t) */
 	int field_length;        /* 1, 2, 3, 4 or 8 bytes */
 	int little_endian;       /* 0: big endian (network order), 1: little */
 	size_t field_offset;     /* bytes before the length field */
@@ -576,13 +635,13 @@ typedef struct gnet_length_field_config {
 	                          * adjustment) must fit in it. */
 } gnet_length_field_config_t;
 
-int gnet_codec_length_field(gnet_codec_t **out,
+GNET_API int gnet_codec_new_length_field(gnet_codec_t **out,
     const gnet_length_field_config_t *cfg);
 
 /* Custom codecs. A codec writes encoded bytes through a sink. */
 typedef struct gnet_codec_sink gnet_codec_sink_t;
-int gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p, size_t n);
-int gnet_codec_sink_writev(gnet_codec_sink_t *s, const struct iovec *iov,
+GNET_API int gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p, size_t n);
+GNET_API int gnet_codec_sink_writev(gnet_codec_sink_t *s, const struct iovec *iov,
     int iovcnt);
 
 /* One decoded frame: the payload to hand to on_traffic and how many input
@@ -594,6 +653,7 @@ typedef struct gnet_frame {
 } gnet_frame_t;
 
 typedef struct gnet_codec_def {
+	size_t size;        /* sizeof(gnet_codec_def_t) */
 	/* Look for one frame at the start of in[0..n). Return 1 and fill *f
 	 * when a whole frame is there, 0 when more bytes are needed, or a
 	 * negative error code (GNET_EBADFRAME, GNET_EFRAMESIZE, ...), which
@@ -620,10 +680,10 @@ typedef struct gnet_codec_def {
 
 /* Returns 0, GNET_EINVAL or GNET_ENOMEM. On failure def->cfg still
  * belongs to the caller (free_cfg is not called). */
-int gnet_codec_custom(gnet_codec_t **out, const gnet_codec_def_t *def);
+GNET_API int gnet_codec_new_custom(gnet_codec_t **out, const gnet_codec_def_t *def);
 
 /* Free a codec (and its cfg through free_cfg). NULL is ignored. */
-void gnet_codec_free(gnet_codec_t *codec);
+GNET_API void gnet_codec_free(gnet_codec_t *codec);
 
 /* The codec outside an engine: for tests, tools and clients that do their
  * own I/O. `state` must be gnet_codec_state_size() zeroed bytes kept per
@@ -631,23 +691,24 @@ void gnet_codec_free(gnet_codec_t *codec);
  * check applied. gnet_codec_encode writes the encoded frame into
  * out[0..cap) if it fits and returns its full length (like snprintf), or
  * a negative error code. */
-size_t gnet_codec_state_size(const gnet_codec_t *codec);
-size_t gnet_codec_max_frame(const gnet_codec_t *codec);
-int gnet_codec_decode(const gnet_codec_t *codec, void *state, const void *in,
+GNET_API size_t gnet_codec_state_size(const gnet_codec_t *codec);
+GNET_API size_t gnet_codec_max_frame(const gnet_codec_t *codec);
+GNET_API int gnet_codec_decode(const gnet_codec_t *codec, void *state, const void *in,
     size_t n, gnet_frame_t *f);
-long gnet_codec_encode(const gnet_codec_t *codec, const void *payload,
+GNET_API long gnet_codec_encode(const gnet_codec_t *codec, const void *payload,
     size_t n, void *out, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Actors. An actor is a behaviour plus state, owned by one loop. Its
  * receive function runs on that loop, one message at a time, in the order
- * each sender sent them. Connections are actors too: gnet_send to a
+ * each sender sent them. Connections are actors too: gnet_actor_send to a
  * connection handle reaches events.on_message.
  */
 typedef struct gnet_actor_def {
+	size_t size;        /* sizeof(gnet_actor_def_t) */
 	void (*receive)(gnet_actor_t *self, const gnet_msg_t *m);
 	/* Optional; runs once on the owner loop when the actor stops (by
-	 * gnet_actor_stop, gnet_stop_actor or engine stop). */
+	 * gnet_actor_stop, gnet_actor_stop_async or engine stop). */
 	void (*on_stop)(gnet_actor_t *self);
 	void *state;
 } gnet_actor_def_t;
@@ -656,7 +717,7 @@ typedef struct gnet_actor_def {
  * Thread: setup (any loop index), or a loop thread spawning on its own
  * loop (loop_index = the calling loop, or -1 for "this loop"). Otherwise
  * GNET_ETHREAD. */
-int gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
+GNET_API int gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
     const gnet_actor_def_t *def, gnet_handle_t *out);
 
 /* Send a message to any actor or connection. The message is copied; its
@@ -667,33 +728,33 @@ int gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
  * mailbox). A message to an actor that dies before delivery is dropped and
  * counted (see on_dropped). Messages from one sender to one receiver
  * arrive in order. Thread: any. */
-int gnet_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m);
+GNET_API int gnet_actor_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m);
 
 /* Deliver m to an actor of the calling loop after delay_ms milliseconds,
  * through the loop's timer heap. Thread: owner loop of `to`. */
-int gnet_send_after(gnet_engine_t *eng, gnet_handle_t to,
+GNET_API int gnet_actor_send_after(gnet_engine_t *eng, gnet_handle_t to,
     const gnet_msg_t *m, uint64_t delay_ms);
 
 /* Stop an actor by handle, as a message (on_stop runs on its loop).
- * Returns as gnet_close_async does. Thread: any. */
-int gnet_stop_actor(gnet_engine_t *eng, gnet_handle_t actor);
+ * Returns as gnet_conn_close_async does. Thread: any. */
+GNET_API int gnet_actor_stop_async(gnet_engine_t *eng, gnet_handle_t actor);
 
 /* Inside receive: */
-void *gnet_actor_state(const gnet_actor_t *self);          /* Thread: owner loop */
-gnet_handle_t gnet_actor_handle(const gnet_actor_t *self); /* Thread: owner loop */
-gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);/* Thread: owner loop */
+GNET_API void *gnet_actor_state(const gnet_actor_t *self);          /* Thread: owner loop */
+GNET_API gnet_handle_t gnet_actor_handle(const gnet_actor_t *self); /* Thread: owner loop */
+GNET_API gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);/* Thread: owner loop */
 /* Stop this actor after the current message; later messages are dropped.
  * Thread: owner loop. */
-void gnet_actor_stop(gnet_actor_t *self);
+GNET_API void gnet_actor_stop(gnet_actor_t *self);
 
 /* Index of the loop the calling thread runs, or -1 for a foreign thread.
  * Thread: any. */
-int gnet_current_loop(void);
+GNET_API int gnet_loop_current(void);
 
 /* Optional log hook: the library never prints. level: 0 error, 1 warning,
  * 2 info. Thread: set before creating engines; called from any thread. */
 typedef void (*gnet_log_fn)(int level, const char *msg);
-void gnet_set_log(gnet_log_fn fn);
+GNET_API void gnet_log_set(gnet_log_fn fn);
 
 #ifdef __cplusplus
 }

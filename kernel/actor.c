@@ -221,7 +221,15 @@ gnet_actor_spawn(gnet_engine_t *eng, int loop_index, const gnet_actor_def_t *def
 	gnet_actor_t *a;
 	int rc, state;
 
-	if (eng == NULL || def == NULL || def->receive == NULL || out == NULL)
+	gnet_actor_def_t d;
+
+	if (eng == NULL || def == NULL || out == NULL)
+		return GNET_EINVAL;
+	rc = gnet__struct_in(&d, sizeof(d),
+	    GNET__SIZE_THROUGH(gnet_actor_def_t, state), def);
+	if (rc != 0)
+		return rc;
+	if (d.receive == NULL)
 		return GNET_EINVAL;
 	self = gnet__self_loop(eng);
 	if (loop_index < 0) {
@@ -240,7 +248,7 @@ gnet_actor_spawn(gnet_engine_t *eng, int loop_index, const gnet_actor_def_t *def
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return GNET_ENOMEM;
-	a->def = *def;
+	a->def = d;
 	a->loop = l;
 	rc = gnet__slot_alloc(l, GNET__SLOT_ACTOR, a, &a->handle);
 	if (rc != 0) {
@@ -277,7 +285,7 @@ gnet_actor_stop(gnet_actor_t *self)
 }
 
 int
-gnet_stop_actor(gnet_engine_t *eng, gnet_handle_t actor)
+gnet_actor_stop_async(gnet_engine_t *eng, gnet_handle_t actor)
 {
 	gnet_msg_t m = { .to = actor, .type = GNET__MSG_STOP };
 
@@ -287,7 +295,7 @@ gnet_stop_actor(gnet_engine_t *eng, gnet_handle_t actor)
 }
 
 int
-gnet_current_loop(void)
+gnet_loop_current(void)
 {
 	return gnet__tls_loop != NULL ? gnet__tls_loop->index : -1;
 }

@@ -82,12 +82,17 @@ gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
 	eng = calloc(1, sizeof(*eng));
 	if (eng == NULL)
 		return GNET_ENOMEM;
-	eng->ev = *events;
-	if (opts != NULL)
-		eng->opt = *opts;
+	rc = gnet__struct_in(&eng->ev, sizeof(eng->ev),
+	    GNET__SIZE_THROUGH(gnet_events_t, on_dial_error), events);
+	if (rc == 0 && opts != NULL)
+		rc = gnet__struct_in(&eng->opt, sizeof(eng->opt),
+		    GNET__SIZE_THROUGH(gnet_options_t, codec), opts);
+	else
+		eng->opt.size = sizeof(eng->opt);
 	eng->udata = udata;
 	fill_defaults(&eng->opt);
-	rc = check_options(&eng->opt);
+	if (rc == 0)
+		rc = check_options(&eng->opt);
 	if (rc != 0) {
 		free(eng);
 		return rc;
@@ -301,23 +306,25 @@ int
 gnet_engine_loop_stats(const gnet_engine_t *eng, int index, gnet_loop_stats_t *out)
 {
 	gnet__loop_t *l;
+	gnet_loop_stats_t st = { .size = sizeof(st) };
 
 	if (eng == NULL || out == NULL || index < 0 || index >= eng->nloops)
 		return GNET_EINVAL;
 	l = eng->loops[index];
-	out->iterations = GNET__STAT_GET(l, iterations);
-	out->msgs_in = GNET__STAT_GET(l, msgs_in);
-	out->msgs_out = GNET__STAT_GET(l, msgs_out);
-	out->msgs_dropped = GNET__STAT_GET(l, msgs_dropped);
-	out->mailbox_hwm = GNET__STAT_GET(l, mailbox_hwm);
-	out->overflowed = GNET__STAT_GET(l, overflowed);
-	out->wakeups = GNET__STAT_GET(l, wakeups);
-	out->conns = GNET__STAT_GET(l, conns);
-	out->actors = GNET__STAT_GET(l, actors);
-	out->accepted = GNET__STAT_GET(l, accepted);
-	out->udp_in = GNET__STAT_GET(l, udp_in);
-	out->udp_out = GNET__STAT_GET(l, udp_out);
-	out->udp_dropped = GNET__STAT_GET(l, udp_dropped);
-	out->syscalls_io = GNET__STAT_GET(l, syscalls_io);
-	return 0;
+	st.iterations = GNET__STAT_GET(l, iterations);
+	st.msgs_in = GNET__STAT_GET(l, msgs_in);
+	st.msgs_out = GNET__STAT_GET(l, msgs_out);
+	st.msgs_dropped = GNET__STAT_GET(l, msgs_dropped);
+	st.mailbox_hwm = GNET__STAT_GET(l, mailbox_hwm);
+	st.overflowed = GNET__STAT_GET(l, overflowed);
+	st.wakeups = GNET__STAT_GET(l, wakeups);
+	st.conns = GNET__STAT_GET(l, conns);
+	st.actors = GNET__STAT_GET(l, actors);
+	st.accepted = GNET__STAT_GET(l, accepted);
+	st.udp_in = GNET__STAT_GET(l, udp_in);
+	st.udp_out = GNET__STAT_GET(l, udp_out);
+	st.udp_dropped = GNET__STAT_GET(l, udp_dropped);
+	st.syscalls_io = GNET__STAT_GET(l, syscalls_io);
+	return gnet__struct_out(out,
+	    GNET__SIZE_THROUGH(gnet_loop_stats_t, syscalls_io), &st, sizeof(st));
 }

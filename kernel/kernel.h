@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "gnet.h"
+#include "base/abi.h"
+#include "base/log.h"
 #include "mailbox/inbox.h"
 #include "mailbox/msg.h"
 #include "mailbox/outbox.h"
@@ -76,7 +78,7 @@ enum {
 typedef struct gnet__async_write {
 	gnet_write_cb cb;
 	void *cbdata;
-	socklen_t tolen;             /* gnet_async_sendto: the address; else 0 */
+	socklen_t tolen;             /* gnet_conn_sendto_async: the address; else 0 */
 	struct sockaddr_in6 to;      /* (IPv4 or IPv6: all UDP sends to) */
 	size_t len;
 	unsigned char data[];
@@ -168,7 +170,7 @@ typedef struct gnet__loop {
 	gnet_handle_t *rereads;
 	size_t n_rereads, cap_rereads;
 
-	/* Free one-block buffers for reuse (net/buf.h), bound while the
+	/* Free one-block buffers for reuse (base/buf.h), bound while the
 	 * loop's thread runs. */
 	struct gnet__blockcache *blocks;
 	/* recvmmsg batch buffers, allocated when the loop serves UDP. */
@@ -234,7 +236,7 @@ struct gnet_engine {
 /* Thread-local: the loop this thread runs, or NULL. Every connection
  * call checks it (the thread rule), so it uses the initial-exec TLS model:
  * one %fs-relative load, where libgnet.so's default model called
- * __tls_get_addr (net/buf.c's block cache pointer does the same). The
+ * __tls_get_addr (base/buf.c's block cache pointer does the same). The
  * price is a few bytes of static TLS, which glibc reserves for exactly
  * this even when the library is loaded with dlopen. */
 #define GNET__TLS_IE __attribute__((tls_model("initial-exec")))
@@ -284,9 +286,6 @@ void gnet__stop_all_actors(gnet__loop_t *l);
 int gnet__send(gnet_engine_t *eng, const gnet_msg_t *m);
 void gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m);
 
-/* kernel/errors.c */
-void gnet__log(int level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* net/ hooks the kernel calls */
 void gnet__conn_receive(struct gnet_conn *c, const gnet_msg_t *m);

@@ -127,7 +127,7 @@ gnet__send(gnet_engine_t *eng, const gnet_msg_t *m)
 }
 
 int
-gnet_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m)
+gnet_actor_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m)
 {
 	gnet_msg_t copy;
 
@@ -139,7 +139,7 @@ gnet_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m)
 }
 
 int
-gnet_send_after(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m,
+gnet_actor_send_after(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m,
     uint64_t delay_ms)
 {
 	gnet__loop_t *self;

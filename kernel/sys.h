@@ -29,7 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
-#include "mailbox/sanitizer.h"
+#include "base/sanitizer.h"
 
 #if defined(GNET__TSAN) || defined(GNET__ASAN)
 #define GNET__SYS_LIBC 1

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <ck_ring.h>
 #include "gnet.h"
-#include "mailbox/sanitizer.h"
+#include "base/sanitizer.h"
 
 #ifdef GNET__TSAN
 void __tsan_acquire(void *addr);

@@ -890,7 +890,7 @@ flush_one(gnet__loop_t *l, gnet_conn_t *c)
 		/* Drained: give the block back. Keeping it saved one
 		 * allocation per flush but cost every idle connection 4 KiB
 		 * (4.7 KiB/conn at 10k idle, measured); the loop's block
-		 * cache (net/buf.h) makes taking one again a pop. A UDP
+		 * cache (base/buf.h) makes taking one again a pop. A UDP
 		 * socket keeps its block: it is one per loop and refills
 		 * every iteration with a whole batch of replies. */
 		if (!(c->flags & GNET__C_UDP))
@@ -974,7 +974,7 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 		long sent;
 		if (c->flags & GNET__C_CLOSING) {
 			status = GNET_ECLOSED;
-		} else if (w->tolen != 0) { /* gnet_async_sendto */
+		} else if (w->tolen != 0) { /* gnet_conn_sendto_async */
 			sent = gnet_conn_sendto(c, (const struct sockaddr *)&w->to,
 			    w->tolen, w->data, w->len);
 			status = sent < 0 ? (int)sent : 0;

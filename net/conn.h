@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include "kernel/kernel.h"
-#include "net/buf.h"
+#include "base/buf.h"
 #include "codecs/codec.h"
 
 
@@ -133,7 +133,7 @@ int gnet__udp_queue(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,
 /*
  * The small steps every message takes (consume, mark dirty, the
  * watermark test, the action after a callback) are inline. As calls
- * across files they could not be inlined; inline, with net/buf.h's two
+ * across files they could not be inlined; inline, with base/buf.h's two
  * helpers, they took an echo server at one connection from 895 to 831
  * user-space instructions per message (callgrind, bench/instr.sh).
  */

@@ -159,23 +159,24 @@ gnet_conn_context(const gnet_conn_t *c)
 	return owner_ok(c) ? c->ctx : NULL;
 }
 
-void
+int
 gnet_conn_set_context(gnet_conn_t *c, void *ctx)
 {
-	if (owner_ok(c))
-		c->ctx = ctx;
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	c->ctx = ctx;
+	return 0;
 }
 
 gnet_handle_t
 gnet_conn_handle(const gnet_conn_t *c)
 {
-	return c != NULL ? c->handle : GNET_HANDLE_NONE;
+	return owner_ok(c) ? c->handle : GNET_HANDLE_NONE;
 }
 
 gnet_engine_t *
 gnet_conn_engine(const gnet_conn_t *c)
 {
-	return c != NULL ? c->loop->eng : NULL;
+	return owner_ok(c) ? c->loop->eng : NULL;
 }
 
 int
@@ -187,7 +188,8 @@ gnet_conn_fd(const gnet_conn_t *c)
 int
 gnet_conn_loop_index(const gnet_conn_t *c)
 {
-	return c != NULL ? c->loop->index : GNET_EINVAL;
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	return c->loop->index;
 }
 
 const struct sockaddr *
@@ -256,7 +258,7 @@ send_write(gnet_engine_t *eng, gnet_handle_t conn, const struct sockaddr *to,
 }
 
 int
-gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
+gnet_conn_write_async(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
     size_t n, gnet_write_cb cb, void *cbdata)
 {
 	if (eng == NULL || data == NULL || n == 0)
@@ -265,7 +267,7 @@ gnet_async_write(gnet_engine_t *eng, gnet_handle_t conn, const void *data,
 }
 
 int
-gnet_async_sendto(gnet_engine_t *eng, gnet_handle_t conn,
+gnet_conn_sendto_async(gnet_engine_t *eng, gnet_handle_t conn,
     const struct sockaddr *to, socklen_t tolen, const void *data, size_t n,
     gnet_write_cb cb, void *cbdata)
 {
@@ -291,19 +293,19 @@ send_control(gnet_engine_t *eng, gnet_handle_t conn, uint32_t type)
 }
 
 int
-gnet_wake(gnet_engine_t *eng, gnet_handle_t conn)
+gnet_conn_wake_async(gnet_engine_t *eng, gnet_handle_t conn)
 {
 	return send_control(eng, conn, GNET__MSG_WAKE);
 }
 
 int
-gnet_close_async(gnet_engine_t *eng, gnet_handle_t conn)
+gnet_conn_close_async(gnet_engine_t *eng, gnet_handle_t conn)
 {
 	return send_control(eng, conn, GNET__MSG_CLOSE);
 }
 
 int
-gnet_abort_async(gnet_engine_t *eng, gnet_handle_t conn)
+gnet_conn_abort_async(gnet_engine_t *eng, gnet_handle_t conn)
 {
 	return send_control(eng, conn, GNET__MSG_ABORT);
 }

@@ -4,7 +4,7 @@
  * loop completes it when the socket turns writable (SO_ERROR tells the
  * outcome) or fails it when the connect timer fires. Either way the
  * program hears on_open or on_dial_error from the loop -- never from
- * inside the gnet_dial call, so a handler dialling from a callback is not
+ * inside the gnet_engine_dial call, so a handler dialling from a callback is not
  * re-entered.
  *
  * From another thread the request travels to the loop as a DIAL message;
@@ -87,7 +87,7 @@ dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
 	}
 	/* Adopted sockets are connected already; dials complete on the
 	 * loop, even when connect() succeeded at once, so on_open never runs
-	 * inside gnet_dial. */
+	 * inside gnet_engine_dial. */
 	flags |= GNET__C_CONNECTING;
 	c = gnet__conn_new(l, fd, flags);
 	if (c == NULL) {
@@ -174,11 +174,11 @@ fail:
 }
 
 int
-gnet_dial(gnet_engine_t *eng, const char *addr, const gnet_dial_options_t *opts,
+gnet_engine_dial(gnet_engine_t *eng, const char *addr, const gnet_dial_options_t *opts,
     gnet_handle_t *out)
 {
 	gnet__dial_req_t *r;
-	int rc;
+	int rc, loop = -1;
 
 	if (out != NULL)
 		*out = GNET_HANDLE_NONE;
@@ -195,12 +195,20 @@ gnet_dial(gnet_engine_t *eng, const char *addr, const gnet_dial_options_t *opts,
 	r->fd = -1;
 	r->timeout_ms = DIAL_DEFAULT_TIMEOUT_MS;
 	if (opts != NULL) {
-		if (opts->connect_timeout_ms != 0)
-			r->timeout_ms = opts->connect_timeout_ms;
-		r->codec = opts->codec;
-		r->ctx = opts->ctx;
+		gnet_dial_options_t o;
+		rc = gnet__struct_in(&o, sizeof(o),
+		    GNET__SIZE_THROUGH(gnet_dial_options_t, ctx), opts);
+		if (rc != 0) {
+			free(r);
+			return rc;
+		}
+		if (o.connect_timeout_ms != 0)
+			r->timeout_ms = o.connect_timeout_ms;
+		r->codec = o.codec;
+		r->ctx = o.ctx;
+		loop = o.loop;
 	}
-	return submit(eng, r, opts != NULL ? opts->loop : -1, out);
+	return submit(eng, r, loop, out);
 }
 
 int

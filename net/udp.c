@@ -370,5 +370,6 @@ gnet_conn_sendto(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,
 int
 gnet_conn_is_udp(const gnet_conn_t *c)
 {
-	return c != NULL && (c->flags & GNET__C_UDP) != 0;
+	return c != NULL && gnet__tls_loop == c->loop &&
+	    (c->flags & GNET__C_UDP) != 0;
 }

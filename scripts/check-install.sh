@@ -14,10 +14,31 @@ cc -std=c11 -Wall -Werror examples/echo.c $(pkg-config --cflags gnet) \
 	-o "$dest/echo-static"
 cc -std=c11 -Wall -Werror examples/echo.c $(pkg-config --cflags --libs gnet) -o "$dest/echo-shared"
 # The shared build must resolve to the installed library, not another copy.
+# The version has one home, gnet.h: gnet.pc and the soname must agree.
+part() { sed -n "s/^#define GNET_VERSION_$1 \\([0-9]*\\)\$/\\1/p" include/gnet.h; }
+major=$(part MAJOR)
+version="$major.$(part MINOR).$(part PATCH)"
 deps=$(LD_LIBRARY_PATH="$dest/usr/local/lib" ldd "$dest/echo-shared")
-if ! grep -qF "libgnet.so.0 => $dest" <<<"$deps"; then
-	echo "install-check: echo-shared does not load the installed libgnet.so.0:" >&2
+if ! grep -qF "libgnet.so.$major => $dest" <<<"$deps"; then
+	echo "install-check: echo-shared does not load the installed libgnet.so.$major:" >&2
 	echo "$deps" >&2
 	exit 1
 fi
+# libgnet.so exports exactly the functions gnet.h declares GNET_API:
+# nothing internal (gnet__*), nothing missing.
+lib="$dest/usr/local/lib/libgnet.so"
+exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort)
+declared=$(sed -n 's/^GNET_API .*[^a-z_0-9]\(gnet_[a-z_0-9]*\)(.*/\1/p' include/gnet.h | sort)
+stray=$(nm -D --defined-only "$lib" | awk '$2 != "w" && $2 != "U" { print $3 }' | grep -v '^gnet_[a-z]' || true)
+if [ "$exported" != "$declared" ] || [ -n "$stray" ]; then
+	echo "install-check: libgnet.so exports differ from gnet.h's GNET_API functions:" >&2
+	diff <(echo "$declared") <(echo "$exported") >&2 || true
+	[ -z "$stray" ] || echo "not gnet_ API: $stray" >&2
+	exit 1
+fi
+if [ "$(pkg-config --modversion gnet)" != "$version" ]; then
+	echo "install-check: gnet.pc says $(pkg-config --modversion gnet), gnet.h $version" >&2
+	exit 1
+fi
+echo "install-check: $(wc -l <<<"$exported") exported gnet_ functions, version $version"
 echo "install-check: headers, libgnet.a, libgnet.so and gnet.pc usable"

@@ -12,7 +12,7 @@
  * parked connection closed before its turn --, GNET_ENOTSUP / GNET_EINVAL /
  * GNET_ESHUTDOWN, queued jobs cancelled at engine stop); the
  * idle timeout (GNET_ETIMEDOUT for a silent connection, none for a chatty
- * one); gnet_wake from a foreign thread, with buffered input, with none,
+ * one); gnet_conn_wake_async from a foreign thread, with buffered input, with none,
  * and on a stale handle.
  *
  * Server callbacks and jobs only record into atomics (LOOP_CHECK for an
@@ -153,7 +153,7 @@ static int parse_id(const char *p)
 
 static uint64_t loop0_stat_dropped(gnet_engine_t *eng)
 {
-	gnet_loop_stats_t st;
+	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 	ck_assert_int_eq(gnet_engine_loop_stats(eng, 0, &st), 0);
 	return st.msgs_dropped;
 }
@@ -197,7 +197,7 @@ static gnet_action_t tick_on_tick(gnet_engine_t *eng, uint64_t *delay_ns,
 	atomic_store(&ctx->in_tick, 1);
 	if (atomic_load(&ctx->in_traffic))
 		atomic_fetch_add(&ctx->overlaps, 1);
-	if (gnet_current_loop() != 0)
+	if (gnet_loop_current() != 0)
 		atomic_fetch_add(&ctx->off_loop0, 1);
 
 	int n = atomic_load(&ctx->ticks) + 1;
@@ -255,7 +255,7 @@ static void tick_on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t tick_events = {
+static const gnet_events_t tick_events = { .size = sizeof(gnet_events_t),
 	.on_tick = tick_on_tick,
 	.on_traffic = tick_on_traffic,
 	.on_close = tick_on_close,
@@ -269,7 +269,7 @@ START_TEST(test_ticker_runs_and_stops_engine)
 	tick_srv_t ctx;
 	memset(&ctx, 0, sizeof ctx);
 	atomic_store(&ctx.min_gap_ns, UINT64_MAX);
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
 
 	int64_t t_begin = tn_now_ms();
@@ -332,7 +332,7 @@ START_TEST(test_ticker_runs_and_stops_engine)
 
 	/* The ticker is an actor on loop 0: its ticks went through the loop's
 	 * mailbox. The stream connection was closed by the shutdown. */
-	gnet_loop_stats_t st;
+	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 	ck_assert_int_eq(gnet_engine_loop_stats(s.eng, 0, &st), 0);
 	ck_assert_uint_ge(st.msgs_in, TICKS);
 	ck_assert_int_eq(ld(&ctx.closes), 1);
@@ -366,7 +366,7 @@ static void echo_on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t plain_echo_events = {
+static const gnet_events_t plain_echo_events = { .size = sizeof(gnet_events_t),
 	.on_traffic = echo_on_traffic,
 	.on_close = echo_on_close,
 };
@@ -377,7 +377,7 @@ START_TEST(test_no_ticker_without_on_tick)
 	errs_reset();
 	plain_echo_t ctx;
 	memset(&ctx, 0, sizeof ctx);
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
 	tn_server_start(&s, &plain_echo_events, &opts, &ctx);
 
@@ -390,7 +390,7 @@ START_TEST(test_no_ticker_without_on_tick)
 	ck_assert_uint_eq(tn_read_exact(fd, buf, 4, IO_MS), 4);
 	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
 
-	gnet_loop_stats_t st;
+	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 	ck_assert_int_eq(gnet_engine_loop_stats(s.eng, 0, &st), 0);
 	ck_assert_uint_ge(st.iterations, 1);
 	ck_assert_uint_eq(st.actors, 0);
@@ -438,7 +438,7 @@ static void pool_job_fn(void *arg, gnet_msg_t *reply)
 	pool_srv_t *ctx = j->ctx;
 
 	/* On a pool thread, never on a loop. */
-	LOOP_CHECK(gnet_current_loop() == -1);
+	LOOP_CHECK(gnet_loop_current() == -1);
 	int now = atomic_fetch_add(&ctx->inflight, 1) + 1;
 	tn_atomic_max(&ctx->max_inflight, (size_t)now);
 	atomic_fetch_add(&ctx->jobs_started, 1);
@@ -541,7 +541,7 @@ static gnet_action_t pool_on_message(gnet_conn_t *c, const gnet_msg_t *m,
 	pool_srv_t *ctx = udata;
 	char *text = (char *)(uintptr_t)m->a;
 
-	LOOP_CHECK(gnet_current_loop() == gnet_conn_loop_index(c));
+	LOOP_CHECK(gnet_loop_current() == gnet_conn_loop_index(c));
 	LOOP_CHECK(m->type == REPLY_TYPE);
 	LOOP_CHECK(m->to == gnet_conn_handle(c));
 	LOOP_CHECK(m->b == REQ_LEN && text != NULL);
@@ -588,7 +588,7 @@ static void pool_on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t pool_events = {
+static const gnet_events_t pool_events = { .size = sizeof(gnet_events_t),
 	.on_open = pool_on_open,
 	.on_traffic = pool_on_traffic,
 	.on_message = pool_on_message,
@@ -659,7 +659,7 @@ START_TEST(test_pool_parallel_loop_stays_responsive)
 	errs_reset();
 	static pool_srv_t ctx;
 	pool_init(&ctx, POOL_JOB_MS);
-	gnet_options_t opts = { .num_loops = 1, .workers = POOL_WORKERS };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = POOL_WORKERS };
 	tn_server_t s;
 	tn_server_start(&s, &pool_events, &opts, &ctx);
 
@@ -729,7 +729,7 @@ START_TEST(test_pool_reply_to_closed_conn_dropped)
 	errs_reset();
 	pool_srv_t ctx;
 	pool_init(&ctx, STALE_JOB_MS);
-	gnet_options_t opts = { .num_loops = 1, .workers = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1 };
 	tn_server_t s;
 	tn_server_start(&s, &pool_events, &opts, &ctx);
 
@@ -779,7 +779,7 @@ START_TEST(test_pool_queue_full_backpressure)
 	errs_reset();
 	pool_srv_t ctx;
 	pool_init(&ctx, QFULL_JOB_MS);
-	gnet_options_t opts = { .num_loops = 1, .workers = 1,
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1,
 	    .worker_queue = QFULL_QUEUE };
 	tn_server_t s;
 	tn_server_start(&s, &pool_events, &opts, &ctx);
@@ -837,7 +837,7 @@ START_TEST(test_pool_parked_conn_closed_others_still_woken)
 	errs_reset();
 	pool_srv_t ctx;
 	pool_init(&ctx, PARKED_JOB_MS);
-	gnet_options_t opts = { .num_loops = 1, .workers = 1, .worker_queue = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1, .worker_queue = 1 };
 	tn_server_t s;
 	tn_server_start(&s, &pool_events, &opts, &ctx);
 
@@ -872,7 +872,7 @@ START_TEST(test_pool_parked_conn_closed_others_still_woken)
 	    "premise: the first job finished during the set-up");
 
 	/* The server closes parked connection 2. */
-	ck_assert_int_eq(gnet_close_async(s.eng, h[PARKED_CLOSED]), 0);
+	ck_assert_int_eq(gnet_conn_close_async(s.eng, h[PARKED_CLOSED]), 0);
 	TN_WAIT_UNTIL(ld(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(ld(&ctx.closes), 1);
 	ck_assert_int_eq(tn_wait_eof(fd[PARKED_CLOSED], IO_MS, NULL), 1);
@@ -919,20 +919,20 @@ START_TEST(test_pool_submit_errors)
 	memset(&ctx, 0, sizeof ctx);
 	tn_server_t s;
 
-	gnet_options_t no_pool = { .num_loops = 1 };
+	gnet_options_t no_pool = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_start(&s, &plain_echo_events, &no_pool, &ctx);
-	int rc = gnet_submit(s.eng, GNET_HANDLE_NONE, never_run_fn, NULL, NULL);
-	ck_assert_msg(rc == GNET_ENOTSUP, "gnet_submit without a pool: %d (%s)",
+	int rc = gnet_pool_submit(s.eng, GNET_HANDLE_NONE, never_run_fn, NULL, NULL);
+	ck_assert_msg(rc == GNET_ENOTSUP, "gnet_pool_submit without a pool: %d (%s)",
 	    rc, gnet_strerror(rc));
-	rc = gnet_submit(s.eng, GNET_HANDLE_NONE, NULL, NULL, NULL);
-	ck_assert_msg(rc == GNET_EINVAL, "gnet_submit(NULL fn): %d (%s)", rc,
+	rc = gnet_pool_submit(s.eng, GNET_HANDLE_NONE, NULL, NULL, NULL);
+	ck_assert_msg(rc == GNET_EINVAL, "gnet_pool_submit(NULL fn): %d (%s)", rc,
 	    gnet_strerror(rc));
 	tn_server_close(&s);
 
-	gnet_options_t pool = { .num_loops = 1, .workers = 1 };
+	gnet_options_t pool = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1 };
 	tn_server_start(&s, &plain_echo_events, &pool, &ctx);
-	rc = gnet_submit(s.eng, GNET_HANDLE_NONE, NULL, NULL, NULL);
-	ck_assert_msg(rc == GNET_EINVAL, "gnet_submit(NULL fn) with a pool: %d (%s)",
+	rc = gnet_pool_submit(s.eng, GNET_HANDLE_NONE, NULL, NULL, NULL);
+	ck_assert_msg(rc == GNET_EINVAL, "gnet_pool_submit(NULL fn) with a pool: %d (%s)",
 	    rc, gnet_strerror(rc));
 	tn_server_close(&s);
 	assert_no_loop_errors();
@@ -946,7 +946,7 @@ START_TEST(test_pool_cancel_on_stop)
 	errs_reset();
 	pool_srv_t ctx;
 	pool_init(&ctx, CANCEL_JOB_MS);
-	gnet_options_t opts = { .num_loops = 1, .workers = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1 };
 	tn_server_t s;
 	tn_server_start(&s, &pool_events, &opts, &ctx);
 
@@ -960,16 +960,16 @@ START_TEST(test_pool_cancel_on_stop)
 	int submitted = 0;
 	pool_job_t *j = new_job(&ctx, 0);
 	ck_assert_ptr_nonnull(j);
-	int rc = gnet_submit(s.eng, h, pool_job_fn, pool_cancel_fn, j);
-	ck_assert_msg(rc == 0, "gnet_submit: %d (%s)", rc, gnet_strerror(rc));
+	int rc = gnet_pool_submit(s.eng, h, pool_job_fn, pool_cancel_fn, j);
+	ck_assert_msg(rc == 0, "gnet_pool_submit: %d (%s)", rc, gnet_strerror(rc));
 	submitted++;
 	TN_WAIT_UNTIL(ld(&ctx.jobs_started) == 1, WAIT_MS);
 	ck_assert_int_eq(ld(&ctx.jobs_started), 1);
 	for (int i = 1; i <= CANCEL_QUEUED; i++) {
 		j = new_job(&ctx, i);
 		ck_assert_ptr_nonnull(j);
-		rc = gnet_submit(s.eng, h, pool_job_fn, pool_cancel_fn, j);
-		ck_assert_msg(rc == 0, "gnet_submit %d: %d (%s)", i, rc,
+		rc = gnet_pool_submit(s.eng, h, pool_job_fn, pool_cancel_fn, j);
+		ck_assert_msg(rc == 0, "gnet_pool_submit %d: %d (%s)", i, rc,
 		    gnet_strerror(rc));
 		submitted++;
 	}
@@ -991,8 +991,8 @@ START_TEST(test_pool_cancel_on_stop)
 	ck_assert_int_eq(ld(&ctx.dropped_ok), ld(&ctx.dropped));
 
 	/* A stopped engine refuses new jobs. */
-	rc = gnet_submit(s.eng, h, never_run_fn, NULL, NULL);
-	ck_assert_msg(rc == GNET_ESHUTDOWN, "gnet_submit after stop: %d (%s)", rc,
+	rc = gnet_pool_submit(s.eng, h, never_run_fn, NULL, NULL);
+	ck_assert_msg(rc == GNET_ESHUTDOWN, "gnet_pool_submit after stop: %d (%s)", rc,
 	    gnet_strerror(rc));
 	tn_close(&fd);
 	tn_server_free(&s);
@@ -1031,7 +1031,7 @@ static void idle_on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t idle_events = {
+static const gnet_events_t idle_events = { .size = sizeof(gnet_events_t),
 	.on_open = idle_on_open,
 	.on_traffic = echo_on_traffic,
 	.on_close = idle_on_close,
@@ -1070,7 +1070,7 @@ START_TEST(test_idle_timeout)
 	errs_reset();
 	idle_srv_t ctx;
 	memset(&ctx, 0, sizeof ctx);
-	gnet_options_t opts = { .num_loops = 1, .idle_timeout_ms = IDLE_TIMEOUT_MS };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .idle_timeout_ms = IDLE_TIMEOUT_MS };
 	tn_server_t s;
 	tn_server_start(&s, &idle_events, &opts, &ctx);
 
@@ -1154,7 +1154,7 @@ START_TEST(test_idle_timeout)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * gnet_wake.
+ * gnet_conn_wake_async.
  */
 typedef struct wake_call {
 	size_t len;
@@ -1207,7 +1207,7 @@ static void wake_on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t wake_events = {
+static const gnet_events_t wake_events = { .size = sizeof(gnet_events_t),
 	.on_open = wake_on_open,
 	.on_traffic = wake_on_traffic,
 	.on_close = wake_on_close,
@@ -1217,18 +1217,18 @@ typedef struct waker_arg {
 	gnet_engine_t *eng;
 	gnet_handle_t h;
 	int rc;
-	int loop;                      /* gnet_current_loop() on that thread */
+	int loop;                      /* gnet_loop_current() on that thread */
 } waker_arg_t;
 
 static void *waker_main(void *arg)
 {
 	waker_arg_t *w = arg;
-	w->loop = gnet_current_loop();
-	w->rc = gnet_wake(w->eng, w->h);
+	w->loop = gnet_loop_current();
+	w->rc = gnet_conn_wake_async(w->eng, w->h);
 	return NULL;
 }
 
-/* gnet_wake from a thread of our own; returns what it returned. */
+/* gnet_conn_wake_async from a thread of our own; returns what it returned. */
 static int wake_from_thread(gnet_engine_t *eng, gnet_handle_t h)
 {
 	waker_arg_t w = { .eng = eng, .h = h, .rc = 1, .loop = 99 };
@@ -1244,7 +1244,7 @@ START_TEST(test_wake_from_foreign_thread)
 	errs_reset();
 	static wake_srv_t ctx;
 	memset(&ctx, 0, sizeof ctx);
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
 	tn_server_start(&s, &wake_events, &opts, &ctx);
 	const size_t plen = strlen(WAKE_PAYLOAD);
@@ -1265,7 +1265,7 @@ START_TEST(test_wake_from_foreign_thread)
 	/* Woken with no new input: the same bytes again, consumed now. */
 	atomic_store(&ctx.consume, 1);
 	int rc = wake_from_thread(s.eng, h);
-	ck_assert_msg(rc == 0, "gnet_wake: %d (%s)", rc, gnet_strerror(rc));
+	ck_assert_msg(rc == 0, "gnet_conn_wake_async: %d (%s)", rc, gnet_strerror(rc));
 	TN_WAIT_UNTIL(ld(&ctx.calls) >= 2, WAIT_MS);
 	ck_assert_int_eq(ld(&ctx.calls), 2);
 	ck_assert_uint_eq(ctx.rec[1].len, plen);
@@ -1295,7 +1295,7 @@ START_TEST(test_wake_from_foreign_thread)
 	    "a new connection got the closed connection's handle");
 	uint64_t dropped0 = loop0_stat_dropped(s.eng);
 	rc = wake_from_thread(s.eng, h);
-	ck_assert_msg(rc == 0, "stale gnet_wake from a foreign thread: %d (%s)",
+	ck_assert_msg(rc == 0, "stale gnet_conn_wake_async from a foreign thread: %d (%s)",
 	    rc, gnet_strerror(rc));
 	TN_WAIT_UNTIL(loop0_stat_dropped(s.eng) > dropped0, WAIT_MS);
 	ck_assert_uint_eq(loop0_stat_dropped(s.eng), dropped0 + 1);

@@ -108,7 +108,7 @@ static int connect_bound(const struct sockaddr_storage *ss)
 
 START_TEST(test_listen_address_table)
 {
-	static const gnet_events_t no_events;
+	static const gnet_events_t no_events = { .size = sizeof(gnet_events_t) };
 	/* Failed and successful listens alike must leave no descriptor behind
 	 * once the engine is freed. */
 	int fds_before = count_open_fds();
@@ -255,7 +255,7 @@ static gnet_action_t lk_traffic(gnet_conn_t *c, void *udata)
 	/* Documented: a send to a gone actor of the calling loop is refused. */
 	gnet_msg_t m = { .type = USER_MSG_TYPE };
 	atomic_store(&ctx->r_send_stale,
-	    gnet_send(eng, atomic_load(&ctx->probe_stale), &m));
+	    gnet_actor_send(eng, atomic_load(&ctx->probe_stale), &m));
 	atomic_store(&ctx->probed, 1);
 	gnet_conn_write(c, "done\n", 5);
 	return GNET_NONE;
@@ -285,7 +285,7 @@ static void lk_write_cb(gnet_conn_t *c, int status, void *cbdata)
 	atomic_fetch_add(&ctx->cb_calls, 1);
 }
 
-static const gnet_events_t lk_events = {
+static const gnet_events_t lk_events = { .size = sizeof(gnet_events_t),
 	.on_open = lk_open,
 	.on_traffic = lk_traffic,
 	.on_close = lk_close,
@@ -298,7 +298,7 @@ START_TEST(test_stale_and_garbage_handles)
 	memset(&ctx, 0, sizeof ctx);
 	/* One loop: both connections live there, so the stale lookup is made
 	 * on the owning loop and must say GNET_ESTALE (not GNET_ETHREAD). */
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
 	tn_server_start(&s, &lk_events, &opts, &ctx);
 	gnet_engine_t *eng = s.eng;
@@ -346,38 +346,38 @@ START_TEST(test_stale_and_garbage_handles)
 	ck_assert_int_lt(atomic_load(&ctx.r_garbage_loop), 0);
 	ck_assert_int_lt(atomic_load(&ctx.r_garbage_slot), 0);
 	ck_assert_msg(atomic_load(&ctx.r_send_stale) == GNET_ESTALE,
-	    "gnet_send to a gone conn of the calling loop: %d (%s), want GNET_ESTALE",
+	    "gnet_actor_send to a gone conn of the calling loop: %d (%s), want GNET_ESTALE",
 	    atomic_load(&ctx.r_send_stale),
 	    gnet_strerror(atomic_load(&ctx.r_send_stale)));
 
-	/* gnet_send: no loop behind the handle, or a reserved type. */
+	/* gnet_actor_send: no loop behind the handle, or a reserved type. */
 	gnet_msg_t m = { .type = USER_MSG_TYPE };
-	ck_assert_int_eq(gnet_send(eng, GNET_HANDLE_NONE, &m), GNET_EINVAL);
-	ck_assert_int_eq(gnet_send(eng, make_handle(GARBAGE_LOOP, 1, 1), &m),
+	ck_assert_int_eq(gnet_actor_send(eng, GNET_HANDLE_NONE, &m), GNET_EINVAL);
+	ck_assert_int_eq(gnet_actor_send(eng, make_handle(GARBAGE_LOOP, 1, 1), &m),
 	    GNET_EINVAL);
 	gnet_msg_t reserved = { .type = GNET_MSG_USER - 1 };
-	ck_assert_int_eq(gnet_send(eng, live, &reserved), GNET_EINVAL);
+	ck_assert_int_eq(gnet_actor_send(eng, live, &reserved), GNET_EINVAL);
 
 	/* From a foreign thread a send to a gone actor is queued, then dropped
 	 * through on_dropped. */
 	gnet_msg_t late = { .type = USER_MSG_TYPE, .a = DROPPED_MSG_VALUE };
-	int rc = gnet_send(eng, stale, &late);
-	ck_assert_msg(rc == 0, "foreign gnet_send to a stale handle: %d (%s)", rc,
+	int rc = gnet_actor_send(eng, stale, &late);
+	ck_assert_msg(rc == 0, "foreign gnet_actor_send to a stale handle: %d (%s)", rc,
 	    gnet_strerror(rc));
 	TN_WAIT_UNTIL(atomic_load(&ctx.dropped) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.dropped), 1);
 	ck_assert_uint_eq(atomic_load(&ctx.dropped_a), DROPPED_MSG_VALUE);
 
-	/* gnet_async_write: no data or no length is invalid, no callback. */
-	ck_assert_int_eq(gnet_async_write(eng, live, NULL, 4, lk_write_cb, &ctx),
+	/* gnet_conn_write_async: no data or no length is invalid, no callback. */
+	ck_assert_int_eq(gnet_conn_write_async(eng, live, NULL, 4, lk_write_cb, &ctx),
 	    GNET_EINVAL);
-	ck_assert_int_eq(gnet_async_write(eng, live, "abcd", 0, lk_write_cb, &ctx),
+	ck_assert_int_eq(gnet_conn_write_async(eng, live, "abcd", 0, lk_write_cb, &ctx),
 	    GNET_EINVAL);
-	ck_assert_int_lt(gnet_async_write(eng, GNET_HANDLE_NONE, "abcd", 4,
+	ck_assert_int_lt(gnet_conn_write_async(eng, GNET_HANDLE_NONE, "abcd", 4,
 	    lk_write_cb, &ctx), 0);
 	/* A valid write after them: in-order delivery means any callback of
 	 * the refused ones would have run before this one's. */
-	ck_assert_int_eq(gnet_async_write(eng, live, "ok\n", 3, lk_write_cb, &ctx), 0);
+	ck_assert_int_eq(gnet_conn_write_async(eng, live, "ok\n", 3, lk_write_cb, &ctx), 0);
 	memset(buf, 0, sizeof buf);
 	ck_assert_uint_eq(tn_read_exact(fd, buf, 3, IO_MS), 3);
 	ck_assert_str_eq(buf, "ok\n");
@@ -433,7 +433,7 @@ static void fo_receive(gnet_actor_t *self, const gnet_msg_t *m)
 	(void)m;
 }
 
-static const gnet_events_t fo_events = {
+static const gnet_events_t fo_events = { .size = sizeof(gnet_events_t),
 	.on_open = fo_open,
 	.on_traffic = fo_traffic,
 	.on_close = fo_close,
@@ -466,8 +466,8 @@ START_TEST(test_loop_only_from_foreign_thread)
 	gnet_conn_t *out = NULL;
 	ck_assert_int_eq(gnet_conn_lookup(s.eng, h, &out), GNET_ETHREAD);
 	gnet_msg_t m = { .type = USER_MSG_TYPE };
-	ck_assert_int_eq(gnet_send_after(s.eng, h, &m, 10), GNET_ETHREAD);
-	gnet_actor_def_t def = { .receive = fo_receive };
+	ck_assert_int_eq(gnet_actor_send_after(s.eng, h, &m, 10), GNET_ETHREAD);
+	gnet_actor_def_t def = { .size = sizeof(gnet_actor_def_t), .receive = fo_receive };
 	gnet_handle_t ah = GNET_HANDLE_NONE;
 	ck_assert_int_eq(gnet_actor_spawn(s.eng, 0, &def, &ah), GNET_ETHREAD);
 

@@ -86,7 +86,7 @@ static void on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t bp_events = {
+static const gnet_events_t bp_events = { .size = sizeof(gnet_events_t),
 	.on_traffic = on_traffic,
 	.on_close = on_close,
 	.on_backpressure = on_backpressure,
@@ -117,7 +117,7 @@ START_TEST(test_slow_reader_pauses_and_resumes)
 {
 	bp_srv_t ctx;
 	memset(&ctx, 0, sizeof ctx);
-	gnet_options_t opts = { .num_loops = 1 }; /* default watermarks and cap */
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 }; /* default watermarks and cap */
 	tn_server_t s;
 	tn_server_start(&s, &bp_events, &opts, &ctx);
 
@@ -260,9 +260,9 @@ static void relay_backpressure(gnet_conn_t *c, int paused, void *udata)
 START_TEST(test_cross_connection_write_sees_watermark)
 {
 	relay_srv_t r;
-	gnet_events_t ev = { .on_open = relay_open, .on_traffic = relay_traffic,
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_open = relay_open, .on_traffic = relay_traffic,
 	    .on_backpressure = relay_backpressure };
-	gnet_options_t opt = { .num_loops = 1 };
+	gnet_options_t opt = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t srv;
 
 	memset(&r, 0, sizeof r);

@@ -1,6 +1,6 @@
 /*
  * check_client.c -- integration suite "client": outbound connections
- * (gnet_dial, gnet_engine_adopt, on_dial_error, gnet_conn_is_outbound,
+ * (gnet_engine_dial, gnet_engine_adopt, on_dial_error, gnet_conn_is_outbound,
  * gnet_conn_set_reading) between real engines and sockets.
  *
  * Covers:
@@ -19,9 +19,9 @@
  *   - failures: -ECONNREFUSED and -ENOENT reported exactly once and
  *     promptly, from a foreign thread (on_dial_error) and from a loop
  *     (returned directly or reported); GNET_EADDR / GNET_ESCHEME /
- *     GNET_EINVAL from gnet_dial itself; -ETIMEDOUT after
+ *     GNET_EINVAL from gnet_engine_dial itself; -ETIMEDOUT after
  *     connect_timeout_ms against a listener whose backlog is full;
- *   - gnet_async_write to a dial's handle before on_open is sent once
+ *   - gnet_conn_write_async to a dial's handle before on_open is sent once
  *     connected;
  *   - an engine stopped with dials in progress reports each of them once
  *     with GNET_ESHUTDOWN (and leaks nothing, under ASan);
@@ -117,13 +117,13 @@ static unsigned at_least(unsigned v, unsigned min)
 
 /* ------------------------------------------------------------------------
  * Engines on a background thread, listening on any address (or none) and
- * optionally with a "dialer" actor on loop 0 that calls gnet_dial from a
+ * optionally with a "dialer" actor on loop 0 that calls gnet_engine_dial from a
  * loop thread. tn_server_stop/close/free work on the result.
  */
 typedef struct dial_req {
 	char addr[128];
 	gnet_dial_options_t opts;
-	const void *pre;        /* gnet_async_write this right after the dial */
+	const void *pre;        /* gnet_conn_write_async this right after the dial */
 	size_t pre_len;
 	void *pre_cbdata;       /* the connection's cconn_t */
 	atomic_int *opens;      /* its on_open counter */
@@ -144,16 +144,18 @@ static void dialer_receive(gnet_actor_t *self, const gnet_msg_t *m)
 
 	if (m->type != MSG_DIAL || r == NULL)
 		return;
-	int rc = gnet_dial(eng, r->addr, &r->opts, &h);
+	int rc;
+	r->opts.size = sizeof r->opts;
+	rc = gnet_engine_dial(eng, r->addr, &r->opts, &h);
 	/* Called on the chosen loop: the handle is known at once. */
 	LOOP_CHECK(rc == 0 ? h != GNET_HANDLE_NONE : h == GNET_HANDLE_NONE);
 	if (rc == 0 && h != GNET_HANDLE_NONE)
-		LOOP_CHECK((int)(h >> 56) == gnet_current_loop());
+		LOOP_CHECK((int)(h >> 56) == gnet_loop_current());
 	atomic_store(&r->rc, rc);
 	atomic_store(&r->handle, h);
 	if (rc == 0 && r->pre != NULL) {
 		atomic_store(&r->opens_at_write, atomic_load(r->opens));
-		atomic_store(&r->wrc, gnet_async_write(eng, h, r->pre, r->pre_len,
+		atomic_store(&r->wrc, gnet_conn_write_async(eng, h, r->pre, r->pre_len,
 		    write_cb, r->pre_cbdata));
 	}
 	atomic_store(&r->done_ms, (long)tn_now_ms());
@@ -172,7 +174,7 @@ static void eng_start(tn_server_t *s, const gnet_events_t *ev,
 		ck_assert_int_eq(gnet_engine_addr(s->eng, 0, &ss, &len), 0);
 	}
 	if (dialer != NULL) {
-		gnet_actor_def_t def = { .receive = dialer_receive };
+		gnet_actor_def_t def = { .size = sizeof(gnet_actor_def_t), .receive = dialer_receive };
 		int rc = gnet_actor_spawn(s->eng, 0, &def, dialer);
 		ck_assert_msg(rc == 0, "gnet_actor_spawn: %d (%s)", rc,
 		    gnet_strerror(rc));
@@ -180,11 +182,11 @@ static void eng_start(tn_server_t *s, const gnet_events_t *ev,
 	tn_server_run(s);
 }
 
-/* Run r's gnet_dial on the dialer actor's loop (loop 0) and wait for it. */
+/* Run r's gnet_engine_dial on the dialer actor's loop (loop 0) and wait for it. */
 static void dial_on_loop(tn_server_t *s, gnet_handle_t dialer, dial_req_t *r)
 {
 	gnet_msg_t m = { .type = MSG_DIAL, .a = (uint64_t)(uintptr_t)r };
-	ck_assert_int_eq(gnet_send(s->eng, dialer, &m), 0);
+	ck_assert_int_eq(gnet_actor_send(s->eng, dialer, &m), 0);
 	TN_WAIT_UNTIL(atomic_load(&r->done), WAIT_MS);
 	ck_assert_msg(atomic_load(&r->done), "dialer actor did not run");
 }
@@ -242,7 +244,7 @@ static void srv_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&sv->closes, 1);
 }
 
-static const gnet_events_t srv_events = {
+static const gnet_events_t srv_events = { .size = sizeof(gnet_events_t),
 	.on_open = srv_open,
 	.on_traffic = srv_traffic,
 	.on_close = srv_close,
@@ -348,7 +350,7 @@ static gnet_action_t cli_open(gnet_conn_t *c, void *udata)
 
 	LOOP_CHECK(cc != NULL);
 	LOOP_CHECK(gnet_conn_is_outbound(c) == 1);
-	LOOP_CHECK(loop == gnet_current_loop());
+	LOOP_CHECK(loop == gnet_loop_current());
 	if (cc == NULL)
 		return GNET_CLOSE;
 	atomic_store(&cc->loop, loop);
@@ -504,7 +506,7 @@ static void cli_dial_error(gnet_engine_t *eng, gnet_handle_t h, void *ctx,
 	atomic_fetch_add(&cl->dial_errors, 1);
 }
 
-static const gnet_events_t cli_events = {
+static const gnet_events_t cli_events = { .size = sizeof(gnet_events_t),
 	.on_open = cli_open,
 	.on_traffic = cli_traffic,
 	.on_close = cli_close,
@@ -548,10 +550,10 @@ static void cconns_free(cconn_t *cc, int n)
 static void dial_ok(gnet_engine_t *eng, const char *addr, int loop, void *ctx,
     const gnet_codec_t *codec)
 {
-	gnet_dial_options_t o = { .loop = loop, .ctx = ctx, .codec = codec };
+	gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = loop, .ctx = ctx, .codec = codec };
 	gnet_handle_t h = 1;
-	int rc = gnet_dial(eng, addr, &o, &h);
-	ck_assert_msg(rc == 0, "gnet_dial(%s, loop %d): %d (%s)", addr, loop, rc,
+	int rc = gnet_engine_dial(eng, addr, &o, &h);
+	ck_assert_msg(rc == 0, "gnet_engine_dial(%s, loop %d): %d (%s)", addr, loop, rc,
 	    gnet_strerror(rc));
 	/* From a foreign thread the handle is not known yet. */
 	ck_assert_msg(h == GNET_HANDLE_NONE, "foreign dial set *out");
@@ -593,7 +595,7 @@ START_TEST(test_dial_echo)
 	size_t total = udp ? at_least(tn_scaled(DGRAMS_PER_CONN), UDP_WINDOW) :
 	    at_least(tn_scaled(STREAM_BYTES), 4096);
 	cconn_t *cc = cconns_new(N_CONNS, total);
-	gnet_options_t copts = { .num_loops = tc->loops, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = tc->loops, .no_pin = 1 };
 
 	loop_errors_reset();
 	ck_assert_ptr_nonnull(sv);
@@ -677,7 +679,7 @@ END_TEST
  */
 START_TEST(test_dial_codec)
 {
-	gnet_length_field_config_t cfg = { .field_length = 4, .strip = 4 };
+	gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t), .field_length = 4, .strip = 4 };
 	gnet_codec_t *codec = NULL;
 	tn_server_t server, client;
 	srv_t *sv = calloc(1, sizeof *sv);
@@ -688,10 +690,10 @@ START_TEST(test_dial_codec)
 
 	loop_errors_reset();
 	ck_assert_ptr_nonnull(sv);
-	ck_assert_int_eq(gnet_codec_length_field(&codec, &cfg), 0);
+	ck_assert_int_eq(gnet_codec_new_length_field(&codec, &cfg), 0);
 	sv->frame_len = FRAME_BYTES;
-	gnet_options_t sopts = { .codec = codec };
-	gnet_options_t copts = { .num_loops = 2, .no_pin = 1 };
+	gnet_options_t sopts = { .size = sizeof(gnet_options_t), .codec = codec };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 2, .no_pin = 1 };
 	eng_start(&server, &srv_events, &sopts, sv, "tcp://127.0.0.1:0", NULL);
 	eng_start(&client, &cli_events, &copts, cl, NULL, NULL);
 	snprintf(addr, sizeof addr, "tcp://127.0.0.1:%d", server.port);
@@ -753,8 +755,8 @@ static gnet_action_t px_open(gnet_conn_t *c, void *udata)
 		gnet_conn_set_context(c, p);
 		/* Hold the client until the backend is there. */
 		LOOP_CHECK(gnet_conn_set_reading(c, 0) == 0);
-		gnet_dial_options_t o = { .loop = -1, .ctx = p };
-		int rc = gnet_dial(eng, px->backend, &o, &p->back);
+		gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = -1, .ctx = p };
+		int rc = gnet_engine_dial(eng, px->backend, &o, &p->back);
 		LOOP_CHECK(rc == 0);
 		/* On a loop, loop -1 means this loop: the handle is known now. */
 		LOOP_CHECK(p->back != GNET_HANDLE_NONE);
@@ -834,7 +836,7 @@ static void px_dial_error(gnet_engine_t *eng, gnet_handle_t h, void *ctx,
 	px_unref(p);
 }
 
-static const gnet_events_t px_events = {
+static const gnet_events_t px_events = { .size = sizeof(gnet_events_t),
 	.on_open = px_open,
 	.on_traffic = px_traffic,
 	.on_close = px_close,
@@ -848,7 +850,7 @@ START_TEST(test_dial_from_server_proxy)
 	px_t *px = calloc(1, sizeof *px);
 	size_t bytes = at_least(tn_scaled(PROXY_BYTES), 4096);
 	tn_client_t cl[PROXY_CLIENTS];
-	gnet_options_t popts = { .num_loops = PROXY_LOOPS, .no_pin = 1 };
+	gnet_options_t popts = { .size = sizeof(gnet_options_t), .num_loops = PROXY_LOOPS, .no_pin = 1 };
 
 	loop_errors_reset();
 	ck_assert_ptr_nonnull(sv);
@@ -932,7 +934,7 @@ START_TEST(test_dial_fails)
 	cli_t *cl = cli_new(K_COLLECT);
 	cconn_t *cc = cconns_new(1, 0);
 	dial_req_t *r = calloc(1, sizeof *r);
-	gnet_options_t copts = { .num_loops = 2, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 2, .no_pin = 1 };
 	char path[108];
 	int pfd = -1, direct = 0;
 	int64_t t0, t1;
@@ -954,7 +956,7 @@ START_TEST(test_dial_fails)
 		dial_on_loop(&client, dialer, r);
 		direct = atomic_load(&r->rc);
 		if (direct != 0) {
-			ck_assert_msg(direct == fc->want, "%s: gnet_dial returned %d (%s)",
+			ck_assert_msg(direct == fc->want, "%s: gnet_engine_dial returned %d (%s)",
 			    fc->name, direct, gnet_strerror(direct));
 			ck_assert(atomic_load(&r->handle) == GNET_HANDLE_NONE);
 		}
@@ -1007,14 +1009,14 @@ START_TEST(test_dial_bad_address)
 	tn_server_t client;
 	gnet_handle_t dialer = GNET_HANDLE_NONE;
 	cli_t *cl = cli_new(K_COLLECT);
-	gnet_options_t copts = { .num_loops = 2, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 2, .no_pin = 1 };
 
 	loop_errors_reset();
 	eng_start(&client, &cli_events, &copts, cl, NULL, &dialer);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		gnet_handle_t h = 7;
-		int rc = gnet_dial(client.eng, bad[i].addr, NULL, &h);
-		ck_assert_msg(rc == bad[i].want, "gnet_dial(%s): %d (%s), want %d",
+		int rc = gnet_engine_dial(client.eng, bad[i].addr, NULL, &h);
+		ck_assert_msg(rc == bad[i].want, "gnet_engine_dial(%s): %d (%s), want %d",
 		    bad[i].addr, rc, gnet_strerror(rc), bad[i].want);
 		ck_assert(h == GNET_HANDLE_NONE);
 		/* The same on a loop. */
@@ -1024,16 +1026,16 @@ START_TEST(test_dial_bad_address)
 		r.opts.loop = -1;
 		dial_on_loop(&client, dialer, &r);
 		ck_assert_msg(atomic_load(&r.rc) == bad[i].want,
-		    "on loop: gnet_dial(%s): %d", bad[i].addr, (int)atomic_load(&r.rc));
+		    "on loop: gnet_engine_dial(%s): %d", bad[i].addr, (int)atomic_load(&r.rc));
 	}
-	gnet_dial_options_t o = { .loop = 2 };
-	ck_assert_int_eq(gnet_dial(client.eng, "tcp://127.0.0.1:1", &o, NULL),
+	gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = 2 };
+	ck_assert_int_eq(gnet_engine_dial(client.eng, "tcp://127.0.0.1:1", &o, NULL),
 	    GNET_EINVAL);
-	ck_assert_int_eq(gnet_dial(NULL, "tcp://127.0.0.1:1", NULL, NULL),
+	ck_assert_int_eq(gnet_engine_dial(NULL, "tcp://127.0.0.1:1", NULL, NULL),
 	    GNET_EINVAL);
-	ck_assert_int_eq(gnet_dial(client.eng, NULL, NULL, NULL), GNET_EINVAL);
+	ck_assert_int_eq(gnet_engine_dial(client.eng, NULL, NULL, NULL), GNET_EINVAL);
 	tn_server_stop(&client);
-	ck_assert_int_eq(gnet_dial(client.eng, "tcp://127.0.0.1:1", NULL, NULL),
+	ck_assert_int_eq(gnet_engine_dial(client.eng, "tcp://127.0.0.1:1", NULL, NULL),
 	    GNET_ESHUTDOWN);
 	tn_server_free(&client);
 	/* None of these was reported again through the callback. */
@@ -1089,17 +1091,17 @@ START_TEST(test_dial_connect_timeout)
 	tn_server_t client;
 	cli_t *cl = cli_new(K_COLLECT);
 	cconn_t *cc = cconns_new(1, 0);
-	gnet_options_t copts = { .num_loops = 1, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 1, .no_pin = 1 };
 	char addr[64];
 
 	loop_errors_reset();
 	full_backlog_open(&fb);
 	snprintf(addr, sizeof addr, "tcp://127.0.0.1:%d", fb.port);
 	eng_start(&client, &cli_events, &copts, cl, NULL, NULL);
-	gnet_dial_options_t o = { .loop = -1, .ctx = cc,
+	gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = -1, .ctx = cc,
 	    .connect_timeout_ms = TIMEOUT_MS };
 	int64_t t0 = tn_now_ms();
-	ck_assert_int_eq(gnet_dial(client.eng, addr, &o, NULL), 0);
+	ck_assert_int_eq(gnet_engine_dial(client.eng, addr, &o, NULL), 0);
 	TN_WAIT_UNTIL(ld(&cl->dial_errors) > 0, TIMEOUT_MAX_MS + WAIT_MS);
 	ck_assert_msg(ld(&cl->dial_errors) == 1, "%ld on_dial_error, opens %ld",
 	    ld(&cl->dial_errors), ld(&cl->opens));
@@ -1121,7 +1123,7 @@ START_TEST(test_dial_connect_timeout)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * gnet_async_write to a dial's handle before on_open.
+ * gnet_conn_write_async to a dial's handle before on_open.
  */
 START_TEST(test_write_before_open)
 {
@@ -1132,7 +1134,7 @@ START_TEST(test_write_before_open)
 	cli_t *cl = cli_new(K_COLLECT);
 	cconn_t *cc = cconns_new(1, 0);
 	dial_req_t *r = calloc(1, sizeof *r);
-	gnet_options_t copts = { .num_loops = 2, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 2, .no_pin = 1 };
 
 	loop_errors_reset();
 	ck_assert_ptr_nonnull(sv);
@@ -1190,7 +1192,7 @@ START_TEST(test_stop_while_dialling)
 	int ndials = _i == 0 ? 1 : STOP_DIALS;
 	cconn_t *cc = cconns_new(ndials, 0);
 	dial_req_t *r = calloc(1, sizeof *r);
-	gnet_options_t copts = { .num_loops = 2, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 2, .no_pin = 1 };
 	char addr[64];
 
 	loop_errors_reset();
@@ -1218,9 +1220,9 @@ START_TEST(test_stop_while_dialling)
 		ck_assert_int_eq(gnet_engine_conn_count(client.eng), 0);
 	} else {
 		for (int i = 0; i < ndials; i++) {
-			gnet_dial_options_t o = { .loop = -1, .ctx = &cc[i],
+			gnet_dial_options_t o = { .size = sizeof(gnet_dial_options_t), .loop = -1, .ctx = &cc[i],
 			    .connect_timeout_ms = -1 };
-			ck_assert_int_eq(gnet_dial(client.eng, addr, &o, NULL), 0);
+			ck_assert_int_eq(gnet_engine_dial(client.eng, addr, &o, NULL), 0);
 		}
 	}
 	ck_assert_int_eq(ld(&cl->dial_errors), 0);
@@ -1254,7 +1256,7 @@ START_TEST(test_adopt_socketpair)
 	tn_server_t client;
 	cli_t *cl = cli_new(K_ECHO);
 	cconn_t *cc = cconns_new(1, 0);
-	gnet_options_t copts = { .num_loops = 2, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 2, .no_pin = 1 };
 	size_t n = 64 * 1024;
 	uint8_t *back = malloc(n);
 	int sv[2];
@@ -1293,7 +1295,7 @@ START_TEST(test_adopt_udp_refused)
 	tn_server_t client;
 	cli_t *cl = cli_new(K_ECHO);
 	cconn_t *cc = cconns_new(1, 0);
-	gnet_options_t copts = { .num_loops = 1, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 1, .no_pin = 1 };
 	struct stat before, after;
 
 	loop_errors_reset();
@@ -1347,7 +1349,7 @@ static void send_conn_msg(tn_server_t *s, cconn_t *cc, uint32_t type)
 {
 	int before = atomic_load(&cc->msgs);
 	gnet_msg_t m = { .type = type };
-	ck_assert_int_eq(gnet_send(s->eng, atomic_load(&cc->handle), &m), 0);
+	ck_assert_int_eq(gnet_actor_send(s->eng, atomic_load(&cc->handle), &m), 0);
 	TN_WAIT_UNTIL(ld(&cc->msgs) > before, WAIT_MS);
 	ck_assert_int_gt(ld(&cc->msgs), before);
 }
@@ -1371,7 +1373,7 @@ START_TEST(test_set_reading)
 	tn_server_t client;
 	cli_t *cl = cli_new(K_ECHO);
 	cconn_t *cc = cconns_new(1, 0);
-	gnet_options_t copts = { .num_loops = 1, .no_pin = 1 };
+	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = 1, .no_pin = 1 };
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof sin;
 	uint8_t back[PAUSE_BYTES];

@@ -265,7 +265,7 @@ static void on_shutdown(gnet_engine_t *eng, void *udata)
 	atomic_fetch_add(&ctx->shutdowns, 1);
 }
 
-static const gnet_events_t close_events = {
+static const gnet_events_t close_events = { .size = sizeof(gnet_events_t),
 	.on_boot = on_boot,
 	.on_open = on_open,
 	.on_traffic = on_traffic,
@@ -315,7 +315,7 @@ static void flood_then_close(int linger_ms)
 	close_srv_t ctx;
 	srv_init(&ctx, MODE_FLOOD_CLOSE);
 	ctx.flood = flood;
-	gnet_options_t opts = {
+	gnet_options_t opts = { .size = sizeof(gnet_options_t),
 		.num_loops = 1,
 		.linger_ms = linger_ms,
 		.sndbuf = LINGER_SNDBUF,
@@ -414,7 +414,7 @@ START_TEST(test_abort_from_callback)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * 4. gnet_abort_async and gnet_close_async by handle from a foreign thread.
+ * 4. gnet_conn_abort_async and gnet_conn_close_async by handle from a foreign thread.
  */
 START_TEST(test_abort_and_close_async)
 {
@@ -422,7 +422,7 @@ START_TEST(test_abort_and_close_async)
 	srv_init(&ctx, MODE_IDLE);
 	/* Two loops: each connection lives on its own loop, so the messages
 	 * are routed by the handle's loop index. */
-	gnet_options_t opts = { .num_loops = 2 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
 	tn_server_start(&s, &close_events, &opts, &ctx);
 
@@ -434,11 +434,11 @@ START_TEST(test_abort_and_close_async)
 	gnet_handle_t h_close = wait_open(&ctx, 1);
 
 	/* The test thread is foreign to the engine. */
-	ck_assert_int_eq(gnet_current_loop(), -1);
-	int rc = gnet_abort_async(s.eng, h_abort);
-	ck_assert_msg(rc == 0, "gnet_abort_async: %d (%s)", rc, gnet_strerror(rc));
-	rc = gnet_close_async(s.eng, h_close);
-	ck_assert_msg(rc == 0, "gnet_close_async: %d (%s)", rc, gnet_strerror(rc));
+	ck_assert_int_eq(gnet_loop_current(), -1);
+	int rc = gnet_conn_abort_async(s.eng, h_abort);
+	ck_assert_msg(rc == 0, "gnet_conn_abort_async: %d (%s)", rc, gnet_strerror(rc));
+	rc = gnet_conn_close_async(s.eng, h_close);
+	ck_assert_msg(rc == 0, "gnet_conn_close_async: %d (%s)", rc, gnet_strerror(rc));
 
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 2, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 2);
@@ -476,7 +476,7 @@ START_TEST(test_max_inbound)
 	srv_init(&ctx, MODE_HOARD_OR_ECHO);
 	/* One loop: the limit on one connection must not disturb another
 	 * served by the same thread. */
-	gnet_options_t opts = { .num_loops = 1, .max_inbound = MAX_INBOUND };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .max_inbound = MAX_INBOUND };
 	tn_server_t s;
 	tn_server_start(&s, &close_events, &opts, &ctx);
 
@@ -597,7 +597,7 @@ START_TEST(test_stop_flushes_pending)
 		tn_fill_random(replies[i], REPLY_BYTES, REPLY_SEED + (uint64_t)i);
 		ctx.replies[i] = replies[i];
 	}
-	gnet_options_t opts = {
+	gnet_options_t opts = { .size = sizeof(gnet_options_t),
 		.num_loops = 2,
 		.linger_ms = STOP_LINGER_MS,
 		.sndbuf = STOP_SNDBUF,
@@ -899,9 +899,9 @@ static gnet_action_t fdlimit_echo(gnet_conn_t *c, void *udata)
 
 START_TEST(test_accept_backs_off_at_fd_limit)
 {
-	gnet_events_t ev = { .on_traffic = fdlimit_echo };
-	gnet_options_t opts = { .num_loops = 1 };
-	gnet_loop_stats_t before, now;
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_traffic = fdlimit_echo };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
+	gnet_loop_stats_t before = { .size = sizeof(gnet_loop_stats_t) }, now = { .size = sizeof(gnet_loop_stats_t) };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct rlimit old, low;
 	int fds[FDLIMIT_CLIENTS], i, lowest;

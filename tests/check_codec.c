@@ -253,7 +253,7 @@ make_tlv(gnet_codec_t **out)
 	if (t == NULL)
 		return GNET_ENOMEM;
 	t->type = TLV_TYPE;
-	gnet_codec_def_t def = {
+	gnet_codec_def_t def = { .size = sizeof(gnet_codec_def_t),
 		.decode = tlv_decode,
 		.encode = tlv_encode,
 		.free_cfg = tlv_free_cfg,
@@ -261,7 +261,7 @@ make_tlv(gnet_codec_t **out)
 		.state_size = sizeof(struct tlv_state),
 		.max_frame = TLV_HDR + TLV_MAX_VALUE,
 	};
-	rc = gnet_codec_custom(out, &def);
+	rc = gnet_codec_new_custom(out, &def);
 	if (rc != 0)
 		free(t);
 	return rc;
@@ -298,8 +298,8 @@ struct cfg_case {
 static const char delim65[65] = "0123456789012345678901234567890123456789"
     "012345678901234567890123";
 
-#define LF(...) (&(const gnet_length_field_config_t){ __VA_ARGS__ })
-#define DEF(...) (&(const gnet_codec_def_t){ __VA_ARGS__ })
+#define LF(...) (&(const gnet_length_field_config_t){ .size = sizeof(gnet_length_field_config_t), __VA_ARGS__ })
+#define DEF(...) (&(const gnet_codec_def_t){ .size = sizeof(gnet_codec_def_t), __VA_ARGS__ })
 #define MAXF GNET_CODEC_MAX_FRAME
 
 static const struct cfg_case cfg_table[] = {
@@ -384,15 +384,15 @@ build(const struct cfg_case *tc, gnet_codec_t **out)
 {
 	switch (tc->ctor) {
 	case LINE:
-		return gnet_codec_line(out, tc->size);
+		return gnet_codec_new_line(out, tc->size);
 	case DELIM:
-		return gnet_codec_delimiter(out, tc->delim, tc->dlen, tc->size);
+		return gnet_codec_new_delimiter(out, tc->delim, tc->dlen, tc->size);
 	case FIXED:
-		return gnet_codec_fixed(out, tc->size);
+		return gnet_codec_new_fixed(out, tc->size);
 	case LENGTH:
-		return gnet_codec_length_field(out, tc->lf);
+		return gnet_codec_new_length_field(out, tc->lf);
 	case CUSTOM:
-		return gnet_codec_custom(out, tc->def);
+		return gnet_codec_new_custom(out, tc->def);
 	}
 	return -1;
 }
@@ -465,7 +465,7 @@ START_TEST(test_line_decode)
 {
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_line(&c, 0), 0);
+	ck_assert_int_eq(gnet_codec_new_line(&c, 0), 0);
 	run_dec_cases(c, line_table, sizeof line_table / sizeof line_table[0]);
 
 	/* Frames follow each other in one buffer, each starting where the
@@ -489,7 +489,7 @@ START_TEST(test_line_max_frame)
 {
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_line(&c, 8), 0);
+	ck_assert_int_eq(gnet_codec_new_line(&c, 8), 0);
 	ck_assert_uint_eq(gnet_codec_max_frame(c), 8);
 	run_dec_cases(c, line_max_table,
 	    sizeof line_max_table / sizeof line_max_table[0]);
@@ -518,7 +518,7 @@ START_TEST(test_line_encode)
 {
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_line(&c, 0), 0);
+	ck_assert_int_eq(gnet_codec_new_line(&c, 0), 0);
 	check_encode(c, S("hi"), S("hi\n"), "hi");
 	check_encode(c, S(""), S("\n"), "empty");
 	check_encode(c, S("a\r"), S("a\r\n"), "payload is not escaped");
@@ -568,7 +568,7 @@ START_TEST(test_delim_decode)
 
 	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
 		gnet_codec_t *c = NULL;
-		ck_assert_int_eq(gnet_codec_delimiter(&c, sets[i].delim, sets[i].dlen,
+		ck_assert_int_eq(gnet_codec_new_delimiter(&c, sets[i].delim, sets[i].dlen,
 		    0), 0);
 		run_dec_cases(c, sets[i].t, sets[i].k);
 		gnet_codec_free(c);
@@ -597,7 +597,7 @@ START_TEST(test_delim_split_across_calls)
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		gnet_codec_t *c = NULL;
-		ck_assert_int_eq(gnet_codec_delimiter(&c, t[i].delim, t[i].dlen, 0), 0);
+		ck_assert_int_eq(gnet_codec_new_delimiter(&c, t[i].delim, t[i].dlen, 0), 0);
 		void *st = state_new(c);
 		for (size_t split = 1; split < t[i].n; split++) {
 			state_reset(c, st);
@@ -638,7 +638,7 @@ START_TEST(test_delim_max_frame)
 {
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_delimiter(&c, S("\r\n\r\n"), 8), 0);
+	ck_assert_int_eq(gnet_codec_new_delimiter(&c, S("\r\n\r\n"), 8), 0);
 	ck_assert_uint_eq(gnet_codec_max_frame(c), 8);
 	run_dec_cases(c, crlf2_max_table,
 	    sizeof crlf2_max_table / sizeof crlf2_max_table[0]);
@@ -651,7 +651,7 @@ START_TEST(test_delim_max_frame)
 	free(st);
 	gnet_codec_free(c);
 
-	ck_assert_int_eq(gnet_codec_delimiter(&c, S("|"), 8), 0);
+	ck_assert_int_eq(gnet_codec_new_delimiter(&c, S("|"), 8), 0);
 	run_dec_cases(c, pipe_max_table,
 	    sizeof pipe_max_table / sizeof pipe_max_table[0]);
 	gnet_codec_free(c);
@@ -662,14 +662,14 @@ START_TEST(test_delim_encode)
 {
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_delimiter(&c, S("\r\n\r\n"), 0), 0);
+	ck_assert_int_eq(gnet_codec_new_delimiter(&c, S("\r\n\r\n"), 0), 0);
 	check_encode(c, S("abc"), S("abc\r\n\r\n"), "crlf2");
 	check_encode(c, S(""), S("\r\n\r\n"), "crlf2 empty");
 	gnet_codec_free(c);
-	ck_assert_int_eq(gnet_codec_delimiter(&c, S("|"), 0), 0);
+	ck_assert_int_eq(gnet_codec_new_delimiter(&c, S("|"), 0), 0);
 	check_encode(c, S("x"), S("x|"), "pipe");
 	gnet_codec_free(c);
-	ck_assert_int_eq(gnet_codec_delimiter(&c, S("\x00\xff"), 0), 0);
+	ck_assert_int_eq(gnet_codec_new_delimiter(&c, S("\x00\xff"), 0), 0);
 	check_encode(c, S("ab"), S("ab\x00\xff"), "binary");
 	gnet_codec_free(c);
 }
@@ -689,7 +689,7 @@ START_TEST(test_fixed)
 {
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_fixed(&c, 4), 0);
+	ck_assert_int_eq(gnet_codec_new_fixed(&c, 4), 0);
 	run_dec_cases(c, fixed4_table,
 	    sizeof fixed4_table / sizeof fixed4_table[0]);
 
@@ -708,7 +708,7 @@ START_TEST(test_fixed)
 	gnet_codec_free(c);
 
 	/* Length 1: every byte is a frame. */
-	ck_assert_int_eq(gnet_codec_fixed(&c, 1), 0);
+	ck_assert_int_eq(gnet_codec_new_fixed(&c, 1), 0);
 	st = state_new(c);
 	check_decode(c, st, S("xy"), FRAME(0, 1, 1), "1-byte frames");
 	check_encode(c, S("xyz"), S("xyz"), "any length is whole frames");
@@ -764,7 +764,9 @@ START_TEST(test_lf_netty_examples)
 		gnet_codec_t *c = NULL;
 		char two[64];
 
-		ck_assert_msg(gnet_codec_length_field(&c, &tc->cfg) == 0, "%s: config",
+		gnet_length_field_config_t cfg = tc->cfg;
+		cfg.size = sizeof cfg;
+		ck_assert_msg(gnet_codec_new_length_field(&c, &cfg) == 0, "%s: config",
 		    tc->what);
 		check_decode(c, NULL, tc->in, tc->n, tc->want, tc->off, tc->len,
 		    tc->consumed, tc->what);
@@ -824,7 +826,7 @@ START_TEST(test_lf_field_bytes)
 		const struct width_case *wc = &width_table[i];
 		size_t w = (size_t)wc->width;
 		uint64_t v = DISTINCT_FIELD & width_max(wc->width);
-		gnet_length_field_config_t cfg = {
+		gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t),
 			.field_length = wc->width,
 			.little_endian = wc->le,
 			.encode_adjustment = (long)(v - 1),
@@ -837,7 +839,7 @@ START_TEST(test_lf_field_bytes)
 
 		snprintf(what, sizeof what, "width %d %s", wc->width,
 		    wc->le ? "LE" : "BE");
-		ck_assert_msg(gnet_codec_length_field(&c, &cfg) == 0, "%s", what);
+		ck_assert_msg(gnet_codec_new_length_field(&c, &cfg) == 0, "%s", what);
 		memcpy(want, wc->hdr, w);
 		want[w] = 'Z';
 		check_encode(c, S("Z"), want, w + 1, what);
@@ -886,7 +888,7 @@ START_TEST(test_lf_round_trip_widths)
 	tn_fill_random(pay, BIG_PAYLOAD, 3);
 	for (size_t i = 0; i < WIDTH_CASES; i++) {
 		const struct width_case *wc = &width_table[i];
-		gnet_length_field_config_t cfg = {
+		gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t),
 			.field_length = wc->width,
 			.little_endian = wc->le,
 			.strip = (size_t)wc->width,
@@ -894,7 +896,7 @@ START_TEST(test_lf_round_trip_widths)
 		};
 		gnet_codec_t *c = NULL;
 
-		ck_assert_int_eq(gnet_codec_length_field(&c, &cfg), 0);
+		ck_assert_int_eq(gnet_codec_new_length_field(&c, &cfg), 0);
 		for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++)
 			if (sizes[j] <= width_max(wc->width))
 				check_round_trip(c, wc, pay, sizes[j], enc);
@@ -918,14 +920,14 @@ START_TEST(test_lf_encode_too_large)
 	ck_assert_ptr_nonnull(pay);
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		for (int le = 0; le <= 1; le++) {
-			gnet_length_field_config_t cfg = {
+			gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t),
 				.field_length = t[i].width,
 				.little_endian = le,
 			};
 			gnet_codec_t *c = NULL;
 			long r;
 
-			ck_assert_int_eq(gnet_codec_length_field(&c, &cfg), 0);
+			ck_assert_int_eq(gnet_codec_new_length_field(&c, &cfg), 0);
 			r = gnet_codec_encode(c, pay, t[i].n, NULL, 0);
 			ck_assert_msg(r == GNET_EFRAMESIZE,
 			    "width %d, %zu bytes: %ld (%s)", t[i].width, t[i].n, r,
@@ -978,7 +980,7 @@ START_TEST(test_lf_encode_adjustments)
 {
 	for (size_t i = 0; i < sizeof enc_adj_table / sizeof enc_adj_table[0]; i++) {
 		const struct enc_adj_case *tc = &enc_adj_table[i];
-		gnet_length_field_config_t cfg = {
+		gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t),
 			.field_length = tc->width,
 			.encode_includes_header = tc->incl,
 			.encode_adjustment = tc->adj,
@@ -990,7 +992,7 @@ START_TEST(test_lf_encode_adjustments)
 
 		snprintf(what, sizeof what, "width %d, includes header %d, "
 		    "adjustment %ld", tc->width, tc->incl, tc->adj);
-		ck_assert_int_eq(gnet_codec_length_field(&c, &cfg), 0);
+		ck_assert_int_eq(gnet_codec_new_length_field(&c, &cfg), 0);
 		r = gnet_codec_encode(c, S(HW), NULL, 0);
 		if (tc->want < 0) {
 			ck_assert_msg(r == tc->want, "%s: %ld (%s), want %ld (%s)",
@@ -1072,7 +1074,9 @@ START_TEST(test_lf_bad_input)
 		const struct lf_case *tc = &lf_bad_table[i];
 		gnet_codec_t *c = NULL;
 
-		ck_assert_msg(gnet_codec_length_field(&c, &tc->cfg) == 0, "%s: config",
+		gnet_length_field_config_t cfg = tc->cfg;
+		cfg.size = sizeof cfg;
+		ck_assert_msg(gnet_codec_new_length_field(&c, &cfg) == 0, "%s: config",
 		    tc->what);
 		check_decode(c, NULL, tc->in, tc->n, tc->want, tc->off, tc->len,
 		    tc->consumed, tc->what);
@@ -1080,14 +1084,14 @@ START_TEST(test_lf_bad_input)
 	}
 
 	/* The max-100 frame itself: exactly max is a frame. */
-	gnet_length_field_config_t cfg = { .field_length = 2, .strip = 2,
+	gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t), .field_length = 2, .strip = 2,
 	    .max_frame = 100 };
 	unsigned char in[100];
 	gnet_codec_t *c = NULL;
 	memset(in, 'm', sizeof in);
 	in[0] = 0;
 	in[1] = 98;
-	ck_assert_int_eq(gnet_codec_length_field(&c, &cfg), 0);
+	ck_assert_int_eq(gnet_codec_new_length_field(&c, &cfg), 0);
 	check_decode(c, NULL, in, 99, NEED, "max 100, 99 bytes");
 	check_decode(c, NULL, in, 100, FRAME(2, 98, 100), "max 100, exact");
 	gnet_codec_free(c);
@@ -1101,31 +1105,31 @@ END_TEST
 static int
 mk_line(gnet_codec_t **o)
 {
-	return gnet_codec_line(o, 0);
+	return gnet_codec_new_line(o, 0);
 }
 
 static int
 mk_pipe(gnet_codec_t **o)
 {
-	return gnet_codec_delimiter(o, S("|"), 0);
+	return gnet_codec_new_delimiter(o, S("|"), 0);
 }
 
 static int
 mk_crlf2(gnet_codec_t **o)
 {
-	return gnet_codec_delimiter(o, S("\r\n\r\n"), 0);
+	return gnet_codec_new_delimiter(o, S("\r\n\r\n"), 0);
 }
 
 static int
 mk_bin3(gnet_codec_t **o)
 {
-	return gnet_codec_delimiter(o, S("\x00\xff\x00"), 0);
+	return gnet_codec_new_delimiter(o, S("\x00\xff\x00"), 0);
 }
 
 static int
 mk_fixed(gnet_codec_t **o)
 {
-	return gnet_codec_fixed(o, STREAM_FIXED_LEN);
+	return gnet_codec_new_fixed(o, STREAM_FIXED_LEN);
 }
 
 struct stream_case {
@@ -1185,7 +1189,7 @@ stream_build(struct stream *s, const struct stream_case *sc, uint64_t seed)
 	if (sc->make != NULL)
 		ck_assert_int_eq(sc->make(&s->c), 0);
 	else
-		ck_assert_int_eq(gnet_codec_length_field(&s->c, sc->lf), 0);
+		ck_assert_int_eq(gnet_codec_new_length_field(&s->c, sc->lf), 0);
 
 	/* Sizes: uniform, with the extremes (0 and the maximum) boosted. */
 	for (size_t i = 0; i < STREAM_FRAMES; i++) {
@@ -1428,7 +1432,7 @@ START_TEST(test_scan_resumes)
 	unsigned char buf[16];
 	void *st;
 
-	ck_assert_int_eq(gnet_codec_line(&c, 0), 0);
+	ck_assert_int_eq(gnet_codec_new_line(&c, 0), 0);
 	st = state_new(c);
 	memcpy(buf, "abcdefgh", 8);
 	check_decode(c, st, buf, 6, NEED, "line: first 6");
@@ -1439,7 +1443,7 @@ START_TEST(test_scan_resumes)
 	free(st);
 	gnet_codec_free(c);
 
-	ck_assert_int_eq(gnet_codec_delimiter(&c, S("\r\n\r\n"), 0), 0);
+	ck_assert_int_eq(gnet_codec_new_delimiter(&c, S("\r\n\r\n"), 0), 0);
 	st = state_new(c);
 	memcpy(buf, "abcdefgh\r\n\r", 11);
 	check_decode(c, st, buf, 11, NEED, "crlf2: 11");
@@ -1461,15 +1465,15 @@ END_TEST
 static int
 make_passthrough(gnet_codec_t **out)
 {
-	gnet_codec_def_t def = { .decode = never_decode };
-	return gnet_codec_custom(out, &def);
+	gnet_codec_def_t def = { .size = sizeof(gnet_codec_def_t), .decode = never_decode };
+	return gnet_codec_new_custom(out, &def);
 }
 
 static int
 mk_lf2(gnet_codec_t **o)
 {
-	gnet_length_field_config_t cfg = { .field_length = 2, .strip = 2 };
-	return gnet_codec_length_field(o, &cfg);
+	gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t), .field_length = 2, .strip = 2 };
+	return gnet_codec_new_length_field(o, &cfg);
 }
 
 /* Encode HW with every cap from 0 to past the full length: always the
@@ -1502,7 +1506,7 @@ check_encode_caps(const gnet_codec_t *c, const char *name)
 static int
 mk_fixed1(gnet_codec_t **o)
 {
-	return gnet_codec_fixed(o, 1);
+	return gnet_codec_new_fixed(o, 1);
 }
 
 START_TEST(test_encode_snprintf)
@@ -1532,8 +1536,8 @@ START_TEST(test_api_arguments)
 	gnet_frame_t f;
 	size_t st[8] = { 0 };
 
-	ck_assert_int_eq(gnet_codec_line(&line, 0), 0);
-	ck_assert_int_eq(gnet_codec_fixed(&fixed, 2), 0);
+	ck_assert_int_eq(gnet_codec_new_line(&line, 0), 0);
+	ck_assert_int_eq(gnet_codec_new_fixed(&fixed, 2), 0);
 
 	ck_assert_int_eq(gnet_codec_decode(NULL, st, "a\n", 2, &f), GNET_EINVAL);
 	ck_assert_int_eq(gnet_codec_decode(line, st, "a\n", 2, NULL), GNET_EINVAL);
@@ -1654,12 +1658,12 @@ START_TEST(test_custom_buggy_decode)
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		enum bug_mode mode = t[i].mode;
-		gnet_codec_def_t def = { .decode = buggy_decode, .cfg = &mode };
+		gnet_codec_def_t def = { .size = sizeof(gnet_codec_def_t), .decode = buggy_decode, .cfg = &mode };
 		gnet_codec_t *c = NULL;
 		gnet_frame_t f;
 		int r;
 
-		ck_assert_int_eq(gnet_codec_custom(&c, &def), 0);
+		ck_assert_int_eq(gnet_codec_new_custom(&c, &def), 0);
 		r = gnet_codec_decode(c, NULL, "abcd", 4, &f);
 		ck_assert_msg(r == t[i].want, "mode %d: %d (%s), want %d", (int)mode,
 		    r, rc_name(r), t[i].want);
@@ -1672,11 +1676,11 @@ END_TEST
  * max_frame bytes buffered is too long. */
 START_TEST(test_custom_incomplete_beyond_max)
 {
-	gnet_codec_def_t def = { .decode = never_decode, .max_frame = 16 };
+	gnet_codec_def_t def = { .size = sizeof(gnet_codec_def_t), .decode = never_decode, .max_frame = 16 };
 	unsigned char in[64] = { 0 };
 	gnet_codec_t *c = NULL;
 
-	ck_assert_int_eq(gnet_codec_custom(&c, &def), 0);
+	ck_assert_int_eq(gnet_codec_new_custom(&c, &def), 0);
 	for (size_t n = 1; n <= 16; n++)
 		check_decode(c, NULL, in, n, NEED, "up to max");
 	check_decode(c, NULL, in, 17, ERR(GNET_EFRAMESIZE), "max + 1");
@@ -1725,8 +1729,8 @@ START_TEST(test_regress_huge_max_frame)
 		gnet_frame_t f;
 		int rc, partial = 0;
 
-		rc = t[i].delim == NULL ? gnet_codec_line(&c, t[i].max) :
-		    gnet_codec_delimiter(&c, t[i].delim, t[i].dlen, t[i].max);
+		rc = t[i].delim == NULL ? gnet_codec_new_line(&c, t[i].max) :
+		    gnet_codec_new_delimiter(&c, t[i].delim, t[i].dlen, t[i].max);
 		if (rc == 0)
 			partial = gnet_codec_decode(c, st, "abc", 3, &f);
 		gnet_codec_free(c);
@@ -1748,8 +1752,8 @@ START_TEST(test_regress_encode_null_empty)
 	unsigned char out[8] = { 0 };
 	long r_line, r_fixed;
 
-	ck_assert_int_eq(gnet_codec_line(&line, 0), 0);
-	ck_assert_int_eq(gnet_codec_fixed(&fixed, 4), 0);
+	ck_assert_int_eq(gnet_codec_new_line(&line, 0), 0);
+	ck_assert_int_eq(gnet_codec_new_fixed(&fixed, 4), 0);
 	r_line = gnet_codec_encode(line, NULL, 0, out, sizeof out);
 	r_fixed = gnet_codec_encode(fixed, NULL, 0, out + 1, sizeof out - 1);
 	gnet_codec_free(line);
@@ -1781,13 +1785,13 @@ frame23_decode(void *cfg, void *state, const unsigned char *in, size_t n,
  * frame above the max closes the connection with GNET_EFRAMESIZE. */
 START_TEST(test_regress_custom_frame_over_max)
 {
-	gnet_codec_def_t def = { .decode = frame23_decode, .max_frame = 10 };
+	gnet_codec_def_t def = { .size = sizeof(gnet_codec_def_t), .decode = frame23_decode, .max_frame = 10 };
 	unsigned char in[23] = { 0 };
 	gnet_codec_t *c = NULL;
 	gnet_frame_t f;
 	int whole, pieces = 0;
 
-	ck_assert_int_eq(gnet_codec_custom(&c, &def), 0);
+	ck_assert_int_eq(gnet_codec_new_custom(&c, &def), 0);
 	whole = gnet_codec_decode(c, NULL, in, sizeof in, &f);
 	for (size_t k = 1; k <= sizeof in && pieces == 0; k++)
 		pieces = gnet_codec_decode(c, NULL, in, k, &f);

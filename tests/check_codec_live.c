@@ -29,7 +29,7 @@
  *     says, a 32 MiB line with max 64 KiB is refused with bounded memory;
  *     replies to frames before a bad one still arrive, and a well-behaved
  *     neighbour on the same engine keeps its echo before and after;
- *   - gnet_async_write from a foreign thread is encoded as one frame, and
+ *   - gnet_conn_write_async from a foreign thread is encoded as one frame, and
  *     writes the codec refuses (GNET_EFRAMESIZE / GNET_EINVAL) write nothing.
  *
  * Server callbacks only record into atomics; the test thread asserts, with
@@ -154,19 +154,19 @@ static void inst_init_adj(codec_inst_t *ci, int spec, size_t fixed_len,
 	size_t maxf = max_frame != 0 ? max_frame : GNET_CODEC_MAX_FRAME;
 	switch (sp->kind) {
 	case K_LINE:
-		rc = gnet_codec_line(&ci->codec, max_frame);
+		rc = gnet_codec_new_line(&ci->codec, max_frame);
 		ci->max_payload = maxf;
 		break;
 	case K_DELIM:
-		rc = gnet_codec_delimiter(&ci->codec, sp->delim, sp->dlen, max_frame);
+		rc = gnet_codec_new_delimiter(&ci->codec, sp->delim, sp->dlen, max_frame);
 		ci->max_payload = maxf;
 		break;
 	case K_FIXED:
-		rc = gnet_codec_fixed(&ci->codec, fixed_len);
+		rc = gnet_codec_new_fixed(&ci->codec, fixed_len);
 		ci->max_payload = fixed_len;
 		break;
 	case K_LF: {
-		gnet_length_field_config_t cfg = {
+		gnet_length_field_config_t cfg = { .size = sizeof(gnet_length_field_config_t),
 			.field_length = sp->width,
 			.little_endian = sp->little,
 			.length_adjustment = adj,
@@ -174,7 +174,7 @@ static void inst_init_adj(codec_inst_t *ci, int spec, size_t fixed_len,
 			.encode_adjustment = -adj,
 			.max_frame = max_frame,
 		};
-		rc = gnet_codec_length_field(&ci->codec, &cfg);
+		rc = gnet_codec_new_length_field(&ci->codec, &cfg);
 		ci->max_payload = maxf - (size_t)sp->width;
 		if (sp->width < 8) {
 			uint64_t field_max = ((uint64_t)1 << (8 * sp->width)) - 1;
@@ -538,13 +538,13 @@ static void on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t srv_events = {
+static const gnet_events_t srv_events = { .size = sizeof(gnet_events_t),
 	.on_open = on_open,
 	.on_traffic = on_traffic,
 	.on_close = on_close,
 };
 
-/* Completion of gnet_async_write: runs on the connection's loop. */
+/* Completion of gnet_conn_write_async: runs on the connection's loop. */
 static void write_cb(gnet_conn_t *c, int status, void *cbdata)
 {
 	srv_t *ctx = cbdata;
@@ -565,7 +565,7 @@ static void write_cb(gnet_conn_t *c, int status, void *cbdata)
 static void start_srv(tn_server_t *s, srv_t *ctx, const gnet_codec_t *codec,
     int loops, size_t read_cap)
 {
-	gnet_options_t opts = {
+	gnet_options_t opts = { .size = sizeof(gnet_options_t),
 		.num_loops = loops,
 		.read_buffer_cap = read_cap,
 		.codec = codec,
@@ -675,7 +675,7 @@ static uint64_t loop_iterations(gnet_engine_t *eng)
 {
 	uint64_t sum = 0;
 	for (int i = 0; i < gnet_engine_num_loops(eng); i++) {
-		gnet_loop_stats_t st;
+		gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 		ck_assert_int_eq(gnet_engine_loop_stats(eng, i, &st), 0);
 		sum += st.iterations;
 	}
@@ -1572,7 +1572,7 @@ START_TEST(test_line_flood_bounded)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * gnet_async_write from a foreign thread to a connection with a codec:
+ * gnet_conn_write_async from a foreign thread to a connection with a codec:
  * each payload is one frame. With a 1-byte length field, payloads over 255
  * bytes are refused (callback status GNET_EFRAMESIZE) and write nothing.
  */
@@ -1589,7 +1589,7 @@ static void *async_main(void *arg)
 {
 	async_job_t *j = arg;
 	for (int i = 0; i < ASYNC_MSGS; i++) {
-		int rc = gnet_async_write(j->eng, j->h, j->pool + j->off[i], j->len[i],
+		int rc = gnet_conn_write_async(j->eng, j->h, j->pool + j->off[i], j->len[i],
 		    write_cb, j->ctx);
 		if (rc != 0 && j->failures++ == 0)
 			j->first_rc = rc;
@@ -1644,7 +1644,7 @@ START_TEST(test_async_write_encoded)
 	ck_assert_ptr_nonnull(got);
 	size_t n = tn_read_exact(fd, got, want.len, IO_MS);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
-	ck_assert_msg(job.failures == 0, "%d gnet_async_write calls failed, first "
+	ck_assert_msg(job.failures == 0, "%d gnet_conn_write_async calls failed, first "
 	    "%d (%s)", job.failures, job.first_rc, gnet_strerror(job.first_rc));
 	ck_assert_msg(n == want.len && memcmp(got, want.p, n) == 0,
 	    "%s: received %zu of %zu bytes, differ at %zu", ci.sp->name, n,

@@ -85,7 +85,7 @@ static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 	return GNET_NONE;
 }
 
-static const gnet_events_t addr_events = {
+static const gnet_events_t addr_events = { .size = sizeof(gnet_events_t),
 	.on_open = on_open,
 	.on_traffic = on_traffic,
 };
@@ -94,7 +94,7 @@ static const gnet_events_t addr_events = {
 static void start(tn_server_t *s, addr_srv_t *ctx, const char *addr,
     struct sockaddr_storage *ss, socklen_t *sslen)
 {
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 
 	memset(ctx, 0, sizeof *ctx);
 	tn_server_new(s, &addr_events, &opts, ctx);

@@ -99,7 +99,7 @@ static gnet_action_t on_open(gnet_conn_t *c, void *udata)
 	gnet_conn_set_context(c, (void *)(uintptr_t)(idx + 1));
 	atomic_store(&ctx->last_handle, gnet_conn_handle(c));
 	LOOP_CHECK(ctx, gnet_conn_handle(c) != GNET_HANDLE_NONE);
-	LOOP_CHECK(ctx, gnet_current_loop() == gnet_conn_loop_index(c));
+	LOOP_CHECK(ctx, gnet_loop_current() == gnet_conn_loop_index(c));
 	if (ctx->greeting) {
 		size_t n = strlen(ctx->greeting);
 		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->greeting, n) == (long)n);
@@ -193,7 +193,7 @@ static gnet_action_t on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata
 	return GNET_NONE;
 }
 
-static const gnet_events_t echo_events = {
+static const gnet_events_t echo_events = { .size = sizeof(gnet_events_t),
 	.on_open = on_open,
 	.on_traffic = on_traffic,
 	.on_close = on_close,
@@ -201,13 +201,13 @@ static const gnet_events_t echo_events = {
 	.on_message = on_message,
 };
 
-/* Completion of gnet_async_write: runs on the connection's loop. */
+/* Completion of gnet_conn_write_async: runs on the connection's loop. */
 static void write_cb(gnet_conn_t *c, int status, void *cbdata)
 {
 	echo_srv_t *ctx = cbdata;
-	LOOP_CHECK(ctx, gnet_current_loop() >= 0);
+	LOOP_CHECK(ctx, gnet_loop_current() >= 0);
 	if (status == 0 && c != NULL) {
-		LOOP_CHECK(ctx, gnet_conn_loop_index(c) == gnet_current_loop());
+		LOOP_CHECK(ctx, gnet_conn_loop_index(c) == gnet_loop_current());
 		atomic_fetch_add(&ctx->cb_ok, 1);
 	} else if (status == GNET_ECLOSED && c == NULL) {
 		atomic_fetch_add(&ctx->cb_closed, 1);
@@ -224,7 +224,7 @@ static void bulk_echo(int loops)
 {
 	echo_srv_t ctx;
 	srv_init(&ctx);
-	gnet_options_t opts = { .num_loops = loops };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = loops };
 	tn_server_t s;
 	tn_server_start(&s, &echo_events, &opts, &ctx);
 	ck_assert_int_eq(gnet_engine_num_loops(s.eng), loops);
@@ -257,7 +257,7 @@ static void bulk_echo(int loops)
 		/* Connections are spread: every loop accepted some, none lost. */
 		uint64_t accepted = 0;
 		for (int i = 0; i < loops; i++) {
-			gnet_loop_stats_t st;
+			gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 			ck_assert_int_eq(gnet_engine_loop_stats(s.eng, i, &st), 0);
 			accepted += st.accepted;
 		}
@@ -338,7 +338,7 @@ START_TEST(test_close_after_write)
 	srv_init(&ctx);
 	ctx.mode = use_conn_close ? MODE_ECHO_THEN_CLOSE : MODE_ECHO_THEN_ACTION;
 	ctx.close_after = len;
-	gnet_options_t opts = { .sndbuf = CLOSE_SNDBUF };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .sndbuf = CLOSE_SNDBUF };
 	tn_server_t s;
 	tn_server_start(&s, &echo_events, &opts, &ctx);
 
@@ -424,7 +424,7 @@ START_TEST(test_stop_with_idle_clients)
 {
 	echo_srv_t ctx;
 	srv_init(&ctx);
-	gnet_options_t opts = { .num_loops = 2 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
 	tn_server_start(&s, &echo_events, &opts, &ctx);
 
@@ -464,7 +464,7 @@ START_TEST(test_on_close_once_per_conn)
 {
 	echo_srv_t ctx;
 	srv_init(&ctx);
-	gnet_options_t opts = { .num_loops = 2 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
 	tn_server_start(&s, &echo_events, &opts, &ctx);
 
@@ -501,13 +501,13 @@ START_TEST(test_on_close_once_per_conn)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * gnet_async_write from a foreign thread: ordered, every callback status 0.
+ * gnet_conn_write_async from a foreign thread: ordered, every callback status 0.
  */
 typedef struct async_writer {
 	gnet_engine_t *eng;
 	gnet_handle_t h;
 	echo_srv_t *ctx;
-	int failures;     /* gnet_async_write calls that did not return 0 */
+	int failures;     /* gnet_conn_write_async calls that did not return 0 */
 	int first_rc;
 } async_writer_t;
 
@@ -524,7 +524,7 @@ static void *async_writer_main(void *arg)
 		/* A stack buffer reused each turn: the bytes are copied now. */
 		char line[ASYNC_LINE_LEN + 1];
 		format_line(line, i);
-		int rc = gnet_async_write(w->eng, w->h, line, ASYNC_LINE_LEN,
+		int rc = gnet_conn_write_async(w->eng, w->h, line, ASYNC_LINE_LEN,
 		    write_cb, w->ctx);
 		if (rc != 0 && w->failures++ == 0)
 			w->first_rc = rc;
@@ -536,7 +536,7 @@ START_TEST(test_async_write_foreign_thread)
 {
 	echo_srv_t ctx;
 	srv_init(&ctx);
-	gnet_options_t opts = { .num_loops = 2 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
 	tn_server_start(&s, &echo_events, &opts, &ctx);
 
@@ -561,7 +561,7 @@ START_TEST(test_async_write_foreign_thread)
 		format_line(want + (size_t)i * ASYNC_LINE_LEN, i);
 	size_t n = tn_read_exact(fd, got, total, IO_MS);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
-	ck_assert_msg(w.failures == 0, "%d gnet_async_write calls failed, first %d (%s)",
+	ck_assert_msg(w.failures == 0, "%d gnet_conn_write_async calls failed, first %d (%s)",
 	    w.failures, w.first_rc, gnet_strerror(w.first_rc));
 	ck_assert_msg(n == total, "received %zu of %zu bytes", n, total);
 	if (memcmp(got, want, total) != 0) {
@@ -592,7 +592,7 @@ static uint64_t total_dropped(gnet_engine_t *eng)
 {
 	uint64_t sum = 0;
 	for (int i = 0; i < gnet_engine_num_loops(eng); i++) {
-		gnet_loop_stats_t st;
+		gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 		if (gnet_engine_loop_stats(eng, i, &st) == 0)
 			sum += st.msgs_dropped;
 	}
@@ -615,8 +615,8 @@ START_TEST(test_async_write_closed_conn)
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
 
-	int rc = gnet_async_write(s.eng, old, "late", 4, write_cb, &ctx);
-	ck_assert_msg(rc == 0, "gnet_async_write to a closed conn: %d (%s)", rc,
+	int rc = gnet_conn_write_async(s.eng, old, "late", 4, write_cb, &ctx);
+	ck_assert_msg(rc == 0, "gnet_conn_write_async to a closed conn: %d (%s)", rc,
 	    gnet_strerror(rc));
 	TN_WAIT_UNTIL(atomic_load(&ctx.cb_calls) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.cb_calls), 1);
@@ -627,8 +627,8 @@ START_TEST(test_async_write_closed_conn)
 
 	/* Stale close/abort by handle: ignored and counted, never a crash. */
 	uint64_t dropped = total_dropped(s.eng);
-	gnet_close_async(s.eng, old);
-	gnet_abort_async(s.eng, old);
+	gnet_conn_close_async(s.eng, old);
+	gnet_conn_abort_async(s.eng, old);
 	TN_WAIT_UNTIL(total_dropped(s.eng) >= dropped + 2, WAIT_MS);
 	ck_assert_msg(total_dropped(s.eng) >= dropped + 2,
 	    "msgs_dropped went from %llu to %llu after 2 stale messages",
@@ -713,7 +713,7 @@ END_TEST
 
 static void edge_server_start(tn_server_t *s, echo_srv_t *ctx)
 {
-	gnet_options_t opts = { .num_loops = 1, .read_buffer_cap = EDGE_READ_CAP };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .read_buffer_cap = EDGE_READ_CAP };
 	srv_init(ctx);
 	tn_server_start(s, &echo_events, &opts, ctx);
 }
@@ -860,9 +860,9 @@ static gnet_action_t pause_on_traffic(gnet_conn_t *c, void *udata)
 
 START_TEST(test_pause_from_other_conn_in_same_batch)
 {
-	static const gnet_events_t ev = { .on_open = pause_on_open,
+	static const gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_open = pause_on_open,
 	    .on_traffic = pause_on_traffic };
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	pause_srv_t ctx;
 	tn_server_t s;
 	int fd[PAUSE_CONNS];
@@ -903,13 +903,13 @@ START_TEST(test_pause_from_other_conn_in_same_batch)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * gnet_send of a user message to a connection reaches on_message.
+ * gnet_actor_send of a user message to a connection reaches on_message.
  */
 START_TEST(test_user_message_to_conn)
 {
 	echo_srv_t ctx;
 	srv_init(&ctx);
-	gnet_options_t opts = { .num_loops = 2 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
 	tn_server_start(&s, &echo_events, &opts, &ctx);
 
@@ -920,10 +920,10 @@ START_TEST(test_user_message_to_conn)
 	ck_assert_uint_ne(h, GNET_HANDLE_NONE);
 
 	/* This thread is foreign to the engine. */
-	ck_assert_int_eq(gnet_current_loop(), -1);
+	ck_assert_int_eq(gnet_loop_current(), -1);
 	gnet_msg_t m = { .type = USER_MSG_TYPE, .a = USER_MSG_VALUE };
-	int rc = gnet_send(s.eng, h, &m);
-	ck_assert_msg(rc == 0, "gnet_send: %d (%s)", rc, gnet_strerror(rc));
+	int rc = gnet_actor_send(s.eng, h, &m);
+	ck_assert_msg(rc == 0, "gnet_actor_send: %d (%s)", rc, gnet_strerror(rc));
 
 	const char *want = "pong 42\n";
 	char got[16] = { 0 };

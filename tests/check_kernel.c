@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
-#include "net/buf.h"
+#include "base/buf.h"
 #include "support/testnet.h"
 
 #define MSG_DATA (GNET_MSG_USER + 1)
@@ -32,9 +32,8 @@
 static gnet_options_t
 actor_options(int loops, unsigned ring)
 {
-	gnet_options_t o;
+	gnet_options_t o = { .size = sizeof(gnet_options_t) };
 
-	memset(&o, 0, sizeof(o));
 	o.num_loops = loops;
 	o.mailbox_ring_size = ring;
 	return o;
@@ -53,8 +52,11 @@ spawn_at_boot(gnet_engine_t *eng, void *udata)
 {
 	const boot_spawn_t *b;
 
-	for (b = udata; b->def.receive != NULL; b++)
-		ck_assert_int_eq(gnet_actor_spawn(eng, b->loop, &b->def, b->out), 0);
+	for (b = udata; b->def.receive != NULL; b++) {
+		gnet_actor_def_t def = b->def;
+		def.size = sizeof def;
+		ck_assert_int_eq(gnet_actor_spawn(eng, b->loop, &def, b->out), 0);
+	}
 	return GNET_NONE;
 }
 
@@ -100,7 +102,7 @@ producer_receive(gnet_actor_t *self, const gnet_msg_t *m)
 	 * overflow FIFO, and the loop must not block doing it. */
 	for (i = 0; i < p->count; i++) {
 		out.b = i;
-		ck_assert_int_eq(gnet_send(gnet_actor_engine(self), p->sink, &out), 0);
+		ck_assert_int_eq(gnet_actor_send(gnet_actor_engine(self), p->sink, &out), 0);
 	}
 }
 
@@ -120,7 +122,7 @@ thread_producer(void *arg)
 
 	for (i = 0; i < t->count && t->rc == 0; i++) {
 		out.b = i;
-		t->rc = gnet_send(t->eng, t->sink, &out);
+		t->rc = gnet_actor_send(t->eng, t->sink, &out);
 	}
 	return NULL;
 }
@@ -132,13 +134,13 @@ static gnet_handle_t fanin_sink_h, fanin_producer_h[FANIN_LOOPS];
 static gnet_action_t
 fanin_boot(gnet_engine_t *eng, void *udata)
 {
-	gnet_actor_def_t sink = { .receive = sink_receive, .state = &fanin_sink };
+	gnet_actor_def_t sink = { .size = sizeof(gnet_actor_def_t), .receive = sink_receive, .state = &fanin_sink };
 	int i;
 
 	(void)udata;
 	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &sink, &fanin_sink_h), 0);
 	for (i = 1; i < FANIN_LOOPS; i++) {
-		gnet_actor_def_t p = { .receive = producer_receive,
+		gnet_actor_def_t p = { .size = sizeof(gnet_actor_def_t), .receive = producer_receive,
 			.state = &fanin_producers[i] };
 		fanin_producers[i] = (fanin_producer_t){ fanin_sink_h,
 			(unsigned)i - 1, tn_scaled(FANIN_MSGS) };
@@ -149,12 +151,12 @@ fanin_boot(gnet_engine_t *eng, void *udata)
 
 START_TEST(fan_in_through_tiny_rings)
 {
-	gnet_events_t ev = { .on_boot = fanin_boot };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = fanin_boot };
 	gnet_options_t o = actor_options(FANIN_LOOPS, 4);
 	thread_producer_t tp[FANIN_THREADS];
 	pthread_t th[FANIN_THREADS];
 	gnet_msg_t go = { .type = MSG_GO };
-	gnet_loop_stats_t st;
+	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 	uint64_t overflowed = 0;
 	unsigned count = tn_scaled(FANIN_MSGS), i;
 	tn_server_t srv;
@@ -162,7 +164,7 @@ START_TEST(fan_in_through_tiny_rings)
 	memset(&fanin_sink, 0, sizeof(fanin_sink));
 	tn_server_start(&srv, &ev, &o, NULL);
 	for (i = 1; i < FANIN_LOOPS; i++)
-		ck_assert_int_eq(gnet_send(srv.eng, fanin_producer_h[i], &go), 0);
+		ck_assert_int_eq(gnet_actor_send(srv.eng, fanin_producer_h[i], &go), 0);
 	for (i = 0; i < FANIN_THREADS; i++) {
 		tp[i] = (thread_producer_t){ srv.eng, fanin_sink_h,
 			FANIN_LOOPS - 1 + i, count, 0 };
@@ -218,14 +220,14 @@ static gnet_handle_t wake_actor;
 
 START_TEST(no_lost_wakeups)
 {
-	gnet_events_t ev = { .on_boot = spawn_at_boot };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = spawn_at_boot };
 	boot_spawn_t spawn[] = { { 0, { .receive = ack_receive }, &wake_actor }, { 0 } };
 	gnet_options_t o = actor_options(1, 0);
 	gnet_msg_t ping = { .type = MSG_PING };
 	unsigned cycles = tn_scaled(WAKE_CYCLES), racers = tn_scaled(WAKE_RACERS);
 	unsigned long i, total = cycles + racers;
 	int64_t worst = 0, t0;
-	gnet_loop_stats_t before, after;
+	gnet_loop_stats_t before = { .size = sizeof(gnet_loop_stats_t) }, after = { .size = sizeof(gnet_loop_stats_t) };
 	tn_server_t srv;
 	gnet__loop_t *loop;
 
@@ -239,7 +241,7 @@ START_TEST(no_lost_wakeups)
 		 * it has announced sleeping, so each is a full sleep/wake. */
 		if (i % 5 != 0) {
 			int64_t dl = tn_now_ms() + WAKE_ACK_BOUND_MS;
-			gnet_loop_stats_t s0, s1;
+			gnet_loop_stats_t s0 = { .size = sizeof(gnet_loop_stats_t) }, s1 = { .size = sizeof(gnet_loop_stats_t) };
 			gnet_engine_loop_stats(srv.eng, 0, &s0);
 			if (!SPIN_UNTIL(atomic_load(&loop->waker.sleeping) == 1, dl)) {
 				/* Tell a loop that spins without sleeping from
@@ -254,7 +256,7 @@ START_TEST(no_lost_wakeups)
 		}
 		ping.a = i;
 		t0 = tn_now_ms();
-		ck_assert_int_eq(gnet_send(srv.eng, wake_actor, &ping), 0);
+		ck_assert_int_eq(gnet_actor_send(srv.eng, wake_actor, &ping), 0);
 		ck_assert_msg(SPIN_UNTIL(atomic_load_explicit(&wake_ack,
 		    memory_order_acquire) == i, t0 + WAKE_ACK_BOUND_MS),
 		    "ping %lu not delivered within %d ms: lost wakeup", i,
@@ -307,7 +309,7 @@ count_stop(gnet_actor_t *self)
 static void
 spawner_receive(gnet_actor_t *self, const gnet_msg_t *m)
 {
-	gnet_actor_def_t d = { .receive = count_receive, .on_stop = count_stop,
+	gnet_actor_def_t d = { .size = sizeof(gnet_actor_def_t), .receive = count_receive, .on_stop = count_stop,
 		.state = &heir_state };
 	gnet_handle_t h;
 
@@ -319,7 +321,7 @@ spawner_receive(gnet_actor_t *self, const gnet_msg_t *m)
 	/* A send to the stale handle from its own loop is refused at once. */
 	{
 		gnet_msg_t x = { .type = MSG_DATA };
-		ck_assert_int_eq(gnet_send(gnet_actor_engine(self), victim_h, &x),
+		ck_assert_int_eq(gnet_actor_send(gnet_actor_engine(self), victim_h, &x),
 		    GNET_ESTALE);
 	}
 }
@@ -337,7 +339,7 @@ count_dropped(gnet_engine_t *eng, const gnet_msg_t *m, void *udata)
 
 START_TEST(stale_handle_after_slot_reuse)
 {
-	gnet_events_t ev = { .on_boot = spawn_at_boot, .on_dropped = count_dropped };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = spawn_at_boot, .on_dropped = count_dropped };
 	boot_spawn_t spawn[] = {
 		{ 0, { .receive = spawner_receive }, &spawner_h },
 		{ 0, { .receive = count_receive, .on_stop = count_stop,
@@ -345,7 +347,7 @@ START_TEST(stale_handle_after_slot_reuse)
 		{ 0 } };
 	gnet_options_t o = actor_options(2, 0);
 	gnet_msg_t m = { .type = MSG_DATA }, spawn_msg = { .type = MSG_SPAWN };
-	gnet_loop_stats_t before, after;
+	gnet_loop_stats_t before = { .size = sizeof(gnet_loop_stats_t) }, after = { .size = sizeof(gnet_loop_stats_t) };
 	gnet_handle_t h;
 	tn_server_t srv;
 	int i;
@@ -357,15 +359,15 @@ START_TEST(stale_handle_after_slot_reuse)
 	tn_server_start(&srv, &ev, &o, spawn);
 
 	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(gnet_send(srv.eng, victim_h, &m), 0);
+		ck_assert_int_eq(gnet_actor_send(srv.eng, victim_h, &m), 0);
 	TN_WAIT_UNTIL(atomic_load(&victim_state.received) == 10, WAIT_MS);
 	ck_assert_uint_eq(atomic_load(&victim_state.received), 10);
 
-	ck_assert_int_eq(gnet_stop_actor(srv.eng, victim_h), 0);
+	ck_assert_int_eq(gnet_actor_stop_async(srv.eng, victim_h), 0);
 	TN_WAIT_UNTIL(atomic_load(&victim_state.stopped) == 1, WAIT_MS);
 	ck_assert_uint_eq(atomic_load(&victim_state.stopped), 1);
 
-	ck_assert_int_eq(gnet_send(srv.eng, spawner_h, &spawn_msg), 0);
+	ck_assert_int_eq(gnet_actor_send(srv.eng, spawner_h, &spawn_msg), 0);
 	TN_WAIT_UNTIL(atomic_load(&heir_h) != 0, WAIT_MS);
 	h = atomic_load(&heir_h);
 	ck_assert_uint_ne(h, 0);
@@ -376,10 +378,10 @@ START_TEST(stale_handle_after_slot_reuse)
 
 	gnet_engine_loop_stats(srv.eng, 0, &before);
 	for (i = 0; i < STALE_MSGS; i++)
-		ck_assert_int_eq(gnet_send(srv.eng, victim_h, &m), 0);
+		ck_assert_int_eq(gnet_actor_send(srv.eng, victim_h, &m), 0);
 	/* Then one real message to the heir, which must be the only one
 	 * it ever gets. */
-	ck_assert_int_eq(gnet_send(srv.eng, h, &m), 0);
+	ck_assert_int_eq(gnet_actor_send(srv.eng, h, &m), 0);
 	TN_WAIT_UNTIL(atomic_load(&heir_state.received) == 1 &&
 	    atomic_load(&dropped_seen) == STALE_MSGS, WAIT_MS);
 	gnet_engine_loop_stats(srv.eng, 0, &after);
@@ -395,7 +397,7 @@ START_TEST(stale_handle_after_slot_reuse)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* Timers: gnet_send_after delivers in deadline order, never early.     */
+/* Timers: gnet_actor_send_after delivers in deadline order, never early.     */
 
 #define MSG_ARM (GNET_MSG_USER + 10)
 #define MSG_TICK (GNET_MSG_USER + 11)
@@ -416,7 +418,7 @@ timer_receive(gnet_actor_t *self, const gnet_msg_t *m)
 		timer_armed_at = tn_now_ms();
 		for (i = 0; i < 3; i++) {
 			t.a = (uint64_t)delays[i];
-			ck_assert_int_eq(gnet_send_after(gnet_actor_engine(self),
+			ck_assert_int_eq(gnet_actor_send_after(gnet_actor_engine(self),
 			    gnet_actor_handle(self), &t, (uint64_t)delays[i]), 0);
 		}
 		return;
@@ -432,7 +434,7 @@ static gnet_handle_t timer_h;
 
 START_TEST(timers_fire_in_order)
 {
-	gnet_events_t ev = { .on_boot = spawn_at_boot };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = spawn_at_boot };
 	boot_spawn_t spawn[] = { { 0, { .receive = timer_receive }, &timer_h }, { 0 } };
 	gnet_options_t o = actor_options(1, 0);
 	gnet_msg_t arm = { .type = MSG_ARM };
@@ -442,8 +444,8 @@ START_TEST(timers_fire_in_order)
 	atomic_store(&timer_early, 0);
 	tn_server_start(&srv, &ev, &o, spawn);
 	/* Not from a foreign thread: timers belong to the owner loop. */
-	ck_assert_int_eq(gnet_send_after(srv.eng, timer_h, &arm, 1), GNET_ETHREAD);
-	ck_assert_int_eq(gnet_send(srv.eng, timer_h, &arm), 0);
+	ck_assert_int_eq(gnet_actor_send_after(srv.eng, timer_h, &arm, 1), GNET_ETHREAD);
+	ck_assert_int_eq(gnet_actor_send(srv.eng, timer_h, &arm), 0);
 	TN_WAIT_UNTIL(atomic_load(&timer_count) == 3, 5000);
 	ck_assert_int_eq(atomic_load(&timer_count), 3);
 	ck_assert_int_eq(atomic_load(&timer_order[0]), 20);
@@ -477,9 +479,9 @@ policy_on_dropped(gnet_engine_t *eng, const gnet_msg_t *m, void *udata)
 
 START_TEST(spawn_rules)
 {
-	gnet_events_t ev = { 0 };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t) };
 	gnet_options_t o = actor_options(2, 0);
-	gnet_actor_def_t d = { .receive = noop_receive }, bad = { 0 };
+	gnet_actor_def_t d = { .size = sizeof(gnet_actor_def_t), .receive = noop_receive }, bad = { 0 };
 	gnet_handle_t h;
 	tn_server_t srv;
 
@@ -496,9 +498,9 @@ END_TEST
 
 START_TEST(nowait_policy_reports_full_mailbox)
 {
-	gnet_events_t ev = { .on_dropped = policy_on_dropped };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_dropped = policy_on_dropped };
 	gnet_options_t o = actor_options(1, 4);
-	gnet_actor_def_t d = { .receive = noop_receive };
+	gnet_actor_def_t d = { .size = sizeof(gnet_actor_def_t), .receive = noop_receive };
 	gnet_msg_t m = { .type = MSG_DATA };
 	gnet_engine_t *eng;
 	gnet_handle_t h;
@@ -510,8 +512,8 @@ START_TEST(nowait_policy_reports_full_mailbox)
 	ck_assert_int_eq(gnet_actor_spawn(eng, 0, &d, &h), 0);
 	/* Not running: nothing drains the 16-slot foreign ring (15 usable). */
 	for (i = 0; i < 15; i++)
-		ck_assert_int_eq(gnet_send(eng, h, &m), 0);
-	ck_assert_int_eq(gnet_send(eng, h, &m), GNET_EAGAIN);
+		ck_assert_int_eq(gnet_actor_send(eng, h, &m), 0);
+	ck_assert_int_eq(gnet_actor_send(eng, h, &m), GNET_EAGAIN);
 	/* Freeing an engine that never ran hands queued messages back. */
 	gnet_engine_free(eng);
 	ck_assert_int_eq(atomic_load(&policy_dropped), 15);
@@ -520,8 +522,8 @@ END_TEST
 
 START_TEST(bad_options_rejected)
 {
-	gnet_events_t ev = { 0 };
-	gnet_options_t o;
+	gnet_events_t ev = { .size = sizeof(gnet_events_t) };
+	gnet_options_t o = { .size = sizeof(gnet_options_t) };
 	gnet_engine_t *eng = NULL;
 
 	memset(&o, 0, sizeof(o));
@@ -581,7 +583,7 @@ park_traffic(gnet_conn_t *c, void *udata)
 	/* One message per byte, all to the stalled loop. */
 	for (i = 0; i < n; i++) {
 		m.a = seq++;
-		ck_assert_int_eq(gnet_send(gnet_conn_engine(c), park_sink, &m), 0);
+		ck_assert_int_eq(gnet_actor_send(gnet_conn_engine(c), park_sink, &m), 0);
 	}
 	gnet_conn_discard(c, n);
 	atomic_fetch_add(&park_consumed, n);
@@ -591,7 +593,7 @@ park_traffic(gnet_conn_t *c, void *udata)
 
 START_TEST(parked_cap_pauses_reading)
 {
-	gnet_events_t ev = { .on_boot = spawn_at_boot, .on_traffic = park_traffic };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = spawn_at_boot, .on_traffic = park_traffic };
 	boot_spawn_t spawn[] = { { 1, { .receive = park_sink_receive }, &park_sink },
 		{ 0 } };
 	gnet_options_t o = actor_options(2, 4);
@@ -647,8 +649,8 @@ queue_a_receive(gnet_actor_t *self, const gnet_msg_t *m)
 
 	if (m->type != MSG_GO)
 		return;
-	ck_assert_int_eq(gnet_send(eng, queue_a, &x), 0); /* A queued again */
-	ck_assert_int_eq(gnet_send(eng, queue_c, &x), 0); /* C behind it */
+	ck_assert_int_eq(gnet_actor_send(eng, queue_a, &x), 0); /* A queued again */
+	ck_assert_int_eq(gnet_actor_send(eng, queue_c, &x), 0); /* C behind it */
 	gnet_actor_stop(self);                             /* A freed, queued */
 }
 
@@ -670,7 +672,7 @@ queue_c_receive(gnet_actor_t *self, const gnet_msg_t *m)
 
 START_TEST(stop_while_queued_keeps_run_queue)
 {
-	gnet_events_t ev = { .on_boot = spawn_at_boot };
+	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = spawn_at_boot };
 	boot_spawn_t spawn[] = {
 		{ 0, { .receive = queue_a_receive, .on_stop = queue_a_stop }, &queue_a },
 		{ 0, { .receive = queue_c_receive }, &queue_c },
@@ -682,12 +684,12 @@ START_TEST(stop_while_queued_keeps_run_queue)
 	atomic_store(&queue_c_got, 0);
 	atomic_store(&queue_a_stops, 0);
 	tn_server_start(&srv, &ev, &o, spawn);
-	ck_assert_int_eq(gnet_send(srv.eng, queue_a, &go), 0);
+	ck_assert_int_eq(gnet_actor_send(srv.eng, queue_a, &go), 0);
 	TN_WAIT_UNTIL(atomic_load(&queue_c_got) == 1, 5000);
 	ck_assert_int_eq(atomic_load(&queue_c_got), 1);
 	ck_assert_int_eq(atomic_load(&queue_a_stops), 1);
 	/* C still schedules normally afterwards. */
-	ck_assert_int_eq(gnet_send(srv.eng, queue_c, &x), 0);
+	ck_assert_int_eq(gnet_actor_send(srv.eng, queue_c, &x), 0);
 	TN_WAIT_UNTIL(atomic_load(&queue_c_got) == 2, 5000);
 	ck_assert_int_eq(atomic_load(&queue_c_got), 2);
 	tn_server_close(&srv);
@@ -695,7 +697,7 @@ START_TEST(stop_while_queued_keeps_run_queue)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * The loop's block cache (net/buf.h): drained buffers give their 4 KiB
+ * The loop's block cache (base/buf.h): drained buffers give their 4 KiB
  * block to the bound cache, up to GNET__BLOCKCACHE_MAX, and the next
  * buffers take them back, last in first out; other sizes and unbound
  * threads use malloc and free.

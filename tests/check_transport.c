@@ -213,7 +213,7 @@ static gnet_action_t on_open(gnet_conn_t *c, void *udata)
 
 	LOOP_CHECK(ctx, !gnet_conn_is_udp(c));
 	LOOP_CHECK(ctx, loop >= 0 && loop < GNET_MAX_LOOPS);
-	LOOP_CHECK(ctx, loop == gnet_current_loop());
+	LOOP_CHECK(ctx, loop == gnet_loop_current());
 	/* sendto is for UDP sockets only. */
 	LOOP_CHECK(ctx, gnet_conn_sendto(c, (struct sockaddr *)&to, sizeof to,
 	    "x", 1) == GNET_EINVAL);
@@ -313,7 +313,7 @@ static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 	const void *data = NULL;
 	size_t n = gnet_conn_peek(c, &data);
 
-	LOOP_CHECK(ctx, gnet_conn_loop_index(c) == gnet_current_loop());
+	LOOP_CHECK(ctx, gnet_conn_loop_index(c) == gnet_loop_current());
 	if (gnet_conn_is_udp(c)) {
 		socklen_t plen = 0;
 		const struct sockaddr *from = gnet_conn_remote_addr(c, &plen);
@@ -353,7 +353,7 @@ static void on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static const gnet_events_t srv_events = {
+static const gnet_events_t srv_events = { .size = sizeof(gnet_events_t),
 	.on_open = on_open,
 	.on_traffic = on_traffic,
 	.on_close = on_close,
@@ -390,7 +390,7 @@ static socklen_t srv_addr(tn_server_t *s, int index, struct sockaddr_storage *ss
 /* Spawn the barrier actor on `loop` (setup time). */
 static gnet_handle_t srv_barrier_actor(tn_server_t *s, srv_ctx_t *ctx, int loop)
 {
-	gnet_actor_def_t def = { .receive = barrier_receive, .state = ctx };
+	gnet_actor_def_t def = { .size = sizeof(gnet_actor_def_t), .receive = barrier_receive, .state = ctx };
 	gnet_handle_t h = GNET_HANDLE_NONE;
 	int rc = gnet_actor_spawn(s->eng, loop, &def, &h);
 	ck_assert_msg(rc == 0, "gnet_actor_spawn: %d (%s)", rc, gnet_strerror(rc));
@@ -404,8 +404,8 @@ static void srv_barrier(tn_server_t *s, srv_ctx_t *ctx, gnet_handle_t h)
 {
 	int before = atomic_load(&ctx->barrier_hits);
 	gnet_msg_t m = { .type = BARRIER_MSG };
-	int rc = gnet_send(s->eng, h, &m);
-	ck_assert_msg(rc == 0, "gnet_send: %d (%s)", rc, gnet_strerror(rc));
+	int rc = gnet_actor_send(s->eng, h, &m);
+	ck_assert_msg(rc == 0, "gnet_actor_send: %d (%s)", rc, gnet_strerror(rc));
 	TN_WAIT_UNTIL(atomic_load(&ctx->barrier_hits) > before, WAIT_MS);
 	ck_assert_msg(atomic_load(&ctx->barrier_hits) > before,
 	    "barrier message not handled within %d ms", WAIT_MS);
@@ -414,10 +414,10 @@ static void srv_barrier(tn_server_t *s, srv_ctx_t *ctx, gnet_handle_t h)
 /* Sum of every loop's counters. */
 static gnet_loop_stats_t stats_sum(gnet_engine_t *eng)
 {
-	gnet_loop_stats_t sum;
+	gnet_loop_stats_t sum = { .size = sizeof(gnet_loop_stats_t) };
 	memset(&sum, 0, sizeof sum);
 	for (int i = 0; i < gnet_engine_num_loops(eng); i++) {
-		gnet_loop_stats_t st;
+		gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 		ck_assert_int_eq(gnet_engine_loop_stats(eng, i, &st), 0);
 		sum.accepted += st.accepted;
 		sum.conns += st.conns;
@@ -431,7 +431,7 @@ static gnet_loop_stats_t stats_sum(gnet_engine_t *eng)
 
 static gnet_loop_stats_t loop_stats(gnet_engine_t *eng, int loop)
 {
-	gnet_loop_stats_t st;
+	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 	ck_assert_int_eq(gnet_engine_loop_stats(eng, loop, &st), 0);
 	return st;
 }
@@ -813,7 +813,7 @@ START_TEST(test_echo_matrix)
 	    b->name);
 
 	srv_ctx_t *ctx = ctx_new();
-	gnet_options_t opts = { .num_loops = loops, .lb = b->lb,
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = loops, .lb = b->lb,
 	    .reuseport = b->reuseport };
 	if (net == NET_UDP)
 		opts.rcvbuf = UDP_SERVER_RCVBUF; /* room for every window */
@@ -911,7 +911,7 @@ typedef struct lb_fixture {
 
 static void lb_start(lb_fixture_t *f, gnet_lb_t lb)
 {
-	gnet_options_t opts = { .num_loops = LB_LOOPS, .lb = lb };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = LB_LOOPS, .lb = lb };
 	memset(f, 0, sizeof *f);
 	f->ctx = ctx_new();
 	srv_new(&f->s, &opts, f->ctx);
@@ -1073,7 +1073,7 @@ typedef struct rp_pair {
 /* Engine 0 on port 0 with reuseport, engine 1 on the port it got. */
 static void rp_start(rp_pair_t *p, const char *scheme)
 {
-	gnet_options_t opts = { .num_loops = RP_LOOPS, .reuseport = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = RP_LOOPS, .reuseport = 1 };
 	char addr[64];
 	for (int e = 0; e < 2; e++) {
 		p->ctx[e] = ctx_new();
@@ -1180,7 +1180,7 @@ START_TEST(test_several_listeners)
 	snprintf(addr, sizeof addr, "unix://%s", path);
 
 	srv_ctx_t *ctx = ctx_new();
-	gnet_options_t opts = { .num_loops = 2, .rcvbuf = UDP_SERVER_RCVBUF };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2, .rcvbuf = UDP_SERVER_RCVBUF };
 	tn_server_t s;
 	srv_new(&s, &opts, ctx);
 	tn_server_listen(&s, "tcp://127.0.0.1:0");
@@ -1261,7 +1261,7 @@ START_TEST(test_listen_failure_releases_port)
 	snprintf(addr, sizeof addr, "%s://127.0.0.1:%d", scheme, port);
 
 	srv_ctx_t *ctx = ctx_new();
-	gnet_options_t opts = { .num_loops = 4, .reuseport = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 4, .reuseport = 1 };
 	tn_server_t s;
 	srv_new(&s, &opts, ctx);
 	/* The lowest free descriptor: allow it and one more, so the third
@@ -1430,7 +1430,7 @@ END_TEST
 static void udp_server(tn_server_t *s, srv_ctx_t *ctx, size_t max_dgram,
     struct sockaddr_storage *ss, socklen_t *len)
 {
-	gnet_options_t opts = { .num_loops = 1, .rcvbuf = UDP_SERVER_RCVBUF,
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .rcvbuf = UDP_SERVER_RCVBUF,
 	    .udp_max_datagram = max_dgram };
 	srv_new(s, &opts, ctx);
 	tn_server_listen(s, "udp://127.0.0.1:0");
@@ -1720,10 +1720,12 @@ static const sockopt_case_t sockopt_cases[] = {
 START_TEST(test_socket_options)
 {
 	const sockopt_case_t *tc = &sockopt_cases[_i];
+	gnet_options_t opts = tc->opts;
 	srv_ctx_t *ctx = ctx_new();
 	ctx->record_opts = 1;
 	tn_server_t s;
-	srv_new(&s, &tc->opts, ctx);
+	opts.size = sizeof opts;
+	srv_new(&s, &opts, ctx);
 	tn_server_listen(&s, "tcp://127.0.0.1:0");
 	tn_server_run(&s);
 
@@ -1791,7 +1793,7 @@ START_TEST(test_bind_device)
 {
 	srv_ctx_t *ctx = ctx_new();
 	ctx->record_opts = 1;
-	gnet_options_t opts = { .bind_device = "lo" };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .bind_device = "lo" };
 	tn_server_t s;
 	srv_new(&s, &opts, ctx);
 	int rc = gnet_engine_listen(s.eng, "tcp://127.0.0.1:0");
@@ -1839,7 +1841,7 @@ START_TEST(test_invalid_lb)
 	static char sentinel;
 	gnet_engine_t *eng;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		gnet_options_t opts = { .lb = (gnet_lb_t)bad[i] };
+		gnet_options_t opts = { .size = sizeof(gnet_options_t), .lb = (gnet_lb_t)bad[i] };
 		eng = (gnet_engine_t *)(void *)&sentinel; /* must become NULL */
 		int rc = gnet_engine_new(&eng, &srv_events, &opts, NULL);
 		ck_assert_msg(rc == GNET_EINVAL, "lb %d: %d (%s), want GNET_EINVAL",
@@ -1847,7 +1849,7 @@ START_TEST(test_invalid_lb)
 		ck_assert_ptr_null(eng);
 	}
 	for (int i = 0; i < N_BALANCERS; i++) {
-		gnet_options_t opts = { .lb = balancers[i].lb };
+		gnet_options_t opts = { .size = sizeof(gnet_options_t), .lb = balancers[i].lb };
 		ck_assert_int_eq(gnet_engine_new(&eng, &srv_events, &opts, NULL), 0);
 		gnet_engine_free(eng);
 	}

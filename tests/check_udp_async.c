@@ -2,8 +2,8 @@
  * check_udp_async.c -- integration suite "udp_async": datagrams sent from
  * a foreign thread by handle.
  *
- * gnet_async_sendto delivers each datagram to the address it names (a
- * worker replying to the client whose request it took). gnet_async_write
+ * gnet_conn_sendto_async delivers each datagram to the address it names (a
+ * worker replying to the client whose request it took). gnet_conn_write_async
  * to a listening UDP socket is refused with GNET_EINVAL through its
  * callback: that socket's peer is whoever sent the last datagram, so the
  * write would go to an arbitrary client. Bad arguments are refused at the
@@ -48,7 +48,7 @@ static void on_written(gnet_conn_t *c, int status, void *cbdata)
 
 	(void)c;
 	/* Completions run on the connection's loop. */
-	TN_LOOP_CHECK(&k->ctx->errs, gnet_current_loop() >= 0);
+	TN_LOOP_CHECK(&k->ctx->errs, gnet_loop_current() >= 0);
 	atomic_store(&k->ctx->status[k->slot], status);
 	atomic_fetch_add(&k->ctx->calls, 1);
 }
@@ -79,7 +79,7 @@ static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 	return GNET_NONE;
 }
 
-static const gnet_events_t udp_events = {
+static const gnet_events_t udp_events = { .size = sizeof(gnet_events_t),
 	.on_open = on_open,
 	.on_traffic = on_traffic,
 };
@@ -131,7 +131,7 @@ static void expect_dgram(int fd, const char *want)
 
 static void setup(fixture_t *f)
 {
-	gnet_options_t opts = { .num_loops = 2 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 
 	memset(f, 0, sizeof *f);
 	for (int i = 0; i < CALLS; i++) {
@@ -174,7 +174,7 @@ static int wait_status(fixture_t *f, int slot)
 static int sendto_peer(fixture_t *f, const struct sockaddr_in *to,
     const char *msg, int slot)
 {
-	return gnet_async_sendto(f->s.eng, atomic_load(&f->ctx.udp_handle),
+	return gnet_conn_sendto_async(f->s.eng, atomic_load(&f->ctx.udp_handle),
 	    (const struct sockaddr *)to, sizeof(*to), msg, strlen(msg),
 	    on_written, &f->call[slot]);
 }
@@ -195,7 +195,7 @@ START_TEST(test_async_sendto_reaches_each_peer)
 	expect_dgram(f.b, "to-B");
 	expect_dgram(f.a, "to-A");
 	/* An empty datagram is one too. */
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, atomic_load(&f.ctx.udp_handle),
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, atomic_load(&f.ctx.udp_handle),
 	    (const struct sockaddr *)&f.a_addr, sizeof f.a_addr, NULL, 0,
 	    on_written, &f.call[2]), 0);
 	ck_assert_int_eq(wait_status(&f, 2), 0);
@@ -205,7 +205,7 @@ START_TEST(test_async_sendto_reaches_each_peer)
 END_TEST
 
 /* ------------------------------------------------------------------------
- * gnet_async_write to a listening UDP socket is refused, and nothing goes
+ * gnet_conn_write_async to a listening UDP socket is refused, and nothing goes
  * to the last sender: the next datagram A gets is the sentinel sent after.
  */
 START_TEST(test_async_write_to_listening_udp_refused)
@@ -213,7 +213,7 @@ START_TEST(test_async_write_to_listening_udp_refused)
 	fixture_t f;
 
 	setup(&f);
-	ck_assert_int_eq(gnet_async_write(f.s.eng, atomic_load(&f.ctx.udp_handle),
+	ck_assert_int_eq(gnet_conn_write_async(f.s.eng, atomic_load(&f.ctx.udp_handle),
 	    "stray", 5, on_written, &f.call[0]), 0);
 	ck_assert_int_eq(wait_status(&f, 0), GNET_EINVAL);
 	ck_assert_int_eq(sendto_peer(&f, &f.a_addr, "sentinel", 1), 0);
@@ -237,21 +237,21 @@ START_TEST(test_async_sendto_refusals)
 
 	setup(&f);
 	h = atomic_load(&f.ctx.udp_handle);
-	ck_assert_int_eq(gnet_async_sendto(NULL, h, (struct sockaddr *)&f.a_addr,
+	ck_assert_int_eq(gnet_conn_sendto_async(NULL, h, (struct sockaddr *)&f.a_addr,
 	    sizeof f.a_addr, "x", 1, on_written, &f.call[0]), GNET_EINVAL);
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, h, NULL, sizeof f.a_addr,
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, h, NULL, sizeof f.a_addr,
 	    "x", 1, on_written, &f.call[0]), GNET_EINVAL);
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, h, (struct sockaddr *)&f.a_addr,
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, h, (struct sockaddr *)&f.a_addr,
 	    0, "x", 1, on_written, &f.call[0]), GNET_EINVAL);
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, h, (struct sockaddr *)&f.a_addr,
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, h, (struct sockaddr *)&f.a_addr,
 	    8, "x", 1, on_written, &f.call[0]), GNET_EINVAL);
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, h, (struct sockaddr *)&un,
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, h, (struct sockaddr *)&un,
 	    sizeof un, "x", 1, on_written, &f.call[0]), GNET_EINVAL);
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, h, (struct sockaddr *)&f.a_addr,
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, h, (struct sockaddr *)&f.a_addr,
 	    sizeof f.a_addr, NULL, 1, on_written, &f.call[0]), GNET_EINVAL);
 
 	/* Over the largest UDP payload: refused on the loop. */
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, h, (struct sockaddr *)&f.a_addr,
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, h, (struct sockaddr *)&f.a_addr,
 	    sizeof f.a_addr, big, sizeof big, on_written, &f.call[1]), 0);
 	ck_assert_int_eq(wait_status(&f, 1), GNET_EFRAMESIZE);
 
@@ -259,7 +259,7 @@ START_TEST(test_async_sendto_refusals)
 	int fd = tn_connect_addr((struct sockaddr *)&f.tcp_addr, f.tcp_len, 0);
 	ck_assert_int_ge(fd, 0);
 	TN_WAIT_UNTIL(atomic_load(&f.ctx.tcp_handle) != 0, WAIT_MS);
-	ck_assert_int_eq(gnet_async_sendto(f.s.eng, atomic_load(&f.ctx.tcp_handle),
+	ck_assert_int_eq(gnet_conn_sendto_async(f.s.eng, atomic_load(&f.ctx.tcp_handle),
 	    (struct sockaddr *)&f.a_addr, sizeof f.a_addr, "x", 1, on_written,
 	    &f.call[2]), 0);
 	ck_assert_int_eq(wait_status(&f, 2), GNET_EINVAL);

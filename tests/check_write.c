@@ -126,7 +126,7 @@ static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
 	return ctx->mode == MODE_ECHO_CLOSE ? GNET_CLOSE : GNET_NONE;
 }
 
-static const gnet_events_t write_events = {
+static const gnet_events_t write_events = { .size = sizeof(gnet_events_t),
 	.on_open = on_open,
 	.on_close = on_close,
 	.on_traffic = on_traffic,
@@ -147,7 +147,7 @@ static void start(tn_server_t *s, write_srv_t *ctx, enum mode mode,
  */
 START_TEST(test_held_write_then_suffix)
 {
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	static uint8_t msg[SUFFIX_MAX], got[SUFFIX_MAX + 1];
 	write_srv_t ctx;
 	tn_server_t s;
@@ -178,7 +178,7 @@ END_TEST
  */
 START_TEST(test_held_write_to_another_conn)
 {
-	gnet_options_t opts = { .num_loops = 1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	static uint8_t a[SUFFIX_MAX], b[SUFFIX_MAX], got[SUFFIX_MAX];
 	write_srv_t ctx;
 	tn_server_t s;
@@ -219,7 +219,7 @@ END_TEST
  */
 START_TEST(test_held_write_socket_full)
 {
-	gnet_options_t opts = { .num_loops = 1, .read_buffer_cap = FULL_READ_CAP,
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .read_buffer_cap = FULL_READ_CAP,
 	    .sndbuf = FULL_SNDBUF };
 	uint8_t *tx = malloc(FULL_BYTES), *rx = malloc(FULL_BYTES);
 	write_srv_t ctx;
@@ -258,7 +258,7 @@ END_TEST
  */
 START_TEST(test_held_write_dropped_by_close_without_linger)
 {
-	gnet_options_t opts = { .num_loops = 1, .linger_ms = -1 };
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .linger_ms = -1 };
 	write_srv_t ctx;
 	tn_server_t s;
 	size_t got = 0;

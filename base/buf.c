@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gnet.h"
-#include "mailbox/sanitizer.h"
-#include "net/buf.h"
+#include "base/sanitizer.h"
+#include "base/buf.h"
 
 /* Smallest block worth allocating: one typical write fits. */
 #define BUF_MIN_CAP 4096
