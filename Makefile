@@ -2,11 +2,13 @@
 #
 #   make            libgnet.a, libgnet.so, examples and tests (build/release)
 #   make run        install missing packages, build, start the echo example
-#   make test       run every test suite (also what .ci/run runs)
+#   make test       run every test suite, then check-layers (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make test-tsan  every suite under ThreadSanitizer
 #   make fuzz       build the codec fuzzers (clang, libFuzzer) and run each
 #                   for FUZZ_SECONDS (default 20); make fuzz-build only builds
+#   make check-layers  includes and calls go only down the layers (the rank
+#                   table at the top of scripts/check-layers.sh)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench      gnet against raw epoll, libuv, libevent, nginx (bench/README.md;
 #                   QUICK=1 for a smoke run); not part of make test
@@ -73,7 +75,7 @@ TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples tests test test-asan test-tsan fuzz fuzz-build run deps bench install clean
+.PHONY: all lib examples tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench install clean
 
 all: lib examples tests
 
@@ -109,6 +111,12 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all VARIANT=release
 	@bash scripts/run-tests.sh build/release/tests
+	@$(MAKE) --no-print-directory check-layers VARIANT=release
+
+# The self-test first: a check that could no longer fail would pass anything.
+check-layers: lib
+	@bash scripts/check-layers.sh --self-test
+	@bash scripts/check-layers.sh --objs $(BUILD)/obj
 
 test-asan: deps
 	@$(MAKE) --no-print-directory all VARIANT=asan CC=$(CC)
