@@ -1,75 +1,97 @@
 /*
- * The ticker: an actor on loop 0 driven by that loop's timer heap. Each
- * tick is a message to itself, so on_tick runs between the loop's other
- * events, never concurrently with them, and needs no thread of its own
- * (gnet's Go ticker ran on a separate goroutine).
+ * The ticker: an actor on loop 0 driven by that loop's timers. Each tick
+ * is a timer message to itself, so on_tick runs between the loop's other
+ * events, never concurrently with them, and needs no thread of its own.
  */
 #include <stdlib.h>
-#include "kernel/kernel.h"
+#include "actors/actors.h"
 
 /* First delay offered to on_tick, before it has chosen one. */
 #define TICK_DEFAULT_NS 1000000000ull
 
-typedef struct ticker_state {
+typedef struct ticker {
 	gnet_engine_t *eng;
+	gnet_handle_t self;
 	uint64_t delay_ns;
-} ticker_state_t;
+} ticker_t;
 
 static int
-schedule(gnet__loop_t *l, gnet_handle_t self, uint64_t at_ns)
+schedule(gnet__loop_t *l, const ticker_t *t, uint64_t at_ns)
 {
-	gnet_msg_t m = { .to = self, .from = self, .type = GNET__MSG_TICK };
+	gnet_msg_t m = { .to = t->self, .from = t->self, .type = GNET__MSG_TICK };
 
-	return gnet__timers_add(&l->timers, at_ns, &m);
+	return gnet__loop_timer(l, at_ns, &m);
 }
 
 static void
-ticker_receive(gnet_actor_t *self, const gnet_msg_t *m)
+ticker_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 {
-	ticker_state_t *st = gnet_actor_state(self);
-	gnet_engine_t *eng = st->eng;
+	ticker_t *t = obj;
+	gnet_engine_t *eng = t->eng;
 
 	if (m->type != GNET__MSG_TICK || atomic_load(&eng->stop_requested))
 		return;
-	if (eng->ev.on_tick(eng, &st->delay_ns, eng->udata) == GNET_SHUTDOWN) {
+	if (eng->ev.on_tick(eng, &t->delay_ns, eng->udata) == GNET_SHUTDOWN) {
 		gnet_engine_stop(eng);
 		return;
 	}
-	if (schedule(gnet__tls_loop, gnet_actor_handle(self),
-	    gnet__now_ns() + st->delay_ns) != 0)
+	if (schedule(l, t, gnet__now_ns() + t->delay_ns) != 0)
 		gnet__log(0, "ticker: out of memory, ticks stop");
 }
 
 static void
-ticker_stop(gnet_actor_t *self)
+ticker_stop(gnet__loop_t *l, void *obj)
 {
-	free(gnet_actor_state(self));
+	ticker_t *t = obj;
+
+	gnet__slot_free(l, gnet__handle_slot(t->self));
+	free(t);
 }
 
-int
-gnet__ticker_spawn(gnet_engine_t *eng)
+static const gnet__kind_t ticker_kind = {
+	.name = "ticker",
+	.receive = ticker_receive,
+	.stop = ticker_stop,
+};
+
+static const gnet__msgtype_t tick_type = { .name = "tick", .timer = true };
+
+static int
+ticker_engine_init(gnet_engine_t *eng, void **state)
 {
-	gnet_actor_def_t def = { .size = sizeof(def), .receive = ticker_receive, .on_stop = ticker_stop };
-	ticker_state_t *st;
+	(void)state;
+	return gnet__msgtypes_claim(eng, GNET__MSG_TICK, 1, &tick_type);
+}
+
+static int
+ticker_start(gnet_engine_t *eng)
+{
+	gnet__loop_t *l = eng->loops[0];
+	ticker_t *t;
 	int rc;
 
 	if (eng->ev.on_tick == NULL)
 		return 0;
-	st = malloc(sizeof(*st));
-	if (st == NULL)
+	t = malloc(sizeof(*t));
+	if (t == NULL)
 		return GNET_ENOMEM;
-	st->eng = eng;
-	st->delay_ns = TICK_DEFAULT_NS;
-	def.state = st;
-	rc = gnet_actor_spawn(eng, 0, &def, &eng->ticker);
+	t->eng = eng;
+	t->delay_ns = TICK_DEFAULT_NS;
+	rc = gnet__slot_alloc(l, &ticker_kind, t, &t->self);
 	if (rc != 0) {
-		free(st);
+		free(t);
 		return rc;
 	}
-	/* The loop has not started: its timer heap is still ours to touch.
+	/* The loop has not started: its timers are still ours to touch.
 	 * Due at once, so the first tick comes right after start. */
-	rc = schedule(eng->loops[0], eng->ticker, 0);
+	rc = schedule(l, t, 0);
 	if (rc != 0)
-		gnet_actor_stop_async(eng, eng->ticker);
+		ticker_stop(l, t);
 	return rc;
 }
+
+const gnet__ext_t gnet__ticker_ext = {
+	.name = "ticker",
+	.engine_init = ticker_engine_init,
+	.start = ticker_start,
+};

@@ -10,9 +10,8 @@
  * Cross-thread sends then wake the destination loop (coalesced).
  */
 #include <sched.h>
-#include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
+#include <ck_pr.h>
 #include "kernel/kernel.h"
 
 /* Foreign senders back off from spinning to yielding to short sleeps: a
@@ -21,40 +20,6 @@
 #define SEND_SPINS_BEFORE_YIELD 64
 #define SEND_YIELDS_BEFORE_SLEEP 64
 #define SEND_SLEEP_NS 50000
-
-void
-gnet__msg_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
-{
-	/* A linger or idle timer for a connection that already closed is a
-	 * cancelled timer, not a lost message. */
-	if (l != NULL && m->type != GNET__MSG_LINGER && m->type != GNET__MSG_IDLE)
-		GNET__STAT_ADD(l, msgs_dropped, 1);
-	switch (m->type) {
-	case GNET__MSG_ADOPT:
-		/* A connection handed to a loop that is gone: close it so
-		 * the descriptor does not leak, and uncount it. */
-		close((int)m->a);
-		if (gnet__handle_loop(m->to) < (unsigned)eng->nloops)
-			atomic_fetch_sub_explicit(
-			    &eng->loops[gnet__handle_loop(m->to)]->live, 1,
-			    memory_order_relaxed);
-		break;
-	case GNET__MSG_DIAL:
-		gnet__dial_dropped(eng, (void *)(uintptr_t)m->a);
-		break;
-	case GNET__MSG_ASYNC_WRITE: {
-		gnet__async_write_t *w = (gnet__async_write_t *)(uintptr_t)m->a;
-		if (w->cb != NULL)
-			w->cb(NULL, GNET_ECLOSED, w->cbdata);
-		free(w);
-		break;
-	}
-	default:
-		if (m->type >= GNET_MSG_USER && eng->ev.on_dropped != NULL)
-			eng->ev.on_dropped(eng, m, eng->udata);
-		break;
-	}
-}
 
 static int
 send_foreign(gnet_engine_t *eng, gnet__loop_t *dst, const gnet_msg_t *m)
@@ -71,7 +36,7 @@ send_foreign(gnet_engine_t *eng, gnet__loop_t *dst, const gnet_msg_t *m)
 		gnet__waker_wake(&dst->waker);
 		tries++;
 		if (tries < SEND_SPINS_BEFORE_YIELD) {
-			__builtin_ia32_pause();
+			ck_pr_stall();
 		} else if (tries < SEND_SPINS_BEFORE_YIELD + SEND_YIELDS_BEFORE_SLEEP) {
 			sched_yield();
 		} else {
@@ -156,6 +121,6 @@ gnet_actor_send_after(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m,
 		return GNET_ESTALE;
 	copy = *m;
 	copy.to = to;
-	return gnet__timers_add(&self->timers,
-	    gnet__now_ns() + delay_ms * 1000000ull, &copy);
+	return gnet__loop_timer(self, gnet__now_ns() + delay_ms * 1000000ull,
+	    &copy);
 }

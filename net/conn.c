@@ -18,7 +18,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-#include "kernel/sys.h"
+#include "actors/actors.h"
+#include "net/sys.h"
 #include "net/addr.h"
 #include "net/conn.h"
 
@@ -31,6 +32,12 @@ static gnet_engine_t *
 eng_of(const gnet_conn_t *c)
 {
 	return c->loop->eng;
+}
+
+static const gnet_options_t *
+opt_of(const gnet_conn_t *c)
+{
+	return c->nl->net->opt;
 }
 
 /* A UDP socket gnet listens on (not dialled): it serves every peer. */
@@ -58,24 +65,24 @@ epoll_mode(unsigned flags, uint32_t want)
 {
 	if (flags & (GNET__C_UDP | GNET__C_LEVEL))
 		return 0;
-	/* EPOLLRDHUP: a FIN that came with the last bytes raises no edge of
+	/* GNET__POLL_RDHUP: a FIN that came with the last bytes raises no edge of
 	 * its own once those bytes are read; the flag in the report is what
 	 * tells the loop to read on to the end of the stream. */
-	return (uint32_t)EPOLLET | ((want & EPOLLIN) ? (uint32_t)EPOLLRDHUP : 0);
+	return GNET__POLL_EDGE | ((want & GNET__POLL_IN) ? GNET__POLL_RDHUP : 0);
 }
 
 /*
  * Publish in c's slot the socket that gnet__conn_event may read as soon
  * as a readable event names the slot: c's fd exactly when conn_io
  * would read on that event (an established stream registered for
- * EPOLLIN), else -1. Called wherever ev_mask or those flags change.
+ * GNET__POLL_IN), else -1. Called wherever ev_mask or those flags change.
  */
 static void
 sync_read_fd(gnet_conn_t *c)
 {
 	gnet__slot_t *s = &c->loop->slots[gnet__handle_slot(c->handle)];
 
-	s->read_fd = (c->ev_mask & EPOLLIN) &&
+	s->io_fd = (c->ev_mask & GNET__POLL_IN) &&
 	    !(c->flags & (GNET__C_UDP | GNET__C_CONNECTING)) ? c->fd : -1;
 }
 
@@ -83,20 +90,18 @@ void
 gnet__conn_sync_events(gnet_conn_t *c)
 {
 	uint32_t want = 0;
-	struct epoll_event ev;
 
 	if (!(c->flags & (GNET__C_CLOSING | GNET__C_PAUSED | GNET__C_PEER_EOF |
 	    GNET__C_PARKED | GNET__C_POOL_WAIT | GNET__C_CONNECTING |
 	    GNET__C_USER_PAUSED)))
-		want |= EPOLLIN;
+		want |= GNET__POLL_IN;
 	/* A connect in progress completes when the socket turns writable. */
 	if (c->flags & (GNET__C_OUT_ARMED | GNET__C_CONNECTING))
-		want |= EPOLLOUT;
+		want |= GNET__POLL_OUT;
 	if (want == c->ev_mask || (c->flags & GNET__C_CLOSED))
 		return;
-	ev.events = want | epoll_mode(c->flags, want);
-	ev.data.u64 = c->handle;
-	if (epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
+	if (gnet__poller_mod(&c->loop->poller, c->fd, c->handle,
+	    want | epoll_mode(c->flags, want)) == 0) {
 		c->ev_mask = want;
 		sync_read_fd(c);
 	}
@@ -109,7 +114,7 @@ gnet__conn_begin_close(gnet_conn_t *c, int reason)
 		return;
 	c->flags |= GNET__C_CLOSING;
 	c->close_reason = reason;
-	if (eng_of(c)->opt.linger_ms < 0 && gnet__conn_out_len(c) != 0) {
+	if (opt_of(c)->linger_ms < 0 && gnet__conn_out_len(c) != 0) {
 		/* No lingering wanted: pending output is given up. */
 		c->flags |= GNET__C_ABORT;
 		c->close_reason = GNET_ELINGER;
@@ -193,11 +198,12 @@ gnet__conn_apply_options(int fd, int family, const gnet_options_t *o)
 }
 
 gnet_conn_t *
-gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags)
+gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags)
 {
-	gnet_engine_t *eng = l->eng;
-	struct epoll_event ev;
+	gnet__loop_t *l = nl->loop;
+	const gnet_options_t *o = nl->net->opt;
 	gnet_conn_t *c;
+	int rc;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -205,30 +211,33 @@ gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags)
 		return NULL;
 	}
 	c->loop = l;
+	c->nl = nl;
 	c->fd = fd;
 	c->flags = flags;
-	if (gnet__slot_alloc(l, GNET__SLOT_CONN, c, &c->handle) != 0) {
+	if (gnet__slot_alloc(l, (flags & GNET__C_UDP) ? &gnet__udp_kind :
+	    &gnet__conn_kind, c, &c->handle) != 0) {
 		gnet__log(0, "loop %d: actor table full, connection refused", l->index);
 		free(c);
 		return NULL;
 	}
-	if (!(flags & GNET__C_UDP) && eng->opt.codec != NULL &&
-	    gnet__conn_attach_codec(c, eng->opt.codec) != 0) {
+	if (!(flags & GNET__C_UDP) && o->codec != NULL &&
+	    gnet__conn_attach_codec(c, o->codec) != 0) {
 		gnet__log(0, "loop %d: out of memory for codec state", l->index);
 		gnet__slot_free(l, gnet__handle_slot(c->handle));
 		free(c);
 		return NULL;
 	}
-	ev.events = EPOLLIN | epoll_mode(flags, EPOLLIN);
-	ev.data.u64 = c->handle;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		gnet__log(0, "loop %d: epoll_ctl: %s", l->index, strerror(errno));
+	rc = gnet__poller_add(&l->poller, fd, c->handle,
+	    GNET__POLL_IN | epoll_mode(flags, GNET__POLL_IN));
+	if (rc != 0) {
+		gnet__log(0, "loop %d: watching a connection: %s", l->index,
+		    gnet_strerror(rc));
 		gnet__conn_release_codec(c);
 		gnet__slot_free(l, gnet__handle_slot(c->handle));
 		free(c);
 		return NULL;
 	}
-	c->ev_mask = EPOLLIN;
+	c->ev_mask = GNET__POLL_IN;
 	sync_read_fd(c);
 	c->last_io_ns = gnet__now_ns();
 	return c;
@@ -241,14 +250,14 @@ arm_idle(gnet__loop_t *l, gnet_conn_t *c, uint64_t at_ns)
 {
 	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_IDLE };
 
-	if (gnet__timers_add(&l->timers, at_ns, &m) == 0)
+	if (gnet__loop_timer(l, at_ns, &m) == 0)
 		c->flags |= GNET__C_IDLE_SET;
 }
 
 static void
 check_idle(gnet_conn_t *c)
 {
-	uint64_t idle = (uint64_t)eng_of(c)->opt.idle_timeout_ms * 1000000ull;
+	uint64_t idle = (uint64_t)opt_of(c)->idle_timeout_ms * 1000000ull;
 	uint64_t now = gnet__now_ns();
 
 	c->flags &= ~(unsigned)GNET__C_IDLE_SET;
@@ -261,8 +270,9 @@ check_idle(gnet_conn_t *c)
 }
 
 void
-gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c)
+gnet__conn_connected(gnet_conn_t *c)
 {
+	gnet__loop_t *l = c->loop;
 	gnet_engine_t *eng = l->eng;
 	gnet_action_t a = GNET_NONE;
 
@@ -275,7 +285,7 @@ gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c)
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
 		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
-	GNET__STAT_ADD(l, conns, 1);
+	GNET__STAT_ADD(c->nl, conns, 1);
 	gnet__conn_sync_events(c);
 	sync_read_fd(c); /* no longer connecting, whether or not ev_mask moved */
 	if (c->out.len != 0)
@@ -327,29 +337,30 @@ adopt_addrs(gnet_conn_t *c, const gnet__listener_t *ls,
 }
 
 void
-gnet__conn_adopt(gnet__loop_t *l, int fd, int listener,
+gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
     const struct sockaddr *peer, socklen_t peer_len)
 {
+	gnet__loop_t *l = nl->loop;
 	gnet_engine_t *eng = l->eng;
 	gnet_conn_t *c = NULL;
 	gnet_action_t a = GNET_NONE;
 
 	if (!l->stopping)
-		c = gnet__conn_new(l, fd, 0);
+		c = gnet__conn_new(nl, fd, 0);
 	if (c == NULL) {
 		/* Counted by the acceptor at the hand-off. */
-		atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
 		close(fd);
 		return;
 	}
 	c->listener = listener;
-	adopt_addrs(c, &eng->listeners[listener], peer, peer_len);
+	adopt_addrs(c, &nl->net->listeners[listener], peer, peer_len);
 	gnet__conn_apply_options(fd, gnet__conn_family(c), &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
 		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
-	GNET__STAT_ADD(l, conns, 1);
-	GNET__STAT_ADD(l, accepted, 1);
+	GNET__STAT_ADD(nl, conns, 1);
+	GNET__STAT_ADD(nl, accepted, 1);
 	if (eng->ev.on_open != NULL)
 		a = eng->ev.on_open(c, eng->udata);
 	gnet__conn_after_callback(c, a);
@@ -460,72 +471,66 @@ handles_push(gnet_handle_t **v, size_t *n, size_t *cap, gnet_handle_t h)
 	return 0;
 }
 
-/* The connection a handle names, or NULL once it has closed. */
+/* The connection (or UDP socket) a handle names, or NULL once it has
+ * closed. */
 static gnet_conn_t *
 live_conn(gnet__loop_t *l, gnet_handle_t h)
 {
 	gnet__slot_t *s = gnet__slot_lookup(l, h);
 
-	return s != NULL && s->kind == GNET__SLOT_CONN ? s->obj : NULL;
+	return s != NULL && (s->kind == &gnet__conn_kind ||
+	    s->kind == &gnet__udp_kind) ? s->obj : NULL;
 }
 
 static void
-schedule_reread(gnet__loop_t *l, gnet_conn_t *c)
+schedule_reread(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
 	if (c->flags & GNET__C_REREAD)
 		return;
-	if (handles_push(&l->rereads, &l->n_rereads, &l->cap_rereads,
+	if (handles_push(&nl->rereads, &nl->n_rereads, &nl->cap_rereads,
 	    c->handle) != 0) {
 		/* Out of memory: cannot remember it, so make this connection
-		 * level-triggered; epoll then keeps reporting the bytes left
-		 * behind. */
-		struct epoll_event ev = { .events = c->ev_mask,
-		    .data.u64 = c->handle };
+		 * level-triggered; the poller then keeps reporting the bytes
+		 * left behind. */
 		c->flags |= GNET__C_LEVEL;
-		epoll_ctl(l->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		gnet__poller_mod(&c->loop->poller, c->fd, c->handle, c->ev_mask);
 		return;
 	}
 	c->flags |= GNET__C_REREAD;
+	gnet__loop_due(c->loop, nl->reread_bit);
 }
 
 /* Events on which a stream connection that is reading reads: bytes, or
  * the end of the stream or an error, which come after the bytes. */
-#define STREAM_READ_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
-
-/* The loop holds max_parked messages for slow peers: readers wait. */
-static bool
-readers_parked(const gnet__loop_t *l)
-{
-	return l->outbox.parked >= l->eng->opt.max_parked;
-}
+#define STREAM_READ_EVENTS (GNET__POLL_IN | GNET__POLL_RDHUP | GNET__POLL_HUP | GNET__POLL_ERR)
 
 /* One read of a stream socket into the loop's scratch buffer; with -1,
  * errno says why. */
 static ssize_t
-read_socket(gnet__loop_t *l, int fd)
+read_socket(gnet__net_loop_t *nl, int fd)
 {
 	ssize_t n;
 
 	do {
-		n = gnet__sys_read(fd, l->scratch, l->scratch_cap);
+		n = gnet__sys_read(fd, nl->scratch, nl->scratch_cap);
 	} while (n < 0 && errno == EINTR);
-	GNET__STAT_ADD(l, syscalls_io, 1);
+	GNET__STAT_ADD(nl, syscalls_io, 1);
 	return n;
 }
 
 /* Act on what a read of c's socket returned: n bytes, or -1 and err. */
 static void
-took_read(gnet__loop_t *l, gnet_conn_t *c, ssize_t n, int err)
+took_read(gnet__net_loop_t *nl, gnet_conn_t *c, ssize_t n, int err)
 {
 	if (n > 0) {
-		c->last_io_ns = l->now_ns;
+		c->last_io_ns = nl->loop->now_ns;
 		/* A full read may have left bytes behind, and after a FIN
 		 * or an error the end of the stream is still to be read:
-		 * edge-triggered epoll reports neither again. */
-		if ((size_t)n == l->scratch_cap || (c->flags & GNET__C_HUP_SEEN))
-			schedule_reread(l, c);
-		gnet__conn_open_held(l);
-		on_data(c, l->scratch, (size_t)n);
+		 * edge-triggered polling reports neither again. */
+		if ((size_t)n == nl->scratch_cap || (c->flags & GNET__C_HUP_SEEN))
+			schedule_reread(nl, c);
+		gnet__conn_open_held(nl);
+		on_data(c, nl->scratch, (size_t)n);
 	} else if (n == 0) {
 		c->flags |= GNET__C_PEER_EOF;
 		/* With a codec, bytes still buffered are an unfinished frame. */
@@ -539,70 +544,82 @@ took_read(gnet__loop_t *l, gnet_conn_t *c, ssize_t n, int err)
 /* The loop holds max_parked messages for peers that are not keeping up:
  * stop reading from this connection (backpressure into TCP) until the
  * outbox drains, instead of producing more messages without bound. */
-static void
-park_reader(gnet__loop_t *l, gnet_conn_t *c)
+void
+gnet__conn_park_reader(gnet_conn_t *c)
 {
-	if (handles_push(&l->parked_readers, &l->n_parked_readers,
-	    &l->cap_parked_readers, c->handle) != 0)
+	gnet__net_loop_t *nl = c->nl;
+
+	if (handles_push(&nl->parked_readers, &nl->n_parked_readers,
+	    &nl->cap_parked_readers, c->handle) != 0)
 		return; /* keep reading: better than losing track */
 	c->flags |= GNET__C_PARKED;
 	gnet__conn_sync_events(c);
+	gnet__loop_due(c->loop, nl->parked_bit);
 }
 
-static void conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events);
+static void conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events);
 
 void
-gnet__conns_reread(gnet__loop_t *l)
+gnet__conns_reread(gnet__loop_t *l, void *arg)
 {
-	size_t i, n = l->n_rereads;
+	gnet__net_loop_t *nl = arg;
+	size_t i, n = nl->n_rereads;
 
-	if (n == 0)
-		return;
 	/* Reads below may add connections (their budget ran out again):
 	 * those wait for the next iteration. The array may move meanwhile,
 	 * so it is indexed afresh each time. */
 	for (i = 0; i < n; i++) {
-		gnet_conn_t *c = live_conn(l, l->rereads[i]);
+		gnet_conn_t *c = live_conn(l, nl->rereads[i]);
 		if (c == NULL)
 			continue;
 		c->flags &= ~(unsigned)GNET__C_REREAD;
 		/* conn_io reads only if c still reads; paused meanwhile,
-		 * the resume's EPOLL_CTL_MOD reports the waiting bytes. */
-		conn_io(l, c, EPOLLIN);
+		 * the resume's re-registration reports the waiting bytes. */
+		conn_io(nl, c, GNET__POLL_IN);
 	}
-	memmove(l->rereads, l->rereads + n, (l->n_rereads - n) * sizeof(*l->rereads));
-	l->n_rereads -= n;
+	memmove(nl->rereads, nl->rereads + n,
+	    (nl->n_rereads - n) * sizeof(*nl->rereads));
+	nl->n_rereads -= n;
+	if (nl->n_rereads != 0)
+		gnet__loop_due(l, nl->reread_bit);
 }
 
+/* The START hook while readers are parked: they read again once the
+ * loop's backlog for its peers has fallen well below the limit. */
 void
-gnet__conns_resume_parked(gnet__loop_t *l)
+gnet__conns_resume_parked(gnet__loop_t *l, void *arg)
 {
+	gnet__net_loop_t *nl = arg;
 	size_t i;
 
-	for (i = 0; i < l->n_parked_readers; i++) {
-		gnet_conn_t *c = live_conn(l, l->parked_readers[i]);
+	if (gnet__loop_backlog(l) > nl->net->opt->max_parked /
+	    GNET__PARKED_RESUME_DIVISOR) {
+		gnet__loop_due(l, nl->parked_bit);
+		return;
+	}
+	for (i = 0; i < nl->n_parked_readers; i++) {
+		gnet_conn_t *c = live_conn(l, nl->parked_readers[i]);
 		if (c == NULL)
 			continue;
 		c->flags &= ~(unsigned)GNET__C_PARKED;
 		gnet__conn_sync_events(c);
 	}
-	l->n_parked_readers = 0;
+	nl->n_parked_readers = 0;
 }
 
-static void flush_one(gnet__loop_t *l, gnet_conn_t *c);
+static void flush_one(gnet__net_loop_t *nl, gnet_conn_t *c);
 
 /*
  * Would flush_one do nothing for c, open and connected (flush_if_fresh
  * tested that)? So it is after an echo's held write went out whole: no
  * outbound block to send or give back, nothing armed, not paused, and
  * the registered events already what gnet__conn_sync_events would want.
- * Skipping the call saved 53 of an echo's 831 user-space instructions
- * per message at one connection (bench/instr.sh).
+ * Then the call, the common case of an echo, is skipped.
  */
 static bool
 flush_is_noop(const gnet_conn_t *c)
 {
-	return c->out.data == NULL && c->ev_mask == EPOLLIN &&
+	return c->out.data == NULL && c->ev_mask == GNET__POLL_IN &&
 	    !(c->flags & (GNET__C_OUT_ARMED | GNET__C_PAUSED | GNET__C_UDP |
 	    GNET__C_PEER_EOF | GNET__C_PARKED | GNET__C_POOL_WAIT |
 	    GNET__C_USER_PAUSED));
@@ -613,30 +630,40 @@ flush_is_noop(const gnet_conn_t *c)
  * over the dirty list before the loop sleeps. Every handler write of the
  * event is in c->out or held (net/conn_write.c), so this is still one
  * send per event; what changes is that the socket is written while the
- * read has left it (and the connection) in the CPU's cache. Deferred,
- * 256 reads of one epoll_wait batch came between a socket's read and its
- * write: at 1000 connections x 64 B x depth 1 the deferred send cost 4.72
- * us of server CPU per message against 4.52 us sent here (means of 3
- * alternated bench/ab.sh runs). Only the plain case is taken here -- c
- * at the head of the dirty list (nothing marked after it), open and
- * connected; closes and anything marked dirty by others keep to the pass.
+ * read has left it (and the connection) in the CPU's cache -- deferred,
+ * a whole batch of reads would come between a socket's read and its
+ * write. Only the plain cases are taken here, c open and connected and
+ * either at the head of the dirty list (nothing marked after it) or the
+ * holder of the only write there is, held (an echo's); closes and
+ * anything marked dirty by others keep to the pass.
  */
 static void
-flush_if_fresh(gnet__loop_t *l, gnet_conn_t *c)
+flush_if_fresh(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
-	if (l->dirty != c || (c->flags & (GNET__C_CLOSING | GNET__C_ABORT |
-	    GNET__C_CLOSED | GNET__C_CONNECTING))) {
-		/* A write held for c, or one another's handler made, is
-		 * copied: the next read reuses the scratch buffer. */
-		gnet__conn_send_held(l, NULL);
+	bool plain;
+
+	/* Nothing written, or all of it sent through already. */
+	if (nl->dirty == NULL && nl->held.conn == NULL) {
+		nl->held.open = false;
 		return;
 	}
-	l->dirty = c->dirty_next;
-	c->dirty_next = NULL;
-	c->flags &= ~(unsigned)GNET__C_DIRTY;
-	gnet__conn_send_held(l, c);
+	plain = !(c->flags & (GNET__C_CLOSING | GNET__C_ABORT |
+	    GNET__C_CLOSED | GNET__C_CONNECTING));
+	if (plain && nl->dirty == c) {
+		nl->dirty = c->dirty_next;
+		if (nl->dirty == NULL)
+			gnet__loop_not_due(c->loop, nl->flush_bit);
+		c->dirty_next = NULL;
+		c->flags &= ~(unsigned)GNET__C_DIRTY;
+	} else if (!plain || nl->dirty != NULL || nl->held.conn != c) {
+		/* A write held for c, or one another's handler made, is
+		 * copied: the next read reuses the scratch buffer. */
+		gnet__conn_send_held(nl, NULL);
+		return;
+	}
+	gnet__conn_send_held(nl, c);
 	if (!flush_is_noop(c))
-		flush_one(l, c);
+		flush_one(nl, c);
 }
 
 /*
@@ -645,69 +672,67 @@ flush_if_fresh(gnet__loop_t *l, gnet_conn_t *c)
  * event in gnet__conn_event.
  */
 static void
-took_event_read(gnet__loop_t *l, gnet_conn_t *c, uint32_t events,
+took_event_read(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events,
     ssize_t n, int err)
 {
-	if (events & EPOLLOUT)
+	if (events & GNET__POLL_OUT)
 		gnet__conn_mark_dirty(c);
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+	if (events & (GNET__POLL_RDHUP | GNET__POLL_HUP | GNET__POLL_ERR))
 		c->flags |= GNET__C_HUP_SEEN;
-	took_read(l, c, n, err);
-	flush_if_fresh(l, c);
+	took_read(nl, c, n, err);
+	flush_if_fresh(nl, c);
 }
 
-/* The connection's part of an epoll event (or of a re-read). */
-static void
-conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
+bool
+gnet__conn_io_start(gnet_conn_t *c, uint32_t events)
 {
 	if (c->flags & GNET__C_CLOSED)
-		return;
+		return true;
 	if (c->flags & GNET__C_CONNECTING) {
 		int err = 0;
 		socklen_t len = sizeof(err);
 		if (c->flags & GNET__C_CLOSING)
-			return;
+			return true;
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
-		if (err == 0 && (events & EPOLLHUP))
+		if (err == 0 && (events & GNET__POLL_HUP))
 			err = ECONNREFUSED;
 		if (err != 0) {
 			c->close_reason = -err;
 			c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
 			gnet__conn_mark_dirty(c);
-			return;
+			return true;
 		}
-		gnet__conn_connected(l, c);
-		return;
+		gnet__conn_connected(c);
+		return true;
 	}
-	if (events & EPOLLOUT)
+	if (events & GNET__POLL_OUT)
 		gnet__conn_mark_dirty(c);
-	if (c->flags & GNET__C_UDP) {
-		/* An error on a UDP socket is an ICMP report about some past
-		 * datagram; the next receive returns and clears it. */
-		if (!(events & (EPOLLIN | EPOLLERR)) || !(c->ev_mask & EPOLLIN))
-			return;
-		if (readers_parked(l))
-			park_reader(l, c);
-		else
-			gnet__udp_read(l, c);
+	return false;
+}
+
+/* A stream connection's part of an event (or of a re-read). */
+static void
+conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events)
+{
+	if (gnet__conn_io_start(c, events))
+		return;
+	if ((events & GNET__POLL_IN) && (c->ev_mask & GNET__POLL_IN) &&
+	    gnet__net_readers_parked(nl->loop, nl)) {
+		gnet__conn_park_reader(c);
 		return;
 	}
-	if ((events & EPOLLIN) && (c->ev_mask & EPOLLIN) && readers_parked(l)) {
-		park_reader(l, c);
-		return;
-	}
-	if ((events & STREAM_READ_EVENTS) && (c->ev_mask & EPOLLIN)) {
+	if ((events & STREAM_READ_EVENTS) && (c->ev_mask & GNET__POLL_IN)) {
 		/* Data that arrived before a FIN or error is read first. */
-		ssize_t n = read_socket(l, c->fd);
-		took_event_read(l, c, events, n, n < 0 ? errno : 0);
+		ssize_t n = read_socket(nl, c->fd);
+		took_event_read(nl, c, events, n, n < 0 ? errno : 0);
 		return;
 	}
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+	if (events & (GNET__POLL_RDHUP | GNET__POLL_HUP | GNET__POLL_ERR))
 		c->flags |= GNET__C_HUP_SEEN;
-	if (events & EPOLLERR) {
+	if (events & GNET__POLL_ERR) {
 		gnet__conn_abort(c, socket_error(c->fd));
-	} else if (events & EPOLLHUP) {
+	} else if (events & GNET__POLL_HUP) {
 		/* Hung up while not reading (paused or closing): the peer is
 		 * gone, nothing more can be sent, and a level-triggered HUP
 		 * would otherwise be reported on every wait. */
@@ -716,51 +741,54 @@ conn_io(gnet__loop_t *l, gnet_conn_t *c, uint32_t events)
 }
 
 /*
- * An epoll event for the connection in slot s. The common one -- bytes to
- * read on an established stream -- issues the read before the connection
- * object is first touched, with that object prefetched: at 1000
- * connections it is cold for every event (the copies of the other
- * connections' data evict it), and its first use, the flags test in
- * conn_io, was then about a quarter of gnet's user-space time at
- * c1000/4KiB/d16. Behind the read the miss costs nothing. s->read_fd is
- * set exactly when conn_io would read on this event (sync_read_fd), and
- * the events and parked tests are conn_io's own, so this event would
- * have taken conn_io's read branch: it goes straight to that branch
- * (took_event_read), past conn_io's tests of what read_fd already
- * promised. Other events, and parked readers, go to conn_io.
+ * The poller's event for the stream connection in slot s (the kind's io).
+ * The common one -- bytes to read on an established stream -- issues the
+ * read before the connection object is first touched, with that object
+ * prefetched: with a thousand connections it is cold for every event
+ * (the copies of the other connections' data evict it), and its first
+ * use would stall the loop. Behind the read the miss costs nothing.
+ * s->io_fd is set exactly when conn_io would read on this event
+ * (sync_read_fd), and the events and parked tests are conn_io's own, so
+ * this event would have taken conn_io's read branch: it goes straight to
+ * that branch (took_event_read), past conn_io's tests of what io_fd
+ * already promised. Other events, and parked readers, go to conn_io.
  */
-void
-gnet__conn_event(gnet__loop_t *l, gnet__slot_t *s, uint32_t events)
+static void
+conn_kind_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
+    int32_t res)
 {
+	gnet__net_loop_t *nl = gnet__net_loop(l);
 	gnet_conn_t *c = s->obj;
 	ssize_t n;
 
-	if (s->read_fd < 0 || !(events & STREAM_READ_EVENTS) ||
-	    ((events & EPOLLIN) && readers_parked(l))) {
-		conn_io(l, c, events);
+	(void)res;
+	if (s->io_fd < 0 || !(events & STREAM_READ_EVENTS) ||
+	    ((events & GNET__POLL_IN) && gnet__net_readers_parked(l, nl))) {
+		conn_io(nl, c, events);
 		return;
 	}
 	__builtin_prefetch(c);
 	__builtin_prefetch((const char *)c + 64);
-	n = read_socket(l, s->read_fd);
-	took_event_read(l, c, events, n, n < 0 ? errno : 0);
+	n = read_socket(nl, s->io_fd);
+	took_event_read(nl, c, events, n, n < 0 ? errno : 0);
 }
 
 static void
-drain_unread(gnet__loop_t *l, gnet_conn_t *c)
+drain_unread(gnet_conn_t *c)
 {
+	gnet__net_loop_t *nl = c->nl;
 	size_t total = 0;
 	ssize_t n;
 
 	while (total < CLOSE_DRAIN_MAX &&
-	    (n = read(c->fd, l->scratch, l->scratch_cap)) > 0)
+	    (n = read(c->fd, nl->scratch, nl->scratch_cap)) > 0)
 		total += (size_t)n;
 }
 
 static void
 release(gnet__loop_t *l, gnet_conn_t *c)
 {
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	gnet__poller_del(&l->poller, c->fd);
 	close(c->fd);
 	gnet__slot_free(l, gnet__handle_slot(c->handle));
 	gnet__buf_release(&c->in);
@@ -771,13 +799,15 @@ release(gnet__loop_t *l, gnet_conn_t *c)
 }
 
 void
-gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
+gnet__conn_finish(gnet_conn_t *c)
 {
+	gnet__loop_t *l = c->loop;
+	gnet__net_loop_t *nl = c->nl;
 	gnet_engine_t *eng = l->eng;
 
+	/* A connection waiting for the worker pool needs no goodbye there:
+	 * the pool's wake-up will find it gone and go to the next waiter. */
 	c->flags |= GNET__C_CLOSED;
-	if (c->flags & GNET__C_POOL_WAIT)
-		gnet__pool_forget(eng, c->handle);
 	if (c->flags & GNET__C_CONNECTING) {
 		/* Never opened: the dial failed (or was closed or stopped
 		 * before it completed). */
@@ -786,7 +816,7 @@ gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 		if (eng->ev.on_dial_error != NULL)
 			eng->ev.on_dial_error(eng, c->handle, c->ctx, c->close_reason,
 			    eng->udata);
-		atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
 		release(l, c);
 		return;
 	}
@@ -801,33 +831,33 @@ gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c)
 		struct linger lg = { 1, 0 };
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	} else {
-		drain_unread(l, c);
+		drain_unread(c);
 		shutdown(c->fd, SHUT_WR);
 	}
 	if (eng->ev.on_close != NULL)
 		eng->ev.on_close(c, c->close_reason, eng->udata);
-	GNET__STAT_ADD(l, conns, (uint64_t)-1);
-	atomic_fetch_sub_explicit(&l->live, 1, memory_order_relaxed);
+	GNET__STAT_ADD(nl, conns, (uint64_t)-1);
+	atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
 	release(l, c);
 }
 
 static void
-arm_linger(gnet__loop_t *l, gnet_conn_t *c)
+arm_linger(gnet_conn_t *c)
 {
 	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_LINGER };
 
 	if (c->flags & GNET__C_LINGER_SET)
 		return;
 	c->flags |= GNET__C_LINGER_SET;
-	if (gnet__timers_add(&l->timers, gnet__now_ns() +
-	    (uint64_t)l->eng->opt.linger_ms * 1000000ull, &m) != 0)
+	if (gnet__loop_timer(c->loop, gnet__now_ns() +
+	    (uint64_t)opt_of(c)->linger_ms * 1000000ull, &m) != 0)
 		gnet__conn_abort(c, GNET_ENOMEM);
 }
 
 /* Send the stream's pending bytes; returns -1 when the peer is gone (the
  * connection is then finished). */
 static int
-stream_send(gnet__loop_t *l, gnet_conn_t *c)
+stream_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
 	ssize_t n;
 
@@ -835,10 +865,10 @@ stream_send(gnet__loop_t *l, gnet_conn_t *c)
 		/* MSG_NOSIGNAL: a vanished peer is an error code, not SIGPIPE. */
 		n = gnet__sys_send(c->fd, c->out.data + c->out.off, c->out.len,
 		    MSG_NOSIGNAL);
-		GNET__STAT_ADD(l, syscalls_io, 1);
+		GNET__STAT_ADD(nl, syscalls_io, 1);
 		if (n > 0) {
 			gnet__buf_consume(&c->out, (size_t)n);
-			c->last_io_ns = l->now_ns;
+			c->last_io_ns = nl->loop->now_ns;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -847,9 +877,9 @@ stream_send(gnet__loop_t *l, gnet_conn_t *c)
 			break;
 		/* The peer is gone: what is left cannot be delivered, and
 		 * that matters more than why the close began. */
-		c->close_reason = n < 0 ? -errno : -EPIPE;
+		c->close_reason = n < 0 ? -errno : GNET_EPIPE;
 		c->flags |= GNET__C_ABORT | GNET__C_CLOSING;
-		gnet__conn_finish(l, c);
+		gnet__conn_finish(c);
 		return -1;
 	}
 	return 0;
@@ -857,34 +887,34 @@ stream_send(gnet__loop_t *l, gnet_conn_t *c)
 
 /* Write what is pending; finish a close when nothing is left. */
 static void
-flush_one(gnet__loop_t *l, gnet_conn_t *c)
+flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
-	const gnet_options_t *o = &l->eng->opt;
+	const gnet_options_t *o = nl->net->opt;
 
 	if (c->flags & GNET__C_ABORT) {
-		gnet__conn_finish(l, c);
+		gnet__conn_finish(c);
 		return;
 	}
 	if (c->flags & GNET__C_CONNECTING) {
 		/* Nothing can be sent yet; a close now ends the dial. */
 		if (c->flags & GNET__C_CLOSING)
-			gnet__conn_finish(l, c);
+			gnet__conn_finish(c);
 		return;
 	}
 	if (c->flags & GNET__C_UDP) {
-		gnet__udp_flush(l, c);
+		gnet__udp_flush(c);
 		/* Queued datagrams are not worth lingering for. */
 		if (c->flags & GNET__C_CLOSING) {
-			gnet__conn_finish(l, c);
+			gnet__conn_finish(c);
 			return;
 		}
-	} else if (stream_send(l, c) != 0) {
+	} else if (stream_send(nl, c) != 0) {
 		return;
 	}
 	if (c->out.len != 0) {
 		c->flags |= GNET__C_OUT_ARMED;
 		if (c->flags & GNET__C_CLOSING)
-			arm_linger(l, c);
+			arm_linger(c);
 	} else {
 		c->flags &= ~(unsigned)GNET__C_OUT_ARMED;
 		/* Drained: give the block back. Keeping it saved one
@@ -901,48 +931,46 @@ flush_one(gnet__loop_t *l, gnet_conn_t *c)
 		set_paused(c, 0);
 	if ((c->flags & GNET__C_CLOSING) && c->out.len == 0 &&
 	    !(c->flags & GNET__C_DIRTY)) {
-		gnet__conn_finish(l, c);
+		gnet__conn_finish(c);
 		return;
 	}
 	gnet__conn_sync_events(c);
 }
 
+/* The FLUSH hook: every connection with output or a close to finish. */
 void
-gnet__conns_flush(gnet__loop_t *l)
+gnet__conns_flush(gnet__loop_t *l, void *arg)
 {
-	while (l->dirty != NULL) {
-		gnet_conn_t *c = l->dirty;
-		l->dirty = NULL;
+	gnet__net_loop_t *nl = arg;
+
+	(void)l;
+	while (nl->dirty != NULL) {
+		gnet_conn_t *c = nl->dirty;
+		nl->dirty = NULL;
 		while (c != NULL) {
 			gnet_conn_t *next = c->dirty_next;
 			c->flags &= ~(unsigned)GNET__C_DIRTY;
 			c->dirty_next = NULL;
-			flush_one(l, c);
+			flush_one(nl, c);
 			c = next;
 		}
 	}
+	/* Flushes may have marked connections dirty again (a close's
+	 * callback writing to another); the loop above took them all. */
+	gnet__loop_not_due(l, nl->flush_bit);
 }
 
+/* The kind's stop: a loop ends with the connection still open. A loop
+ * that ran closes every connection before it exits, so only an engine
+ * freed without running gets here (with its UDP sockets), and nothing is
+ * owed to anyone: no callbacks, no lingering. */
 void
-gnet__conns_destroy(gnet__loop_t *l)
+gnet__conn_stop(gnet__loop_t *l, void *obj)
 {
-	uint32_t i;
+	gnet_conn_t *c = obj;
 
-	/* Only an engine that never ran gets here with connection objects
-	 * (its UDP sockets); nothing is owed to anyone. */
-	for (i = 0; i < l->nslots; i++) {
-		gnet_conn_t *c;
-		if (l->slots[i].kind != GNET__SLOT_CONN)
-			continue;
-		c = l->slots[i].obj;
-		close(c->fd);
-		gnet__buf_release(&c->in);
-		gnet__buf_release(&c->out);
-		gnet__conn_release_codec(c);
-		gnet__conn_free_addrs(c);
-		gnet__slot_free(l, i);
-		free(c);
-	}
+	c->flags |= GNET__C_CLOSED;
+	release(l, c);
 }
 
 void
@@ -951,19 +979,22 @@ gnet__conns_close_all(gnet__loop_t *l, int reason)
 	uint32_t i;
 
 	for (i = 0; i < l->nslots; i++) {
-		if (l->slots[i].kind != GNET__SLOT_CONN)
+		gnet_conn_t *c = live_conn(l, gnet__handle_make(
+		    (unsigned)l->index, i, l->slots[i].gen));
+		if (c == NULL)
 			continue;
 		if (reason == GNET_ELINGER)
-			gnet__conn_abort(l->slots[i].obj, reason);
+			gnet__conn_abort(c, reason);
 		else
-			gnet__conn_begin_close(l->slots[i].obj, reason);
+			gnet__conn_begin_close(c, reason);
 	}
 }
 
 void
-gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
+gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 {
-	gnet_engine_t *eng = eng_of(c);
+	gnet_conn_t *c = obj;
+	gnet_engine_t *eng = l->eng;
 	gnet_action_t a = GNET_NONE;
 
 	switch (m->type) {
@@ -1005,7 +1036,7 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 		return;
 	case GNET__MSG_CONNECT_TIMEOUT:
 		if ((c->flags & GNET__C_CONNECTING) && !(c->flags & GNET__C_CLOSING)) {
-			c->close_reason = -ETIMEDOUT;
+			c->close_reason = GNET_ETIMEDOUT;
 			c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
 			gnet__conn_mark_dirty(c);
 		}
@@ -1030,3 +1061,10 @@ gnet__conn_receive(gnet_conn_t *c, const gnet_msg_t *m)
 	}
 	gnet__conn_after_callback(c, a);
 }
+
+const gnet__kind_t gnet__conn_kind = {
+	.name = "connection",
+	.receive = gnet__conn_receive,
+	.io = conn_kind_io,
+	.stop = gnet__conn_stop,
+};

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include "kernel/kernel.h"
 #include "base/buf.h"
 #include "codecs/codec.h"
+#include "net/net.h"
 
 
 enum {
@@ -44,6 +44,7 @@ struct gnet_conn {
 	 * cache lines of the object (jemalloc's 256-byte class is 256-byte
 	 * aligned): with 1000 connections the hot set is what stays cached. */
 	gnet__loop_t *loop;
+	gnet__net_loop_t *nl;   /* net/'s state of that loop */
 	gnet_handle_t handle;
 	int fd;
 	unsigned flags;
@@ -108,11 +109,11 @@ void gnet__conn_free_addrs(gnet_conn_t *c);
 
 /* Allocate a connection object for fd on loop l (slot, epoll, codec);
  * NULL on failure, fd left open. */
-gnet_conn_t *gnet__conn_new(gnet__loop_t *l, int fd, unsigned flags);
+gnet_conn_t *gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags);
 /* Register interest matching the flags (reading paused or not, output). */
 void gnet__conn_sync_events(gnet_conn_t *c);
 /* The end of a connection: on_close (streams), descriptor, memory. */
-void gnet__conn_finish(gnet__loop_t *l, gnet_conn_t *c);
+void gnet__conn_finish(gnet_conn_t *c);
 /* Present the readable view (rp/rlen) to the handler: frames with a
  * codec, raw bytes otherwise; keeps what is left. A wake call runs the
  * raw handler even with nothing buffered. */
@@ -121,21 +122,27 @@ void gnet__conn_present(gnet_conn_t *c, int wake_call);
 /* Socket options for a stream socket (accepted or dialled). */
 void gnet__conn_apply_options(int fd, int family, const gnet_options_t *o);
 /* A dialled socket connected: open it (on_open). */
-void gnet__conn_connected(gnet__loop_t *l, gnet_conn_t *c);
+void gnet__conn_connected(gnet_conn_t *c);
+/* The start of every event of a connection or UDP socket: nothing for a
+ * closed one, the connect's outcome for one connecting, and output to
+ * flush when writable. Returns true when the event is fully handled. */
+bool gnet__conn_io_start(gnet_conn_t *c, uint32_t events);
+/* Stop reading from c until this loop's backlog for its peers drains
+ * (GNET__PARKED_RESUME_DIVISOR), instead of producing more messages
+ * without bound. */
+void gnet__conn_park_reader(gnet_conn_t *c);
 
 /* net/udp.c */
-int gnet__udp_prepare(gnet__loop_t *l);
-void gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c);
-void gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c);
+/* The loop's batch buffers, made when it first serves UDP. */
+int gnet__udp_prepare(gnet__net_loop_t *nl);
+void gnet__udp_flush(gnet_conn_t *c);
 int gnet__udp_queue(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,
     const struct iovec *iov, int iovcnt, size_t len);
 
 /*
  * The small steps every message takes (consume, mark dirty, the
- * watermark test, the action after a callback) are inline. As calls
- * across files they could not be inlined; inline, with base/buf.h's two
- * helpers, they took an echo server at one connection from 895 to 831
- * user-space instructions per message (callgrind, bench/instr.sh).
+ * watermark test, the action after a callback) are inline: as calls
+ * across files they could not be inlined, and they run on every read.
  */
 
 /* Consume n bytes of the readable view. */
@@ -150,15 +157,18 @@ gnet__conn_consume(gnet_conn_t *c, size_t n)
 		gnet__buf_consume(&c->in, n);
 }
 
-/* Mark for the end-of-iteration flush. */
+/* Mark for the end-of-iteration flush (the loop's FLUSH hook). */
 static inline void
 gnet__conn_mark_dirty(gnet_conn_t *c)
 {
+	gnet__net_loop_t *nl = c->nl;
+
 	if (c->flags & GNET__C_DIRTY)
 		return;
 	c->flags |= GNET__C_DIRTY;
-	c->dirty_next = c->loop->dirty;
-	c->loop->dirty = c;
+	c->dirty_next = nl->dirty;
+	nl->dirty = c;
+	gnet__loop_due(c->loop, nl->flush_bit);
 }
 void gnet__conn_begin_close(gnet_conn_t *c, int reason);
 void gnet__conn_abort(gnet_conn_t *c, int reason);
@@ -173,19 +183,21 @@ int gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 static inline size_t
 gnet__conn_out_len(const gnet_conn_t *c)
 {
-	return c->out.len + (c->loop->held.conn == c ? c->loop->held.len : 0);
+	return c->out.len + (c->nl->held.conn == c ? c->nl->held.len : 0);
 }
 /* A read filled the scratch buffer: its handlers' writes may be held. */
 static inline void
-gnet__conn_open_held(gnet__loop_t *l)
+gnet__conn_open_held(gnet__net_loop_t *nl)
 {
-	l->held.open = true;
+	nl->held.open = true;
 }
-/* After the handlers of a read: send c's held write (c may be NULL),
- * settle any other, and hold no more until the next read. */
-void gnet__conn_send_held(gnet__loop_t *l, gnet_conn_t *c);
+/* After the handlers of a read: send c's held write (c may be NULL; what
+ * the socket does not take is queued, for the caller to flush), settle
+ * any other (copied and marked dirty), and hold no more until the next
+ * read. */
+void gnet__conn_send_held(gnet__net_loop_t *nl, gnet_conn_t *c);
 /* Copy a held write into its connection's outbound buffer. */
-void gnet__conn_settle_held(gnet__loop_t *l);
+void gnet__conn_settle_held(gnet__net_loop_t *nl);
 /* Decode and hand to on_traffic every whole frame in the readable view;
  * returns the last handler action. */
 gnet_action_t gnet__conn_deliver_frames(gnet_conn_t *c);
@@ -199,7 +211,7 @@ static inline void
 gnet__conn_check_high(gnet_conn_t *c)
 {
 	if (!(c->flags & (GNET__C_PAUSED | GNET__C_CLOSING)) &&
-	    gnet__conn_out_len(c) > c->loop->eng->opt.write_high_watermark)
+	    gnet__conn_out_len(c) > c->nl->net->opt->write_high_watermark)
 		gnet__conn_pause_high(c);
 }
 /* Carry out a handler's action other than GNET_NONE. */

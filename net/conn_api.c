@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "actors/actors.h"
 #include "net/conn.h"
 
 static int
@@ -221,7 +222,7 @@ gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out)
 	s = gnet__slot_lookup(self, h);
 	if (s == NULL)
 		return GNET_ESTALE;
-	if (s->kind != GNET__SLOT_CONN)
+	if (s->kind != &gnet__conn_kind && s->kind != &gnet__udp_kind)
 		return GNET_EINVAL;
 	if (((gnet_conn_t *)s->obj)->flags & GNET__C_CLOSED)
 		return GNET_ESTALE;
@@ -308,4 +309,25 @@ int
 gnet_conn_abort_async(gnet_engine_t *eng, gnet_handle_t conn)
 {
 	return send_control(eng, conn, GNET__MSG_ABORT);
+}
+
+int
+gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
+    void *arg)
+{
+	int rc;
+
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (c->flags & GNET__C_CLOSING)
+		return GNET_ECLOSED;
+	/* Already waiting (e.g. on_traffic ran again through
+	 * gnet_conn_wake_async): one place among the waiters is enough. */
+	rc = gnet__pool_submit(c->loop->eng, c->handle, fn, cancel, arg,
+	    !(c->flags & GNET__C_POOL_WAIT));
+	if (rc == GNET_EAGAIN) {
+		/* Stop reading until the pool has room and wakes us. */
+		c->flags |= GNET__C_POOL_WAIT;
+		gnet__conn_sync_events(c);
+	}
+	return rc;
 }

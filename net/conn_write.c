@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include "kernel/sys.h"
+#include "net/sys.h"
 #include "net/conn.h"
 
 /* Writes at least this big go straight to the socket when nothing is
@@ -49,7 +49,7 @@ write_through(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 			n = gnet__sys_sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		}
 	} while (n < 0 && errno == EINTR);
-	GNET__STAT_ADD(c->loop, syscalls_io, 1);
+	GNET__STAT_ADD(c->nl, syscalls_io, 1);
 	if (n <= 0)
 		return 0;
 	c->last_io_ns = c->loop->now_ns;
@@ -81,54 +81,57 @@ queue_rest(gnet_conn_t *c, const struct iovec *iov, int iovcnt, size_t skip)
 static bool
 can_hold(const gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 {
-	const gnet__loop_t *l = c->loop;
-	uintptr_t p, lo = (uintptr_t)l->scratch;
+	const gnet__net_loop_t *nl = c->nl;
+	uintptr_t p, lo = (uintptr_t)nl->scratch;
 
-	if (!l->held.open || iovcnt != 1 || c->out.len != 0 ||
+	if (!nl->held.open || iovcnt != 1 || c->out.len != 0 ||
 	    (c->flags & GNET__C_CONNECTING))
 		return false;
 	p = (uintptr_t)iov[0].iov_base;
-	return p >= lo && p - lo < l->scratch_cap &&
-	    iov[0].iov_len <= l->scratch_cap - (p - lo);
+	return p >= lo && p - lo < nl->scratch_cap &&
+	    iov[0].iov_len <= nl->scratch_cap - (p - lo);
 }
 
 void
-gnet__conn_settle_held(gnet__loop_t *l)
+gnet__conn_settle_held(gnet__net_loop_t *nl)
 {
-	gnet_conn_t *c = l->held.conn;
+	gnet_conn_t *c = nl->held.conn;
 	struct iovec iov;
 
 	if (c == NULL)
 		return;
-	l->held.conn = NULL;
-	iov.iov_base = (void *)(uintptr_t)l->held.p;
-	iov.iov_len = l->held.len;
+	nl->held.conn = NULL;
+	iov.iov_base = (void *)(uintptr_t)nl->held.p;
+	iov.iov_len = nl->held.len;
 	if (queue_rest(c, &iov, 1, 0) != 0)
 		gnet__conn_abort(c, GNET_ENOMEM);
+	/* A held write is on no list (the flush after its read sends or
+	 * settles it); as a copy it waits for the flush pass like any. */
+	gnet__conn_mark_dirty(c);
 }
 
 void
-gnet__conn_send_held(gnet__loop_t *l, gnet_conn_t *c)
+gnet__conn_send_held(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
-	if (c != NULL && l->held.conn == c) {
-		struct iovec iov = { (void *)(uintptr_t)l->held.p, l->held.len };
+	if (c != NULL && nl->held.conn == c) {
+		struct iovec iov = { (void *)(uintptr_t)nl->held.p, nl->held.len };
 		size_t sent = write_through(c, &iov, 1);
-		l->held.conn = NULL;
+		nl->held.conn = NULL;
 		/* What the socket did not take (full, or failing: the flush
 		 * meets the error again) is queued like any write. */
 		if (sent < iov.iov_len && queue_rest(c, &iov, 1, sent) != 0)
 			gnet__conn_abort(c, GNET_ENOMEM);
 	}
-	if (l->held.conn != NULL)
-		gnet__conn_settle_held(l);
-	l->held.open = false;
+	if (nl->held.conn != NULL)
+		gnet__conn_settle_held(nl);
+	nl->held.open = false;
 }
 
 int
 gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
     size_t len)
 {
-	gnet__loop_t *l = c->loop;
+	gnet__net_loop_t *nl = c->nl;
 	size_t skip = 0;
 	int rc;
 
@@ -136,15 +139,15 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		return gnet__udp_queue(c, gnet__conn_addr(c, GNET__ADDR_PEER, NULL),
 		    c->addr_len[GNET__ADDR_PEER], iov, iovcnt, len);
 	/* Whatever this write is, a held one goes first. */
-	if (l->held.conn != NULL)
-		gnet__conn_settle_held(l);
+	if (nl->held.conn != NULL)
+		gnet__conn_settle_held(nl);
 	if (c->codec != NULL) {
 		rc = gnet__codec_encode_buf(c->codec, &c->out, iov, iovcnt, len);
 	} else if (len != 0 && len < WRITE_THROUGH_MIN &&
 	    can_hold(c, iov, iovcnt)) {
-		l->held.conn = c;
-		l->held.p = iov[0].iov_base;
-		l->held.len = len;
+		nl->held.conn = c;
+		nl->held.p = iov[0].iov_base;
+		nl->held.len = len;
 		rc = 0;
 	} else {
 		if (len >= WRITE_THROUGH_MIN && c->out.len == 0 &&
@@ -153,7 +156,10 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		rc = queue_rest(c, iov, iovcnt, skip);
 	}
 	if (rc == 0 && gnet__conn_out_len(c) != 0) {
-		gnet__conn_mark_dirty(c);
+		/* A held write is flushed right after its read's handlers
+		 * (flush_if_fresh), so it needs no place on the dirty list. */
+		if (nl->held.conn != c)
+			gnet__conn_mark_dirty(c);
 		/* Written from another connection's callback (a proxy), the
 		 * watermark must still be seen now, not at c's next event. */
 		gnet__conn_check_high(c);

@@ -7,8 +7,10 @@
  * inside the gnet_engine_dial call, so a handler dialling from a callback is not
  * re-entered.
  *
- * From another thread the request travels to the loop as a DIAL message;
- * on the loop itself it starts right away and the handle is returned.
+ * From another thread the request travels as a DIAL message to the
+ * loop's dialer, the actor net/ keeps on every loop to open connections
+ * handed to it (dials, adoptions, and sockets another loop accepted); on
+ * the loop itself it starts right away and the handle is returned.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,11 +40,12 @@ report_failure(gnet_engine_t *eng, const gnet__dial_req_t *r, int err)
 		eng->ev.on_dial_error(eng, GNET_HANDLE_NONE, r->ctx, err, eng->udata);
 }
 
-/* Start a dial or adoption on loop l. Returns 0 (the outcome will be
+/* Start a dial or adoption on nl's loop. Returns 0 (the outcome will be
  * reported) or an error (nothing was created; the caller reports it). */
 static int
-dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
+dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 {
+	gnet__loop_t *l = nl->loop;
 	unsigned flags = GNET__C_OUTBOUND;
 	gnet_conn_t *c;
 	int fd = r->fd, rc = 0;
@@ -78,7 +81,7 @@ dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
 		}
 		if (type == SOCK_DGRAM) {
 			flags |= GNET__C_UDP;
-			rc = gnet__udp_prepare(l);
+			rc = gnet__udp_prepare(nl);
 			if (rc != 0) {
 				close(fd);
 				return rc;
@@ -89,7 +92,7 @@ dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
 	 * loop, even when connect() succeeded at once, so on_open never runs
 	 * inside gnet_engine_dial. */
 	flags |= GNET__C_CONNECTING;
-	c = gnet__conn_new(l, fd, flags);
+	c = gnet__conn_new(nl, fd, flags);
 	if (c == NULL) {
 		close(fd);
 		return GNET_ENOMEM;
@@ -102,11 +105,11 @@ dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
 		c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
 		gnet__conn_mark_dirty(c);
 	}
-	atomic_fetch_add_explicit(&l->live, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&nl->live, 1, memory_order_relaxed);
 	gnet__conn_sync_events(c);
 	if (r->fd < 0 && r->timeout_ms > 0) {
 		gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_CONNECT_TIMEOUT };
-		gnet__timers_add(&l->timers, gnet__now_ns() +
+		gnet__loop_timer(l, gnet__now_ns() +
 		    (uint64_t)r->timeout_ms * 1000000ull, &m);
 	}
 	if (out != NULL)
@@ -114,22 +117,35 @@ dial_start(gnet__loop_t *l, gnet__dial_req_t *r, gnet_handle_t *out)
 	return 0;
 }
 
-void
-gnet__dial_receive(gnet__loop_t *l, void *req)
+/* The dialer kind's messages: a dial or adoption for this loop, or a
+ * socket another loop accepted for it. */
+static void
+dialer_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 {
-	gnet__dial_req_t *r = req;
-	int rc = dial_start(l, r, NULL);
+	gnet__net_loop_t *nl = obj;
 
-	if (rc != 0)
-		report_failure(l->eng, r, rc);
-	free(r);
+	if (m->type == GNET__MSG_ADOPT) {
+		gnet__conn_adopt(nl, (int)m->a, (int)m->b, NULL, 0);
+	} else if (m->type == GNET__MSG_DIAL) {
+		gnet__dial_req_t *r = (gnet__dial_req_t *)(uintptr_t)m->a;
+		int rc = dial_start(nl, r, NULL);
+		if (rc != 0)
+			report_failure(l->eng, r, rc);
+		free(r);
+	}
 }
 
-void
-gnet__dial_dropped(gnet_engine_t *eng, void *req)
-{
-	gnet__dial_req_t *r = req;
+const gnet__kind_t gnet__dialer_kind = {
+	.name = "dialer",
+	.receive = dialer_receive,
+};
 
+void
+gnet__dialer_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
+{
+	gnet__dial_req_t *r = (gnet__dial_req_t *)(uintptr_t)m->a;
+
+	(void)l;
 	if (r->fd >= 0)
 		close(r->fd);
 	report_failure(eng, r, GNET_ESHUTDOWN);
@@ -155,13 +171,14 @@ submit(gnet_engine_t *eng, gnet__dial_req_t *r, int loop, gnet_handle_t *out)
 	}
 	if (loop < 0)
 		loop = self != NULL ? self->index :
-		    (int)(atomic_fetch_add(&eng->dial_rr, 1) % (unsigned)eng->nloops);
+		    (int)(atomic_fetch_add(&gnet__net_of(eng)->dial_rr, 1) %
+		    (unsigned)eng->nloops);
 	if (self != NULL && self->index == loop) {
-		rc = dial_start(self, r, out);
+		rc = dial_start(gnet__net_loop(self), r, out);
 		free(r);
 		return rc;
 	}
-	m.to = gnet__loop_handle(eng->loops[loop]);
+	m.to = gnet__net_loop(eng->loops[loop])->dialer;
 	m.a = (uint64_t)(uintptr_t)r;
 	rc = gnet__send(eng, &m);
 	if (rc == 0)

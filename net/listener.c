@@ -4,7 +4,7 @@
  * Stream listeners (tcp://, unix://) normally live on loop 0, which
  * accepts and hands each new socket to a loop chosen by the load balancer:
  * as a direct adoption when the choice is itself, otherwise as an ADOPT
- * message through the loop-to-loop ring. With reuseport every loop has its
+ * message to that loop's dialer actor through the loop-to-loop ring. With reuseport every loop has its
  * own listening socket on the same address and the kernel spreads
  * connections; each loop then adopts what it accepts.
  *
@@ -15,11 +15,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "kernel/kernel.h"
 #include "net/addr.h"
 #include "net/conn.h"
 
@@ -34,9 +32,7 @@
 static void
 listener_watch(gnet__loop_t *l, int fd, gnet_handle_t h, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.u64 = h };
-
-	epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+	gnet__poller_mod(&l->poller, fd, h, events);
 }
 
 /* The socket of listener ls that loop l serves, or -1. */
@@ -51,30 +47,32 @@ socket_of(const gnet__listener_t *ls, const gnet__loop_t *l)
 	return -1;
 }
 
-/* Stop watching the listener and ask the timer heap to wake it later. */
+/* Stop watching the listener and set a timer to watch it again later:
+ * a message to itself. */
 static void
 listener_back_off(gnet__loop_t *l, gnet__listener_t *ls, int k)
 {
-	gnet_msg_t m = {
-		.to = gnet__loop_handle(l),
-		.type = GNET__MSG_LISTEN_RETRY,
-		.a = (uint64_t)(ls - l->eng->listeners),
-		.b = (uint64_t)k,
-	};
+	gnet_msg_t m = { .to = ls->handles[k], .type = GNET__MSG_LISTEN_RETRY };
 
 	listener_watch(l, ls->fds[k], ls->handles[k], 0);
-	if (gnet__timers_add(&l->timers, gnet__now_ns() +
-	    ACCEPT_RETRY_MS * 1000000ull, &m) != 0)
-		listener_watch(l, ls->fds[k], ls->handles[k], EPOLLIN);
+	if (gnet__loop_timer(l, gnet__now_ns() + ACCEPT_RETRY_MS * 1000000ull,
+	    &m) != 0)
+		listener_watch(l, ls->fds[k], ls->handles[k], GNET__POLL_IN);
 }
 
-void
-gnet__listener_resume(gnet__loop_t *l, int index, int k)
+/* The listener kind's messages: only its own retry timer. The slot's
+ * object is the listener; the loop's socket of it is socket_of's. A
+ * listener closed meanwhile has freed its slot, so the timer never
+ * arrives. */
+static void
+listener_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 {
-	gnet__listener_t *ls = &l->eng->listeners[index];
+	gnet__listener_t *ls = obj;
+	int k = socket_of(ls, l);
 
-	if (k >= 0 && k < ls->nfds && ls->fds[k] >= 0 && !l->stopping)
-		listener_watch(l, ls->fds[k], ls->handles[k], EPOLLIN);
+	if (m->type == GNET__MSG_LISTEN_RETRY && k >= 0 && ls->fds[k] >= 0 &&
+	    !l->stopping)
+		listener_watch(l, ls->fds[k], ls->handles[k], GNET__POLL_IN);
 }
 
 /* A unix:// path already taken: a socket nobody accepts on is a leftover
@@ -111,9 +109,8 @@ set_int(int fd, int level, int name, int v)
 
 /* One socket bound to a: listening for streams, or a bound UDP socket. */
 static int
-open_socket(gnet_engine_t *eng, const gnet__addr_t *a, int *out)
+open_socket(const gnet_options_t *o, const gnet__addr_t *a, int *out)
 {
-	const gnet_options_t *o = &eng->opt;
 	int type = a->net == GNET__NET_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	int fd, rc = 0;
 
@@ -155,21 +152,21 @@ open_socket(gnet_engine_t *eng, const gnet__addr_t *a, int *out)
 
 /* Register socket k of ls with the loop that serves it. */
 static int
-attach_socket(gnet_engine_t *eng, gnet__listener_t *ls, int k)
+attach_socket(gnet__net_t *net, gnet__listener_t *ls, int k)
 {
-	gnet__loop_t *l = eng->loops[ls->loop_of[k]];
-	struct epoll_event ev = { .events = EPOLLIN };
-	int index = (int)(ls - eng->listeners);
+	gnet__loop_t *l = net->eng->loops[ls->loop_of[k]];
+	int index = (int)(ls - net->listeners);
 	int rc;
 
 	if (ls->net == GNET__NET_UDP)
-		return gnet__udp_attach(l, ls->fds[k], index, &ls->handles[k]);
-	rc = gnet__slot_alloc(l, GNET__SLOT_LISTENER, ls, &ls->handles[k]);
+		return gnet__udp_attach(gnet__net_loop(l), ls->fds[k], index,
+		    &ls->handles[k]);
+	rc = gnet__slot_alloc(l, &gnet__listener_kind, ls, &ls->handles[k]);
 	if (rc != 0)
 		return rc;
-	ev.data.u64 = ls->handles[k];
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, ls->fds[k], &ev) < 0) {
-		rc = -errno;
+	rc = gnet__poller_add(&l->poller, ls->fds[k], ls->handles[k],
+	    GNET__POLL_IN);
+	if (rc != 0) {
 		gnet__slot_free(l, gnet__handle_slot(ls->handles[k]));
 		ls->handles[k] = GNET_HANDLE_NONE;
 		return rc;
@@ -178,16 +175,17 @@ attach_socket(gnet_engine_t *eng, gnet__listener_t *ls, int k)
 }
 
 static void
-close_socket(gnet_engine_t *eng, gnet__listener_t *ls, int k)
+close_socket(gnet__net_t *net, gnet__listener_t *ls, int k)
 {
-	gnet__loop_t *l = eng->loops != NULL ? eng->loops[ls->loop_of[k]] : NULL;
+	gnet__loop_t *l = net->eng->loops != NULL ?
+	    net->eng->loops[ls->loop_of[k]] : NULL;
 
 	if (ls->fds[k] < 0)
 		return;
 	if (l != NULL && ls->handles[k] != GNET_HANDLE_NONE) {
 		gnet__slot_t *s = gnet__slot_lookup(l, ls->handles[k]);
-		if (s != NULL && s->kind == GNET__SLOT_LISTENER) {
-			epoll_ctl(l->epfd, EPOLL_CTL_DEL, ls->fds[k], NULL);
+		if (s != NULL && s->kind == &gnet__listener_kind) {
+			gnet__poller_del(&l->poller, ls->fds[k]);
 			gnet__slot_free(l, gnet__handle_slot(ls->handles[k]));
 		}
 	}
@@ -229,21 +227,23 @@ remember_unix_file(gnet__listener_t *ls, const gnet__addr_t *a)
 int
 gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 {
+	gnet__net_t *net;
 	gnet__addr_t a;
 	gnet__listener_t *ls;
 	int rc, k, index;
 
 	if (eng == NULL)
 		return GNET_EINVAL;
+	net = gnet__net_of(eng);
 	rc = gnet__addr_parse(addr, &a);
 	if (rc != 0)
 		return rc;
 	if (atomic_load(&eng->state) != GNET__ENG_NEW)
 		return GNET_ESTATE;
-	if (eng->nlisteners == GNET__MAX_LISTENERS)
+	if (net->nlisteners == GNET__MAX_LISTENERS)
 		return GNET_ELIMIT;
-	index = eng->nlisteners;
-	ls = &eng->listeners[index];
+	index = net->nlisteners;
+	ls = &net->listeners[index];
 	memset(ls, 0, sizeof(*ls));
 	ls->net = a.net;
 	if (a.net == GNET__NET_UNIX) {
@@ -252,14 +252,14 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 			return rc;
 	}
 	/* Unix sockets have no SO_REUSEPORT: one acceptor serves them. */
-	ls->nfds = (eng->opt.reuseport && a.net != GNET__NET_UNIX) ? eng->nloops : 1;
+	ls->nfds = (net->opt->reuseport && a.net != GNET__NET_UNIX) ? eng->nloops : 1;
 	for (k = 0; k < ls->nfds; k++) {
 		ls->fds[k] = -1;
 		ls->loop_of[k] = ls->nfds > 1 ? k :
 		    (a.net == GNET__NET_UDP ? index % eng->nloops : 0);
 	}
 	for (k = 0; k < ls->nfds && rc == 0; k++) {
-		rc = open_socket(eng, &a, &ls->fds[k]);
+		rc = open_socket(net->opt, &a, &ls->fds[k]);
 		/* Port 0: the other loops' sockets join the port the first
 		 * one was given. */
 		if (rc == 0 && k == 0) {
@@ -273,25 +273,25 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 			}
 		}
 		if (rc == 0)
-			rc = attach_socket(eng, ls, k);
+			rc = attach_socket(net, ls, k);
 	}
 	if (rc != 0) {
 		for (k = 0; k < ls->nfds; k++) {
 			if (ls->net == GNET__NET_UDP && ls->handles[k] != GNET_HANDLE_NONE) {
 				gnet__loop_t *l = eng->loops[ls->loop_of[k]];
 				gnet__slot_t *s = gnet__slot_lookup(l, ls->handles[k]);
-				if (s != NULL && s->kind == GNET__SLOT_CONN)
-					gnet__conn_finish(l, s->obj);
+				if (s != NULL && s->kind == &gnet__udp_kind)
+					gnet__conn_finish(s->obj);
 				ls->fds[k] = -1;
 				ls->handles[k] = GNET_HANDLE_NONE;
 				continue;
 			}
-			close_socket(eng, ls, k);
+			close_socket(net, ls, k);
 		}
 		remove_unix_file(ls);
 		return rc;
 	}
-	eng->nlisteners++;
+	net->nlisteners++;
 	return 0;
 }
 
@@ -299,11 +299,16 @@ int
 gnet_engine_addr(gnet_engine_t *eng, int index, struct sockaddr_storage *out,
     socklen_t *outlen)
 {
-	if (eng == NULL || out == NULL || index < 0 || index >= eng->nlisteners)
+	gnet__net_t *net;
+
+	if (eng == NULL || out == NULL || index < 0)
 		return GNET_EINVAL;
-	memcpy(out, &eng->listeners[index].addr, eng->listeners[index].addrlen);
+	net = gnet__net_of(eng);
+	if (index >= net->nlisteners)
+		return GNET_EINVAL;
+	memcpy(out, &net->listeners[index].addr, net->listeners[index].addrlen);
 	if (outlen != NULL)
-		*outlen = eng->listeners[index].addrlen;
+		*outlen = net->listeners[index].addrlen;
 	return 0;
 }
 
@@ -329,16 +334,19 @@ source_hash(const struct sockaddr_storage *ss)
 }
 
 static unsigned
-pick_loop(gnet_engine_t *eng, const struct sockaddr_storage *peer)
+pick_loop(gnet__net_t *net, const struct sockaddr_storage *peer)
 {
+	gnet_engine_t *eng = net->eng;
 	unsigned n = (unsigned)eng->nloops, best = 0, i;
 	int min;
 
-	switch (eng->opt.lb) {
+	switch (net->opt->lb) {
 	case GNET_LB_LEAST_CONNECTIONS:
-		min = atomic_load_explicit(&eng->loops[0]->live, memory_order_relaxed);
+		min = atomic_load_explicit(&gnet__net_loop(eng->loops[0])->live,
+		    memory_order_relaxed);
 		for (i = 1; i < n; i++) {
-			int v = atomic_load_explicit(&eng->loops[i]->live,
+			int v = atomic_load_explicit(
+			    &gnet__net_loop(eng->loops[i])->live,
 			    memory_order_relaxed);
 			if (v < min) {
 				min = v;
@@ -349,22 +357,30 @@ pick_loop(gnet_engine_t *eng, const struct sockaddr_storage *peer)
 	case GNET_LB_SOURCE_HASH:
 		return source_hash(peer) % n;
 	default:
-		return eng->rr_next++ % n;
+		return net->rr_next++ % n;
 	}
 }
 
-void
-gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
+/* The listener kind's io: accept what is pending, up to a batch. */
+static void
+listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
+    int32_t res)
 {
+	gnet__listener_t *ls = s->obj;
+	gnet__net_loop_t *nl = gnet__net_loop(l);
+	gnet__net_t *net = nl->net;
 	gnet_engine_t *eng = l->eng;
 	int i, fd, k = socket_of(ls, l);
-	int index = (int)(ls - eng->listeners);
+	int index = (int)(ls - net->listeners);
 
+	(void)events;
+	(void)res;
 	if (k < 0)
 		return;
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
+		gnet__net_loop_t *dnl;
 		unsigned dst;
 
 		fd = accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
@@ -383,21 +399,21 @@ gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
 			return;
 		}
 		/* With reuseport the kernel already balanced: keep it here. */
-		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(eng, &peer);
-		atomic_fetch_add_explicit(&eng->loops[dst]->live, 1,
-		    memory_order_relaxed);
-		if ((int)dst == l->index) {
-			gnet__conn_adopt(l, fd, index,
+		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(net, &peer);
+		dnl = gnet__net_loop(eng->loops[dst]);
+		atomic_fetch_add_explicit(&dnl->live, 1, memory_order_relaxed);
+		if (dnl == nl) {
+			gnet__conn_adopt(nl, fd, index,
 			    (const struct sockaddr *)&peer, plen);
 		} else {
 			gnet_msg_t m = {
-				.to = gnet__loop_handle(eng->loops[dst]),
+				.to = dnl->dialer,
 				.type = GNET__MSG_ADOPT,
 				.a = (uint64_t)fd,
 				.b = (uint64_t)index,
 			};
 			if (gnet__send(eng, &m) != 0) {
-				atomic_fetch_sub_explicit(&eng->loops[dst]->live, 1,
+				atomic_fetch_sub_explicit(&dnl->live, 1,
 				    memory_order_relaxed);
 				close(fd);
 			}
@@ -406,23 +422,29 @@ gnet__listener_accept(gnet__loop_t *l, gnet__listener_t *ls)
 }
 
 void
-gnet__listeners_close(gnet_engine_t *eng, gnet__loop_t *l)
+gnet__listeners_close(gnet__net_t *net, gnet__loop_t *l)
 {
 	int i, k;
 
 	/* Each loop touches only its own sockets: no locking needed. A
 	 * unix listener has a single socket, so its loop owns the file. */
-	for (i = 0; i < eng->nlisteners; i++) {
-		gnet__listener_t *ls = &eng->listeners[i];
+	for (i = 0; i < net->nlisteners; i++) {
+		gnet__listener_t *ls = &net->listeners[i];
 		for (k = 0; k < ls->nfds; k++) {
 			if (l != NULL && ls->loop_of[k] != l->index)
 				continue;
 			/* UDP sockets close with their connection objects. */
 			if (ls->net == GNET__NET_UDP && l != NULL)
 				continue;
-			close_socket(eng, ls, k);
+			close_socket(net, ls, k);
 			if (ls->net == GNET__NET_UNIX)
 				remove_unix_file(ls);
 		}
 	}
 }
+
+const gnet__kind_t gnet__listener_kind = {
+	.name = "listener",
+	.receive = listener_receive,
+	.io = listener_io,
+};

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "kernel/sys.h"
+#include "net/sys.h"
 #include "net/conn.h"
 
 /* Datagrams per recvmmsg/sendmmsg: 32 amortises the syscall well (the
@@ -62,12 +62,12 @@ rec_size(size_t len)
 }
 
 int
-gnet__udp_prepare(gnet__loop_t *l)
+gnet__udp_prepare(gnet__net_loop_t *nl)
 {
 	struct gnet__udp_batch *b;
-	size_t slot = l->eng->opt.udp_max_datagram;
+	size_t slot = nl->net->opt->udp_max_datagram;
 
-	if (l->udp != NULL)
+	if (nl->udp != NULL)
 		return 0;
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
@@ -80,31 +80,32 @@ gnet__udp_prepare(gnet__loop_t *l)
 		free(b);
 		return GNET_ENOMEM;
 	}
-	l->udp = b;
+	nl->udp = b;
 	return 0;
 }
 
 void
-gnet__udp_free_batch(gnet__loop_t *l)
+gnet__udp_free_batch(gnet__net_loop_t *nl)
 {
-	if (l->udp == NULL)
+	if (nl->udp == NULL)
 		return;
-	free(l->udp->bufs);
-	free(l->udp);
-	l->udp = NULL;
+	free(nl->udp->bufs);
+	free(nl->udp);
+	nl->udp = NULL;
 }
 
 int
-gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out)
+gnet__udp_attach(gnet__net_loop_t *nl, int fd, int listener,
+    gnet_handle_t *out)
 {
 	gnet_conn_t *c;
-	int rc = gnet__udp_prepare(l);
+	int rc = gnet__udp_prepare(nl);
 
 	if (rc != 0) {
 		close(fd);
 		return rc;
 	}
-	c = gnet__conn_new(l, fd, GNET__C_UDP);
+	c = gnet__conn_new(nl, fd, GNET__C_UDP);
 	if (c == NULL) {
 		close(fd);
 		return GNET_ENOMEM;
@@ -115,11 +116,12 @@ gnet__udp_attach(gnet__loop_t *l, int fd, int listener, gnet_handle_t *out)
 	return 0;
 }
 
-void
-gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c)
+static void
+udp_read(gnet_conn_t *c)
 {
-	gnet_engine_t *eng = l->eng;
-	struct gnet__udp_batch *b = l->udp;
+	gnet__net_loop_t *nl = c->nl;
+	gnet_engine_t *eng = c->loop->eng;
+	struct gnet__udp_batch *b = nl->udp;
 	int round, i, n;
 
 	for (round = 0; round < UDP_READ_ROUNDS; round++) {
@@ -133,7 +135,7 @@ gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c)
 			b->msgs[i].msg_hdr.msg_namelen = sizeof(b->addrs[i]);
 		}
 		n = gnet__sys_recvmmsg(c->fd, b->msgs, UDP_BATCH, MSG_DONTWAIT);
-		GNET__STAT_ADD(l, syscalls_io, 1);
+		GNET__STAT_ADD(nl, syscalls_io, 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -142,15 +144,15 @@ gnet__udp_read(gnet__loop_t *l, gnet_conn_t *c)
 			 * not the socket: try again at the next event. */
 			return;
 		}
-		c->last_io_ns = l->now_ns;
+		c->last_io_ns = c->loop->now_ns;
 		for (i = 0; i < n; i++) {
 			gnet_action_t a = GNET_NONE;
 			if ((b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-			    b->msgs[i].msg_len > eng->opt.udp_max_datagram) {
-				GNET__STAT_ADD(l, udp_dropped, 1);
+			    b->msgs[i].msg_len > nl->net->opt->udp_max_datagram) {
+				GNET__STAT_ADD(nl, udp_dropped, 1);
 				continue;
 			}
-			GNET__STAT_ADD(l, udp_in, 1);
+			GNET__STAT_ADD(nl, udp_in, 1);
 			(void)gnet__conn_store_addr(c, GNET__ADDR_PEER, &b->addrs[i],
 			    b->msgs[i].msg_hdr.msg_namelen);
 			/* The datagram is the whole view; what the handler
@@ -314,16 +316,17 @@ gso_refused(int err)
  * or route that cannot segment) and the run goes out again one datagram at
  * a time. */
 void
-gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c)
+gnet__udp_flush(gnet_conn_t *c)
 {
-	struct gnet__udp_batch *b = l->udp;
+	gnet__net_loop_t *nl = c->nl;
+	struct gnet__udp_batch *b = nl->udp;
 	udp_send_t sends[UDP_BATCH];
 
 	while (c->out.len != 0) {
 		int k = udp_fill_batch(b, c, sends), n, i;
 
 		n = gnet__sys_sendmmsg(c->fd, b->smsgs, (unsigned)k, MSG_NOSIGNAL);
-		GNET__STAT_ADD(l, syscalls_io, 1);
+		GNET__STAT_ADD(nl, syscalls_io, 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -336,15 +339,15 @@ gnet__udp_flush(gnet__loop_t *l, gnet_conn_t *c)
 			/* The first entry's destination refused it (every
 			 * datagram of a run shares that destination). */
 			n = 0;
-			GNET__STAT_ADD(l, udp_dropped, sends[0].dgrams);
+			GNET__STAT_ADD(nl, udp_dropped, sends[0].dgrams);
 			gnet__buf_consume(&c->out, sends[0].bytes);
 		}
 		for (i = 0; i < n; i++) {
 			gnet__buf_consume(&c->out, sends[i].bytes);
-			GNET__STAT_ADD(l, udp_out, sends[i].dgrams);
+			GNET__STAT_ADD(nl, udp_out, sends[i].dgrams);
 		}
 		if (n > 0)
-			c->last_io_ns = l->now_ns;
+			c->last_io_ns = c->loop->now_ns;
 	}
 }
 
@@ -373,3 +376,31 @@ gnet_conn_is_udp(const gnet_conn_t *c)
 	return c != NULL && gnet__tls_loop == c->loop &&
 	    (c->flags & GNET__C_UDP) != 0;
 }
+
+/* The poller's event for a UDP socket (the kind's io). */
+static void
+udp_kind_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
+    int32_t res)
+{
+	gnet_conn_t *c = s->obj;
+
+	(void)res;
+	if (gnet__conn_io_start(c, events))
+		return;
+	/* An error on a UDP socket is an ICMP report about some past
+	 * datagram; the next receive returns and clears it. */
+	if (!(events & (GNET__POLL_IN | GNET__POLL_ERR)) ||
+	    !(c->ev_mask & GNET__POLL_IN))
+		return;
+	if (gnet__net_readers_parked(l, c->nl))
+		gnet__conn_park_reader(c);
+	else
+		udp_read(c);
+}
+
+const gnet__kind_t gnet__udp_kind = {
+	.name = "udp",
+	.receive = gnet__conn_receive,
+	.io = udp_kind_io,
+	.stop = gnet__conn_stop,
+};

@@ -1,0 +1,112 @@
+/*
+ * The poller seam: how a loop learns that its descriptors need attention.
+ *
+ * A loop owns one poller. Layers above register a descriptor under a tag
+ * (the handle of the actor that owns it), change or drop that interest,
+ * and the loop waits for events, each naming its tag. Tag 0 is the loop's
+ * waker (mailbox/waker.h), which no handle can equal.
+ *
+ * The interface is shaped for both kinds of backend:
+ *   - readiness (epoll, kernel/poller_epoll.c): an event says the
+ *     descriptor can be read or written (GNET__POLL_IN/OUT/...); the
+ *     actor then makes the syscall itself. Its result is 0.
+ *   - completion (io_uring): an actor would submit the operation (read
+ *     into a buffer, write, accept) through an op this table gains then,
+ *     and the event reports it done: GNET__POLL_DONE, with the result
+ *     (bytes, or a negated errno) in the wait's result array. Actor kinds
+ *     receive both the bits and the result, so they can take either.
+ * Only this seam calls epoll_*; nothing above it names a backend.
+ *
+ * Thread: every function on the owner loop, or during setup before the
+ * loop runs.
+ */
+#ifndef GNET_KERNEL_POLLER_H
+#define GNET_KERNEL_POLLER_H
+
+#include <stdint.h>
+
+/* Event bits. They are poll(2)'s values, which epoll shares, so the
+ * epoll backend passes them through untranslated. */
+#define GNET__POLL_IN 0x001u
+#define GNET__POLL_OUT 0x004u
+#define GNET__POLL_ERR 0x008u
+#define GNET__POLL_HUP 0x010u
+#define GNET__POLL_RDHUP 0x2000u
+/* Registration only: report changes, not states (epoll's EPOLLET). A
+ * backend without it reports states; the caller's reads must then stop
+ * at EAGAIN as they do anyway. */
+#define GNET__POLL_EDGE (1u << 31)
+/* Reported only, by completion backends: a submitted operation is done. */
+#define GNET__POLL_DONE (1u << 30)
+
+/* The tag of the loop's own waker. */
+#define GNET__POLL_WAKER_TAG 0
+
+/* Events per wait (h2o uses 256). */
+#define GNET__POLL_BATCH 256
+
+/* One event, laid out as Linux's struct epoll_event (packed on x86-64,
+ * as it is there), so that the epoll backend reads events straight into
+ * an array of these: copying each into another shape was a tenth of an
+ * echo server's loop. kernel/poller_epoll.c checks the layout. */
+#if defined(__x86_64__)
+#define GNET__PEVENT_PACKED __attribute__((packed))
+#else
+#define GNET__PEVENT_PACKED
+#endif
+typedef struct gnet__pevent {
+	uint32_t events;  /* GNET__POLL_* */
+	uint64_t tag;     /* what the descriptor was registered under */
+} GNET__PEVENT_PACKED gnet__pevent_t;
+
+typedef struct gnet__poller gnet__poller_t;
+
+typedef struct gnet__poller_ops {
+	const char *name;
+	/* Set up p, watching wake_fd (readable = woken) under tag 0.
+	 * Returns 0 or a negative error code. */
+	int (*open)(gnet__poller_t *p, int wake_fd);
+	void (*close)(gnet__poller_t *p);
+	/* Interest in fd's events (GNET__POLL_IN/OUT/RDHUP, EDGE), reported
+	 * under tag. 0 or a negated errno. */
+	int (*add)(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events);
+	int (*mod)(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events);
+	/* No more events for fd; call it before closing fd, as a forked
+	 * child may hold the descriptor open. */
+	int (*del)(gnet__poller_t *p, int fd);
+	/* Wait up to timeout_ms (-1: no limit, 0: do not block) and fill up
+	 * to max events, and for each GNET__POLL_DONE event its result in
+	 * res[i] (others' res[i] are left as they are). Returns the count,
+	 * or a negated errno (-EINTR: a signal came; wait again). */
+	int (*wait)(gnet__poller_t *p, gnet__pevent_t *out, int32_t *res,
+	    int max, int timeout_ms);
+} gnet__poller_ops_t;
+
+struct gnet__poller {
+	const gnet__poller_ops_t *ops;
+	int fd;          /* the backend's own descriptor, or -1 */
+	void *priv;      /* the backend's own state */
+};
+
+/* The backends. */
+extern const gnet__poller_ops_t gnet__poller_epoll;
+
+static inline int
+gnet__poller_add(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events)
+{
+	return p->ops->add(p, fd, tag, events);
+}
+
+static inline int
+gnet__poller_mod(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events)
+{
+	return p->ops->mod(p, fd, tag, events);
+}
+
+static inline int
+gnet__poller_del(gnet__poller_t *p, int fd)
+{
+	return p->ops->del(p, fd);
+}
+
+#endif
