@@ -20,12 +20,11 @@ typedef struct gnet__buf {
  * A loop's stack of free one-block buffers. A connection gives its
  * outbound block back as soon as it drains (idle connections then hold
  * no buffer), and takes one again at its next write. Straight to malloc,
- * a loop that serves 64 connections per epoll_wait allocates 64 blocks in
- * a row and then frees 64, which overruns jemalloc's per-thread cache for
- * the size (about 20 blocks) and takes its arena lock in both directions:
- * 4.3% of an echo server's CPU (perf, 64 conns x 64 B x depth 16). 256
- * covers a full epoll_wait batch (GNET__MAX_EVENTS) for at most 1 MiB per
- * loop.
+ * a loop that serves a batch of connections per wait allocates a block
+ * for each in a row and then frees them all, which overruns jemalloc's
+ * per-thread cache for the size (about 20 blocks) and takes its arena
+ * lock in both directions. 256 covers a full batch of events
+ * (GNET__POLL_BATCH) for at most 1 MiB per loop.
  */
 typedef struct gnet__blockcache {
 	unsigned n;
@@ -45,10 +44,8 @@ void gnet__buf_truncate(gnet__buf_t *b, size_t n);
 /* Free b's block (to the loop's cache when it has room) and empty b. */
 void gnet__buf_free_block(gnet__buf_t *b);
 
-/* The two helpers every read and write calls are inline. Making them and
- * net/conn.h's per-message steps inline took an echo server at one
- * connection from 895 to 831 user-space instructions per message
- * (callgrind, bench/instr.sh). */
+/* The two helpers every read and write calls are inline: as calls into
+ * another file they could not be inlined, and they run per message. */
 
 /* Drop the first n bytes (all of them when n >= len). */
 static inline void

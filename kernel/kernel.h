@@ -58,9 +58,7 @@
 /* Turn hooks a loop can hold per phase (kernel/loop.c). */
 #define GNET__PHASE_HOOKS 8
 
-/* Loops that signal each other keep one bit per loop in a 64-bit mask
- * (the inbox's was-full report, the outbox's moved report). */
-#define GNET__LOOP_MASK_BITS 64
+/* The mailbox names loops by bits of a mask (mailbox/inbox.h). */
 _Static_assert(GNET_MAX_LOOPS <= GNET__LOOP_MASK_BITS,
     "a loop mask must have a bit for every loop");
 

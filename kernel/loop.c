@@ -36,7 +36,7 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 
 	/* Aligned so that the producers' fields (waker, inbox) and the
 	 * published stats keep to cache lines of their own. */
-	l = aligned_alloc(128, sizeof(*l));
+	l = aligned_alloc(GNET__CACHE_PAIR, sizeof(*l));
 	if (l == NULL)
 		return GNET_ENOMEM;
 	memset(l, 0, sizeof(*l));

@@ -47,8 +47,8 @@
 
 /* One event, laid out as Linux's struct epoll_event (packed on x86-64,
  * as it is there), so that the epoll backend reads events straight into
- * an array of these: copying each into another shape was a tenth of an
- * echo server's loop. kernel/poller_epoll.c checks the layout. */
+ * an array of these rather than copying each into another shape on the
+ * hottest path there is. kernel/poller_epoll.c checks the layout. */
 #if defined(__x86_64__)
 #define GNET__PEVENT_PACKED __attribute__((packed))
 #else

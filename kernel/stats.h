@@ -10,13 +10,14 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include "base/cacheline.h"
 
 /* The kernel's row of a loop. Aligned so that the readers' loads do not
  * share lines with the loop's private state. */
 typedef struct gnet__loop_stats {
 	_Atomic uint64_t iterations, msgs_in, msgs_out, msgs_dropped,
 	    mailbox_hwm, overflowed, wakeups, actors;
-} __attribute__((aligned(128))) gnet__loop_stats_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__loop_stats_t;
 
 #define GNET__STAT_ADD(owner, field, n)                                      \
 	atomic_store_explicit(&(owner)->stats.field,                         \

@@ -12,7 +12,8 @@ gnet__inbox_init(gnet__inbox_t *in, int npeers, int self,
 
 	in->npeers = npeers;
 	in->self = self;
-	in->from_loop = aligned_alloc(128, sizeof(gnet__ring_t) * (size_t)npeers);
+	in->from_loop = aligned_alloc(GNET__CACHE_PAIR,
+	    sizeof(gnet__ring_t) * (size_t)npeers);
 	if (in->from_loop == NULL)
 		return GNET_ENOMEM;
 	for (i = 0; i < npeers; i++)
@@ -20,7 +21,8 @@ gnet__inbox_init(gnet__inbox_t *in, int npeers, int self,
 	for (i = 0; i < npeers; i++) {
 		/* The loop never sends to itself through a ring; a minimal
 		 * ring keeps indexing uniform. */
-		rc = gnet__ring_init(&in->from_loop[i], i == self ? 4 : loop_ring_size);
+		rc = gnet__ring_init(&in->from_loop[i],
+		    i == self ? GNET__RING_MIN : loop_ring_size);
 		if (rc != 0)
 			goto fail;
 	}
@@ -78,7 +80,7 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 		gnet__ring_t *r = &in->from_loop[i];
 		if (i == in->self || gnet__ring_depth(r) == 0)
 			continue;
-		if (i < 64 && gnet__ring_full(r))
+		if (i < GNET__LOOP_MASK_BITS && gnet__ring_full(r))
 			*was_full |= (uint64_t)1 << i;
 		n += drain_ring(r, budget_per_ring, fn, ctx, more);
 	}

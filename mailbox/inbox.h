@@ -11,6 +11,11 @@
 
 #include "mailbox/ring.h"
 
+/* Loops are named in reports to a producer (was_full below, the outbox's
+ * moved mask) by one bit each of a 64-bit mask; the kernel holds its
+ * number of loops to this. */
+#define GNET__LOOP_MASK_BITS 64
+
 typedef struct gnet__inbox {
 	int npeers;              /* number of loops; ring[self] is unused */
 	int self;
@@ -41,7 +46,7 @@ gnet__inbox_push_foreign(gnet__inbox_t *in, const gnet_msg_t *m)
 /* Consumer (owner loop): pop up to `budget_per_ring` messages from each
  * ring, calling fn for each. Returns the number popped; *more is set when
  * a ring still held messages when its share of the budget ran out. Bit k
- * of *was_full (k < 64) is set when loop k's ring was found full: that
+ * of *was_full (k < GNET__LOOP_MASK_BITS) is set when loop k's ring was found full: that
  * loop has messages parked in its outbox and should be woken to move them
  * now that there is room, rather than at its next retry. */
 typedef void (*gnet__inbox_fn)(void *ctx, const gnet_msg_t *m);

@@ -59,7 +59,7 @@ gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
 			o->parked--;
 			moved++;
 		}
-		if (moved != 0 && d < 64)
+		if (moved != 0 && d < GNET__LOOP_MASK_BITS)
 			*moved_mask |= (uint64_t)1 << d;
 	}
 	return o->parked;

@@ -13,7 +13,10 @@ gnet__ring_init(gnet__ring_t *r, unsigned size)
 	memset(r, 0, sizeof(*r));
 	if (!gnet__ring_valid_size(size))
 		return GNET_EINVAL;
-	r->slots = aligned_alloc(64, ((size * sizeof(gnet_msg_t)) + 63) & ~(size_t)63);
+	/* aligned_alloc wants a multiple of the alignment. */
+	r->slots = aligned_alloc(GNET__CACHE_LINE,
+	    (size * sizeof(gnet_msg_t) + GNET__CACHE_LINE - 1) &
+	    ~(size_t)(GNET__CACHE_LINE - 1));
 	if (r->slots == NULL)
 		return GNET_ENOMEM;
 	ck_ring_init(&r->ring, size);

@@ -3,9 +3,9 @@
  * slots (CK_RING_PROTOTYPE), so a cross-thread send allocates nothing.
  *
  * Two flavours share one type: SPSC (one producing loop, one consuming
- * loop; the cheap path, ~0.75 ns a pair) and MPSC (foreign threads; a CAS
- * and an ordered commit, ~7x dearer, so loops never use it among
- * themselves). The consumer side is the same for both. A ring is one or
+ * loop; the cheap path, plain stores) and MPSC (foreign threads; a CAS
+ * and an ordered commit, several times dearer, so loops never use it
+ * among themselves). The consumer side is the same for both. A ring is one or
  * the other for its whole life: the SP path advances only p_tail while the
  * MP path reserves through p_head, so mixing them on one ring makes an MP
  * producer wait forever for a ticket that never commits.
@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <ck_ring.h>
 #include "gnet.h"
+#include "base/cacheline.h"
 #include "base/sanitizer.h"
 
 #ifdef GNET__TSAN
@@ -34,13 +35,16 @@ void __tsan_release(void *addr);
 
 CK_RING_PROTOTYPE(gnet_msg, gnet_msg)
 
+/* The smallest ring (ck needs a power of two, and one slot stays free). */
+#define GNET__RING_MIN 4
+
 /* Aligned to two cache lines so neighbouring rings never share the
  * adjacent-line prefetch pair. */
 typedef struct gnet__ring {
 	ck_ring_t ring;
 	gnet_msg_t *slots;
 	unsigned size;
-} __attribute__((aligned(128))) gnet__ring_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__ring_t;
 
 /* size must be a power of two >= 4 (ck does not check: we do). Usable
  * capacity is size - 1. Returns 0, GNET_EINVAL or GNET_ENOMEM. */
@@ -93,7 +97,7 @@ gnet__ring_full(const gnet__ring_t *r)
 static inline bool
 gnet__ring_valid_size(unsigned size)
 {
-	return size >= 4 && (size & (size - 1)) == 0;
+	return size >= GNET__RING_MIN && (size & (size - 1)) == 0;
 }
 
 #endif

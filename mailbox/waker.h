@@ -16,11 +16,12 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include "base/cacheline.h"
 
 typedef struct gnet__waker {
 	atomic_uint sleeping;
 	int efd;
-} __attribute__((aligned(128))) gnet__waker_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__waker_t;
 
 int gnet__waker_init(gnet__waker_t *w);   /* 0 or -errno */
 void gnet__waker_destroy(gnet__waker_t *w);

@@ -51,8 +51,8 @@ is_udp_listener(const gnet_conn_t *c)
  * Stream connections are edge-triggered. A level-triggered item goes back
  * on epoll's ready list each time it is reported, so the next epoll_wait
  * polls the socket once more only to find it drained: a second tcp_poll
- * per read event, 3.5% of the server's CPU at 1000 connections x 64 B x
- * depth 1 (perf). The price is the rule that every read either drains the
+ * per read event, a cost no user-space saving matches. The price is the
+ * rule that every read either drains the
  * socket -- a short read, and no FIN or error reported -- or puts the
  * connection on the re-read list (took_read). A mask change (pause,
  * resume) is an EPOLL_CTL_MOD, which polls the socket and reports what is
@@ -82,8 +82,8 @@ sync_read_fd(gnet_conn_t *c)
 {
 	gnet__slot_t *s = &c->loop->slots[gnet__handle_slot(c->handle)];
 
-	s->io_fd = (c->ev_mask & GNET__POLL_IN) &&
-	    !(c->flags & (GNET__C_UDP | GNET__C_CONNECTING)) ? c->fd : -1;
+	s->io_fd = (c->ev_mask & GNET__POLL_IN) && !(c->flags & GNET__C_UDP) &&
+	    c->state == GNET__CS_OPEN ? c->fd : -1;
 }
 
 void
@@ -91,14 +91,12 @@ gnet__conn_sync_events(gnet_conn_t *c)
 {
 	uint32_t want = 0;
 
-	if (!(c->flags & (GNET__C_CLOSING | GNET__C_PAUSED | GNET__C_PEER_EOF |
-	    GNET__C_PARKED | GNET__C_POOL_WAIT | GNET__C_CONNECTING |
-	    GNET__C_USER_PAUSED)))
+	if (gnet__conn_reads(c))
 		want |= GNET__POLL_IN;
 	/* A connect in progress completes when the socket turns writable. */
-	if (c->flags & (GNET__C_OUT_ARMED | GNET__C_CONNECTING))
+	if ((c->flags & GNET__C_OUT_ARMED) || c->state == GNET__CS_CONNECTING)
 		want |= GNET__POLL_OUT;
-	if (want == c->ev_mask || (c->flags & GNET__C_CLOSED))
+	if (want == c->ev_mask || c->state == GNET__CS_CLOSED)
 		return;
 	if (gnet__poller_mod(&c->loop->poller, c->fd, c->handle,
 	    want | epoll_mode(c->flags, want)) == 0) {
@@ -107,29 +105,34 @@ gnet__conn_sync_events(gnet_conn_t *c)
 	}
 }
 
+/* OPEN -> CLOSING, or straight to ABORTING when there is nothing it may
+ * drain: a dial not yet connected, or output with linger_ms < 0. */
 void
 gnet__conn_begin_close(gnet_conn_t *c, int reason)
 {
-	if (c->flags & GNET__C_CLOSING)
+	if (gnet__conn_closing(c))
 		return;
-	c->flags |= GNET__C_CLOSING;
 	c->close_reason = reason;
 	if (opt_of(c)->linger_ms < 0 && gnet__conn_out_len(c) != 0) {
 		/* No lingering wanted: pending output is given up. */
-		c->flags |= GNET__C_ABORT;
+		c->state = GNET__CS_ABORTING;
 		c->close_reason = GNET_ELINGER;
+	} else {
+		c->state = c->state == GNET__CS_CONNECTING ? GNET__CS_ABORTING :
+		    GNET__CS_CLOSING;
 	}
 	gnet__conn_sync_events(c);
 	gnet__conn_mark_dirty(c);
 }
 
+/* Anything but CLOSED -> ABORTING; the first abort's reason stands. */
 void
 gnet__conn_abort(gnet_conn_t *c, int reason)
 {
-	if (c->flags & GNET__C_CLOSED)
+	if (c->state == GNET__CS_CLOSED)
 		return;
-	if (!(c->flags & GNET__C_ABORT)) {
-		c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
+	if (c->state != GNET__CS_ABORTING) {
+		c->state = GNET__CS_ABORTING;
 		c->close_reason = reason;
 	}
 	gnet__conn_mark_dirty(c);
@@ -143,7 +146,7 @@ set_paused(gnet_conn_t *c, int paused)
 	else
 		c->flags &= ~(unsigned)GNET__C_PAUSED;
 	gnet__conn_sync_events(c);
-	if (eng_of(c)->ev.on_backpressure != NULL && !(c->flags & GNET__C_CLOSING))
+	if (eng_of(c)->ev.on_backpressure != NULL && !gnet__conn_closing(c))
 		eng_of(c)->ev.on_backpressure(c, paused, eng_of(c)->udata);
 }
 
@@ -198,7 +201,8 @@ gnet__conn_apply_options(int fd, int family, const gnet_options_t *o)
 }
 
 gnet_conn_t *
-gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags)
+gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
+    enum gnet__conn_state state)
 {
 	gnet__loop_t *l = nl->loop;
 	const gnet_options_t *o = nl->net->opt;
@@ -214,6 +218,7 @@ gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags)
 	c->nl = nl;
 	c->fd = fd;
 	c->flags = flags;
+	c->state = (uint8_t)state;
 	if (gnet__slot_alloc(l, (flags & GNET__C_UDP) ? &gnet__udp_kind :
 	    &gnet__conn_kind, c, &c->handle) != 0) {
 		gnet__log(0, "loop %d: actor table full, connection refused", l->index);
@@ -261,7 +266,7 @@ check_idle(gnet_conn_t *c)
 	uint64_t now = gnet__now_ns();
 
 	c->flags &= ~(unsigned)GNET__C_IDLE_SET;
-	if (c->flags & GNET__C_CLOSING)
+	if (gnet__conn_closing(c))
 		return;
 	if (now - c->last_io_ns >= idle)
 		gnet__conn_begin_close(c, GNET_ETIMEDOUT);
@@ -276,7 +281,8 @@ gnet__conn_connected(gnet_conn_t *c)
 	gnet_engine_t *eng = l->eng;
 	gnet_action_t a = GNET_NONE;
 
-	c->flags &= ~(unsigned)GNET__C_CONNECTING;
+	c->state = GNET__CS_OPEN;
+	c->flags |= GNET__C_OPENED;
 	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
 	gnet__conn_fetch_addr(c, GNET__ADDR_PEER);
 	if (!(c->flags & GNET__C_UDP))
@@ -317,9 +323,8 @@ listens_on_one_ip(const gnet__listener_t *ls)
  * An accepted connection's addresses, asking the kernel only for what the
  * accept did not tell: the peer is accept4's when the accepting loop
  * adopts the connection itself (one loop, or SO_REUSEPORT), and the
- * local address the listener's own when it is bound to one IP address.
- * getpeername and getsockname were 2 of the 8 syscalls gnet spent on
- * each accepted connection (strace, bench/run.sh).
+ * local address the listener's own when it is bound to one IP address:
+ * two syscalls fewer per accepted connection.
  */
 static void
 adopt_addrs(gnet_conn_t *c, const gnet__listener_t *ls,
@@ -346,7 +351,7 @@ gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
 	gnet_action_t a = GNET_NONE;
 
 	if (!l->stopping)
-		c = gnet__conn_new(nl, fd, 0);
+		c = gnet__conn_new(nl, fd, GNET__C_OPENED, GNET__CS_OPEN);
 	if (c == NULL) {
 		/* Counted by the acceptor at the hand-off. */
 		atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
@@ -389,7 +394,7 @@ on_data(gnet_conn_t *c, const unsigned char *data, size_t n)
 static void
 wake(gnet_conn_t *c)
 {
-	if (c->flags & (GNET__C_CLOSING | GNET__C_UDP))
+	if (gnet__conn_closing(c) || (c->flags & GNET__C_UDP))
 		return;
 	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
 	c->rlen = c->in.len;
@@ -410,7 +415,7 @@ gnet__conn_present(gnet_conn_t *c, int wake_call)
 		if (c->codec != NULL)
 			a = gnet__conn_deliver_frames(c);
 		if (c->codec != NULL || (c->rlen == 0 && !wake_call) ||
-		    a != GNET_NONE || (c->flags & GNET__C_CLOSING))
+		    a != GNET_NONE || gnet__conn_closing(c))
 			break;
 		wake_call = 0;
 		if (eng->ev.on_traffic == NULL) {
@@ -620,9 +625,7 @@ static bool
 flush_is_noop(const gnet_conn_t *c)
 {
 	return c->out.data == NULL && c->ev_mask == GNET__POLL_IN &&
-	    !(c->flags & (GNET__C_OUT_ARMED | GNET__C_PAUSED | GNET__C_UDP |
-	    GNET__C_PEER_EOF | GNET__C_PARKED | GNET__C_POOL_WAIT |
-	    GNET__C_USER_PAUSED));
+	    !(c->flags & GNET__C_FLUSH_WORK);
 }
 
 /*
@@ -647,8 +650,7 @@ flush_if_fresh(gnet__net_loop_t *nl, gnet_conn_t *c)
 		nl->held.open = false;
 		return;
 	}
-	plain = !(c->flags & (GNET__C_CLOSING | GNET__C_ABORT |
-	    GNET__C_CLOSED | GNET__C_CONNECTING));
+	plain = c->state == GNET__CS_OPEN;
 	if (plain && nl->dirty == c) {
 		nl->dirty = c->dirty_next;
 		if (nl->dirty == NULL)
@@ -686,21 +688,20 @@ took_event_read(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events,
 bool
 gnet__conn_io_start(gnet_conn_t *c, uint32_t events)
 {
-	if (c->flags & GNET__C_CLOSED)
+	if (c->state == GNET__CS_CLOSED)
 		return true;
-	if (c->flags & GNET__C_CONNECTING) {
+	/* A dial that ends before it connected takes no more events. */
+	if (!(c->flags & GNET__C_OPENED) && c->state != GNET__CS_OPEN) {
 		int err = 0;
 		socklen_t len = sizeof(err);
-		if (c->flags & GNET__C_CLOSING)
+		if (c->state != GNET__CS_CONNECTING)
 			return true;
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err == 0 && (events & GNET__POLL_HUP))
 			err = ECONNREFUSED;
 		if (err != 0) {
-			c->close_reason = -err;
-			c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
-			gnet__conn_mark_dirty(c);
+			gnet__conn_abort(c, -err);
 			return true;
 		}
 		gnet__conn_connected(c);
@@ -804,11 +805,17 @@ gnet__conn_finish(gnet_conn_t *c)
 	gnet__loop_t *l = c->loop;
 	gnet__net_loop_t *nl = c->nl;
 	gnet_engine_t *eng = l->eng;
+	bool reset = c->state == GNET__CS_ABORTING;
 
 	/* A connection waiting for the worker pool needs no goodbye there:
 	 * the pool's wake-up will find it gone and go to the next waiter. */
-	c->flags |= GNET__C_CLOSED;
-	if (c->flags & GNET__C_CONNECTING) {
+	c->state = GNET__CS_CLOSED;
+	if (is_udp_listener(c)) {
+		/* A listening UDP socket has no peer to tell, no on_close. */
+		release(l, c);
+		return;
+	}
+	if (!(c->flags & GNET__C_OPENED)) {
 		/* Never opened: the dial failed (or was closed or stopped
 		 * before it completed). */
 		if (c->close_reason == 0)
@@ -820,14 +827,9 @@ gnet__conn_finish(gnet_conn_t *c)
 		release(l, c);
 		return;
 	}
-	if (is_udp_listener(c)) {
-		/* A listening UDP socket has no peer to tell, no on_close. */
-		release(l, c);
-		return;
-	}
 	if (c->flags & GNET__C_UDP) {
 		/* A dialled (connected) UDP socket: nothing to flush or shut. */
-	} else if (c->flags & GNET__C_ABORT) {
+	} else if (reset) {
 		struct linger lg = { 1, 0 };
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	} else {
@@ -878,7 +880,7 @@ stream_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 		/* The peer is gone: what is left cannot be delivered, and
 		 * that matters more than why the close began. */
 		c->close_reason = n < 0 ? -errno : GNET_EPIPE;
-		c->flags |= GNET__C_ABORT | GNET__C_CLOSING;
+		c->state = GNET__CS_ABORTING;
 		gnet__conn_finish(c);
 		return -1;
 	}
@@ -891,20 +893,17 @@ flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
 	const gnet_options_t *o = nl->net->opt;
 
-	if (c->flags & GNET__C_ABORT) {
+	if (c->state == GNET__CS_ABORTING) {
 		gnet__conn_finish(c);
 		return;
 	}
-	if (c->flags & GNET__C_CONNECTING) {
-		/* Nothing can be sent yet; a close now ends the dial. */
-		if (c->flags & GNET__C_CLOSING)
-			gnet__conn_finish(c);
+	/* Nothing can be sent before the connect completes. */
+	if (c->state == GNET__CS_CONNECTING)
 		return;
-	}
 	if (c->flags & GNET__C_UDP) {
 		gnet__udp_flush(c);
 		/* Queued datagrams are not worth lingering for. */
-		if (c->flags & GNET__C_CLOSING) {
+		if (c->state == GNET__CS_CLOSING) {
 			gnet__conn_finish(c);
 			return;
 		}
@@ -913,23 +912,23 @@ flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
 	}
 	if (c->out.len != 0) {
 		c->flags |= GNET__C_OUT_ARMED;
-		if (c->flags & GNET__C_CLOSING)
+		if (c->state == GNET__CS_CLOSING)
 			arm_linger(c);
 	} else {
 		c->flags &= ~(unsigned)GNET__C_OUT_ARMED;
 		/* Drained: give the block back. Keeping it saved one
-		 * allocation per flush but cost every idle connection 4 KiB
-		 * (4.7 KiB/conn at 10k idle, measured); the loop's block
-		 * cache (base/buf.h) makes taking one again a pop. A UDP
+		 * allocation per flush but cost every idle connection 4 KiB;
+		 * the loop's block cache (base/buf.h) makes taking one again
+		 * a pop. A UDP
 		 * socket keeps its block: it is one per loop and refills
 		 * every iteration with a whole batch of replies. */
 		if (!(c->flags & GNET__C_UDP))
 			gnet__buf_release(&c->out);
 	}
 	if ((c->flags & GNET__C_PAUSED) && c->out.len <= o->write_low_watermark &&
-	    !(c->flags & GNET__C_CLOSING))
+	    c->state == GNET__CS_OPEN)
 		set_paused(c, 0);
-	if ((c->flags & GNET__C_CLOSING) && c->out.len == 0 &&
+	if (c->state == GNET__CS_CLOSING && c->out.len == 0 &&
 	    !(c->flags & GNET__C_DIRTY)) {
 		gnet__conn_finish(c);
 		return;
@@ -969,7 +968,7 @@ gnet__conn_stop(gnet__loop_t *l, void *obj)
 {
 	gnet_conn_t *c = obj;
 
-	c->flags |= GNET__C_CLOSED;
+	c->state = GNET__CS_CLOSED;
 	release(l, c);
 }
 
@@ -1003,7 +1002,7 @@ gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 		struct iovec iov = { w->data, w->len };
 		int status;
 		long sent;
-		if (c->flags & GNET__C_CLOSING) {
+		if (gnet__conn_closing(c)) {
 			status = GNET_ECLOSED;
 		} else if (w->tolen != 0) { /* gnet_conn_sendto_async */
 			sent = gnet_conn_sendto(c, (const struct sockaddr *)&w->to,
@@ -1028,21 +1027,18 @@ gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 		gnet__conn_abort(c, GNET_EABORTED);
 		break;
 	case GNET__MSG_LINGER:
-		if ((c->flags & GNET__C_CLOSING) && c->out.len != 0)
+		if (c->state == GNET__CS_CLOSING && c->out.len != 0)
 			gnet__conn_abort(c, GNET_ELINGER);
 		return;
 	case GNET__MSG_IDLE:
 		check_idle(c);
 		return;
 	case GNET__MSG_CONNECT_TIMEOUT:
-		if ((c->flags & GNET__C_CONNECTING) && !(c->flags & GNET__C_CLOSING)) {
-			c->close_reason = GNET_ETIMEDOUT;
-			c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
-			gnet__conn_mark_dirty(c);
-		}
+		if (c->state == GNET__CS_CONNECTING)
+			gnet__conn_abort(c, GNET_ETIMEDOUT);
 		return;
 	case GNET__MSG_POOL_RESUME:
-		if (!(c->flags & GNET__C_POOL_WAIT) || (c->flags & GNET__C_CLOSING)) {
+		if (!(c->flags & GNET__C_POOL_WAIT) || gnet__conn_closing(c)) {
 			c->flags &= ~(unsigned)GNET__C_POOL_WAIT;
 			gnet__pool_pass_on(eng);
 			return;

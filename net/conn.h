@@ -14,30 +14,71 @@
 #include "codecs/codec.h"
 #include "net/net.h"
 
-
-enum {
-	GNET__C_VIEW_SCRATCH = 1u << 0, /* rp points into the loop's scratch */
-	GNET__C_PAUSED = 1u << 1,       /* reading stopped by the high watermark */
-	GNET__C_OUT_ARMED = 1u << 2,    /* EPOLLOUT registered */
-	GNET__C_CLOSING = 1u << 3,      /* close begun: no more writes accepted */
-	GNET__C_ABORT = 1u << 4,        /* drop output, reset the connection */
-	GNET__C_DIRTY = 1u << 5,        /* on the loop's dirty list */
-	GNET__C_CLOSED = 1u << 6,       /* on_close has run */
-	GNET__C_PEER_EOF = 1u << 7,     /* the peer shut down its write side */
-	GNET__C_LINGER_SET = 1u << 8,   /* the linger timer is armed */
-	GNET__C_PARKED = 1u << 9,       /* reading stopped: loop outbox full */
-	GNET__C_IN_FRAME = 1u << 10,    /* on_traffic sees one decoded frame */
-	GNET__C_UDP = 1u << 11,         /* a UDP socket, not a stream */
-	GNET__C_POOL_WAIT = 1u << 12,   /* reading stopped: worker queue full */
-	GNET__C_IDLE_SET = 1u << 13,    /* the idle timer is armed */
-	GNET__C_OUTBOUND = 1u << 14,    /* dialled or adopted by the program */
-	GNET__C_CONNECTING = 1u << 15,  /* connect() in progress: not open yet */
-	GNET__C_USER_PAUSED = 1u << 16, /* reading stopped by gnet_conn_set_reading */
-	GNET__C_NO_GSO = 1u << 17,      /* UDP: the kernel refused a GSO send */
-	GNET__C_REREAD = 1u << 18,      /* on the loop's re-read list */
-	GNET__C_LEVEL = 1u << 19,       /* level-triggered after all (net/conn.c) */
-	GNET__C_HUP_SEEN = 1u << 20     /* epoll saw the peer shut down or fail */
+/*
+ * A connection's life. It only ever moves down this list, and only along
+ * the arrows:
+ *
+ *   CONNECTING --connected--> OPEN --close--> CLOSING --drained--> CLOSED
+ *        |                      |                |                   ^
+ *        +--fail, close---------+--abort---------+--> ABORTING ------+
+ *
+ *   CONNECTING  dialled or adopted, not yet open: only writability is
+ *               watched, and writes wait
+ *   OPEN        reading and writing (a UDP socket is OPEN all its life)
+ *   CLOSING     close begun: writes refused, output draining within
+ *               linger_ms
+ *   ABORTING    output given up: at the next flush the connection is reset
+ *               (or a dial that never connected ends)
+ *   CLOSED      its end is reported; the object is freed at once
+ * Each transition is made in one function: gnet__conn_connected,
+ * gnet__conn_begin_close, gnet__conn_abort, gnet__conn_finish.
+ */
+enum gnet__conn_state {
+	GNET__CS_CONNECTING,
+	GNET__CS_OPEN,
+	GNET__CS_CLOSING,
+	GNET__CS_ABORTING,
+	GNET__CS_CLOSED
 };
+
+/* Everything else a connection is, by group. */
+enum {
+	/* What it is. */
+	GNET__C_UDP = 1u << 0,          /* a UDP socket, not a stream */
+	GNET__C_OUTBOUND = 1u << 1,     /* dialled or adopted by the program */
+	/* on_open ran (so on_close is owed, and it counts in stats.conns). A
+	 * UDP listener and a dial that failed never open. */
+	GNET__C_OPENED = 1u << 2,
+	/* Why an OPEN connection is not reading (GNET__C_READ_BLOCKERS). */
+	GNET__C_PAUSED = 1u << 3,       /* output above the high watermark */
+	GNET__C_USER_PAUSED = 1u << 4,  /* gnet_conn_set_reading(c, 0) */
+	GNET__C_PARKED = 1u << 5,       /* the loop's outbox to peers is full */
+	GNET__C_POOL_WAIT = 1u << 6,    /* the worker queue was full */
+	GNET__C_PEER_EOF = 1u << 7,     /* the peer shut down its write side */
+	/* Output is waiting for the socket: writability is watched. */
+	GNET__C_OUT_ARMED = 1u << 8,
+	/* Lists and timers it is on. */
+	GNET__C_DIRTY = 1u << 9,        /* the loop's dirty list (a flush owed) */
+	GNET__C_REREAD = 1u << 10,      /* the loop's re-read list */
+	GNET__C_LINGER_SET = 1u << 11,  /* the linger timer */
+	GNET__C_IDLE_SET = 1u << 12,    /* the idle timer */
+	/* What its readable view (rp, rlen) shows. */
+	GNET__C_VIEW_SCRATCH = 1u << 13, /* the loop's scratch buffer */
+	GNET__C_IN_FRAME = 1u << 14,    /* one decoded frame or datagram */
+	/* How its socket is watched and used. */
+	GNET__C_LEVEL = 1u << 15,       /* level-triggered after all (net/conn.c) */
+	GNET__C_HUP_SEEN = 1u << 16,    /* the poller saw the peer shut down or fail */
+	GNET__C_NO_GSO = 1u << 17       /* UDP: the kernel refused a GSO send */
+};
+
+/* Any of these keeps an OPEN connection from reading. */
+#define GNET__C_READ_BLOCKERS (GNET__C_PAUSED | GNET__C_USER_PAUSED | \
+	GNET__C_PARKED | GNET__C_POOL_WAIT | GNET__C_PEER_EOF)
+/* What a flush must look at even when no output is queued: armed
+ * writability to disarm, a reason to stop or resume reading, or a UDP
+ * socket's own flush (flush_is_noop in net/conn.c). */
+#define GNET__C_FLUSH_WORK (GNET__C_OUT_ARMED | GNET__C_UDP | \
+	GNET__C_READ_BLOCKERS)
 
 struct gnet_conn {
 	/* What every read and write touches comes first, in the first two
@@ -48,7 +89,8 @@ struct gnet_conn {
 	gnet_handle_t handle;
 	int fd;
 	unsigned flags;
-	uint32_t ev_mask;       /* events currently registered with epoll */
+	uint16_t ev_mask;       /* GNET__POLL_IN/OUT registered with the poller */
+	uint8_t state;          /* enum gnet__conn_state */
 	int close_reason;
 
 	/* The readable view: either the loop's scratch buffer (during
@@ -77,6 +119,21 @@ struct gnet_conn {
 	struct sockaddr_in6 addr[2];
 	struct sockaddr_storage *long_addrs; /* the same two, or NULL */
 };
+
+/* Has its close begun (CLOSING, ABORTING or CLOSED)? Writes are refused
+ * from then on. */
+static inline bool
+gnet__conn_closing(const gnet_conn_t *c)
+{
+	return c->state >= GNET__CS_CLOSING;
+}
+
+/* Should it be reading now? Decided here only. */
+static inline bool
+gnet__conn_reads(const gnet_conn_t *c)
+{
+	return c->state == GNET__CS_OPEN && !(c->flags & GNET__C_READ_BLOCKERS);
+}
 
 /* net/conn_addr.c */
 enum { GNET__ADDR_LOCAL = 0, GNET__ADDR_PEER = 1 };
@@ -107,9 +164,10 @@ int gnet__conn_family(const gnet_conn_t *c);
 /* Free what the addresses allocated (at release). */
 void gnet__conn_free_addrs(gnet_conn_t *c);
 
-/* Allocate a connection object for fd on loop l (slot, epoll, codec);
- * NULL on failure, fd left open. */
-gnet_conn_t *gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags);
+/* Allocate a connection object for fd on nl's loop (slot, poller, codec)
+ * in state OPEN or CONNECTING; NULL on failure, fd left open. */
+gnet_conn_t *gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
+    enum gnet__conn_state state);
 /* Register interest matching the flags (reading paused or not, output). */
 void gnet__conn_sync_events(gnet_conn_t *c);
 /* The end of a connection: on_close (streams), descriptor, memory. */
@@ -210,7 +268,7 @@ void gnet__conn_pause_high(gnet_conn_t *c);
 static inline void
 gnet__conn_check_high(gnet_conn_t *c)
 {
-	if (!(c->flags & (GNET__C_PAUSED | GNET__C_CLOSING)) &&
+	if (!(c->flags & GNET__C_PAUSED) && !gnet__conn_closing(c) &&
 	    gnet__conn_out_len(c) > c->nl->net->opt->write_high_watermark)
 		gnet__conn_pause_high(c);
 }

@@ -68,7 +68,7 @@ gnet_conn_write(gnet_conn_t *c, const void *data, size_t n)
 	OWNER_OR_RETURN(c, GNET_ETHREAD);
 	if (data == NULL && n != 0)
 		return GNET_EINVAL;
-	if (c->flags & GNET__C_CLOSING)
+	if (gnet__conn_closing(c))
 		return GNET_ECLOSED;
 	{
 		struct iovec iov = { (void *)(uintptr_t)data, n };
@@ -86,7 +86,7 @@ gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 	OWNER_OR_RETURN(c, GNET_ETHREAD);
 	if (iovcnt < 0 || (iov == NULL && iovcnt != 0))
 		return GNET_EINVAL;
-	if (c->flags & GNET__C_CLOSING)
+	if (gnet__conn_closing(c))
 		return GNET_ECLOSED;
 	for (i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
@@ -125,7 +125,7 @@ int
 gnet_conn_set_codec(gnet_conn_t *c, const gnet_codec_t *codec)
 {
 	OWNER_OR_RETURN(c, GNET_ETHREAD);
-	if (c->flags & GNET__C_CLOSED)
+	if (c->state == GNET__CS_CLOSED)
 		return GNET_ECLOSED;
 	if (c->flags & GNET__C_UDP)
 		return GNET_EINVAL;
@@ -224,7 +224,7 @@ gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out)
 		return GNET_ESTALE;
 	if (s->kind != &gnet__conn_kind && s->kind != &gnet__udp_kind)
 		return GNET_EINVAL;
-	if (((gnet_conn_t *)s->obj)->flags & GNET__C_CLOSED)
+	if (((gnet_conn_t *)s->obj)->state == GNET__CS_CLOSED)
 		return GNET_ESTALE;
 	*out = s->obj;
 	return 0;
@@ -318,7 +318,7 @@ gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
 	int rc;
 
 	OWNER_OR_RETURN(c, GNET_ETHREAD);
-	if (c->flags & GNET__C_CLOSING)
+	if (gnet__conn_closing(c))
 		return GNET_ECLOSED;
 	/* Already waiting (e.g. on_traffic ran again through
 	 * gnet_conn_wake_async): one place among the waiters is enough. */

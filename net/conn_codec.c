@@ -47,7 +47,7 @@ gnet__conn_deliver_frames(gnet_conn_t *c)
 	gnet_action_t a = GNET_NONE;
 
 	while (c->codec != NULL && c->rlen != 0 && a == GNET_NONE &&
-	    !(c->flags & GNET__C_CLOSING)) {
+	    !gnet__conn_closing(c)) {
 		const unsigned char *base = c->rp;
 		size_t avail = c->rlen;
 		gnet_frame_t f;

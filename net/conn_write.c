@@ -85,7 +85,7 @@ can_hold(const gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 	uintptr_t p, lo = (uintptr_t)nl->scratch;
 
 	if (!nl->held.open || iovcnt != 1 || c->out.len != 0 ||
-	    (c->flags & GNET__C_CONNECTING))
+	    c->state == GNET__CS_CONNECTING)
 		return false;
 	p = (uintptr_t)iov[0].iov_base;
 	return p >= lo && p - lo < nl->scratch_cap &&
@@ -151,7 +151,7 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		rc = 0;
 	} else {
 		if (len >= WRITE_THROUGH_MIN && c->out.len == 0 &&
-		    !(c->flags & GNET__C_CONNECTING))
+		    c->state != GNET__CS_CONNECTING)
 			skip = write_through(c, iov, iovcnt);
 		rc = queue_rest(c, iov, iovcnt, skip);
 	}

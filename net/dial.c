@@ -91,8 +91,7 @@ dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 	/* Adopted sockets are connected already; dials complete on the
 	 * loop, even when connect() succeeded at once, so on_open never runs
 	 * inside gnet_engine_dial. */
-	flags |= GNET__C_CONNECTING;
-	c = gnet__conn_new(nl, fd, flags);
+	c = gnet__conn_new(nl, fd, flags, GNET__CS_CONNECTING);
 	if (c == NULL) {
 		close(fd);
 		return GNET_ENOMEM;
@@ -101,9 +100,7 @@ dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 	c->ctx = r->ctx;
 	c->listener = -1;
 	if (r->codec != NULL && gnet__conn_attach_codec(c, r->codec) != 0) {
-		c->close_reason = GNET_ENOMEM;
-		c->flags |= GNET__C_CLOSING | GNET__C_ABORT;
-		gnet__conn_mark_dirty(c);
+		gnet__conn_abort(c, GNET_ENOMEM);
 	}
 	atomic_fetch_add_explicit(&nl->live, 1, memory_order_relaxed);
 	gnet__conn_sync_events(c);

@@ -156,7 +156,7 @@ net_loop_init(gnet__loop_t *l, void **state)
 	gnet__net_t *net = gnet__net_of(l->eng);
 	gnet__net_loop_t *nl;
 
-	nl = aligned_alloc(128, sizeof(*nl));
+	nl = aligned_alloc(GNET__CACHE_PAIR, sizeof(*nl));
 	if (nl == NULL)
 		return GNET_ENOMEM;
 	memset(nl, 0, sizeof(*nl));

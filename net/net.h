@@ -95,7 +95,7 @@ typedef struct gnet__listener {
 typedef struct gnet__net_stats {
 	_Atomic uint64_t conns, accepted, udp_in, udp_out, udp_dropped,
 	    syscalls_io;
-} __attribute__((aligned(128))) gnet__net_stats_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__net_stats_t;
 
 /* net/'s state of one engine. */
 typedef struct gnet__net_engine {

@@ -2,14 +2,13 @@
  * The loop's hot syscalls, issued through syscall(2) instead of glibc's
  * wrappers. Not a public header.
  *
- * Why: read, send, sendmsg, epoll_wait, recvmmsg and sendmmsg are POSIX
+ * Why: read, send, sendmsg, recvmmsg and sendmmsg are POSIX
  * cancellation points, and in a process with more than one thread (every
  * gnet engine: the loops run on threads of their own) glibc brackets each
  * of them with __pthread_enable_asynccancel / _disable_asynccancel, two
  * atomic read-modify-writes on the thread's cancel state per call. A loop
  * is never cancelled (the engine stops it by message), so that work buys
- * nothing; measured, it was 1.6% of an echo server's CPU at 64 connections
- * x 64 B x depth 16 (perf, cpu-clock), more than all of gnet's own code.
+ * nothing, and it weighed more than all of gnet's own code per message.
  *
  * Same return convention as the libc calls: -1 with errno set on failure.
  * Where a syscall number is missing (an architecture that lacks it), the
@@ -17,14 +16,13 @@
  *
  * Sanitizer builds keep the libc calls: the sanitizers intercept them,
  * ASan to check the buffers the kernel fills, TSan to see the
- * synchronisation through epoll and a thread blocked in it.
+ * synchronisation of the threads around them. (The poller's wait does the
+ * same, in kernel/poller_epoll.h.)
  */
-#ifndef GNET_KERNEL_SYS_H
-#define GNET_KERNEL_SYS_H
+#ifndef GNET_NET_SYS_H
+#define GNET_NET_SYS_H
 
-#include <signal.h>
 #include <stddef.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -63,19 +61,6 @@ gnet__sys_sendmsg(int fd, const struct msghdr *mh, int flags)
 	return (ssize_t)syscall(SYS_sendmsg, fd, mh, flags);
 #else
 	return sendmsg(fd, mh, flags);
-#endif
-}
-
-/* epoll_pwait with no mask is epoll_wait, and exists on every port (some,
- * arm64 among them, have no plain epoll_wait). */
-static inline int
-gnet__sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
-{
-#if defined(SYS_epoll_pwait) && !defined(GNET__SYS_LIBC)
-	return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout, NULL,
-	    (size_t)(_NSIG / 8));
-#else
-	return epoll_wait(epfd, ev, max, timeout);
 #endif
 }
 

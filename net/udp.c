@@ -105,7 +105,7 @@ gnet__udp_attach(gnet__net_loop_t *nl, int fd, int listener,
 		close(fd);
 		return rc;
 	}
-	c = gnet__conn_new(nl, fd, GNET__C_UDP);
+	c = gnet__conn_new(nl, fd, GNET__C_UDP, GNET__CS_OPEN);
 	if (c == NULL) {
 		close(fd);
 		return GNET_ENOMEM;
@@ -166,7 +166,7 @@ udp_read(gnet_conn_t *c)
 			c->rp = NULL;
 			c->rlen = 0;
 			gnet__conn_after_callback(c, a);
-			if (c->flags & (GNET__C_CLOSING | GNET__C_PAUSED))
+			if (gnet__conn_closing(c) || (c->flags & GNET__C_PAUSED))
 				return;
 		}
 		if (n < UDP_BATCH)
@@ -364,7 +364,7 @@ gnet_conn_sendto(gnet_conn_t *c, const struct sockaddr *to, socklen_t tolen,
 		return GNET_ETHREAD;
 	if (!(c->flags & GNET__C_UDP))
 		return GNET_EINVAL;
-	if (c->flags & GNET__C_CLOSING)
+	if (gnet__conn_closing(c))
 		return GNET_ECLOSED;
 	rc = gnet__udp_queue(c, to, tolen, &iov, 1, n);
 	return rc != 0 ? rc : (long)n;
