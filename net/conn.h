@@ -120,6 +120,29 @@ struct gnet_conn {
 	struct sockaddr_storage *long_addrs; /* the same two, or NULL */
 };
 
+static inline gnet_engine_t *
+gnet__conn_eng(const gnet_conn_t *c)
+{
+	return c->loop->eng;
+}
+
+static inline const gnet_options_t *
+gnet__conn_opt(const gnet_conn_t *c)
+{
+	return c->nl->net->opt;
+}
+
+/* The connection (or UDP socket) handle h names on loop l, or NULL once
+ * it has closed. */
+static inline gnet_conn_t *
+gnet__conn_live(gnet__loop_t *l, gnet_handle_t h)
+{
+	gnet__slot_t *s = gnet__slot_lookup(l, h);
+
+	return s != NULL && (s->kind == &gnet__conn_kind ||
+	    s->kind == &gnet__udp_kind) ? s->obj : NULL;
+}
+
 /* Has its close begun (CLOSING, ABORTING or CLOSED)? Writes are refused
  * from then on. */
 static inline bool
@@ -172,10 +195,22 @@ gnet_conn_t *gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
 void gnet__conn_sync_events(gnet_conn_t *c);
 /* The end of a connection: on_close (streams), descriptor, memory. */
 void gnet__conn_finish(gnet_conn_t *c);
+/* net/conn_read.c */
 /* Present the readable view (rp/rlen) to the handler: frames with a
  * codec, raw bytes otherwise; keeps what is left. A wake call runs the
  * raw handler even with nothing buffered. */
 void gnet__conn_present(gnet_conn_t *c, int wake_call);
+/* The wake message: run the handler again over what is buffered. */
+void gnet__conn_wake(gnet_conn_t *c);
+/* The connection kind's io: the poller's event for a stream. */
+void gnet__conn_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
+    int32_t res);
+/* net/conn_flush.c: write what is pending; finish a close when nothing
+ * is left (c may be freed). */
+void gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c);
+/* net/conn.c: stop (1) or resume (0) reading for the high watermark, and
+ * tell on_backpressure. */
+void gnet__conn_set_paused(gnet_conn_t *c, int paused);
 
 /* Socket options for a stream socket (accepted or dialled). */
 void gnet__conn_apply_options(int fd, int family, const gnet_options_t *o);

@@ -1,0 +1,124 @@
+/*
+ * The connection actor's flush: sending what is queued, arming
+ * writability for the rest, ending a close once the output is out, and
+ * the loop's pass over its dirty connections before it sleeps.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+#include "net/conn.h"
+#include "net/sys.h"
+
+static void
+arm_linger(gnet_conn_t *c)
+{
+	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_LINGER };
+
+	if (c->flags & GNET__C_LINGER_SET)
+		return;
+	c->flags |= GNET__C_LINGER_SET;
+	if (gnet__loop_timer(c->loop, gnet__now_ns() +
+	    (uint64_t)gnet__conn_opt(c)->linger_ms * 1000000ull, &m) != 0)
+		gnet__conn_abort(c, GNET_ENOMEM);
+}
+
+/* Send the stream's pending bytes; returns -1 when the peer is gone (the
+ * connection is then finished). */
+static int
+stream_send(gnet__net_loop_t *nl, gnet_conn_t *c)
+{
+	ssize_t n;
+
+	while (c->out.len != 0) {
+		/* MSG_NOSIGNAL: a vanished peer is an error code, not SIGPIPE. */
+		n = gnet__sys_send(c->fd, c->out.data + c->out.off, c->out.len,
+		    MSG_NOSIGNAL);
+		GNET__STAT_ADD(nl, syscalls_io, 1);
+		if (n > 0) {
+			gnet__buf_consume(&c->out, (size_t)n);
+			c->last_io_ns = nl->loop->now_ns;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		/* The peer is gone: what is left cannot be delivered, and
+		 * that matters more than why the close began. */
+		c->close_reason = n < 0 ? -errno : GNET_EPIPE;
+		c->state = GNET__CS_ABORTING;
+		gnet__conn_finish(c);
+		return -1;
+	}
+	return 0;
+}
+
+void
+gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
+{
+	const gnet_options_t *o = nl->net->opt;
+
+	if (c->state == GNET__CS_ABORTING) {
+		gnet__conn_finish(c);
+		return;
+	}
+	/* Nothing can be sent before the connect completes. */
+	if (c->state == GNET__CS_CONNECTING)
+		return;
+	if (c->flags & GNET__C_UDP) {
+		gnet__udp_flush(c);
+		/* Queued datagrams are not worth lingering for. */
+		if (c->state == GNET__CS_CLOSING) {
+			gnet__conn_finish(c);
+			return;
+		}
+	} else if (stream_send(nl, c) != 0) {
+		return;
+	}
+	if (c->out.len != 0) {
+		c->flags |= GNET__C_OUT_ARMED;
+		if (c->state == GNET__CS_CLOSING)
+			arm_linger(c);
+	} else {
+		c->flags &= ~(unsigned)GNET__C_OUT_ARMED;
+		/* Drained: give the block back. Keeping it saved one
+		 * allocation per flush but cost every idle connection 4 KiB;
+		 * the loop's block cache (base/buf.h) makes taking one again
+		 * a pop. A UDP
+		 * socket keeps its block: it is one per loop and refills
+		 * every iteration with a whole batch of replies. */
+		if (!(c->flags & GNET__C_UDP))
+			gnet__buf_release(&c->out);
+	}
+	if ((c->flags & GNET__C_PAUSED) && c->out.len <= o->write_low_watermark &&
+	    c->state == GNET__CS_OPEN)
+		gnet__conn_set_paused(c, 0);
+	if (c->state == GNET__CS_CLOSING && c->out.len == 0 &&
+	    !(c->flags & GNET__C_DIRTY)) {
+		gnet__conn_finish(c);
+		return;
+	}
+	gnet__conn_sync_events(c);
+}
+
+/* The FLUSH hook: every connection with output or a close to finish. */
+void
+gnet__conns_flush(gnet__loop_t *l, void *arg)
+{
+	gnet__net_loop_t *nl = arg;
+
+	(void)l;
+	while (nl->dirty != NULL) {
+		gnet_conn_t *c = nl->dirty;
+		nl->dirty = NULL;
+		while (c != NULL) {
+			gnet_conn_t *next = c->dirty_next;
+			c->flags &= ~(unsigned)GNET__C_DIRTY;
+			c->dirty_next = NULL;
+			gnet__conn_flush_one(nl, c);
+			c = next;
+		}
+	}
+	/* Flushes may have marked connections dirty again (a close's
+	 * callback writing to another); the loop above took them all. */
+	gnet__loop_not_due(l, nl->flush_bit);
+}
