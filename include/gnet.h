@@ -9,6 +9,12 @@
  * mailbox; they never touch its state.
  *
  * Conventions:
+ *   - Names are gnet_<object>_<verb>: the object is what the call acts on
+ *     (engine, conn, actor, pool, codec, loop, log), and a call that acts
+ *     on a connection or actor by its handle, from any thread, as a
+ *     message, is the loop-only call's name with _async
+ *     (gnet_conn_close / gnet_conn_close_async). gnet_run, gnet_strerror
+ *     and gnet_version are the library's own verbs.
  *   - Functions return 0 (or a count) on success and a negative GNET_E* code
  *     on failure (see "Errors" for the one rule); gnet_strerror() names it.
  *   - Every function states its thread rule:
@@ -79,11 +85,13 @@ enum {
 	GNET_EINVAL = GNET__ERRNO(EINVAL),   /* invalid argument (NULL, zero
 	                                      * length, bad option or struct size) */
 	GNET_ENOMEM = GNET__ERRNO(ENOMEM),   /* out of memory */
-	GNET_EAGAIN = GNET__ERRNO(EAGAIN),   /* full for now (a mailbox, the worker
+	GNET_EAGAIN = GNET__ERRNO(EAGAIN),   /* full for now (a mailbox,
+	    the worker
 	                                      * queue, a unix listener's backlog) */
 	GNET_ETIMEDOUT = GNET__ERRNO(ETIMEDOUT), /* timed out: a connect, or a
 	                                      * connection idle past idle_timeout_ms */
-	GNET_ENOTSUP = GNET__ERRNO(EOPNOTSUPP), /* not supported (yet), or a struct
+	GNET_ENOTSUP = GNET__ERRNO(EOPNOTSUPP), /* not supported (yet),
+	    or a struct
 	                                      * field this library does not know */
 	GNET_ECONNREFUSED = GNET__ERRNO(ECONNREFUSED),
 	GNET_ECONNRESET = GNET__ERRNO(ECONNRESET),
@@ -98,7 +106,8 @@ enum {
 	GNET_EHOSTUNREACH = GNET__ERRNO(EHOSTUNREACH),
 	GNET_EMFILE = GNET__ERRNO(EMFILE),
 	/* gnet's own conditions. */
-	GNET_ESCHEME = -10002,  /* address scheme not supported ("http://...") */
+	GNET_ESCHEME = -10002,
+	     /* address scheme not supported ("http://...") */
 	GNET_EADDR = -10003,    /* malformed address: host, port or syntax */
 	GNET_ESTALE = -10004,   /* handle names an actor that no longer exists */
 	GNET_ECLOSED = -10005,  /* connection is closed or closing */
@@ -106,15 +115,18 @@ enum {
 	GNET_ETHREAD = -10009,  /* loop-only function called from another thread */
 	GNET_ESHUTDOWN = -10010, /* engine is stopping: close reason / send refused */
 	GNET_ELINGER = -10011,  /* close gave up: peer did not read within linger */
-	GNET_EABORTED = -10012, /* connection aborted by the program (RST sent) */
+	GNET_EABORTED = -10012,
+	    /* connection aborted by the program (RST sent) */
 	GNET_EEOF = -10013,     /* close reason: the peer closed its side */
 	GNET_EINBOUND = -10014, /* close reason: unconsumed inbound data over limit */
-	GNET_ELIMIT = -10016,   /* a configured limit (connections, actors) reached */
+	GNET_ELIMIT = -10016,   /* a configured limit (connections,
+	    actors) reached */
 	GNET_EFRAMESIZE = -10017, /* frame longer than the codec's max frame length,
 	                         * or a payload too long for the length field */
 	GNET_EBADFRAME = -10018, /* malformed frame: negative adjusted length,
 	                         * length overflow, or rejected by a custom codec */
-	GNET_ETRUNCATED = -10019 /* close reason: peer closed in the middle of a frame */
+	GNET_ETRUNCATED = -10019 /* close reason: peer closed in the middle of
+	                         * a frame */
 };
 
 /* A short, static, human-readable description of any error code (a
@@ -168,7 +180,8 @@ typedef struct gnet_codec gnet_codec_t;
  */
 typedef enum gnet_action {
 	GNET_NONE = 0,     /* carry on */
-	GNET_CLOSE = 1,    /* close this connection (pending output is flushed) */
+	GNET_CLOSE = 1,
+	       /* close this connection (pending output is flushed) */
 	GNET_SHUTDOWN = 2  /* stop the whole engine */
 } gnet_action_t;
 
@@ -198,7 +211,8 @@ typedef struct gnet_events {
 	void (*on_shutdown)(gnet_engine_t *eng, void *udata);
 	/* A user message (type >= GNET_MSG_USER) sent to a connection's
 	 * handle. */
-	gnet_action_t (*on_message)(gnet_conn_t *c, const gnet_msg_t *m, void *udata);
+	gnet_action_t (*on_message)(gnet_conn_t *c, const gnet_msg_t *m,
+	    void *udata);
 	/* Backpressure: `paused` is 1 when the outbound buffer rose above the
 	 * high watermark and reading stopped, 0 when it drained below the low
 	 * watermark and reading resumed. */
@@ -207,17 +221,20 @@ typedef struct gnet_events {
 	 * engine stopped). Free what it owns here. Runs on a loop thread, a
 	 * worker-pool thread or, at shutdown, on the thread that called
 	 * gnet_engine_run. */
-	void (*on_dropped)(gnet_engine_t *eng, const gnet_msg_t *m, void *udata);
+	void (*on_dropped)(gnet_engine_t *eng, const gnet_msg_t *m,
+	    void *udata);
 	/* The ticker: when set, it runs on loop 0 right after the loops start
 	 * and then again after *delay_ns nanoseconds (preset to the previous
 	 * delay, 1 s the first time). It runs between that loop's other
 	 * events, never concurrently with them. GNET_SHUTDOWN stops the
 	 * engine. */
-	gnet_action_t (*on_tick)(gnet_engine_t *eng, uint64_t *delay_ns, void *udata);
+	gnet_action_t (*on_tick)(gnet_engine_t *eng, uint64_t *delay_ns,
+	    void *udata);
 	/* An outbound connection (gnet_engine_dial) failed before it opened:
-	 * GNET_ECONNREFUSED, GNET_ETIMEDOUT (connect_timeout_ms passed), GNET_ENOENT (no
-	 * unix socket), GNET_ESHUTDOWN... `ctx` is the dial's context; the
-	 * handle is dead. Runs on the loop the dial was made for. */
+	 * GNET_ECONNREFUSED, GNET_ETIMEDOUT (connect_timeout_ms passed),
+	 * GNET_ENOENT (no unix socket), GNET_ESHUTDOWN... `ctx` is the dial's
+	 * context; the handle is dead. Runs on the loop the dial was made
+	 * for. */
 	void (*on_dial_error)(gnet_engine_t *eng, gnet_handle_t h, void *ctx,
 	    int err, void *udata);
 } gnet_events_t;
@@ -226,7 +243,8 @@ typedef struct gnet_events {
  * Options. A struct with only its size set gives the documented defaults.
  */
 typedef enum gnet_send_policy {
-	GNET_SEND_WAIT = 0,  /* a foreign thread waits (with backoff) for room */
+	GNET_SEND_WAIT = 0,
+	     /* a foreign thread waits (with backoff) for room */
 	GNET_SEND_NOWAIT = 1 /* a foreign thread gets GNET_EAGAIN when full */
 } gnet_send_policy_t;
 
@@ -253,7 +271,8 @@ typedef struct gnet_options {
 	                         * is closed with GNET_EINBOUND; default 64 MiB */
 	int linger_ms;          /* how long a close waits for output to drain
 	                         * (default 5000; < 0: do not wait, drop output) */
-	int tcp_nodelay;        /* 0 default (on), 1 on, -1 off (Nagle enabled) */
+	int tcp_nodelay;        /* 0 default (on), 1 on,
+	    -1 off (Nagle enabled) */
 	int tcp_keepalive_s;    /* > 0: enable keepalive with this idle time */
 	int tcp_keepalive_intvl_s; /* probe interval (default: tcp_keepalive_s) */
 	int tcp_keepalive_cnt;  /* probes before the peer is dropped (0: kernel's) */
@@ -401,7 +420,8 @@ GNET_API size_t gnet_conn_inbound_len(const gnet_conn_t *c);
  * payload length), GNET_ECLOSED once close has begun, or the codec's
  * error (e.g. GNET_EFRAMESIZE), in which case nothing was written. */
 GNET_API long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
-GNET_API long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov, int iovcnt);
+GNET_API long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov,
+    int iovcnt);
 GNET_API size_t gnet_conn_outbound_len(const gnet_conn_t *c);
 
 /* Graceful close: stop reading, flush pending output (up to linger_ms),
@@ -416,12 +436,16 @@ GNET_API int gnet_conn_abort(gnet_conn_t *c);
 GNET_API void *gnet_conn_context(const gnet_conn_t *c);
 /* Returns 0, or GNET_ETHREAD off the owner loop (nothing is set). */
 GNET_API int gnet_conn_set_context(gnet_conn_t *c, void *ctx);
+/* Off the owner loop these return GNET_HANDLE_NONE, NULL, GNET_ETHREAD,
+ * GNET_ETHREAD. */
 GNET_API gnet_handle_t gnet_conn_handle(const gnet_conn_t *c);
 GNET_API gnet_engine_t *gnet_conn_engine(const gnet_conn_t *c);
 GNET_API int gnet_conn_fd(const gnet_conn_t *c);
 GNET_API int gnet_conn_loop_index(const gnet_conn_t *c);
-GNET_API const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c, socklen_t *len);
-GNET_API const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, socklen_t *len);
+GNET_API const struct sockaddr *gnet_conn_local_addr(const gnet_conn_t *c,
+    socklen_t *len);
+GNET_API const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c,
+    socklen_t *len);
 
 /* Send one datagram to `to` from a UDP socket's connection object (e.g.
  * inside on_traffic, or from on_message). Returns n, GNET_EINVAL (not a
@@ -429,7 +453,8 @@ GNET_API const struct sockaddr *gnet_conn_remote_addr(const gnet_conn_t *c, sock
  * Thread: owner loop. */
 GNET_API long gnet_conn_sendto(gnet_conn_t *c, const struct sockaddr *to,
     socklen_t tolen, const void *data, size_t n);
-/* 1 for a UDP socket's connection object, 0 for a stream connection. */
+/* 1 for a UDP socket's connection object, 0 for a stream connection (and
+ * off the owner loop). */
 GNET_API int gnet_conn_is_udp(const gnet_conn_t *c);
 
 /* Ask a connection to run on_traffic again with what it has buffered
@@ -454,7 +479,8 @@ GNET_API void *gnet_conn_codec_state(gnet_conn_t *c);
 /* Resolve a handle to a live connection on the calling loop. Returns
  * GNET_ESTALE for a closed connection, GNET_ETHREAD when called off the
  * owning loop, GNET_EINVAL for a non-connection handle. */
-GNET_API int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h, gnet_conn_t **out);
+GNET_API int gnet_conn_lookup(gnet_engine_t *eng, gnet_handle_t h,
+    gnet_conn_t **out);
 
 /* Completion of an asynchronous write, run on the connection's loop:
  * status 0 when the bytes were appended to the outbound buffer (c is the
@@ -521,9 +547,9 @@ typedef struct gnet_dial_options {
  * Returns 0 when the dial started (the outcome is on_open or
  * on_dial_error), or GNET_EADDR / GNET_ESCHEME / GNET_EINVAL (loop out of
  * range) / GNET_ESHUTDOWN. Called on the chosen loop, a connect that
- * fails at once (GNET_ECONNREFUSED or GNET_ENOENT for a unix socket, GNET_EAGAIN for
- * a unix listener whose backlog is full) is returned here rather than
- * through on_dial_error. Writes made before on_open are kept and sent
+ * fails at once (GNET_ECONNREFUSED, or GNET_ENOENT for a unix socket,
+ * GNET_EAGAIN for a unix listener whose backlog is full) is returned here
+ * rather than through on_dial_error. Writes made before on_open are kept and sent
  * once connected (dropped if the dial fails). Thread: any, from on_boot
  * on, until the engine stops. */
 GNET_API int gnet_engine_dial(gnet_engine_t *eng, const char *addr,
@@ -560,11 +586,13 @@ typedef void (*gnet_job_fn)(void *arg, gnet_msg_t *reply);
  * arg can be freed. May be NULL. */
 typedef void (*gnet_job_cancel_fn)(void *arg);
 
-/* Queue a job. Returns 0, GNET_EAGAIN when worker_queue jobs are already
+/* Queue a job. Never blocks and takes no lock, so a loop may call it
+ * freely. Returns 0, GNET_EAGAIN when worker_queue jobs are already
  * waiting, GNET_ENOTSUP when the engine has no pool, GNET_ESTATE before
  * gnet_engine_run started it, GNET_ESHUTDOWN when it is stopping,
  * GNET_EINVAL for a NULL fn. Thread: any. */
-GNET_API int gnet_pool_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_job_fn fn,
+GNET_API int gnet_pool_submit(gnet_engine_t *eng, gnet_handle_t reply_to,
+    gnet_job_fn fn,
     gnet_job_cancel_fn cancel, void *arg);
 
 /* gnet_pool_submit on behalf of connection c, with backpressure: when the
@@ -572,7 +600,8 @@ GNET_API int gnet_pool_submit(gnet_engine_t *eng, gnet_handle_t reply_to, gnet_j
  * has room again, then c is woken (on_traffic runs again with its
  * buffered input, so leave the request unconsumed and retry there).
  * Thread: owner loop. */
-GNET_API int gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn, gnet_job_cancel_fn cancel,
+GNET_API int gnet_conn_submit(gnet_conn_t *c, gnet_job_fn fn,
+    gnet_job_cancel_fn cancel,
     void *arg);
 
 /* ------------------------------------------------------------------------
@@ -601,7 +630,8 @@ GNET_API int gnet_codec_new_line(gnet_codec_t **out, size_t max_frame);
 
 /* Delimiter based: frames end with the byte sequence delim[0..dlen)
  * (1..64 bytes), which is stripped; encoding appends it. */
-GNET_API int gnet_codec_new_delimiter(gnet_codec_t **out, const void *delim, size_t dlen,
+GNET_API int gnet_codec_new_delimiter(gnet_codec_t **out, const void *delim,
+    size_t dlen,
     size_t max_frame);
 
 /* Fixed length: every frame is exactly frame_len (> 0) bytes. Encoding
@@ -640,8 +670,10 @@ GNET_API int gnet_codec_new_length_field(gnet_codec_t **out,
 
 /* Custom codecs. A codec writes encoded bytes through a sink. */
 typedef struct gnet_codec_sink gnet_codec_sink_t;
-GNET_API int gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p, size_t n);
-GNET_API int gnet_codec_sink_writev(gnet_codec_sink_t *s, const struct iovec *iov,
+GNET_API int gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p,
+    size_t n);
+GNET_API int gnet_codec_sink_writev(gnet_codec_sink_t *s,
+    const struct iovec *iov,
     int iovcnt);
 
 /* One decoded frame: the payload to hand to on_traffic and how many input
@@ -666,7 +698,8 @@ typedef struct gnet_codec_def {
 	/* Encode one frame whose payload is iov[0..iovcnt) (len bytes in all)
 	 * by writing to `out`. Return 0 or a negative error code; on error
 	 * everything written to `out` is discarded. */
-	int (*encode)(void *cfg, gnet_codec_sink_t *out, const struct iovec *iov,
+	int (*encode)(void *cfg, gnet_codec_sink_t *out,
+	    const struct iovec *iov,
 	    int iovcnt, size_t len);
 	/* Called by gnet_codec_free for cfg; may be NULL. */
 	void (*free_cfg)(void *cfg);
@@ -680,7 +713,8 @@ typedef struct gnet_codec_def {
 
 /* Returns 0, GNET_EINVAL or GNET_ENOMEM. On failure def->cfg still
  * belongs to the caller (free_cfg is not called). */
-GNET_API int gnet_codec_new_custom(gnet_codec_t **out, const gnet_codec_def_t *def);
+GNET_API int gnet_codec_new_custom(gnet_codec_t **out,
+    const gnet_codec_def_t *def);
 
 /* Free a codec (and its cfg through free_cfg). NULL is ignored. */
 GNET_API void gnet_codec_free(gnet_codec_t *codec);
@@ -693,7 +727,8 @@ GNET_API void gnet_codec_free(gnet_codec_t *codec);
  * a negative error code. */
 GNET_API size_t gnet_codec_state_size(const gnet_codec_t *codec);
 GNET_API size_t gnet_codec_max_frame(const gnet_codec_t *codec);
-GNET_API int gnet_codec_decode(const gnet_codec_t *codec, void *state, const void *in,
+GNET_API int gnet_codec_decode(const gnet_codec_t *codec, void *state,
+    const void *in,
     size_t n, gnet_frame_t *f);
 GNET_API long gnet_codec_encode(const gnet_codec_t *codec, const void *payload,
     size_t n, void *out, size_t cap);
@@ -728,7 +763,8 @@ GNET_API int gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
  * mailbox). A message to an actor that dies before delivery is dropped and
  * counted (see on_dropped). Messages from one sender to one receiver
  * arrive in order. Thread: any. */
-GNET_API int gnet_actor_send(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m);
+GNET_API int gnet_actor_send(gnet_engine_t *eng, gnet_handle_t to,
+    const gnet_msg_t *m);
 
 /* Deliver m to an actor of the calling loop after delay_ms milliseconds,
  * through the loop's timer heap. Thread: owner loop of `to`. */
@@ -740,9 +776,10 @@ GNET_API int gnet_actor_send_after(gnet_engine_t *eng, gnet_handle_t to,
 GNET_API int gnet_actor_stop_async(gnet_engine_t *eng, gnet_handle_t actor);
 
 /* Inside receive: */
-GNET_API void *gnet_actor_state(const gnet_actor_t *self);          /* Thread: owner loop */
-GNET_API gnet_handle_t gnet_actor_handle(const gnet_actor_t *self); /* Thread: owner loop */
-GNET_API gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);/* Thread: owner loop */
+/* Thread: owner loop, for these three. */
+GNET_API void *gnet_actor_state(const gnet_actor_t *self);
+GNET_API gnet_handle_t gnet_actor_handle(const gnet_actor_t *self);
+GNET_API gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);
 /* Stop this actor after the current message; later messages are dropped.
  * Thread: owner loop. */
 GNET_API void gnet_actor_stop(gnet_actor_t *self);

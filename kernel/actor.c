@@ -48,7 +48,8 @@ static const gnet__kind_t actor_kind = {
 };
 
 int
-gnet_actor_spawn(gnet_engine_t *eng, int loop_index, const gnet_actor_def_t *def,
+gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
+    const gnet_actor_def_t *def,
     gnet_handle_t *out)
 {
 	gnet__loop_t *self, *l;

@@ -265,7 +265,8 @@ gnet_engine_stop(gnet_engine_t *eng)
 	if (eng == NULL)
 		return GNET_EINVAL;
 	atomic_store_explicit(&eng->stop_requested, 1, memory_order_release);
-	atomic_compare_exchange_strong(&eng->state, &expected, GNET__ENG_STOPPING);
+	atomic_compare_exchange_strong(&eng->state, &expected,
+	    GNET__ENG_STOPPING);
 	for (i = 0; i < eng->nloops; i++)
 		gnet__waker_force(&eng->loops[i]->waker);
 	return 0;
@@ -313,5 +314,6 @@ gnet_engine_num_loops(const gnet_engine_t *eng)
 int
 gnet_engine_is_running(const gnet_engine_t *eng)
 {
-	return eng != NULL && atomic_load(&((gnet_engine_t *)eng)->state) == GNET__ENG_RUNNING;
+	return eng != NULL &&
+	    atomic_load(&((gnet_engine_t *)eng)->state) == GNET__ENG_RUNNING;
 }

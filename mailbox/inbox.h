@@ -46,9 +46,10 @@ gnet__inbox_push_foreign(gnet__inbox_t *in, const gnet_msg_t *m)
 /* Consumer (owner loop): pop up to `budget_per_ring` messages from each
  * ring, calling fn for each. Returns the number popped; *more is set when
  * a ring still held messages when its share of the budget ran out. Bit k
- * of *was_full (k < GNET__LOOP_MASK_BITS) is set when loop k's ring was found full: that
- * loop has messages parked in its outbox and should be woken to move them
- * now that there is room, rather than at its next retry. */
+ * of *was_full (k < GNET__LOOP_MASK_BITS) is set when loop k's ring was
+ * found full: that loop has messages parked in its outbox and should be
+ * woken to move them now that there is room, rather than at its next
+ * retry. */
 typedef void (*gnet__inbox_fn)(void *ctx, const gnet_msg_t *m);
 unsigned gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
     gnet__inbox_fn fn, void *ctx, bool *more, uint64_t *was_full);

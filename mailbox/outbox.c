@@ -54,7 +54,8 @@ gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
 		unsigned moved = 0;
 
 		while (q->head != NULL &&
-		    gnet__inbox_push_from_loop(inboxes[d], o->self, &q->head->msg)) {
+		    gnet__inbox_push_from_loop(inboxes[d], o->self,
+		    &q->head->msg)) {
 			gnet__msgpool_put(pool, gnet__fifo_pop(q));
 			o->parked--;
 			moved++;
@@ -66,7 +67,8 @@ gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
 }
 
 bool
-gnet__outbox_can_progress(const gnet__outbox_t *o, gnet__inbox_t *const *inboxes)
+gnet__outbox_can_progress(const gnet__outbox_t *o,
+    gnet__inbox_t *const *inboxes)
 {
 	int d;
 

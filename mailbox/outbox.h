@@ -32,8 +32,9 @@ int gnet__outbox_send(gnet__outbox_t *o, gnet__msgpool_t *pool,
     gnet__inbox_t *dst_inbox, int dst, const gnet_msg_t *m);
 
 /* Move parked messages into their rings while there is room. Sets bit d of
- * *moved_mask (for d < GNET__LOOP_MASK_BITS) for each destination that received messages, so
- * the caller can wake it. Returns the number still parked. */
+ * *moved_mask (for d < GNET__LOOP_MASK_BITS) for each destination that
+ * received messages, so the caller can wake it. Returns the number still
+ * parked. */
 uint64_t gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
     gnet__inbox_t *const *inboxes, uint64_t *moved_mask);
 

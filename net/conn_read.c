@@ -73,7 +73,8 @@ gnet__conn_present(gnet_conn_t *c, int wake_call)
 	if (c->flags & GNET__C_VIEW_SCRATCH) {
 		c->flags &= ~(unsigned)GNET__C_VIEW_SCRATCH;
 		/* Keep what the handler left for the next call. */
-		if (c->rlen != 0 && gnet__buf_append(&c->in, c->rp, c->rlen) != 0) {
+		if (c->rlen != 0 && gnet__buf_append(&c->in, c->rp,
+		    c->rlen) != 0) {
 			gnet__conn_abort(c, GNET_ENOMEM);
 			return;
 		}
@@ -131,7 +132,8 @@ schedule_reread(gnet__net_loop_t *nl, gnet_conn_t *c)
 		 * level-triggered; the poller then keeps reporting the bytes
 		 * left behind. */
 		c->flags |= GNET__C_LEVEL;
-		gnet__poller_mod(&c->loop->poller, c->fd, c->handle, c->ev_mask);
+		gnet__poller_mod(&c->loop->poller, c->fd, c->handle,
+		    c->ev_mask);
 		return;
 	}
 	c->flags |= GNET__C_REREAD;
@@ -140,7 +142,8 @@ schedule_reread(gnet__net_loop_t *nl, gnet_conn_t *c)
 
 /* Events on which a stream connection that is reading reads: bytes, or
  * the end of the stream or an error, which come after the bytes. */
-#define STREAM_READ_EVENTS (GNET__POLL_IN | GNET__POLL_RDHUP | GNET__POLL_HUP | GNET__POLL_ERR)
+#define STREAM_READ_EVENTS (GNET__POLL_IN | GNET__POLL_RDHUP | \
+	GNET__POLL_HUP | GNET__POLL_ERR)
 
 /* One read of a stream socket into the loop's scratch buffer; with -1,
  * errno says why. */

@@ -1,11 +1,11 @@
 /*
  * Outbound connections: dial and adopt. A dial becomes a connection
- * object at once, in the CONNECTING state, watching only EPOLLOUT; the
- * loop completes it when the socket turns writable (SO_ERROR tells the
- * outcome) or fails it when the connect timer fires. Either way the
+ * object at once, in the CONNECTING state, watching only writability;
+ * the loop completes it when the socket turns writable (SO_ERROR tells
+ * the outcome) or fails it when the connect timer fires. Either way the
  * program hears on_open or on_dial_error from the loop -- never from
- * inside the gnet_engine_dial call, so a handler dialling from a callback is not
- * re-entered.
+ * inside the gnet_engine_dial call, so a handler dialling from a callback
+ * is not re-entered.
  *
  * From another thread the request travels as a DIAL message to the
  * loop's dialer, the actor net/ keeps on every loop to open connections
@@ -37,7 +37,8 @@ static void
 report_failure(gnet_engine_t *eng, const gnet__dial_req_t *r, int err)
 {
 	if (eng->ev.on_dial_error != NULL)
-		eng->ev.on_dial_error(eng, GNET_HANDLE_NONE, r->ctx, err, eng->udata);
+		eng->ev.on_dial_error(eng, GNET_HANDLE_NONE, r->ctx, err,
+		    eng->udata);
 }
 
 /* Start a dial or adoption on nl's loop. Returns 0 (the outcome will be
@@ -68,10 +69,12 @@ dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 		}
 	} else {
 		int type = r->addr.net == GNET__NET_UDP ? SOCK_DGRAM : SOCK_STREAM;
-		fd = socket(r->addr.ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(r->addr.ss.ss_family,
+		    type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
-		if (connect(fd, (struct sockaddr *)&r->addr.ss, r->addr.len) < 0 &&
+		if (connect(fd, (struct sockaddr *)&r->addr.ss,
+		    r->addr.len) < 0 &&
 		    errno != EINPROGRESS) {
 			/* A unix listener with a full backlog says EAGAIN;
 			 * everything here is final (refused, no such file). */
@@ -188,7 +191,8 @@ fail:
 }
 
 int
-gnet_engine_dial(gnet_engine_t *eng, const char *addr, const gnet_dial_options_t *opts,
+gnet_engine_dial(gnet_engine_t *eng, const char *addr,
+    const gnet_dial_options_t *opts,
     gnet_handle_t *out)
 {
 	gnet__dial_req_t *r;

@@ -108,7 +108,8 @@ adopt_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
 		    1, memory_order_relaxed);
 }
 
-static const gnet__msgtype_t net_types[GNET__NET_MSG_END - GNET__NET_MSG_FIRST] = {
+static const gnet__msgtype_t
+    net_types[GNET__NET_MSG_END - GNET__NET_MSG_FIRST] = {
 #define T(type) [GNET__MSG_##type - GNET__NET_MSG_FIRST]
 	T(ADOPT) = { .name = "adopt", .drop = adopt_dropped },
 	T(DIAL) = { .name = "dial", .drop = gnet__dialer_dropped },
@@ -289,7 +290,8 @@ gnet_engine_conn_count(const gnet_engine_t *eng)
 }
 
 int
-gnet_engine_loop_stats(const gnet_engine_t *eng, int index, gnet_loop_stats_t *out)
+gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
+    gnet_loop_stats_t *out)
 {
 	gnet__loop_t *l;
 	gnet__net_loop_t *nl;
@@ -314,5 +316,6 @@ gnet_engine_loop_stats(const gnet_engine_t *eng, int index, gnet_loop_stats_t *o
 	st.udp_dropped = GNET__STAT_GET(nl, udp_dropped);
 	st.syscalls_io = GNET__STAT_GET(nl, syscalls_io);
 	return gnet__struct_out(out,
-	    GNET__SIZE_THROUGH(gnet_loop_stats_t, syscalls_io), &st, sizeof(st));
+	    GNET__SIZE_THROUGH(gnet_loop_stats_t, syscalls_io), &st,
+	    sizeof(st));
 }

@@ -45,7 +45,7 @@ enum {
 	GNET__NET_MSG_END
 };
 
-/* ---- defaults of the options net/ reads (gnet_options_t documents them) ---- */
+/* ---- defaults of the options net/ reads (gnet_options_t has them) ---- */
 #define GNET__DEFAULT_READ_CAP (64u * 1024)
 #define GNET__DEFAULT_HIGH_WM (1024u * 1024)
 #define GNET__DEFAULT_LOW_WM (256u * 1024)
