@@ -7,7 +7,7 @@
 #include "actors/actors.h"
 
 /* First delay offered to on_tick, before it has chosen one. */
-#define TICK_DEFAULT_NS 1000000000ull
+#define TICK_DEFAULT_NS GNET__NS_PER_S
 
 typedef struct ticker {
 	gnet_engine_t *eng;

@@ -34,6 +34,10 @@
 #include "kernel/stats.h"
 #include "kernel/timer_heap.h"
 
+/* Units of the loop's clock (gnet__now_ns). */
+#define GNET__NS_PER_MS 1000000ull
+#define GNET__NS_PER_S 1000000000ull
+
 /* ---- tunables, each with the reason for its value ---- */
 
 /* Messages an actor handles per turn before the next actor runs: keeps one

@@ -24,7 +24,7 @@ gnet__now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * GNET__NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 int
@@ -229,7 +229,7 @@ begin_stop(gnet__loop_t *l)
 
 	l->stopping = true;
 	l->stop_deadline_ns = gnet__now_ns() +
-	    (uint64_t)(linger > 0 ? linger : 0) * 1000000ull;
+	    (uint64_t)(linger > 0 ? linger : 0) * GNET__NS_PER_MS;
 	for (i = 0; i < l->eng->nexts; i++)
 		if (l->eng->exts[i]->stop_begin != NULL)
 			l->eng->exts[i]->stop_begin(l);

@@ -121,6 +121,6 @@ gnet_actor_send_after(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m,
 		return GNET_ESTALE;
 	copy = *m;
 	copy.to = to;
-	return gnet__loop_timer(self, gnet__now_ns() + delay_ms * 1000000ull,
+	return gnet__loop_timer(self, gnet__now_ns() + delay_ms * GNET__NS_PER_MS,
 	    &copy);
 }

@@ -4,6 +4,12 @@
 #include <stdlib.h>
 #include "kernel/timer_heap.h"
 
+#define NS_PER_MS 1000000u
+/* The longest wait a timer asks for (about 17 minutes): the poller's
+ * timeout is an int of milliseconds, and a loop may as well look up now
+ * and then. */
+#define TIMEOUT_MAX_MS 1000000
+
 void
 gnet__timers_init(gnet__timer_heap_t *h)
 {
@@ -89,6 +95,8 @@ gnet__timers_timeout_ms(const gnet__timer_heap_t *h, uint64_t now_ns)
 		return -1;
 	if (h->v[0].due_ns <= now_ns)
 		return 0;
-	d = (h->v[0].due_ns - now_ns + 999999) / 1000000;
-	return d > 1000000 ? 1000000 : (int)d;
+	/* Rounded up: waking before the timer is due only to wait again
+	 * would cost a turn. */
+	d = (h->v[0].due_ns - now_ns + NS_PER_MS - 1) / NS_PER_MS;
+	return d > TIMEOUT_MAX_MS ? TIMEOUT_MAX_MS : (int)d;
 }

@@ -245,7 +245,7 @@ arm_idle(gnet__loop_t *l, gnet_conn_t *c, uint64_t at_ns)
 static void
 check_idle(gnet_conn_t *c)
 {
-	uint64_t idle = (uint64_t)gnet__conn_opt(c)->idle_timeout_ms * 1000000ull;
+	uint64_t idle = (uint64_t)gnet__conn_opt(c)->idle_timeout_ms * GNET__NS_PER_MS;
 	uint64_t now = gnet__now_ns();
 
 	c->flags &= ~(unsigned)GNET__C_IDLE_SET;
@@ -273,7 +273,7 @@ gnet__conn_connected(gnet_conn_t *c)
 	c->last_io_ns = l->now_ns;
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
-		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
+		    (uint64_t)eng->opt.idle_timeout_ms * GNET__NS_PER_MS);
 	GNET__STAT_ADD(c->nl, conns, 1);
 	gnet__conn_sync_events(c);
 	sync_read_fd(c); /* no longer connecting, whether or not ev_mask moved */
@@ -346,7 +346,7 @@ gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
 	gnet__conn_apply_options(fd, gnet__conn_family(c), &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
 		arm_idle(l, c, c->last_io_ns +
-		    (uint64_t)eng->opt.idle_timeout_ms * 1000000ull);
+		    (uint64_t)eng->opt.idle_timeout_ms * GNET__NS_PER_MS);
 	GNET__STAT_ADD(nl, conns, 1);
 	GNET__STAT_ADD(nl, accepted, 1);
 	if (eng->ev.on_open != NULL)

@@ -17,7 +17,7 @@ arm_linger(gnet_conn_t *c)
 		return;
 	c->flags |= GNET__C_LINGER_SET;
 	if (gnet__loop_timer(c->loop, gnet__now_ns() +
-	    (uint64_t)gnet__conn_opt(c)->linger_ms * 1000000ull, &m) != 0)
+	    (uint64_t)gnet__conn_opt(c)->linger_ms * GNET__NS_PER_MS, &m) != 0)
 		gnet__conn_abort(c, GNET_ENOMEM);
 }
 

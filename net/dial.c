@@ -110,7 +110,7 @@ dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 	if (r->fd < 0 && r->timeout_ms > 0) {
 		gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_CONNECT_TIMEOUT };
 		gnet__loop_timer(l, gnet__now_ns() +
-		    (uint64_t)r->timeout_ms * 1000000ull, &m);
+		    (uint64_t)r->timeout_ms * GNET__NS_PER_MS, &m);
 	}
 	if (out != NULL)
 		*out = c->handle;

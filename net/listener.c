@@ -55,7 +55,7 @@ listener_back_off(gnet__loop_t *l, gnet__listener_t *ls, int k)
 	gnet_msg_t m = { .to = ls->handles[k], .type = GNET__MSG_LISTEN_RETRY };
 
 	listener_watch(l, ls->fds[k], ls->handles[k], 0);
-	if (gnet__loop_timer(l, gnet__now_ns() + ACCEPT_RETRY_MS * 1000000ull,
+	if (gnet__loop_timer(l, gnet__now_ns() + ACCEPT_RETRY_MS * GNET__NS_PER_MS,
 	    &m) != 0)
 		listener_watch(l, ls->fds[k], ls->handles[k], GNET__POLL_IN);
 }
