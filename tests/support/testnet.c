@@ -52,17 +52,51 @@ static int slice_left(int64_t deadline)
 	return left > TN_POLL_SLICE_MS ? TN_POLL_SLICE_MS : (int)left;
 }
 
-void tn_loop_error(tn_loop_errors_t *e, int line)
+int tn_ld(atomic_int *p)
 {
-	int zero = 0;
-	atomic_compare_exchange_strong(&e->first_line, &zero, line);
+	return atomic_load(p);
+}
+
+long tn_ldl(atomic_long *p)
+{
+	return atomic_load(p);
+}
+
+uint64_t tn_ld64(atomic_uint_least64_t *p)
+{
+	return atomic_load(p);
+}
+
+size_t tn_ldz(atomic_size_t *p)
+{
+	return atomic_load(p);
+}
+
+void tn_loop_error(tn_loop_errors_t *e, const char *file, int line)
+{
+	const char *none = NULL;
+
+	/* The file wins the race, then its line: both name one check. */
+	if (atomic_compare_exchange_strong(&e->first_file, &none, file))
+		atomic_store(&e->first_line, line);
 	atomic_fetch_add(&e->count, 1);
 }
 
 void tn_loop_errors_reset(tn_loop_errors_t *e)
 {
 	atomic_store(&e->count, 0);
+	atomic_store(&e->first_file, NULL);
 	atomic_store(&e->first_line, 0);
+}
+
+const char *tn_loop_errors_where(tn_loop_errors_t *e)
+{
+	static _Thread_local char where[256];
+	const char *file = atomic_load(&e->first_file);
+
+	snprintf(where, sizeof where, "%s:%d", file != NULL ? file : "?",
+	    atomic_load(&e->first_line));
+	return where;
 }
 
 /* ------------------------------------------------------------------------
@@ -316,19 +350,37 @@ int tn_wait_eof(int fd, int timeout_ms, size_t *extra)
 	}
 }
 
+uint64_t tn_rng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
 void tn_fill_random(void *buf, size_t n, uint64_t seed)
 {
 	uint8_t *p = buf;
 	uint64_t x = seed ? seed : 0x9E3779B97F4A7C15ull;
 	size_t i = 0;
 	while (i < n) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		uint64_t v = x * 0x2545F4914F6CDD1Dull;
+		uint64_t v = tn_rng_next(&x);
 		for (int k = 0; k < 8 && i < n; k++, i++)
 			p[i] = (uint8_t)(v >> (8 * k));
 	}
+}
+
+size_t tn_first_diff(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+	size_t i = 0;
+
+	while (i < n && x[i] == y[i])
+		i++;
+	return i;
 }
 
 /* ------------------------------------------------------------------------

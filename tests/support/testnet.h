@@ -41,6 +41,13 @@ void tn_nap(void);       /* sleep TN_NAP_NS: the step of a bounded wait */
 /* Raise *max to v if v is larger (for maxima observed on loop threads). */
 void tn_atomic_max(atomic_size_t *max, size_t v);
 
+/* Atomic loads for assertions: a call, unlike the atomic_load macro,
+ * keeps Check's failure message readable ("tn_ld(&ctx.closes) == 1"). */
+int tn_ld(atomic_int *p);
+long tn_ldl(atomic_long *p);
+uint64_t tn_ld64(atomic_uint_least64_t *p);
+size_t tn_ldz(atomic_size_t *p);
+
 /* ------------------------------------------------------------------------
  * Unexpected results seen on loop or pool threads. Asserting there would
  * abort from a foreign thread without a useful message, so a check there
@@ -49,21 +56,24 @@ void tn_atomic_max(atomic_size_t *max, size_t v);
  */
 typedef struct tn_loop_errors {
 	atomic_int count;
-	atomic_int first_line;
+	_Atomic(const char *) first_file; /* the check's own file: a suite's */
+	atomic_int first_line;            /* servers live in tests/support too */
 } tn_loop_errors_t;
 
-void tn_loop_error(tn_loop_errors_t *e, int line);
+void tn_loop_error(tn_loop_errors_t *e, const char *file, int line);
 void tn_loop_errors_reset(tn_loop_errors_t *e);
+/* "file:line" of the first unexpected result, for messages. */
+const char *tn_loop_errors_where(tn_loop_errors_t *e);
 #define TN_LOOP_CHECK(e, cond) \
 	do { \
 		if (!(cond)) \
-			tn_loop_error((e), __LINE__); \
+			tn_loop_error((e), __FILE__, __LINE__); \
 	} while (0)
 /* A macro, so a failure names the test's own line. */
 #define TN_ASSERT_NO_LOOP_ERRORS(e) \
 	ck_assert_msg(atomic_load(&(e)->count) == 0, \
-	    "%d unexpected result(s) on loop or pool threads, first at %s:%d", \
-	    atomic_load(&(e)->count), __FILE__, atomic_load(&(e)->first_line))
+	    "%d unexpected result(s) on loop or pool threads, first at %s", \
+	    atomic_load(&(e)->count), tn_loop_errors_where(e))
 
 /* ------------------------------------------------------------------------
  * Engine on a background thread.
@@ -135,6 +145,11 @@ int tn_wait_eof(int fd, int timeout_ms, size_t *extra);
 
 /* Deterministic pseudo-random bytes (xorshift64*); seed 0 is remapped. */
 void tn_fill_random(void *buf, size_t n, uint64_t seed);
+/* One xorshift64* step: the next value of the sequence in *state (which
+ * must not be 0), the generator behind tn_fill_random. */
+uint64_t tn_rng_next(uint64_t *state);
+/* Index of the first byte where a and b differ, n if none: for messages. */
+size_t tn_first_diff(const void *a, const void *b, size_t n);
 
 /* ------------------------------------------------------------------------
  * Multi-client pump: K clients send their buffers and read back what they
