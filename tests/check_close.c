@@ -80,13 +80,13 @@
  */
 
 /* Wait for connection `idx` to open; returns its handle (fails if none). */
-static gnet_handle_t wait_open(close_srv_t *ctx, int idx)
+static gnet_handle_t wait_open(close_server_t *ctx, int idx)
 {
 	return tn_conn_log_wait_ready(&ctx->log, idx, WAIT_MS);
 }
 
 /* Stop the engine and check that no connection was closed twice. */
-static void close_server_and_check_once(tn_server_t *s, close_srv_t *ctx)
+static void close_server_and_check_once(tn_server_t *s, close_server_t *ctx)
 {
 	tn_server_close(s);
 	tn_conn_log_assert_closed_once(&ctx->log);
@@ -105,8 +105,8 @@ static void flood_then_close(int linger_ms)
 	ck_assert_ptr_nonnull(flood);
 	tn_fill_random(flood, FLOOD_BYTES, 11);
 
-	close_srv_t ctx;
-	cs_init(&ctx, CS_FLOOD_CLOSE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_FLOOD_CLOSE);
 	ctx.flood = flood;
 	ctx.flood_len = FLOOD_BYTES;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t),
@@ -115,7 +115,7 @@ static void flood_then_close(int linger_ms)
 		.sndbuf = LINGER_SNDBUF,
 	};
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	int fd = tn_connect_rcvbuf(s.port, LINGER_RCVBUF);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -177,10 +177,10 @@ END_TEST
  */
 START_TEST(test_abort_from_callback)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_WRITE_ABORT);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_WRITE_ABORT);
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -212,13 +212,13 @@ END_TEST
  */
 START_TEST(test_abort_and_close_async)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_IDLE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_IDLE);
 	/* Two loops: each connection lives on its own loop, so the messages
 	 * are routed by the handle's loop index. */
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	int fd_abort = tn_connect(s.port);
 	ck_assert_int_ge(fd_abort, 0);
@@ -266,13 +266,13 @@ END_TEST
  */
 START_TEST(test_max_inbound)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_HOARD_OR_ECHO);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_HOARD_OR_ECHO);
 	/* One loop: the limit on one connection must not disturb another
 	 * served by the same thread. */
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .max_inbound = MAX_INBOUND };
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	uint8_t *hoard = malloc(HOARD_BYTES);
 	uint8_t *echo = malloc(ECHO_BYTES);
@@ -383,8 +383,8 @@ static int reader_active(const reader_t *r)
 START_TEST(test_stop_flushes_pending)
 {
 	uint8_t *replies[STOP_CLIENTS];
-	close_srv_t ctx;
-	cs_init(&ctx, CS_REPLY);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_REPLY);
 	for (int i = 0; i < STOP_CLIENTS; i++) {
 		replies[i] = malloc(REPLY_BYTES);
 		ck_assert_ptr_nonnull(replies[i]);
@@ -399,7 +399,7 @@ START_TEST(test_stop_flushes_pending)
 		.sndbuf = STOP_SNDBUF,
 	};
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	reader_t rd[STOP_CLIENTS];
 	memset(rd, 0, sizeof rd);
@@ -483,12 +483,12 @@ END_TEST
  */
 START_TEST(test_addr_in_use)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_IDLE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_IDLE);
 	gnet_engine_t *first = NULL, *second = NULL;
-	int rc = gnet_engine_new(&first, &cs_events, NULL, &ctx);
+	int rc = gnet_engine_new(&first, &close_server_events, NULL, &ctx);
 	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
-	rc = gnet_engine_new(&second, &cs_events, NULL, &ctx);
+	rc = gnet_engine_new(&second, &close_server_events, NULL, &ctx);
 	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
 
 	rc = gnet_engine_listen(first, LOCAL_ANY_PORT);
@@ -520,11 +520,11 @@ END_TEST
  */
 START_TEST(test_open_greet_close)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_GREET_CLOSE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_GREET_CLOSE);
 	ctx.greeting = GREETING;
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -556,8 +556,8 @@ END_TEST
  */
 START_TEST(test_write_after_close)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_CLOSE_THEN_WRITE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_CLOSE_THEN_WRITE);
 	ctx.reply = REPLY_BEFORE_CLOSE;
 	/* Sentinels: a callback that never ran would leave these. */
 	atomic_store(&ctx.write_after_close_rc, 1);
@@ -565,7 +565,7 @@ START_TEST(test_write_after_close)
 	atomic_store(&ctx.close_rc, 1);
 	atomic_store(&ctx.close_write_rc[0], 1);
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -626,10 +626,10 @@ static void *run_call_main(void *arg)
 
 START_TEST(test_run_twice_and_late_listen)
 {
-	close_srv_t ctx;
-	cs_init(&ctx, CS_IDLE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_IDLE);
 	tn_server_t s;
-	tn_server_start(&s, &cs_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	/* While running: too late to listen. */
 	int rc = gnet_engine_listen(s.eng, LOCAL_ANY_PORT);
@@ -686,7 +686,7 @@ END_TEST
 
 START_TEST(test_accept_backs_off_at_fd_limit)
 {
-	rs_server_t echo;
+	recserver_t echo;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	gnet_loop_stats_t before = { .size = sizeof(gnet_loop_stats_t) }, now = { .size = sizeof(gnet_loop_stats_t) };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -695,8 +695,8 @@ START_TEST(test_accept_backs_off_at_fd_limit)
 	char b;
 	tn_server_t s;
 
-	rs_init(&echo, NULL);
-	tn_server_start(&s, &rs_events, &opts, &echo);
+	recserver_init(&echo, NULL);
+	tn_server_start(&s, &recserver_events, &opts, &echo);
 	sa.sin_port = htons((uint16_t)s.port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* Client sockets first: connect() needs no new descriptor later. */

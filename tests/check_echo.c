@@ -54,11 +54,11 @@
  */
 static void bulk_echo(int loops)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = loops };
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 	ck_assert_int_eq(gnet_engine_num_loops(s.eng), loops);
 
 	uint8_t *payload[BULK_CLIENTS];
@@ -111,11 +111,11 @@ END_TEST
  */
 START_TEST(test_greeting_before_echo)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	ctx.greeting = GREETING;
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 	size_t glen = strlen(GREETING);
 
 	/* Client 1 reads the greeting first, then exchanges data. */
@@ -161,13 +161,13 @@ START_TEST(test_close_after_write)
 	int large = (_i >> 1) & 1;
 	size_t len = large ? CLOSE_LARGE_BYTES : CLOSE_SMALL_BYTES;
 
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	ctx.mode = use_conn_close ? RS_ECHO_THEN_CLOSE : RS_ECHO_THEN_ACTION;
 	ctx.close_after = len;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .sndbuf = CLOSE_SNDBUF };
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	uint8_t *payload = malloc(len);
 	ck_assert_ptr_nonnull(payload);
@@ -198,14 +198,14 @@ END_TEST
  */
 static void shutdown_from_callback(int from_open)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	if (from_open)
 		ctx.open_action = GNET_SHUTDOWN;
 	else
 		ctx.traffic_action = GNET_SHUTDOWN;
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -249,11 +249,11 @@ END_TEST
  */
 START_TEST(test_stop_with_idle_clients)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	int fds[IDLE_CLIENTS];
 	for (int i = 0; i < IDLE_CLIENTS; i++) {
@@ -289,11 +289,11 @@ END_TEST
  */
 START_TEST(test_on_close_once_per_conn)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	uint8_t payload[SMALL_BYTES];
 	tn_fill_random(payload, sizeof payload, 3);
@@ -333,7 +333,7 @@ END_TEST
 typedef struct async_writer {
 	gnet_engine_t *eng;
 	gnet_handle_t h;
-	rs_server_t *ctx;
+	recserver_t *ctx;
 	int failures;     /* gnet_conn_write_async calls that did not return 0 */
 	int first_rc;
 } async_writer_t;
@@ -352,7 +352,7 @@ static void *async_writer_main(void *arg)
 		char line[ASYNC_LINE_LEN + 1];
 		format_line(line, i);
 		int rc = gnet_conn_write_async(w->eng, w->h, line, ASYNC_LINE_LEN,
-		    rs_write_cb, w->ctx);
+		    recserver_write_cb, w->ctx);
 		if (rc != 0 && w->failures++ == 0)
 			w->first_rc = rc;
 	}
@@ -361,11 +361,11 @@ static void *async_writer_main(void *arg)
 
 START_TEST(test_async_write_foreign_thread)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -420,10 +420,10 @@ static uint64_t total_dropped(gnet_engine_t *eng)
 
 START_TEST(test_async_write_closed_conn)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -434,7 +434,7 @@ START_TEST(test_async_write_closed_conn)
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
 
-	int rc = gnet_conn_write_async(s.eng, old, "late", 4, rs_write_cb, &ctx);
+	int rc = gnet_conn_write_async(s.eng, old, "late", 4, recserver_write_cb, &ctx);
 	ck_assert_msg(rc == 0, "gnet_conn_write_async to a closed conn: %d (%s)", rc,
 	    gnet_strerror(rc));
 	TN_WAIT_UNTIL(atomic_load(&ctx.cb_calls) == 1, WAIT_MS);
@@ -477,10 +477,10 @@ END_TEST
  */
 START_TEST(test_half_close_gets_full_echo)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	uint8_t *payload = malloc(HALF_CLOSE_BYTES);
 	uint8_t *got = malloc(HALF_CLOSE_BYTES);
@@ -530,18 +530,18 @@ END_TEST
 #define EDGE_FIN_CLIENTS 32
 #define EDGE_FIN_BYTES 100
 
-static void edge_server_start(tn_server_t *s, rs_server_t *ctx)
+static void edge_server_start(tn_server_t *s, recserver_t *ctx)
 {
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .read_buffer_cap = EDGE_READ_CAP };
-	rs_init(ctx, NULL);
-	tn_server_start(s, &rs_events, &opts, ctx);
+	recserver_init(ctx, NULL);
+	tn_server_start(s, &recserver_events, &opts, ctx);
 }
 
 /* Each client writes and reads at once; with shut_wr it sends FIN right
  * after its last byte and wants the echo, then EOF, back. */
 static void edge_pump(int shut_wr)
 {
-	rs_server_t ctx;
+	recserver_t ctx;
 	tn_server_t s;
 	uint8_t *payload = malloc(EDGE_BYTES);
 	tn_client_t cl[EDGE_CLIENTS];
@@ -587,7 +587,7 @@ END_TEST
  * is short, yet the stream's end is still waiting. */
 START_TEST(test_edge_fin_with_last_bytes)
 {
-	rs_server_t ctx;
+	recserver_t ctx;
 	tn_server_t s;
 	uint8_t msg[EDGE_FIN_BYTES], got[EDGE_FIN_BYTES];
 
@@ -726,11 +726,11 @@ END_TEST
  */
 START_TEST(test_user_message_to_conn)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -763,10 +763,10 @@ END_TEST
  */
 START_TEST(test_peer_reset_mid_stream)
 {
-	rs_server_t ctx;
-	rs_init(&ctx, NULL);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	tn_server_t s;
-	tn_server_start(&s, &rs_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	uint8_t *payload = malloc(RESET_BYTES);
 	ck_assert_ptr_nonnull(payload);

@@ -12,7 +12,7 @@
 enum conn_role { ROLE_UNKNOWN = 0, ROLE_HOARD, ROLE_ECHO };
 
 void
-cs_init(close_srv_t *cs, cs_mode_t mode)
+close_server_init(close_server_t *cs, close_server_mode_t mode)
 {
 	/* Zero is a valid state for these lock-free atomics on Linux. */
 	memset(cs, 0, sizeof *cs);
@@ -20,9 +20,9 @@ cs_init(close_srv_t *cs, cs_mode_t mode)
 }
 
 static gnet_action_t
-cs_on_boot(gnet_engine_t *eng, void *udata)
+close_server_on_boot(gnet_engine_t *eng, void *udata)
 {
-	close_srv_t *cs = udata;
+	close_server_t *cs = udata;
 
 	(void)eng;
 	atomic_fetch_add(&cs->boots, 1);
@@ -30,9 +30,9 @@ cs_on_boot(gnet_engine_t *eng, void *udata)
 }
 
 static gnet_action_t
-cs_on_open(gnet_conn_t *c, void *udata)
+close_server_on_open(gnet_conn_t *c, void *udata)
 {
-	close_srv_t *cs = udata;
+	close_server_t *cs = udata;
 	tn_conn_entry_t *e;
 
 	atomic_fetch_add(&cs->opens, 1);
@@ -54,7 +54,7 @@ cs_on_open(gnet_conn_t *c, void *udata)
 
 /* CS_HOARD_OR_ECHO: the first byte of a connection decides its role. */
 static gnet_action_t
-hoard_or_echo(close_srv_t *cs, gnet_conn_t *c, int idx, const uint8_t *data,
+hoard_or_echo(close_server_t *cs, gnet_conn_t *c, int idx, const uint8_t *data,
     size_t n)
 {
 	if (cs->role[idx] == ROLE_UNKNOWN)
@@ -70,9 +70,9 @@ hoard_or_echo(close_srv_t *cs, gnet_conn_t *c, int idx, const uint8_t *data,
 }
 
 static gnet_action_t
-cs_on_traffic(gnet_conn_t *c, void *udata)
+close_server_on_traffic(gnet_conn_t *c, void *udata)
 {
-	close_srv_t *cs = udata;
+	close_server_t *cs = udata;
 	tn_conn_entry_t *e = gnet_conn_context(c);
 	const void *view = NULL;
 	size_t n = gnet_conn_peek(c, &view);
@@ -134,9 +134,9 @@ cs_on_traffic(gnet_conn_t *c, void *udata)
 }
 
 static void
-cs_on_close(gnet_conn_t *c, int reason, void *udata)
+close_server_on_close(gnet_conn_t *c, int reason, void *udata)
 {
-	close_srv_t *cs = udata;
+	close_server_t *cs = udata;
 	tn_conn_entry_t *e = gnet_conn_context(c);
 
 	LOOP_CHECK(cs, e != NULL);
@@ -150,18 +150,18 @@ cs_on_close(gnet_conn_t *c, int reason, void *udata)
 }
 
 static void
-cs_on_shutdown(gnet_engine_t *eng, void *udata)
+close_server_on_shutdown(gnet_engine_t *eng, void *udata)
 {
-	close_srv_t *cs = udata;
+	close_server_t *cs = udata;
 
 	(void)eng;
 	atomic_fetch_add(&cs->shutdowns, 1);
 }
 
-const gnet_events_t cs_events = { .size = sizeof(gnet_events_t),
-	.on_boot = cs_on_boot,
-	.on_open = cs_on_open,
-	.on_traffic = cs_on_traffic,
-	.on_close = cs_on_close,
-	.on_shutdown = cs_on_shutdown,
+const gnet_events_t close_server_events = { .size = sizeof(gnet_events_t),
+	.on_boot = close_server_on_boot,
+	.on_open = close_server_on_open,
+	.on_traffic = close_server_on_traffic,
+	.on_close = close_server_on_close,
+	.on_shutdown = close_server_on_shutdown,
 };

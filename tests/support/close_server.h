@@ -3,7 +3,7 @@
  * "close" suite examines: a close with megabytes queued, an abort after a
  * write, a handler that never consumes, replies queued at engine stop, a
  * greeting followed by GNET_CLOSE, writes after gnet_conn_close. One mode
- * per engine, chosen before it starts (cs_init).
+ * per engine, chosen before it starts (close_server_init).
  *
  * Callbacks only record into atomics and the connection log (cs->log, in
  * open order); a test asserts TN_ASSERT_NO_LOOP_ERRORS(&cs->errs).
@@ -21,7 +21,7 @@
 
 /* What the handlers do. Every mode but CS_HOARD_OR_ECHO acts once, on a
  * connection's first bytes, and discards all it is handed. */
-typedef enum cs_mode {
+typedef enum close_server_mode {
 	CS_FLOOD_CLOSE = 0,     /* write `flood`, return GNET_CLOSE */
 	CS_WRITE_ABORT,         /* write CS_ABORT_BYTES, gnet_conn_abort */
 	CS_IDLE,                /* reply nothing */
@@ -30,7 +30,7 @@ typedef enum cs_mode {
 	CS_REPLY,               /* first byte k: write replies[k] */
 	CS_GREET_CLOSE,         /* on_open: write `greeting`, GNET_CLOSE */
 	CS_CLOSE_THEN_WRITE     /* write `reply`, gnet_conn_close, write more */
-} cs_mode_t;
+} close_server_mode_t;
 
 #define CS_TAG_HOARD 'H'
 /* Written, then dropped by the abort: below the 2 KiB write-through size,
@@ -38,9 +38,9 @@ typedef enum cs_mode {
 #define CS_ABORT_BYTES 1024
 #define CS_MAX_REPLIES 8
 
-typedef struct close_srv {
+typedef struct close_server {
 	/* behaviour, set before the engine starts */
-	cs_mode_t mode;
+	close_server_mode_t mode;
 	const uint8_t *flood;         /* CS_FLOOD_CLOSE */
 	size_t flood_len;
 	const uint8_t *replies[CS_MAX_REPLIES]; /* CS_REPLY */
@@ -65,11 +65,11 @@ typedef struct close_srv {
 	/* owner loop only, by open order */
 	int role[TN_CONN_LOG_MAX];
 	int served[TN_CONN_LOG_MAX];
-} close_srv_t;
+} close_server_t;
 
-extern const gnet_events_t cs_events;
+extern const gnet_events_t close_server_events;
 
 /* Zero the server and set its mode. */
-void cs_init(close_srv_t *cs, cs_mode_t mode);
+void close_server_init(close_server_t *cs, close_server_mode_t mode);
 
 #endif

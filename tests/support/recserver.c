@@ -12,7 +12,7 @@
 #define RS_ECHO_CHUNK (32 * 1024)
 
 void
-rs_init(rs_server_t *rs, tn_loop_errors_t *errs)
+recserver_init(recserver_t *rs, tn_loop_errors_t *errs)
 {
 	/* Zero is a valid state for these lock-free atomics on Linux. */
 	memset(rs, 0, sizeof *rs);
@@ -20,9 +20,9 @@ rs_init(rs_server_t *rs, tn_loop_errors_t *errs)
 }
 
 static gnet_action_t
-rs_on_open(gnet_conn_t *c, void *udata)
+recserver_on_open(gnet_conn_t *c, void *udata)
 {
-	rs_server_t *rs = udata;
+	recserver_t *rs = udata;
 	tn_conn_entry_t *e;
 
 	atomic_fetch_add(&rs->opens, 1);
@@ -44,7 +44,7 @@ rs_on_open(gnet_conn_t *c, void *udata)
 
 /* Echo `n` bytes in RS_ECHO_CHUNK writes. */
 static void
-echo_chunked(rs_server_t *rs, gnet_conn_t *c, const uint8_t *p, size_t n)
+echo_chunked(recserver_t *rs, gnet_conn_t *c, const uint8_t *p, size_t n)
 {
 	for (size_t off = 0; off < n; off += RS_ECHO_CHUNK) {
 		size_t len = n - off < RS_ECHO_CHUNK ? n - off : RS_ECHO_CHUNK;
@@ -53,9 +53,9 @@ echo_chunked(rs_server_t *rs, gnet_conn_t *c, const uint8_t *p, size_t n)
 }
 
 static gnet_action_t
-rs_on_traffic(gnet_conn_t *c, void *udata)
+recserver_on_traffic(gnet_conn_t *c, void *udata)
 {
-	rs_server_t *rs = udata;
+	recserver_t *rs = udata;
 	const void *data = NULL;
 	size_t n = gnet_conn_peek(c, &data);
 
@@ -94,9 +94,9 @@ rs_on_traffic(gnet_conn_t *c, void *udata)
 }
 
 static void
-rs_on_close(gnet_conn_t *c, int reason, void *udata)
+recserver_on_close(gnet_conn_t *c, int reason, void *udata)
 {
-	rs_server_t *rs = udata;
+	recserver_t *rs = udata;
 
 	if (rs->accepted_only)
 		LOOP_CHECK(rs, gnet_conn_is_outbound(c) == 0);
@@ -120,18 +120,18 @@ rs_on_close(gnet_conn_t *c, int reason, void *udata)
 }
 
 static void
-rs_on_shutdown(gnet_engine_t *eng, void *udata)
+recserver_on_shutdown(gnet_engine_t *eng, void *udata)
 {
-	rs_server_t *rs = udata;
+	recserver_t *rs = udata;
 
 	(void)eng;
 	atomic_fetch_add(&rs->shutdowns, 1);
 }
 
 static gnet_action_t
-rs_on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
+recserver_on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
 {
-	rs_server_t *rs = udata;
+	recserver_t *rs = udata;
 	char line[32];
 	int n;
 
@@ -144,18 +144,18 @@ rs_on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
 	return GNET_NONE;
 }
 
-const gnet_events_t rs_events = { .size = sizeof(gnet_events_t),
-	.on_open = rs_on_open,
-	.on_traffic = rs_on_traffic,
-	.on_close = rs_on_close,
-	.on_shutdown = rs_on_shutdown,
-	.on_message = rs_on_message,
+const gnet_events_t recserver_events = { .size = sizeof(gnet_events_t),
+	.on_open = recserver_on_open,
+	.on_traffic = recserver_on_traffic,
+	.on_close = recserver_on_close,
+	.on_shutdown = recserver_on_shutdown,
+	.on_message = recserver_on_message,
 };
 
 void
-rs_write_cb(gnet_conn_t *c, int status, void *cbdata)
+recserver_write_cb(gnet_conn_t *c, int status, void *cbdata)
 {
-	rs_server_t *rs = cbdata;
+	recserver_t *rs = cbdata;
 
 	/* Completions run on the connection's loop. */
 	LOOP_CHECK(rs, gnet_loop_current() >= 0);

@@ -3,8 +3,8 @@
  * datagram) it is handed, and its callbacks record what they saw into
  * atomics for the test thread to assert on.
  *
- * Use: rs_init, set the behaviour fields, then start an engine with
- * &rs_events and the server as udata (e.g. tn_server_start). Behaviour is
+ * Use: recserver_init, set the behaviour fields, then start an engine with
+ * &recserver_events and the server as udata (e.g. tn_server_start). Behaviour is
  * read-only once the engine runs. Connections are numbered in open order
  * (rs->log). Unexpected results on loop threads are counted in *rs->errs;
  * a test asserts there were none (TN_ASSERT_NO_LOOP_ERRORS(rs->errs)).
@@ -21,19 +21,19 @@
 #include "testnet.h"
 
 /* How on_traffic ends a connection. */
-typedef enum rs_mode {
+typedef enum recserver_mode {
 	RS_ECHO = 0,            /* echo everything, return traffic_action */
 	RS_ECHO_THEN_ACTION,    /* collect close_after bytes, echo, GNET_CLOSE */
 	RS_ECHO_THEN_CLOSE      /* same, but gnet_conn_close() and GNET_NONE */
-} rs_mode_t;
+} recserver_mode_t;
 
 /* Messages to a connection: answered with the line "pong <a>\n". */
 #define RS_PING_TYPE (GNET_MSG_USER + 7)
 #define RS_PING_VALUE 42
 
-typedef struct rs_server {
+typedef struct recserver {
 	/* behaviour, set before the engine starts */
-	rs_mode_t mode;
+	recserver_mode_t mode;
 	size_t close_after;           /* the RS_ECHO_THEN_* payload size */
 	const char *greeting;         /* written by on_open when set */
 	gnet_action_t open_action;    /* on_open's return value */
@@ -52,21 +52,21 @@ typedef struct rs_server {
 	atomic_int dgrams;            /* datagrams echoed */
 	atomic_uint_least64_t last_handle; /* of the latest on_open */
 	atomic_int msgs;              /* RS_PING_TYPE messages answered */
-	/* rs_write_cb completions (cbdata: the server) */
+	/* recserver_write_cb completions (cbdata: the server) */
 	atomic_int cb_calls, cb_ok, cb_closed, cb_bad;
 	tn_conn_log_t log;            /* per connection, in open order */
 	tn_loop_errors_t *errs;
 	tn_loop_errors_t own_errs;
-} rs_server_t;
+} recserver_t;
 
-extern const gnet_events_t rs_events;
+extern const gnet_events_t recserver_events;
 
 /* Zero the server; unexpected results go to errs, or to its own record
  * (rs->own_errs) when errs is NULL. */
-void rs_init(rs_server_t *rs, tn_loop_errors_t *errs);
+void recserver_init(recserver_t *rs, tn_loop_errors_t *errs);
 /* gnet_conn_write_async completion with the server as cbdata: status 0
  * with a connection counts in cb_ok, GNET_ECLOSED without one in
  * cb_closed, anything else in cb_bad; cb_calls counts them all, last. */
-void rs_write_cb(gnet_conn_t *c, int status, void *cbdata);
+void recserver_write_cb(gnet_conn_t *c, int status, void *cbdata);
 
 #endif
