@@ -28,6 +28,7 @@
  * Time.
  */
 int64_t tn_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
+uint64_t tn_now_ns(void); /* CLOCK_MONOTONIC in nanoseconds */
 void tn_nap(void);       /* sleep TN_NAP_NS: the step of a bounded wait */
 
 /* Re-evaluate `cond` every ~1 ms until it holds or `timeout_ms` passes.
