@@ -175,6 +175,18 @@ void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
 	ck_assert_msg(s->port > 0, "bound port %d", s->port);
 }
 
+void tn_server_start_at(tn_server_t *s, const gnet_events_t *ev,
+    const gnet_options_t *opts, void *udata, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	tn_server_new(s, ev, opts, udata);
+	tn_server_listen(s, addr);
+	ck_assert_int_eq(gnet_engine_addr(s->eng, 0, &ss, &len), 0);
+	tn_server_run(s);
+}
+
 void tn_server_join(tn_server_t *s, int timeout_ms)
 {
 	if (s->joined)

@@ -96,6 +96,9 @@ typedef struct tn_server {
  * listener 0's port, if there is one, in s->port). */
 void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata);
+/* The same, listening on `addr` (any scheme) instead. */
+void tn_server_start_at(tn_server_t *s, const gnet_events_t *ev,
+    const gnet_options_t *opts, void *udata, const char *addr);
 void tn_server_new(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata);
 void tn_server_listen(tn_server_t *s, const char *addr);
