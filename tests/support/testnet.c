@@ -126,6 +126,16 @@ int tn_addr_port(const struct sockaddr_storage *ss)
 	return -1;
 }
 
+socklen_t tn_server_addr(tn_server_t *s, int index, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof *ss;
+	memset(ss, 0, sizeof *ss);
+	int rc = gnet_engine_addr(s->eng, index, ss, &len);
+	ck_assert_msg(rc == 0, "gnet_engine_addr(%d): %d (%s)", index, rc,
+	    gnet_strerror(rc));
+	return len;
+}
+
 void tn_server_new(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata)
 {
@@ -600,6 +610,14 @@ tn_scaled(unsigned n)
 	int div = s != NULL ? atoi(s) : 1;
 
 	return div > 1 ? n / (unsigned)div : n;
+}
+
+unsigned
+tn_scaled_min(unsigned n, unsigned min)
+{
+	unsigned v = tn_scaled(n);
+
+	return v < min ? min : v;
 }
 
 int

@@ -114,6 +114,10 @@ void tn_server_free(tn_server_t *s);
 /* The usual end of a test: stop + join + free. */
 void tn_server_close(tn_server_t *s);
 
+/* The bound address of listener `index` (fails the test if there is
+ * none); returns its length. */
+socklen_t tn_server_addr(tn_server_t *s, int index, struct sockaddr_storage *ss);
+
 /* Port of a bound address (IPv4 or IPv6), or -1. */
 int tn_addr_port(const struct sockaddr_storage *ss);
 
@@ -190,6 +194,8 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k);
 /* n divided by $GNET_STRESS_SCALE (if > 1): sanitizer runs shrink stress
  * loops this way to stay within CI's time budget. */
 unsigned tn_scaled(unsigned n);
+/* The same, but never below min. */
+unsigned tn_scaled_min(unsigned n, unsigned min);
 
 struct Suite;
 struct TCase;
