@@ -400,17 +400,8 @@ END_TEST
  */
 static long vm_rss_kb(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	ck_assert_ptr_nonnull(f);
-	char line[256];
-	long kb = -1;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			kb = strtol(line + 6, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
+	long kb = tn_rss_kb(0);
+
 	ck_assert_msg(kb > 0, "no VmRSS in /proc/self/status");
 	return kb;
 }

@@ -379,6 +379,38 @@ int tn_wait_eof(int fd, int timeout_ms, size_t *extra)
 	}
 }
 
+int tn_read_line(tn_line_reader_t *r, char *line, size_t cap, int timeout_ms)
+{
+	int64_t deadline = tn_now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(r->buf, '\n', r->len);
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - r->buf);
+			if (n >= cap)
+				n = cap - 1;
+			memcpy(line, r->buf, n);
+			line[n] = '\0';
+			r->len -= (size_t)(nl + 1 - r->buf);
+			memmove(r->buf, nl + 1, r->len);
+			return 1;
+		}
+		if (r->len == sizeof r->buf)
+			return 0;
+		int64_t left = deadline - tn_now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		poll(&pfd, 1, left > 100 ? 100 : (int)left);
+		ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len,
+		    MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return 0;
+		if (n > 0)
+			r->len += (size_t)n;
+	}
+}
+
 uint64_t tn_rng_next(uint64_t *state)
 {
 	uint64_t x = *state;
@@ -601,6 +633,24 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k)
 		}
 	}
 	return msg;
+}
+
+long tn_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+
+	if (pid == 0)
+		snprintf(path, sizeof path, "/proc/self/status");
+	else
+		snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
 }
 
 unsigned

@@ -151,6 +151,18 @@ size_t tn_read_exact(int fd, void *buf, size_t n, int timeout_ms);
  * *extra (may be NULL). */
 int tn_wait_eof(int fd, int timeout_ms, size_t *extra);
 
+/* Lines from a socket, each within a deadline. Zeroed except for fd is
+ * an empty reader. */
+typedef struct tn_line_reader {
+	int fd;
+	size_t len;
+	char buf[4096];
+} tn_line_reader_t;
+
+/* The next line without its "\n" into line (cut to cap - 1): 1, or 0 on
+ * EOF, error, timeout or a line longer than the reader's buffer. */
+int tn_read_line(tn_line_reader_t *r, char *line, size_t cap, int timeout_ms);
+
 /* Deterministic pseudo-random bytes (xorshift64*); seed 0 is remapped. */
 void tn_fill_random(void *buf, size_t n, uint64_t seed);
 /* One xorshift64* step: the next value of the sequence in *state (which
@@ -187,6 +199,10 @@ void tn_client_init(tn_client_t *cl, int fd, const uint8_t *tx, size_t tx_len,
 int tn_pump(tn_client_t *cl, size_t k, int timeout_ms);
 /* The first client error as "client i: ...", or "" if none. */
 const char *tn_pump_error(const tn_client_t *cl, size_t k);
+
+/* Resident set size of process pid (0: this one) in KiB, or -1 if its
+ * status has no VmRSS line; fails the test if it cannot be read. */
+long tn_rss_kb(pid_t pid);
 
 /* ------------------------------------------------------------------------
  * Suites.
