@@ -90,11 +90,6 @@ static const uint8_t *conn_tx(int i)
 	return g_pattern + (size_t)i * TX_STRIDE;
 }
 
-static unsigned at_least(unsigned v, unsigned min)
-{
-	return v < min ? min : v;
-}
-
 static void unix_path(char *buf, size_t cap, const char *tag)
 {
 	static int seq;
@@ -155,8 +150,8 @@ START_TEST(test_dial_echo)
 	tn_server_t server, client;
 	recserver_t *sv = echo_server_new();
 	client_engine_t *cl = client_engine_new(udp ? CLIENT_UDP : CLIENT_STREAM, &g_loop_errs);
-	size_t total = udp ? at_least(tn_scaled(DGRAMS_PER_CONN), CLIENT_UDP_WINDOW) :
-	    at_least(tn_scaled(STREAM_BYTES), 4096);
+	size_t total = udp ? tn_scaled_min(DGRAMS_PER_CONN, CLIENT_UDP_WINDOW) :
+	    tn_scaled_min(STREAM_BYTES, 4096);
 	client_conn_t *cc = conns_new(N_CONNS, total);
 	gnet_options_t copts = { .size = sizeof(gnet_options_t), .num_loops = tc->loops, .no_pin = 1 };
 
@@ -247,7 +242,7 @@ START_TEST(test_dial_codec)
 	tn_server_t server, client;
 	recserver_t *sv = echo_server_new();
 	client_engine_t *cl = client_engine_new(CLIENT_FRAMES, &g_loop_errs);
-	size_t frames = at_least(tn_scaled(FRAMES_PER_CONN), 4);
+	size_t frames = tn_scaled_min(FRAMES_PER_CONN, 4);
 	client_conn_t *cc = conns_new(N_CONNS, frames);
 	char addr[64];
 
@@ -294,7 +289,7 @@ START_TEST(test_dial_from_server_proxy)
 	tn_server_t backend, proxy;
 	recserver_t *sv = echo_server_new();
 	relay_proxy_t *px = calloc(1, sizeof *px);
-	size_t bytes = at_least(tn_scaled(PROXY_BYTES), 4096);
+	size_t bytes = tn_scaled_min(PROXY_BYTES, 4096);
 	tn_client_t cl[PROXY_CLIENTS];
 	gnet_options_t popts = { .size = sizeof(gnet_options_t), .num_loops = PROXY_LOOPS, .no_pin = 1 };
 

@@ -57,20 +57,6 @@
 #define HTTP_LONG_HEADER 9000 /* over the example's 8 KiB header limit */
 
 /* ------------------------------------------------------------------------
- * Small socket helpers.
- */
-static struct sockaddr_in loopback(int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sin;
-}
-
-/* ------------------------------------------------------------------------
  * udp_echo: socat, then 100 x 1 KiB datagrams each checked byte for byte.
  */
 static void udp_dgram(uint8_t *p, uint32_t seq)
@@ -81,7 +67,7 @@ static void udp_dgram(uint8_t *p, uint32_t seq)
 
 static void udp_hundred(int port)
 {
-	struct sockaddr_in sin = loopback(port);
+	struct sockaddr_in sin = tn_loopback(port);
 	uint8_t tx[UDP_DGRAM_BYTES], want[UDP_DGRAM_BYTES], rx[2 * UDP_DGRAM_BYTES];
 	uint8_t seen[UDP_DGRAMS] = { 0 };
 	uint32_t sent = 0, got = 0;

@@ -281,13 +281,19 @@ int tn_connect_addr(const struct sockaddr *sa, socklen_t len, int rcvbuf)
 	return fd;
 }
 
-int tn_connect_rcvbuf(int port, int rcvbuf)
+struct sockaddr_in tn_loopback(int port)
 {
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+int tn_connect_rcvbuf(int port, int rcvbuf)
+{
+	struct sockaddr_in sin = tn_loopback(port);
 	return tn_connect_addr((const struct sockaddr *)&sin, sizeof sin, rcvbuf);
 }
 

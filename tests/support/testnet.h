@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -125,6 +126,8 @@ int tn_addr_port(const struct sockaddr_storage *ss);
  * Client sockets. All I/O uses MSG_NOSIGNAL so a closed peer is an error
  * code, never a SIGPIPE of the test process.
  */
+/* The address 127.0.0.1:port. */
+struct sockaddr_in tn_loopback(int port);
 /* Blocking TCP socket connected to 127.0.0.1:port, or -1. */
 int tn_connect(int port);
 /* Same, then switched to O_NONBLOCK. */
