@@ -82,7 +82,11 @@
 /* Wait for connection `idx` to open; returns its handle (fails if none). */
 static gnet_handle_t wait_open(close_server_t *ctx, int idx)
 {
-	return tn_conn_log_wait_ready(&ctx->log, idx, WAIT_MS);
+	gnet_handle_t h = tn_conn_log_wait_ready(&ctx->log, idx, WAIT_MS);
+
+	ck_assert_msg(h != GNET_HANDLE_NONE, "connection %d opened without a "
+	    "handle", idx);
+	return h;
 }
 
 /* Stop the engine and check that no connection was closed twice. */
