@@ -12,13 +12,15 @@
  * parked connection closed before its turn --, GNET_ENOTSUP / GNET_EINVAL /
  * GNET_ESHUTDOWN, queued jobs cancelled at engine stop); the
  * idle timeout (GNET_ETIMEDOUT for a silent connection, none for a chatty
- * one); gnet_conn_wake_async from a foreign thread, with buffered input, with none,
- * and on a stale handle.
+ * one); gnet_conn_wake_async from a foreign thread, with buffered input,
+ * with none, and on a stale handle.
  *
- * Server callbacks and jobs only record into atomics (LOOP_CHECK for an
- * unexpected result on a loop or pool thread); the test thread asserts
- * with bounded waits. Sleeping inside a job is the workload of the pool
- * tests, and the idle test paces its chatty client on purpose.
+ * The servers live in tests/support (tick_server, pool_server,
+ * wake_server, and recserver for plain echo). Their callbacks and jobs
+ * only record into atomics (loop_errs for an unexpected result on a loop
+ * or pool thread); the test thread asserts with bounded waits. Sleeping
+ * inside a job is the workload of the pool tests, and the idle test paces
+ * its chatty client on purpose.
  */
 #include <check.h>
 #include <errno.h>

@@ -29,7 +29,10 @@
  *     echoes) and of a UDP socket (GNET_EINVAL, fd closed);
  *   - gnet_conn_set_reading: 0 leaves bytes in the kernel, 1 delivers them.
  *
- * Loop callbacks only record into atomics (LOOP_CHECK for unexpected
+ * The engines live in tests/support: the dialling side in client_engine
+ * (with a dialer actor for dials made on a loop), the echo server in
+ * recserver, the proxy in relay_proxy, the peer sockets in sockets. Loop
+ * callbacks only record into atomics (g_loop_errs for unexpected
  * results); the test thread asserts after bounded waits.
  */
 #include <check.h>

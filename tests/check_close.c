@@ -12,8 +12,10 @@
  * on_open after a greeting, writes refused once close has begun or from
  * on_close, and the engine state rules of gnet_engine_run/listen.
  *
- * Server callbacks only record into atomics; the test thread asserts, with
- * bounded waits. No sleep is used to synchronise with the engine.
+ * The server (support/close_server) takes one mode per test; its callbacks
+ * only record into atomics and the connection log, and the test thread
+ * asserts, with bounded waits. No sleep is used to synchronise with the
+ * engine.
  */
 #include <check.h>
 #include <errno.h>

@@ -7,7 +7,9 @@
  * from a callback and from another thread, on_close accounting, async
  * writes and user messages from foreign threads, half-closing and
  * resetting peers, and the reads edge-triggered epoll owes a socket (a
- * small read budget, a FIN that came with the last bytes). Server
+ * small read budget, a FIN that came with the last bytes).
+ *
+ * The server is the recording echo server of support/recserver: its
  * callbacks only record into atomics; the test thread asserts, with
  * bounded waits.
  */
