@@ -6,6 +6,8 @@
  * tn_pump drives many clients at once with poll(). Every wait here has a
  * deadline so a broken library fails a test instead of hanging it; callers
  * synchronise with server callbacks through C11 atomics and TN_WAIT_UNTIL.
+ * The servers and clients of particular suites are modules of their own
+ * next to this one (README.md there lists them).
  */
 #ifndef TESTNET_H
 #define TESTNET_H
@@ -203,6 +205,9 @@ int tn_pump(tn_client_t *cl, size_t k, int timeout_ms);
 /* The first client error as "client i: ...", or "" if none. */
 const char *tn_pump_error(const tn_client_t *cl, size_t k);
 
+/* ------------------------------------------------------------------------
+ * Processes.
+ */
 /* Resident set size of process pid (0: this one) in KiB, or -1 if its
  * status has no VmRSS line; fails the test if it cannot be read. */
 long tn_rss_kb(pid_t pid);
