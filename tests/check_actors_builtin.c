@@ -12,13 +12,15 @@
  * parked connection closed before its turn --, GNET_ENOTSUP / GNET_EINVAL /
  * GNET_ESHUTDOWN, queued jobs cancelled at engine stop); the
  * idle timeout (GNET_ETIMEDOUT for a silent connection, none for a chatty
- * one); gnet_conn_wake_async from a foreign thread, with buffered input, with none,
- * and on a stale handle.
+ * one); gnet_conn_wake_async from a foreign thread, with buffered input,
+ * with none, and on a stale handle.
  *
- * Server callbacks and jobs only record into atomics (LOOP_CHECK for an
- * unexpected result on a loop or pool thread); the test thread asserts
- * with bounded waits. Sleeping inside a job is the workload of the pool
- * tests, and the idle test paces its chatty client on purpose.
+ * The servers live in tests/support (tick_server, pool_server,
+ * wake_server, and recserver for plain echo). Their callbacks and jobs
+ * only record into atomics (loop_errs for an unexpected result on a loop
+ * or pool thread); the test thread asserts with bounded waits. Sleeping
+ * inside a job is the workload of the pool tests, and the idle test paces
+ * its chatty client on purpose.
  */
 #include <check.h>
 #include <errno.h>
@@ -33,7 +35,12 @@
 #include <unistd.h>
 
 #include "gnet.h"
+#include "support/engine_stats.h"
+#include "support/pool_server.h"
+#include "support/recserver.h"
 #include "support/testnet.h"
+#include "support/tick_server.h"
+#include "support/wake_server.h"
 
 #define TCASE_TIMEOUT_S 60
 #define WAIT_MS 5000            /* for a callback to be observed */
@@ -48,16 +55,7 @@
 #define FIRST_TICK_BOUND_MS 500 /* "right after start": far below the 1 s preset, lenient for a loaded CI machine */
 #define TICK_RUN_BOUND_MS 5000  /* 25 x 10 ms, generously */
 #define TICK_TRAFFIC_MIN 5      /* ticks that must overlap client traffic */
-#define TRAFFIC_SPIN_NS 100000  /* on_traffic holds "in callback" this long */
 #define STREAM_CHUNK 64
-
-/* Requests and replies: 8 ASCII bytes, a kind letter and a 7-digit id. */
-#define REQ_LEN 8
-#define KIND_JOB 'J'            /* ask for a job, reply "R<id>" */
-#define KIND_ECHO 'E'           /* echoed back at once */
-#define KIND_REPLY 'R'
-#define REPLY_TYPE (GNET_MSG_USER + 11)
-#define MAX_IDS 128
 
 /* Worker pool. */
 #define POOL_WORKERS 8
@@ -86,7 +84,6 @@
 
 /* Wake. */
 #define WAKE_PAYLOAD "wake-me!"
-#define WAKE_MAX_CALLS 8
 
 /* ------------------------------------------------------------------------
  * Shared helpers.
@@ -96,67 +93,6 @@ static tn_loop_errors_t loop_errs;
 #define LOOP_CHECK(cond) TN_LOOP_CHECK(&loop_errs, cond)
 #define errs_reset() tn_loop_errors_reset(&loop_errs)
 #define assert_no_loop_errors() TN_ASSERT_NO_LOOP_ERRORS(&loop_errs)
-
-/* Atomic reads for the test thread: functions, not macros, so a failed
- * ck_assert shows "ld(&ctx.closes)" rather than the expansion. */
-static int ld(atomic_int *p)
-{
-	return atomic_load(p);
-}
-
-static long ldl(atomic_long *p)
-{
-	return atomic_load(p);
-}
-
-static uint64_t ld64(atomic_uint_least64_t *p)
-{
-	return atomic_load(p);
-}
-
-static size_t ldz(atomic_size_t *p)
-{
-	return atomic_load(p);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The blocking work of a job (never used to wait for an event). */
-static void job_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void fmt_msg(char out[REQ_LEN + 1], char kind, unsigned id)
-{
-	snprintf(out, REQ_LEN + 1, "%c%07u", kind, id);
-}
-
-/* The id of an 8-byte message, or -1 if the digits are malformed. */
-static int parse_id(const char *p)
-{
-	int id = 0;
-	for (int i = 1; i < REQ_LEN; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		id = id * 10 + (p[i] - '0');
-	}
-	return id;
-}
-
-static uint64_t loop0_stat_dropped(gnet_engine_t *eng)
-{
-	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
-	ck_assert_int_eq(gnet_engine_loop_stats(eng, 0, &st), 0);
-	return st.msgs_dropped;
-}
 
 /* After the engine closed every connection: the client got EOF and no
  * byte beyond what it already read (e.g. no duplicate reply). */
@@ -172,110 +108,20 @@ static void assert_eof_nothing_more(int fd, const char *who, int i)
 /* ------------------------------------------------------------------------
  * Ticker.
  */
-typedef struct tick_srv {
-	atomic_int ticks;
-	atomic_int off_loop0;          /* on_tick not on loop 0 */
-	atomic_int overlaps;           /* one callback saw the other running */
-	atomic_int in_traffic, in_tick;
-	atomic_long traffic_calls;
-	long traffic_at_last_tick;     /* on_tick only (loop 0) */
-	atomic_int busy_ticks;         /* ticks with traffic since the last */
-	atomic_uint_least64_t first_preset;
-	atomic_int bad_preset;         /* later presets != the delay we set */
-	atomic_uint_least64_t first_ns, last_ns, min_gap_ns;
-	atomic_int closes;
-	atomic_int close_reason;
-} tick_srv_t;
-
-static gnet_action_t tick_on_tick(gnet_engine_t *eng, uint64_t *delay_ns,
-    void *udata)
-{
-	tick_srv_t *ctx = udata;
-	uint64_t t = now_ns();
-	(void)eng;
-
-	atomic_store(&ctx->in_tick, 1);
-	if (atomic_load(&ctx->in_traffic))
-		atomic_fetch_add(&ctx->overlaps, 1);
-	if (gnet_loop_current() != 0)
-		atomic_fetch_add(&ctx->off_loop0, 1);
-
-	int n = atomic_load(&ctx->ticks) + 1;
-	if (n == 1) {
-		atomic_store(&ctx->first_preset, *delay_ns);
-		atomic_store(&ctx->first_ns, t);
-	} else {
-		uint64_t gap = t - atomic_load(&ctx->last_ns);
-		if (gap < atomic_load(&ctx->min_gap_ns))
-			atomic_store(&ctx->min_gap_ns, gap);
-		/* Preset to the previous delay. */
-		if (*delay_ns != TICK_NS)
-			atomic_fetch_add(&ctx->bad_preset, 1);
-	}
-	atomic_store(&ctx->last_ns, t);
-
-	long tc = atomic_load(&ctx->traffic_calls);
-	if (n > 1 && tc != ctx->traffic_at_last_tick)
-		atomic_fetch_add(&ctx->busy_ticks, 1);
-	ctx->traffic_at_last_tick = tc;
-
-	*delay_ns = TICK_NS;
-	atomic_store(&ctx->in_tick, 0);
-	/* Last: the test thread reads the fields above after seeing it. */
-	atomic_store(&ctx->ticks, n);
-	return n == TICKS ? GNET_SHUTDOWN : GNET_NONE;
-}
-
-static gnet_action_t tick_on_traffic(gnet_conn_t *c, void *udata)
-{
-	tick_srv_t *ctx = udata;
-	const void *data;
-
-	atomic_store(&ctx->in_traffic, 1);
-	if (atomic_load(&ctx->in_tick))
-		atomic_fetch_add(&ctx->overlaps, 1);
-	/* Stay "in callback" long enough for an overlap to be seen if the
-	 * ticker ran on another thread. */
-	uint64_t until = now_ns() + TRAFFIC_SPIN_NS;
-	while (now_ns() < until)
-		if (atomic_load(&ctx->in_tick))
-			atomic_fetch_add(&ctx->overlaps, 1);
-	size_t n = gnet_conn_peek(c, &data);
-	LOOP_CHECK(gnet_conn_discard(c, n) == (long)n);
-	atomic_fetch_add(&ctx->traffic_calls, 1);
-	atomic_store(&ctx->in_traffic, 0);
-	return GNET_NONE;
-}
-
-static void tick_on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	tick_srv_t *ctx = udata;
-	(void)c;
-	atomic_store(&ctx->close_reason, reason);
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static const gnet_events_t tick_events = { .size = sizeof(gnet_events_t),
-	.on_tick = tick_on_tick,
-	.on_traffic = tick_on_traffic,
-	.on_close = tick_on_close,
-};
-
 /* 25 ticks of 10 ms, the 25th returns GNET_SHUTDOWN, while a client keeps
  * streaming to the same (only) loop. */
 START_TEST(test_ticker_runs_and_stops_engine)
 {
 	errs_reset();
-	tick_srv_t ctx;
-	memset(&ctx, 0, sizeof ctx);
-	atomic_store(&ctx.min_gap_ns, UINT64_MAX);
+	tick_server_t ctx;
+	tick_server_init(&ctx, TICKS, TICK_NS, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
 
 	int64_t t_begin = tn_now_ms();
-	uint64_t t_begin_ns = now_ns();
-	tn_server_start(&s, &tick_events, &opts, &ctx);
-	uint64_t t_running_ns = now_ns();
+	uint64_t t_begin_ns = tn_now_ns();
+	tn_server_start(&s, &tick_server_events, &opts, &ctx);
+	uint64_t t_running_ns = tn_now_ns();
 
 	/* Stream to the loop until the ticker stops the engine (send errors
 	 * once the server is gone are expected). Pacing, not waiting. */
@@ -283,7 +129,7 @@ START_TEST(test_ticker_runs_and_stops_engine)
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
 	uint8_t chunk[STREAM_CHUNK];
 	tn_fill_random(chunk, sizeof chunk, 3);
-	while (!ld(&s.run_done) &&
+	while (!tn_ld(&s.run_done) &&
 	    tn_now_ms() - t_begin < TICK_RUN_BOUND_MS) {
 		send(fd, chunk, sizeof chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
 		tn_nap();
@@ -296,26 +142,26 @@ START_TEST(test_ticker_runs_and_stops_engine)
 	    gnet_strerror(s.run_rc));
 	ck_assert_int_eq(gnet_engine_is_running(s.eng), 0);
 
-	ck_assert_int_eq(ld(&ctx.ticks), TICKS);
-	ck_assert_msg(ld64(&ctx.first_preset) == FIRST_PRESET_NS,
+	ck_assert_int_eq(tn_ld(&ctx.ticks), TICKS);
+	ck_assert_msg(tn_ld64(&ctx.first_preset) == FIRST_PRESET_NS,
 	    "first *delay_ns preset %llu ns, want 1 s",
-	    (unsigned long long)ld64(&ctx.first_preset));
-	ck_assert_msg(ld(&ctx.bad_preset) == 0,
+	    (unsigned long long)tn_ld64(&ctx.first_preset));
+	ck_assert_msg(tn_ld(&ctx.bad_preset) == 0,
 	    "%d tick(s) not preset to the previous delay",
-	    ld(&ctx.bad_preset));
+	    tn_ld(&ctx.bad_preset));
 
 	/* The first tick comes right after start, not after the preset. */
-	uint64_t first = ld64(&ctx.first_ns);
-	uint64_t last = ld64(&ctx.last_ns);
+	uint64_t first = tn_ld64(&ctx.first_ns);
+	uint64_t last = tn_ld64(&ctx.last_ns);
 	ck_assert_msg(first >= t_begin_ns, "first tick before gnet_engine_run");
 	int64_t first_after_ns = (int64_t)(first - t_running_ns); /* may be < 0 */
 	ck_assert_msg(first_after_ns < FIRST_TICK_BOUND_MS * (int64_t)MS_NS,
 	    "first tick %.1f ms after the engine reported running",
 	    (double)first_after_ns / 1e6);
 	/* Every gap is at least the delay asked for; 24 gaps in all. */
-	ck_assert_msg(ld64(&ctx.min_gap_ns) >= TICK_NS,
+	ck_assert_msg(tn_ld64(&ctx.min_gap_ns) >= TICK_NS,
 	    "shortest gap between ticks %.3f ms, want >= 10 ms",
-	    (double)ld64(&ctx.min_gap_ns) / 1e6);
+	    (double)tn_ld64(&ctx.min_gap_ns) / 1e6);
 	ck_assert_msg(last - first >= (TICKS - 1) * TICK_NS,
 	    "ticks spanned %.1f ms, want >= %d ms", (double)(last - first) / 1e6,
 	    (TICKS - 1) * 10);
@@ -323,20 +169,20 @@ START_TEST(test_ticker_runs_and_stops_engine)
 	    (long long)run_ms);
 
 	/* On loop 0's thread, between that loop's other events. */
-	ck_assert_int_eq(ld(&ctx.off_loop0), 0);
-	ck_assert_int_eq(ld(&ctx.overlaps), 0);
+	ck_assert_int_eq(tn_ld(&ctx.off_loop0), 0);
+	ck_assert_int_eq(tn_ld(&ctx.overlaps), 0);
 	/* ... and the check meant something: traffic ran between ticks. */
-	ck_assert_msg(ld(&ctx.busy_ticks) >= TICK_TRAFFIC_MIN,
+	ck_assert_msg(tn_ld(&ctx.busy_ticks) >= TICK_TRAFFIC_MIN,
 	    "only %d tick interval(s) saw traffic (%ld on_traffic calls)",
-	    ld(&ctx.busy_ticks), ldl(&ctx.traffic_calls));
+	    tn_ld(&ctx.busy_ticks), tn_ldl(&ctx.traffic_calls));
 
 	/* The ticker is an actor on loop 0: its ticks went through the loop's
 	 * mailbox. The stream connection was closed by the shutdown. */
 	gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
 	ck_assert_int_eq(gnet_engine_loop_stats(s.eng, 0, &st), 0);
 	ck_assert_uint_ge(st.msgs_in, TICKS);
-	ck_assert_int_eq(ld(&ctx.closes), 1);
-	ck_assert_int_eq(ld(&ctx.close_reason), GNET_ESHUTDOWN);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 1);
+	ck_assert_int_eq(tn_ld(&ctx.close_reason), GNET_ESHUTDOWN);
 
 	tn_close(&fd);
 	tn_server_free(&s);
@@ -344,42 +190,15 @@ START_TEST(test_ticker_runs_and_stops_engine)
 }
 END_TEST
 
-typedef struct plain_echo {
-	atomic_int closes;
-} plain_echo_t;
-
-static gnet_action_t echo_on_traffic(gnet_conn_t *c, void *udata)
-{
-	const void *data;
-	size_t n = gnet_conn_peek(c, &data);
-	(void)udata;
-	LOOP_CHECK(gnet_conn_write(c, data, n) == (long)n);
-	LOOP_CHECK(gnet_conn_discard(c, n) == (long)n);
-	return GNET_NONE;
-}
-
-static void echo_on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	plain_echo_t *ctx = udata;
-	(void)c;
-	(void)reason;
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static const gnet_events_t plain_echo_events = { .size = sizeof(gnet_events_t),
-	.on_traffic = echo_on_traffic,
-	.on_close = echo_on_close,
-};
-
 /* Without on_tick there is no ticker actor and no tick message. */
 START_TEST(test_no_ticker_without_on_tick)
 {
 	errs_reset();
-	plain_echo_t ctx;
-	memset(&ctx, 0, sizeof ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
-	tn_server_start(&s, &plain_echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	/* A round trip: loop 0 has certainly run its first turns, when a
 	 * ticker's first tick (due at once) would have been delivered. */
@@ -397,293 +216,50 @@ START_TEST(test_no_ticker_without_on_tick)
 	ck_assert_uint_eq(st.msgs_in, 0);
 
 	tn_close(&fd);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 1);
 	tn_server_close(&s);
 	assert_no_loop_errors();
 }
 END_TEST
 
 /* ------------------------------------------------------------------------
- * Worker pool: one server for every pool test. A connection sends
- * "J<id>" to get "R<id>" from a job, or "E<id>" to get it echoed at once.
+ * Worker pool: one server for every pool test (support/pool_server). A
+ * connection sends "J<id>" to get "R<id>" from a job, or "E<id>" to get it
+ * echoed at once.
  */
-typedef struct pool_srv {
-	int job_ms;                    /* set before start */
-	atomic_int submits_ok, submits_eagain;
-	atomic_int jobs_started, jobs_done, cancels;
-	atomic_int inflight;
-	atomic_size_t max_inflight;
-	atomic_int replies;            /* on_message deliveries */
-	atomic_int dropped;            /* on_dropped calls */
-	atomic_int dropped_ok;         /* ... with the expected type/payload */
-	atomic_int dropped_id;
-	atomic_uint_least64_t dropped_to;
-	atomic_uint_least64_t last_handle;
-	atomic_int opens, closes;
-	atomic_int per_id_submits[MAX_IDS];
-	atomic_int per_id_eagain[MAX_IDS];
-	atomic_int per_id_retries[MAX_IDS];
-	atomic_int per_id_replies[MAX_IDS];
-} pool_srv_t;
-
-typedef struct pool_job {
-	pool_srv_t *ctx;
-	int id;
-} pool_job_t;
-
-static void pool_job_fn(void *arg, gnet_msg_t *reply)
-{
-	pool_job_t *j = arg;
-	pool_srv_t *ctx = j->ctx;
-
-	/* On a pool thread, never on a loop. */
-	LOOP_CHECK(gnet_loop_current() == -1);
-	int now = atomic_fetch_add(&ctx->inflight, 1) + 1;
-	tn_atomic_max(&ctx->max_inflight, (size_t)now);
-	atomic_fetch_add(&ctx->jobs_started, 1);
-	job_sleep_ms(ctx->job_ms);
-	atomic_fetch_sub(&ctx->inflight, 1);
-
-	/* The reply owns a heap copy of its text: on_message or on_dropped
-	 * frees it (ASan checks that one of them did). */
-	char *text = malloc(REQ_LEN + 1);
-	LOOP_CHECK(text != NULL);
-	if (text != NULL)
-		fmt_msg(text, KIND_REPLY, (unsigned)j->id);
-	reply->type = REPLY_TYPE;
-	reply->a = (uint64_t)(uintptr_t)text;
-	reply->b = REQ_LEN;
-	free(j);
-	atomic_fetch_add(&ctx->jobs_done, 1);
-}
-
-static void pool_cancel_fn(void *arg)
-{
-	pool_job_t *j = arg;
-	atomic_fetch_add(&j->ctx->cancels, 1);
-	free(j);
-}
-
-static pool_job_t *new_job(pool_srv_t *ctx, int id)
-{
-	pool_job_t *j = malloc(sizeof *j);
-	if (j != NULL) {
-		j->ctx = ctx;
-		j->id = id;
-	}
-	return j;
-}
-
-static gnet_action_t pool_on_open(gnet_conn_t *c, void *udata)
-{
-	pool_srv_t *ctx = udata;
-	atomic_store(&ctx->last_handle, gnet_conn_handle(c));
-	atomic_fetch_add(&ctx->opens, 1);
-	return GNET_NONE;
-}
-
-static gnet_action_t pool_on_traffic(gnet_conn_t *c, void *udata)
-{
-	pool_srv_t *ctx = udata;
-	const void *data;
-
-	for (;;) {
-		size_t n = gnet_conn_peek(c, &data);
-		if (n < REQ_LEN)
-			return GNET_NONE;
-		const char *p = data;
-		if (p[0] == KIND_ECHO) {
-			LOOP_CHECK(gnet_conn_write(c, p, REQ_LEN) == REQ_LEN);
-			LOOP_CHECK(gnet_conn_discard(c, REQ_LEN) == REQ_LEN);
-			continue;
-		}
-		int id = parse_id(p);
-		LOOP_CHECK(p[0] == KIND_JOB && id >= 0 && id < MAX_IDS);
-		if (p[0] != KIND_JOB || id < 0 || id >= MAX_IDS)
-			return GNET_CLOSE;
-
-		/* The context is id + 1 while a refused request waits: this
-		 * call is then the wake-up, over the same unconsumed bytes. */
-		uintptr_t waiting = (uintptr_t)gnet_conn_context(c);
-		if (waiting != 0) {
-			LOOP_CHECK(waiting == (uintptr_t)id + 1);
-			atomic_fetch_add(&ctx->per_id_retries[id], 1);
-		}
-		pool_job_t *j = new_job(ctx, id);
-		LOOP_CHECK(j != NULL);
-		if (j == NULL)
-			return GNET_CLOSE;
-		int rc = gnet_conn_submit(c, pool_job_fn, pool_cancel_fn, j);
-		if (rc == GNET_EAGAIN) {
-			/* Leave the request buffered; we are woken for it. */
-			free(j);
-			gnet_conn_set_context(c, (void *)((uintptr_t)id + 1));
-			atomic_fetch_add(&ctx->per_id_eagain[id], 1);
-			atomic_fetch_add(&ctx->submits_eagain, 1);
-			return GNET_NONE;
-		}
-		LOOP_CHECK(rc == 0);
-		if (rc != 0) {
-			free(j);
-			return GNET_CLOSE;
-		}
-		gnet_conn_set_context(c, NULL);
-		atomic_fetch_add(&ctx->per_id_submits[id], 1);
-		atomic_fetch_add(&ctx->submits_ok, 1);
-		LOOP_CHECK(gnet_conn_discard(c, REQ_LEN) == REQ_LEN);
-	}
-}
-
-static gnet_action_t pool_on_message(gnet_conn_t *c, const gnet_msg_t *m,
-    void *udata)
-{
-	pool_srv_t *ctx = udata;
-	char *text = (char *)(uintptr_t)m->a;
-
-	LOOP_CHECK(gnet_loop_current() == gnet_conn_loop_index(c));
-	LOOP_CHECK(m->type == REPLY_TYPE);
-	LOOP_CHECK(m->to == gnet_conn_handle(c));
-	LOOP_CHECK(m->b == REQ_LEN && text != NULL);
-	if (m->type != REPLY_TYPE || text == NULL)
-		return GNET_NONE;
-	int id = parse_id(text);
-	LOOP_CHECK(text[0] == KIND_REPLY && id >= 0 && id < MAX_IDS);
-	if (id >= 0 && id < MAX_IDS)
-		atomic_fetch_add(&ctx->per_id_replies[id], 1);
-	LOOP_CHECK(gnet_conn_write(c, text, REQ_LEN) == REQ_LEN);
-	free(text);
-	atomic_fetch_add(&ctx->replies, 1);
-	return GNET_NONE;
-}
-
-static void pool_on_dropped(gnet_engine_t *eng, const gnet_msg_t *m,
-    void *udata)
-{
-	pool_srv_t *ctx = udata;
-	char *text = (char *)(uintptr_t)m->a;
-	(void)eng;
-
-	LOOP_CHECK(m->type == REPLY_TYPE);
-	if (m->type != REPLY_TYPE)
-		return;
-	LOOP_CHECK(m->b == REQ_LEN && text != NULL);
-	if (text != NULL) {
-		int id = parse_id(text);
-		if (text[0] == KIND_REPLY && id >= 0 && m->b == REQ_LEN)
-			atomic_fetch_add(&ctx->dropped_ok, 1);
-		atomic_store(&ctx->dropped_id, id);
-		free(text);
-	}
-	atomic_store(&ctx->dropped_to, m->to);
-	/* Last: the test thread waits on this counter. */
-	atomic_fetch_add(&ctx->dropped, 1);
-}
-
-static void pool_on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	pool_srv_t *ctx = udata;
-	(void)c;
-	(void)reason;
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static const gnet_events_t pool_events = { .size = sizeof(gnet_events_t),
-	.on_open = pool_on_open,
-	.on_traffic = pool_on_traffic,
-	.on_message = pool_on_message,
-	.on_dropped = pool_on_dropped,
-	.on_close = pool_on_close,
-};
-
-static void pool_init(pool_srv_t *ctx, int job_ms)
-{
-	memset(ctx, 0, sizeof *ctx);
-	ctx->job_ms = job_ms;
-	atomic_store(&ctx->dropped_id, -1);
-}
-
-/* Connect k clients whose request is "J<i>" and expected reply "R<i>". */
-static void job_clients(tn_client_t *cl, char (*tx)[REQ_LEN + 1],
-    char (*rx)[REQ_LEN + 1], int k, int port)
-{
-	for (int i = 0; i < k; i++) {
-		fmt_msg(tx[i], KIND_JOB, (unsigned)i);
-		fmt_msg(rx[i], KIND_REPLY, (unsigned)i);
-		int fd = tn_connect(port);
-		ck_assert_msg(fd >= 0, "connect %d: %s", i, strerror(errno));
-		tn_client_init(&cl[i], fd, (const uint8_t *)tx[i], REQ_LEN,
-		    (const uint8_t *)rx[i], REQ_LEN);
-	}
-}
-
-/* A client on its own thread that echoes "E<n>" in a loop and keeps the
- * worst round trip. */
-typedef struct echo_prober {
-	int fd;
-	pthread_t thread;
-	atomic_int stop;
-	atomic_int rounds;
-	atomic_int failures;
-	atomic_long max_rtt_us;
-} echo_prober_t;
-
-static void *prober_main(void *arg)
-{
-	echo_prober_t *p = arg;
-	char out[REQ_LEN + 1], in[REQ_LEN + 1];
-	unsigned n = 0;
-
-	while (!atomic_load(&p->stop)) {
-		fmt_msg(out, KIND_ECHO, n++ % 10000000u);
-		uint64_t t0 = now_ns();
-		if (tn_send_all(p->fd, out, REQ_LEN, IO_MS) != REQ_LEN ||
-		    tn_read_exact(p->fd, in, REQ_LEN, IO_MS) != REQ_LEN ||
-		    memcmp(in, out, REQ_LEN) != 0) {
-			atomic_fetch_add(&p->failures, 1);
-			break;
-		}
-		long us = (long)((now_ns() - t0) / 1000);
-		if (us > atomic_load(&p->max_rtt_us))
-			atomic_store(&p->max_rtt_us, us);
-		atomic_fetch_add(&p->rounds, 1);
-		tn_nap(); /* pacing: about one round trip per millisecond */
-	}
-	return NULL;
-}
-
 /* 100 connections, 8 workers, 200 ms jobs: parallel on the pool, and the
  * single loop keeps answering an echo client meanwhile. */
 START_TEST(test_pool_parallel_loop_stays_responsive)
 {
 	errs_reset();
-	static pool_srv_t ctx;
-	pool_init(&ctx, POOL_JOB_MS);
+	static pool_server_t ctx;
+	pool_server_init(&ctx, POOL_JOB_MS, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = POOL_WORKERS };
 	tn_server_t s;
-	tn_server_start(&s, &pool_events, &opts, &ctx);
+	tn_server_start(&s, &pool_server_events, &opts, &ctx);
 
-	echo_prober_t pr;
+	pool_prober_t pr;
 	memset(&pr, 0, sizeof pr);
 	pr.fd = tn_connect(s.port);
 	ck_assert_int_ge(pr.fd, 0);
-	ck_assert_int_eq(pthread_create(&pr.thread, NULL, prober_main, &pr), 0);
-	TN_WAIT_UNTIL(ld(&pr.rounds) > 0 || ld(&pr.failures),
+	ck_assert_int_eq(pthread_create(&pr.thread, NULL, pool_prober_main, &pr), 0);
+	TN_WAIT_UNTIL(tn_ld(&pr.rounds) > 0 || tn_ld(&pr.failures),
 	    WAIT_MS);
-	ck_assert_msg(ld(&pr.rounds) > 0, "echo prober never answered");
+	ck_assert_msg(tn_ld(&pr.rounds) > 0, "echo prober never answered");
 
 	static tn_client_t cl[POOL_CLIENTS];
-	static char tx[POOL_CLIENTS][REQ_LEN + 1], rx[POOL_CLIENTS][REQ_LEN + 1];
-	job_clients(cl, tx, rx, POOL_CLIENTS, s.port);
+	static char tx[POOL_CLIENTS][POOL_REQ_LEN + 1], rx[POOL_CLIENTS][POOL_REQ_LEN + 1];
+	pool_job_clients(cl, tx, rx, POOL_CLIENTS, s.port);
 
 	/* Only round trips made while the jobs run count. */
 	atomic_store(&pr.max_rtt_us, 0);
-	int rounds0 = ld(&pr.rounds);
+	int rounds0 = tn_ld(&pr.rounds);
 	int64_t t0 = tn_now_ms();
 	int failed = tn_pump(cl, POOL_CLIENTS, POOL_PUMP_MS);
 	int64_t elapsed = tn_now_ms() - t0;
-	int rounds = ld(&pr.rounds) - rounds0;
-	long max_rtt_us = ldl(&pr.max_rtt_us);
+	int rounds = tn_ld(&pr.rounds) - rounds0;
+	long max_rtt_us = tn_ldl(&pr.max_rtt_us);
 	atomic_store(&pr.stop, 1);
 	pthread_join(pr.thread, NULL);
 
@@ -692,7 +268,7 @@ START_TEST(test_pool_parallel_loop_stays_responsive)
 	ck_assert_msg(elapsed < POOL_BOUND_MS,
 	    "100 jobs of 200 ms on 8 workers took %lld ms (bound %d ms)",
 	    (long long)elapsed, POOL_BOUND_MS);
-	ck_assert_msg(ld(&pr.failures) == 0, "echo prober: a round trip failed");
+	ck_assert_msg(tn_ld(&pr.failures) == 0, "echo prober: a round trip failed");
 	ck_assert_msg(rounds >= ECHO_MIN_ROUNDS,
 	    "only %d echo round trip(s) during the jobs", rounds);
 	ck_assert_msg(max_rtt_us < ECHO_RTT_BOUND_MS * 1000L,
@@ -700,24 +276,24 @@ START_TEST(test_pool_parallel_loop_stays_responsive)
 	    (double)max_rtt_us / 1000.0, ECHO_RTT_BOUND_MS);
 
 	/* Exactly the configured parallelism, on pool threads. */
-	ck_assert_uint_eq(ldz(&ctx.max_inflight), POOL_WORKERS);
-	ck_assert_int_eq(ld(&ctx.submits_ok), POOL_CLIENTS);
-	ck_assert_int_eq(ld(&ctx.submits_eagain), 0);
-	ck_assert_int_eq(ld(&ctx.jobs_done), POOL_CLIENTS);
-	ck_assert_int_eq(ld(&ctx.replies), POOL_CLIENTS);
+	ck_assert_uint_eq(tn_ldz(&ctx.max_inflight), POOL_WORKERS);
+	ck_assert_int_eq(tn_ld(&ctx.submits_ok), POOL_CLIENTS);
+	ck_assert_int_eq(tn_ld(&ctx.submits_eagain), 0);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_done), POOL_CLIENTS);
+	ck_assert_int_eq(tn_ld(&ctx.replies), POOL_CLIENTS);
 	for (int i = 0; i < POOL_CLIENTS; i++)
-		ck_assert_msg(ld(&ctx.per_id_replies[i]) == 1,
+		ck_assert_msg(tn_ld(&ctx.per_id_replies[i]) == 1,
 		    "request %d got %d replies", i,
-		    ld(&ctx.per_id_replies[i]));
+		    tn_ld(&ctx.per_id_replies[i]));
 
 	tn_close(&pr.fd);
 	for (int i = 0; i < POOL_CLIENTS; i++)
 		tn_close(&cl[i].fd);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == POOL_CLIENTS + 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), POOL_CLIENTS + 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == POOL_CLIENTS + 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), POOL_CLIENTS + 1);
 	tn_server_close(&s);
-	ck_assert_int_eq(ld(&ctx.dropped), 0);
-	ck_assert_int_eq(ld(&ctx.cancels), 0);
+	ck_assert_int_eq(tn_ld(&ctx.dropped), 0);
+	ck_assert_int_eq(tn_ld(&ctx.cancels), 0);
 	assert_no_loop_errors();
 }
 END_TEST
@@ -727,47 +303,47 @@ END_TEST
 START_TEST(test_pool_reply_to_closed_conn_dropped)
 {
 	errs_reset();
-	pool_srv_t ctx;
-	pool_init(&ctx, STALE_JOB_MS);
+	pool_server_t ctx;
+	pool_server_init(&ctx, STALE_JOB_MS, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1 };
 	tn_server_t s;
-	tn_server_start(&s, &pool_events, &opts, &ctx);
+	tn_server_start(&s, &pool_server_events, &opts, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(ld(&ctx.opens) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.opens), 1);
-	gnet_handle_t h = ld64(&ctx.last_handle);
-	char req[REQ_LEN + 1];
-	fmt_msg(req, KIND_JOB, 7);
-	ck_assert_uint_eq(tn_send_all(fd, req, REQ_LEN, IO_MS), REQ_LEN);
-	TN_WAIT_UNTIL(ld(&ctx.jobs_started) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.jobs_started), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.opens) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.opens), 1);
+	gnet_handle_t h = tn_ld64(&ctx.last_handle);
+	char req[POOL_REQ_LEN + 1];
+	pool_fmt_msg(req, POOL_KIND_JOB, 7);
+	ck_assert_uint_eq(tn_send_all(fd, req, POOL_REQ_LEN, IO_MS), POOL_REQ_LEN);
+	TN_WAIT_UNTIL(tn_ld(&ctx.jobs_started) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_started), 1);
 
 	/* Close while the job sleeps, and let the server see it. */
 	tn_close(&fd);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), 1);
-	ck_assert_msg(ld(&ctx.jobs_done) == 0,
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 1);
+	ck_assert_msg(tn_ld(&ctx.jobs_done) == 0,
 	    "premise: the job finished before the connection closed");
-	uint64_t dropped0 = loop0_stat_dropped(s.eng);
+	uint64_t dropped0 = tn_loop_stats(s.eng, 0).msgs_dropped;
 
-	TN_WAIT_UNTIL(ld(&ctx.dropped) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.dropped), 1);
-	ck_assert_int_eq(ld(&ctx.dropped_ok), 1);
-	ck_assert_int_eq(ld(&ctx.dropped_id), 7);
-	ck_assert_msg(ld64(&ctx.dropped_to) == h,
+	TN_WAIT_UNTIL(tn_ld(&ctx.dropped) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.dropped), 1);
+	ck_assert_int_eq(tn_ld(&ctx.dropped_ok), 1);
+	ck_assert_int_eq(tn_ld(&ctx.dropped_id), 7);
+	ck_assert_msg(tn_ld64(&ctx.dropped_to) == h,
 	    "dropped reply addressed to %#llx, want the closed connection %#llx",
-	    (unsigned long long)ld64(&ctx.dropped_to),
+	    (unsigned long long)tn_ld64(&ctx.dropped_to),
 	    (unsigned long long)h);
-	ck_assert_int_eq(ld(&ctx.replies), 0);
-	ck_assert_uint_eq(loop0_stat_dropped(s.eng), dropped0 + 1);
+	ck_assert_int_eq(tn_ld(&ctx.replies), 0);
+	ck_assert_uint_eq(tn_loop_stats(s.eng, 0).msgs_dropped, dropped0 + 1);
 	ck_assert_int_eq(gnet_engine_is_running(s.eng), 1);
 
 	tn_server_close(&s);
-	ck_assert_int_eq(ld(&ctx.dropped), 1);
-	ck_assert_int_eq(ld(&ctx.replies), 0);
-	ck_assert_int_eq(ld(&ctx.jobs_done), 1);
+	ck_assert_int_eq(tn_ld(&ctx.dropped), 1);
+	ck_assert_int_eq(tn_ld(&ctx.replies), 0);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_done), 1);
 	assert_no_loop_errors();
 }
 END_TEST
@@ -777,49 +353,49 @@ END_TEST
 START_TEST(test_pool_queue_full_backpressure)
 {
 	errs_reset();
-	pool_srv_t ctx;
-	pool_init(&ctx, QFULL_JOB_MS);
+	pool_server_t ctx;
+	pool_server_init(&ctx, QFULL_JOB_MS, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1,
 	    .worker_queue = QFULL_QUEUE };
 	tn_server_t s;
-	tn_server_start(&s, &pool_events, &opts, &ctx);
+	tn_server_start(&s, &pool_server_events, &opts, &ctx);
 
 	tn_client_t cl[QFULL_CLIENTS];
-	char tx[QFULL_CLIENTS][REQ_LEN + 1], rx[QFULL_CLIENTS][REQ_LEN + 1];
-	job_clients(cl, tx, rx, QFULL_CLIENTS, s.port);
+	char tx[QFULL_CLIENTS][POOL_REQ_LEN + 1], rx[QFULL_CLIENTS][POOL_REQ_LEN + 1];
+	pool_job_clients(cl, tx, rx, QFULL_CLIENTS, s.port);
 	/* 10 x 100 ms on one worker, with a generous margin. */
 	int failed = tn_pump(cl, QFULL_CLIENTS, 10 * QFULL_CLIENTS * QFULL_JOB_MS);
 	ck_assert_msg(failed == 0, "%d client(s) failed; %s", failed,
 	    tn_pump_error(cl, QFULL_CLIENTS));
 
-	ck_assert_msg(ld(&ctx.submits_eagain) > 0,
+	ck_assert_msg(tn_ld(&ctx.submits_eagain) > 0,
 	    "no submit was refused: the queue bound is not enforced");
-	ck_assert_int_eq(ld(&ctx.submits_ok), QFULL_CLIENTS);
-	ck_assert_uint_eq(ldz(&ctx.max_inflight), 1);
+	ck_assert_int_eq(tn_ld(&ctx.submits_ok), QFULL_CLIENTS);
+	ck_assert_uint_eq(tn_ldz(&ctx.max_inflight), 1);
 	int parked = 0;
 	for (int i = 0; i < QFULL_CLIENTS; i++) {
-		int eagain = ld(&ctx.per_id_eagain[i]);
+		int eagain = tn_ld(&ctx.per_id_eagain[i]);
 		parked += eagain > 0;
-		ck_assert_msg(ld(&ctx.per_id_submits[i]) == 1,
+		ck_assert_msg(tn_ld(&ctx.per_id_submits[i]) == 1,
 		    "request %d submitted %d times", i,
-		    ld(&ctx.per_id_submits[i]));
+		    tn_ld(&ctx.per_id_submits[i]));
 		/* Every refusal was followed by exactly one wake-up call over
 		 * the same request. */
-		ck_assert_msg(ld(&ctx.per_id_retries[i]) == eagain,
+		ck_assert_msg(tn_ld(&ctx.per_id_retries[i]) == eagain,
 		    "request %d: %d refusals, %d retries", i, eagain,
-		    ld(&ctx.per_id_retries[i]));
+		    tn_ld(&ctx.per_id_retries[i]));
 	}
 	ck_assert_int_ge(parked, 1);
 
 	tn_server_close(&s);
-	ck_assert_int_eq(ld(&ctx.jobs_done), QFULL_CLIENTS);
-	ck_assert_int_eq(ld(&ctx.replies), QFULL_CLIENTS);
-	ck_assert_int_eq(ld(&ctx.dropped), 0);
-	ck_assert_int_eq(ld(&ctx.cancels), 0);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_done), QFULL_CLIENTS);
+	ck_assert_int_eq(tn_ld(&ctx.replies), QFULL_CLIENTS);
+	ck_assert_int_eq(tn_ld(&ctx.dropped), 0);
+	ck_assert_int_eq(tn_ld(&ctx.cancels), 0);
 	for (int i = 0; i < QFULL_CLIENTS; i++) {
-		ck_assert_msg(ld(&ctx.per_id_replies[i]) == 1,
+		ck_assert_msg(tn_ld(&ctx.per_id_replies[i]) == 1,
 		    "request %d got %d replies", i,
-		    ld(&ctx.per_id_replies[i]));
+		    tn_ld(&ctx.per_id_replies[i]));
 		assert_eof_nothing_more(cl[i].fd, "client", i);
 		tn_close(&cl[i].fd);
 	}
@@ -835,46 +411,46 @@ END_TEST
 START_TEST(test_pool_parked_conn_closed_others_still_woken)
 {
 	errs_reset();
-	pool_srv_t ctx;
-	pool_init(&ctx, PARKED_JOB_MS);
+	pool_server_t ctx;
+	pool_server_init(&ctx, PARKED_JOB_MS, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1, .worker_queue = 1 };
 	tn_server_t s;
-	tn_server_start(&s, &pool_events, &opts, &ctx);
+	tn_server_start(&s, &pool_server_events, &opts, &ctx);
 
 	int fd[PARKED_CLIENTS];
-	char tx[PARKED_CLIENTS][REQ_LEN + 1], rx[PARKED_CLIENTS][REQ_LEN + 1];
+	char tx[PARKED_CLIENTS][POOL_REQ_LEN + 1], rx[PARKED_CLIENTS][POOL_REQ_LEN + 1];
 	gnet_handle_t h[PARKED_CLIENTS];
 	for (int i = 0; i < PARKED_CLIENTS; i++) {
-		fmt_msg(tx[i], KIND_JOB, (unsigned)i);
-		fmt_msg(rx[i], KIND_REPLY, (unsigned)i);
+		pool_fmt_msg(tx[i], POOL_KIND_JOB, (unsigned)i);
+		pool_fmt_msg(rx[i], POOL_KIND_REPLY, (unsigned)i);
 		fd[i] = tn_connect(s.port);
 		ck_assert_msg(fd[i] >= 0, "connect %d: %s", i, strerror(errno));
-		TN_WAIT_UNTIL(ld(&ctx.opens) == i + 1, WAIT_MS);
-		ck_assert_int_eq(ld(&ctx.opens), i + 1);
-		h[i] = ld64(&ctx.last_handle);
+		TN_WAIT_UNTIL(tn_ld(&ctx.opens) == i + 1, WAIT_MS);
+		ck_assert_int_eq(tn_ld(&ctx.opens), i + 1);
+		h[i] = tn_ld64(&ctx.last_handle);
 	}
 
 	/* One step at a time, so the roles are certain. */
-	ck_assert_uint_eq(tn_send_all(fd[0], tx[0], REQ_LEN, IO_MS), REQ_LEN);
-	TN_WAIT_UNTIL(ld(&ctx.jobs_started) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.jobs_started), 1);
-	ck_assert_uint_eq(tn_send_all(fd[1], tx[1], REQ_LEN, IO_MS), REQ_LEN);
-	TN_WAIT_UNTIL(ld(&ctx.submits_ok) == 2, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.submits_ok), 2);
+	ck_assert_uint_eq(tn_send_all(fd[0], tx[0], POOL_REQ_LEN, IO_MS), POOL_REQ_LEN);
+	TN_WAIT_UNTIL(tn_ld(&ctx.jobs_started) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_started), 1);
+	ck_assert_uint_eq(tn_send_all(fd[1], tx[1], POOL_REQ_LEN, IO_MS), POOL_REQ_LEN);
+	TN_WAIT_UNTIL(tn_ld(&ctx.submits_ok) == 2, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.submits_ok), 2);
 	for (int i = 2; i < PARKED_CLIENTS; i++) {
-		ck_assert_uint_eq(tn_send_all(fd[i], tx[i], REQ_LEN, IO_MS),
-		    REQ_LEN);
-		TN_WAIT_UNTIL(ld(&ctx.per_id_eagain[i]) == 1, WAIT_MS);
-		ck_assert_msg(ld(&ctx.per_id_eagain[i]) == 1,
+		ck_assert_uint_eq(tn_send_all(fd[i], tx[i], POOL_REQ_LEN, IO_MS),
+		    POOL_REQ_LEN);
+		TN_WAIT_UNTIL(tn_ld(&ctx.per_id_eagain[i]) == 1, WAIT_MS);
+		ck_assert_msg(tn_ld(&ctx.per_id_eagain[i]) == 1,
 		    "premise: request %d was not refused", i);
 	}
-	ck_assert_msg(ld(&ctx.jobs_done) == 0,
+	ck_assert_msg(tn_ld(&ctx.jobs_done) == 0,
 	    "premise: the first job finished during the set-up");
 
 	/* The server closes parked connection 2. */
 	ck_assert_int_eq(gnet_conn_close_async(s.eng, h[PARKED_CLOSED]), 0);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 1);
 	ck_assert_int_eq(tn_wait_eof(fd[PARKED_CLOSED], IO_MS, NULL), 1);
 
 	/* The others: 3 jobs of 300 ms on one worker, generously bounded. */
@@ -883,23 +459,23 @@ START_TEST(test_pool_parked_conn_closed_others_still_woken)
 	for (int i = 0; i < PARKED_CLIENTS; i++)
 		if (i != PARKED_CLOSED) /* requests are sent: pump the replies */
 			tn_client_init(&rest[k++], fd[i], NULL, 0,
-			    (const uint8_t *)rx[i], REQ_LEN);
+			    (const uint8_t *)rx[i], POOL_REQ_LEN);
 	int failed = tn_pump(rest, PARKED_CLIENTS - 1, 10 * PARKED_JOB_MS);
 	ck_assert_msg(failed == 0,
 	    "replies to requests 0/1/3: %d/%d/%d, want 1/1/1 -- request 3 "
 	    "was parked behind the closed connection and never woken "
 	    "(retries %d, submits ok %d, jobs done %d)",
-	    ld(&ctx.per_id_replies[0]), ld(&ctx.per_id_replies[1]),
-	    ld(&ctx.per_id_replies[3]), ld(&ctx.per_id_retries[3]),
-	    ld(&ctx.submits_ok), ld(&ctx.jobs_done));
+	    tn_ld(&ctx.per_id_replies[0]), tn_ld(&ctx.per_id_replies[1]),
+	    tn_ld(&ctx.per_id_replies[3]), tn_ld(&ctx.per_id_retries[3]),
+	    tn_ld(&ctx.submits_ok), tn_ld(&ctx.jobs_done));
 
 	tn_server_close(&s);
 	for (int i = 0; i < PARKED_CLIENTS; i++) {
-		ck_assert_int_eq(ld(&ctx.per_id_replies[i]),
+		ck_assert_int_eq(tn_ld(&ctx.per_id_replies[i]),
 		    i == PARKED_CLOSED ? 0 : 1);
 		tn_close(&fd[i]);
 	}
-	ck_assert_int_eq(ld(&ctx.dropped), 0);
+	ck_assert_int_eq(tn_ld(&ctx.dropped), 0);
 	assert_no_loop_errors();
 }
 END_TEST
@@ -915,12 +491,12 @@ static void never_run_fn(void *arg, gnet_msg_t *reply)
 START_TEST(test_pool_submit_errors)
 {
 	errs_reset();
-	plain_echo_t ctx;
-	memset(&ctx, 0, sizeof ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, &loop_errs);
 	tn_server_t s;
 
 	gnet_options_t no_pool = { .size = sizeof(gnet_options_t), .num_loops = 1 };
-	tn_server_start(&s, &plain_echo_events, &no_pool, &ctx);
+	tn_server_start(&s, &recserver_events, &no_pool, &ctx);
 	int rc = gnet_pool_submit(s.eng, GNET_HANDLE_NONE, never_run_fn, NULL, NULL);
 	ck_assert_msg(rc == GNET_ENOTSUP, "gnet_pool_submit without a pool: %d (%s)",
 	    rc, gnet_strerror(rc));
@@ -930,7 +506,7 @@ START_TEST(test_pool_submit_errors)
 	tn_server_close(&s);
 
 	gnet_options_t pool = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1 };
-	tn_server_start(&s, &plain_echo_events, &pool, &ctx);
+	tn_server_start(&s, &recserver_events, &pool, &ctx);
 	rc = gnet_pool_submit(s.eng, GNET_HANDLE_NONE, NULL, NULL, NULL);
 	ck_assert_msg(rc == GNET_EINVAL, "gnet_pool_submit(NULL fn) with a pool: %d (%s)",
 	    rc, gnet_strerror(rc));
@@ -944,29 +520,29 @@ END_TEST
 START_TEST(test_pool_cancel_on_stop)
 {
 	errs_reset();
-	pool_srv_t ctx;
-	pool_init(&ctx, CANCEL_JOB_MS);
+	pool_server_t ctx;
+	pool_server_init(&ctx, CANCEL_JOB_MS, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .workers = 1 };
 	tn_server_t s;
-	tn_server_start(&s, &pool_events, &opts, &ctx);
+	tn_server_start(&s, &pool_server_events, &opts, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(ld(&ctx.opens) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.opens), 1);
-	gnet_handle_t h = ld64(&ctx.last_handle);
+	TN_WAIT_UNTIL(tn_ld(&ctx.opens) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.opens), 1);
+	gnet_handle_t h = tn_ld64(&ctx.last_handle);
 
 	/* From this (foreign) thread: one job runs, the others queue. */
 	int submitted = 0;
-	pool_job_t *j = new_job(&ctx, 0);
+	pool_job_t *j = pool_job_new(&ctx, 0);
 	ck_assert_ptr_nonnull(j);
 	int rc = gnet_pool_submit(s.eng, h, pool_job_fn, pool_cancel_fn, j);
 	ck_assert_msg(rc == 0, "gnet_pool_submit: %d (%s)", rc, gnet_strerror(rc));
 	submitted++;
-	TN_WAIT_UNTIL(ld(&ctx.jobs_started) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.jobs_started), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.jobs_started) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_started), 1);
 	for (int i = 1; i <= CANCEL_QUEUED; i++) {
-		j = new_job(&ctx, i);
+		j = pool_job_new(&ctx, i);
 		ck_assert_ptr_nonnull(j);
 		rc = gnet_pool_submit(s.eng, h, pool_job_fn, pool_cancel_fn, j);
 		ck_assert_msg(rc == 0, "gnet_pool_submit %d: %d (%s)", i, rc,
@@ -977,18 +553,18 @@ START_TEST(test_pool_cancel_on_stop)
 	tn_server_stop(&s);
 	ck_assert_int_eq(s.run_rc, 0);
 	/* gnet_engine_run has returned: the pool is down, nothing pending. */
-	int done = ld(&ctx.jobs_done);
-	int cancels = ld(&ctx.cancels);
+	int done = tn_ld(&ctx.jobs_done);
+	int cancels = tn_ld(&ctx.cancels);
 	ck_assert_msg(done + cancels == submitted,
 	    "%d run + %d cancelled != %d submitted", done, cancels, submitted);
 	ck_assert_msg(cancels == CANCEL_QUEUED,
 	    "%d job(s) cancelled, want the %d queued ones (%d ran)", cancels,
 	    CANCEL_QUEUED, done);
-	ck_assert_int_eq(ld(&ctx.jobs_started), done);
+	ck_assert_int_eq(tn_ld(&ctx.jobs_started), done);
 	/* Every finished job's reply was delivered or dropped, once. */
-	ck_assert_int_eq(ld(&ctx.replies) + ld(&ctx.dropped),
+	ck_assert_int_eq(tn_ld(&ctx.replies) + tn_ld(&ctx.dropped),
 	    done);
-	ck_assert_int_eq(ld(&ctx.dropped_ok), ld(&ctx.dropped));
+	ck_assert_int_eq(tn_ld(&ctx.dropped_ok), tn_ld(&ctx.dropped));
 
 	/* A stopped engine refuses new jobs. */
 	rc = gnet_pool_submit(s.eng, h, never_run_fn, NULL, NULL);
@@ -1003,40 +579,6 @@ END_TEST
 /* ------------------------------------------------------------------------
  * Idle timeout.
  */
-#define IDLE_CONNS 2
-
-typedef struct idle_srv {
-	atomic_int opens, closes;
-	atomic_int reason[IDLE_CONNS];
-	atomic_int closed[IDLE_CONNS];
-} idle_srv_t;
-
-static gnet_action_t idle_on_open(gnet_conn_t *c, void *udata)
-{
-	idle_srv_t *ctx = udata;
-	int idx = atomic_fetch_add(&ctx->opens, 1);
-	gnet_conn_set_context(c, (void *)(uintptr_t)(idx + 1));
-	return GNET_NONE;
-}
-
-static void idle_on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	idle_srv_t *ctx = udata;
-	uintptr_t tag = (uintptr_t)gnet_conn_context(c);
-	LOOP_CHECK(tag >= 1 && tag <= IDLE_CONNS);
-	if (tag >= 1 && tag <= IDLE_CONNS) {
-		atomic_store(&ctx->reason[tag - 1], reason);
-		atomic_fetch_add(&ctx->closed[tag - 1], 1);
-	}
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static const gnet_events_t idle_events = { .size = sizeof(gnet_events_t),
-	.on_open = idle_on_open,
-	.on_traffic = echo_on_traffic,
-	.on_close = idle_on_close,
-};
-
 /* Until `due`, watch the idle client for EOF, recording when it came and
  * *eof_err (0 for a clean EOF, an errno, -1 for unexpected data); once it
  * has come, just wait out the pacing interval. */
@@ -1068,21 +610,21 @@ static void pace_watching_eof(int idle_fd, int64_t due, int64_t *eof_ms,
 START_TEST(test_idle_timeout)
 {
 	errs_reset();
-	idle_srv_t ctx;
-	memset(&ctx, 0, sizeof ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .idle_timeout_ms = IDLE_TIMEOUT_MS };
 	tn_server_t s;
-	tn_server_start(&s, &idle_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	/* Connection 0 goes silent after one echo; connection 1 chats. */
 	int quiet = tn_connect(s.port);
 	ck_assert_int_ge(quiet, 0);
-	TN_WAIT_UNTIL(ld(&ctx.opens) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.opens), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.opens) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.opens), 1);
 	int chatty = tn_connect(s.port);
 	ck_assert_int_ge(chatty, 0);
-	TN_WAIT_UNTIL(ld(&ctx.opens) == 2, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.opens), 2);
+	TN_WAIT_UNTIL(tn_ld(&ctx.opens) == 2, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.opens), 2);
 
 	char b = 0;
 	int64_t quiet_last_ms = tn_now_ms(); /* before its last traffic */
@@ -1128,25 +670,25 @@ START_TEST(test_idle_timeout)
 	ck_assert_msg(eof_ms - quiet_last_ms < IDLE_CLOSE_BOUND_MS,
 	    "quiet connection closed %lld ms after its last traffic",
 	    (long long)(eof_ms - quiet_last_ms));
-	TN_WAIT_UNTIL(ld(&ctx.closed[0]) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closed[0]), 1);
-	ck_assert_msg(ld(&ctx.reason[0]) == GNET_ETIMEDOUT,
+	TN_WAIT_UNTIL(tn_ld(&ctx.log.conn[0].closes) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.log.conn[0].closes), 1);
+	ck_assert_msg(tn_ld(&ctx.log.conn[0].reason) == GNET_ETIMEDOUT,
 	    "quiet connection close reason %d (%s), want GNET_ETIMEDOUT",
-	    ld(&ctx.reason[0]), gnet_strerror(ld(&ctx.reason[0])));
+	    tn_ld(&ctx.log.conn[0].reason), gnet_strerror(tn_ld(&ctx.log.conn[0].reason)));
 
 	/* The chatty one: every echo, still open after 1 s and answering. */
 	ck_assert_int_eq(echoes, IDLE_PINGS);
-	ck_assert_int_eq(ld(&ctx.closed[1]), 0);
+	ck_assert_int_eq(tn_ld(&ctx.log.conn[1].closes), 0);
 	ck_assert_uint_eq(tn_send_all(chatty, "z", 1, IO_MS), 1);
 	ck_assert_uint_eq(tn_read_exact(chatty, &b, 1, IO_MS), 1);
 	ck_assert_int_eq(b, 'z');
-	ck_assert_int_eq(ld(&ctx.closed[1]), 0);
-	ck_assert_int_eq(ld(&ctx.closes), 1);
+	ck_assert_int_eq(tn_ld(&ctx.log.conn[1].closes), 0);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 1);
 
 	tn_close(&chatty);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == 2, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), 2);
-	ck_assert_int_eq(ld(&ctx.reason[1]), GNET_EEOF);
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == 2, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 2);
+	ck_assert_int_eq(tn_ld(&ctx.log.conn[1].reason), GNET_EEOF);
 	tn_close(&quiet);
 	tn_server_close(&s);
 	assert_no_loop_errors();
@@ -1156,118 +698,35 @@ END_TEST
 /* ------------------------------------------------------------------------
  * gnet_conn_wake_async.
  */
-typedef struct wake_call {
-	size_t len;
-	char bytes[16];
-} wake_call_t;
-
-typedef struct wake_srv {
-	atomic_int consume;            /* 0: leave everything buffered */
-	atomic_int calls;
-	wake_call_t rec[WAKE_MAX_CALLS];  /* published by `calls` */
-	atomic_uint_least64_t last_handle;
-	atomic_int opens, closes;
-} wake_srv_t;
-
-static gnet_action_t wake_on_open(gnet_conn_t *c, void *udata)
-{
-	wake_srv_t *ctx = udata;
-	atomic_store(&ctx->last_handle, gnet_conn_handle(c));
-	atomic_fetch_add(&ctx->opens, 1);
-	return GNET_NONE;
-}
-
-static gnet_action_t wake_on_traffic(gnet_conn_t *c, void *udata)
-{
-	wake_srv_t *ctx = udata;
-	const void *data = NULL;
-	size_t n = gnet_conn_peek(c, &data);
-	int k = atomic_load(&ctx->calls);
-
-	if (k < WAKE_MAX_CALLS) {
-		wake_call_t *r = &ctx->rec[k];
-		r->len = n;
-		if (n > 0) /* an empty view may be NULL */
-			memcpy(r->bytes, data,
-			    n < sizeof r->bytes ? n : sizeof r->bytes);
-	}
-	if (atomic_load(&ctx->consume) && n > 0) {
-		LOOP_CHECK(gnet_conn_write(c, data, n) == (long)n);
-		LOOP_CHECK(gnet_conn_discard(c, n) == (long)n);
-	}
-	atomic_store(&ctx->calls, k + 1);
-	return GNET_NONE;
-}
-
-static void wake_on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	wake_srv_t *ctx = udata;
-	(void)c;
-	(void)reason;
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static const gnet_events_t wake_events = { .size = sizeof(gnet_events_t),
-	.on_open = wake_on_open,
-	.on_traffic = wake_on_traffic,
-	.on_close = wake_on_close,
-};
-
-typedef struct waker_arg {
-	gnet_engine_t *eng;
-	gnet_handle_t h;
-	int rc;
-	int loop;                      /* gnet_loop_current() on that thread */
-} waker_arg_t;
-
-static void *waker_main(void *arg)
-{
-	waker_arg_t *w = arg;
-	w->loop = gnet_loop_current();
-	w->rc = gnet_conn_wake_async(w->eng, w->h);
-	return NULL;
-}
-
-/* gnet_conn_wake_async from a thread of our own; returns what it returned. */
-static int wake_from_thread(gnet_engine_t *eng, gnet_handle_t h)
-{
-	waker_arg_t w = { .eng = eng, .h = h, .rc = 1, .loop = 99 };
-	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, waker_main, &w), 0);
-	ck_assert_int_eq(pthread_join(th, NULL), 0);
-	ck_assert_int_eq(w.loop, -1);
-	return w.rc;
-}
-
 START_TEST(test_wake_from_foreign_thread)
 {
 	errs_reset();
-	static wake_srv_t ctx;
-	memset(&ctx, 0, sizeof ctx);
+	static wake_server_t ctx;
+	wake_server_init(&ctx, &loop_errs);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	tn_server_t s;
-	tn_server_start(&s, &wake_events, &opts, &ctx);
+	tn_server_start(&s, &wake_server_events, &opts, &ctx);
 	const size_t plen = strlen(WAKE_PAYLOAD);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(ld(&ctx.opens) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.opens), 1);
-	gnet_handle_t h = ld64(&ctx.last_handle);
+	TN_WAIT_UNTIL(tn_ld(&ctx.opens) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.opens), 1);
+	gnet_handle_t h = tn_ld64(&ctx.last_handle);
 
 	/* The handler sees the bytes and leaves them buffered. */
 	ck_assert_uint_eq(tn_send_all(fd, WAKE_PAYLOAD, plen, IO_MS), plen);
-	TN_WAIT_UNTIL(ld(&ctx.calls) >= 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.calls), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.calls) >= 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.calls), 1);
 	ck_assert_uint_eq(ctx.rec[0].len, plen);
 	ck_assert_int_eq(memcmp(ctx.rec[0].bytes, WAKE_PAYLOAD, plen), 0);
 
 	/* Woken with no new input: the same bytes again, consumed now. */
 	atomic_store(&ctx.consume, 1);
-	int rc = wake_from_thread(s.eng, h);
+	int rc = wake_from_foreign_thread(s.eng, h);
 	ck_assert_msg(rc == 0, "gnet_conn_wake_async: %d (%s)", rc, gnet_strerror(rc));
-	TN_WAIT_UNTIL(ld(&ctx.calls) >= 2, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.calls), 2);
+	TN_WAIT_UNTIL(tn_ld(&ctx.calls) >= 2, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.calls), 2);
 	ck_assert_uint_eq(ctx.rec[1].len, plen);
 	ck_assert_int_eq(memcmp(ctx.rec[1].bytes, WAKE_PAYLOAD, plen), 0);
 	char buf[16] = { 0 };
@@ -1275,40 +734,40 @@ START_TEST(test_wake_from_foreign_thread)
 	ck_assert_int_eq(memcmp(buf, WAKE_PAYLOAD, plen), 0);
 
 	/* Documented: a wake with nothing buffered still calls the handler. */
-	rc = wake_from_thread(s.eng, h);
+	rc = wake_from_foreign_thread(s.eng, h);
 	ck_assert_int_eq(rc, 0);
-	TN_WAIT_UNTIL(ld(&ctx.calls) >= 3, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.calls), 3);
+	TN_WAIT_UNTIL(tn_ld(&ctx.calls) >= 3, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.calls), 3);
 	ck_assert_uint_eq(ctx.rec[2].len, 0);
 
 	/* Stale: close, let on_close run, then open another connection (it
 	 * may reuse the slot) and wake the old handle. It is dropped and
 	 * counted, and never reaches the new connection. */
 	tn_close(&fd);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == 1, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), 1);
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == 1, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 1);
 	int fd2 = tn_connect(s.port);
 	ck_assert_int_ge(fd2, 0);
-	TN_WAIT_UNTIL(ld(&ctx.opens) == 2, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.opens), 2);
-	ck_assert_msg(ld64(&ctx.last_handle) != h,
+	TN_WAIT_UNTIL(tn_ld(&ctx.opens) == 2, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.opens), 2);
+	ck_assert_msg(tn_ld64(&ctx.last_handle) != h,
 	    "a new connection got the closed connection's handle");
-	uint64_t dropped0 = loop0_stat_dropped(s.eng);
-	rc = wake_from_thread(s.eng, h);
+	uint64_t dropped0 = tn_loop_stats(s.eng, 0).msgs_dropped;
+	rc = wake_from_foreign_thread(s.eng, h);
 	ck_assert_msg(rc == 0, "stale gnet_conn_wake_async from a foreign thread: %d (%s)",
 	    rc, gnet_strerror(rc));
-	TN_WAIT_UNTIL(loop0_stat_dropped(s.eng) > dropped0, WAIT_MS);
-	ck_assert_uint_eq(loop0_stat_dropped(s.eng), dropped0 + 1);
-	ck_assert_int_eq(ld(&ctx.calls), 3);
+	TN_WAIT_UNTIL(tn_loop_stats(s.eng, 0).msgs_dropped > dropped0, WAIT_MS);
+	ck_assert_uint_eq(tn_loop_stats(s.eng, 0).msgs_dropped, dropped0 + 1);
+	ck_assert_int_eq(tn_ld(&ctx.calls), 3);
 
 	/* The loop is fine and the new connection is served. */
 	ck_assert_uint_eq(tn_send_all(fd2, "ok", 2, IO_MS), 2);
 	ck_assert_uint_eq(tn_read_exact(fd2, buf, 2, IO_MS), 2);
 	ck_assert_int_eq(memcmp(buf, "ok", 2), 0);
-	ck_assert_int_eq(ld(&ctx.calls), 4);
+	ck_assert_int_eq(tn_ld(&ctx.calls), 4);
 	tn_close(&fd2);
-	TN_WAIT_UNTIL(ld(&ctx.closes) == 2, WAIT_MS);
-	ck_assert_int_eq(ld(&ctx.closes), 2);
+	TN_WAIT_UNTIL(tn_ld(&ctx.closes) == 2, WAIT_MS);
+	ck_assert_int_eq(tn_ld(&ctx.closes), 2);
 	tn_server_close(&s);
 	assert_no_loop_errors();
 }

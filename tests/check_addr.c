@@ -494,14 +494,12 @@ static Suite *addr_suite(void)
 	Suite *s = suite_create("addr");
 	TCase *tc;
 
-	tc = tcase_create("listen");
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
+	tc = tn_tcase("listen", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_listen_address_table);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("handles");
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
+	tc = tn_tcase("handles", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_stale_and_garbage_handles);
 	tcase_add_test(tc, test_loop_only_from_foreign_thread);
 	suite_add_tcase(s, tc);

@@ -301,9 +301,8 @@ static Suite *
 api_suite(void)
 {
 	Suite *s = suite_create("api");
-	TCase *tc = tcase_create("api");
+	TCase *tc = tn_tcase("api", TCASE_TIMEOUT_S);
 
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_system_codes_are_negated_errno);
 	tcase_add_test(tc, test_codes_distinct_and_described);
 	tcase_add_test(tc, test_struct_size_rules);
@@ -319,11 +318,5 @@ api_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(api_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(api_suite());
 }

@@ -293,8 +293,7 @@ END_TEST
 static Suite *backpressure_suite(void)
 {
 	Suite *s = suite_create("backpressure");
-	TCase *tc = tcase_create("slow_reader");
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
+	TCase *tc = tn_tcase("slow_reader", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_slow_reader_pauses_and_resumes);
 	tcase_add_test(tc, test_cross_connection_write_sees_watermark);
 	suite_add_tcase(s, tc);

@@ -12,8 +12,10 @@
  * on_open after a greeting, writes refused once close has begun or from
  * on_close, and the engine state rules of gnet_engine_run/listen.
  *
- * Server callbacks only record into atomics; the test thread asserts, with
- * bounded waits. No sleep is used to synchronise with the engine.
+ * The server (support/close_server) takes one mode per test; its callbacks
+ * only record into atomics and the connection log, and the test thread
+ * asserts, with bounded waits. No sleep is used to synchronise with the
+ * engine.
  */
 #include <check.h>
 #include <errno.h>
@@ -30,13 +32,14 @@
 #include <unistd.h>
 
 #include "gnet.h"
+#include "support/close_server.h"
+#include "support/conn_log.h"
+#include "support/recserver.h"
 #include "support/testnet.h"
 
 #define TCASE_TIMEOUT_S 30
 #define WAIT_MS 5000            /* for a callback to be observed */
 #define IO_MS 10000             /* for a single client exchange */
-
-#define MAX_CONNS 16
 
 /* Linger: a flood far above every socket buffer below, so most of it is
  * still in the outbound buffer when the close begins. */
@@ -51,16 +54,11 @@
  * differ by up to 1 ms less than the real interval. */
 #define CLOCK_SLACK_MS 2
 
-/* Written, then dropped by the abort: below the 2 KiB write-through size,
- * so the bytes are queued, not already handed to the kernel. */
-#define ABORT_BYTES 1024
-
 #define MAX_INBOUND ((size_t)64 * 1024)
 #define DEFAULT_READ_CAP ((size_t)64 * 1024 + 1) /* documented read_buffer_cap, + 1 */
 #define HOARD_BYTES ((size_t)1024 * 1024)
 #define ECHO_BYTES ((size_t)1024 * 1024)   /* > MAX_INBOUND, but consumed */
 #define ECHO_AFTER_BYTES ((size_t)64 * 1024)
-#define TAG_HOARD 'H'                 /* first byte: never consume */
 #define TAG_ECHO 'E'                  /* first byte: echo everything */
 
 #define STOP_CLIENTS 5
@@ -77,226 +75,27 @@
 
 #define LOCAL_ANY_PORT "tcp://127.0.0.1:0"
 
-/* What the handlers do; one mode per test. */
-enum srv_mode {
-	MODE_FLOOD_CLOSE = 0,   /* first bytes: write flood, return GNET_CLOSE */
-	MODE_WRITE_ABORT,       /* first bytes: write, gnet_conn_abort, NONE */
-	MODE_IDLE,              /* consume everything, reply nothing */
-	MODE_HOARD_OR_ECHO,     /* first byte picks: hoard (never consume) or echo */
-	MODE_REPLY,             /* first byte k: write replies[k], count it */
-	MODE_GREET_CLOSE,       /* on_open: write greeting, return GNET_CLOSE */
-	MODE_CLOSE_THEN_WRITE   /* write, gnet_conn_close, write again */
-};
-
-enum conn_role { ROLE_UNKNOWN = 0, ROLE_HOARD, ROLE_ECHO };
-
-/* One record per opened connection, in open order; the connection's
- * context points at it. */
-typedef struct conn_rec {
-	atomic_int closes;            /* on_close calls */
-	atomic_int reason;            /* last on_close reason */
-	atomic_long close_ms;         /* tn_now_ms() at on_close */
-	atomic_long close_write_rc;   /* gnet_conn_write from on_close */
-	atomic_uint_least64_t handle;
-	int role;                     /* enum conn_role; owner loop only */
-	int served;                   /* first request handled; owner loop only */
-} conn_rec_t;
-
-typedef struct close_srv {
-	/* behaviour, set before the engine starts */
-	enum srv_mode mode;
-	const uint8_t *flood;         /* MODE_FLOOD_CLOSE */
-	const uint8_t *replies[STOP_CLIENTS]; /* MODE_REPLY */
-
-	/* observations from loop threads */
-	atomic_int opens, closes;
-	atomic_int boots, shutdowns;
-	atomic_long close_begun_ms;   /* when the handler began the close */
-	atomic_int replies_queued;    /* MODE_REPLY */
-	atomic_size_t max_hoard_view; /* largest inbound view of a hoarder */
-	atomic_long write_after_close_rc;  /* MODE_CLOSE_THEN_WRITE */
-	atomic_long writev_after_close_rc;
-	atomic_int close_rc;
-	tn_loop_errors_t errs;      /* unexpected results on loop threads */
-	conn_rec_t conns[MAX_CONNS];
-} close_srv_t;
-
-#define LOOP_CHECK(ctx, cond) TN_LOOP_CHECK(&(ctx)->errs, cond)
 #define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS(&(ctx)->errs)
-
-static void srv_init(close_srv_t *ctx, enum srv_mode mode)
-{
-	/* Zero is a valid state for these lock-free atomics on Linux. */
-	memset(ctx, 0, sizeof *ctx);
-	ctx->mode = mode;
-}
-
-/* ------------------------------------------------------------------------
- * Server callbacks.
- */
-static gnet_action_t on_boot(gnet_engine_t *eng, void *udata)
-{
-	close_srv_t *ctx = udata;
-	(void)eng;
-	atomic_fetch_add(&ctx->boots, 1);
-	return GNET_NONE;
-}
-
-static gnet_action_t on_open(gnet_conn_t *c, void *udata)
-{
-	close_srv_t *ctx = udata;
-	int idx = atomic_fetch_add(&ctx->opens, 1);
-	LOOP_CHECK(ctx, idx < MAX_CONNS);
-	if (idx >= MAX_CONNS)
-		return GNET_CLOSE;
-	conn_rec_t *rec = &ctx->conns[idx];
-	gnet_conn_set_context(c, rec);
-	/* Last: the test thread waits on the handle. */
-	atomic_store(&rec->handle, gnet_conn_handle(c));
-
-	if (ctx->mode == MODE_GREET_CLOSE) {
-		size_t n = strlen(GREETING);
-		LOOP_CHECK(ctx, gnet_conn_write(c, GREETING, n) == (long)n);
-		atomic_store(&ctx->close_begun_ms, (long)tn_now_ms());
-		return GNET_CLOSE;
-	}
-	return GNET_NONE;
-}
-
-/* MODE_HOARD_OR_ECHO: the first byte of a connection decides its role. */
-static gnet_action_t hoard_or_echo(close_srv_t *ctx, gnet_conn_t *c,
-    conn_rec_t *rec, const uint8_t *data, size_t n)
-{
-	if (rec->role == ROLE_UNKNOWN)
-		rec->role = data[0] == TAG_HOARD ? ROLE_HOARD : ROLE_ECHO;
-	if (rec->role == ROLE_HOARD) {
-		/* Never consume: everything stays buffered in the library. */
-		tn_atomic_max(&ctx->max_hoard_view, n);
-		return GNET_NONE;
-	}
-	LOOP_CHECK(ctx, gnet_conn_write(c, data, n) == (long)n);
-	LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
-	return GNET_NONE;
-}
-
-static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
-{
-	close_srv_t *ctx = udata;
-	conn_rec_t *rec = gnet_conn_context(c);
-	const void *view = NULL;
-	size_t n = gnet_conn_peek(c, &view);
-	const uint8_t *data = view;
-	LOOP_CHECK(ctx, rec != NULL && n > 0 && data != NULL);
-	if (rec == NULL || n == 0 || data == NULL)
-		return GNET_NONE;
-
-	if (ctx->mode == MODE_HOARD_OR_ECHO)
-		return hoard_or_echo(ctx, c, rec, data, n);
-
-	uint8_t first = data[0];
-	LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
-	/* Every other mode acts once, on the first request. */
-	if (rec->served)
-		return GNET_NONE;
-	rec->served = 1;
-
-	switch (ctx->mode) {
-	case MODE_FLOOD_CLOSE:
-		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->flood, FLOOD_BYTES) ==
-		    (long)FLOOD_BYTES);
-		atomic_store(&ctx->close_begun_ms, (long)tn_now_ms());
-		return GNET_CLOSE;
-	case MODE_WRITE_ABORT: {
-		uint8_t junk[ABORT_BYTES];
-		memset(junk, 'a', sizeof junk);
-		LOOP_CHECK(ctx, gnet_conn_write(c, junk, sizeof junk) ==
-		    (long)sizeof junk);
-		LOOP_CHECK(ctx, gnet_conn_abort(c) == 0);
-		/* An abort begins the close: no writes after it. */
-		LOOP_CHECK(ctx, gnet_conn_write(c, junk, 1) == GNET_ECLOSED);
-		return GNET_NONE;
-	}
-	case MODE_REPLY:
-		LOOP_CHECK(ctx, first < STOP_CLIENTS);
-		if (first >= STOP_CLIENTS)
-			return GNET_CLOSE;
-		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->replies[first],
-		    REPLY_BYTES) == (long)REPLY_BYTES);
-		/* Last: the test thread stops the engine once all are queued. */
-		atomic_fetch_add(&ctx->replies_queued, 1);
-		return GNET_NONE;
-	case MODE_CLOSE_THEN_WRITE: {
-		size_t len = strlen(REPLY_BEFORE_CLOSE);
-		LOOP_CHECK(ctx, gnet_conn_write(c, REPLY_BEFORE_CLOSE, len) ==
-		    (long)len);
-		atomic_store(&ctx->close_rc, gnet_conn_close(c));
-		atomic_store(&ctx->write_after_close_rc,
-		    gnet_conn_write(c, "late", 4));
-		struct iovec iov = { .iov_base = "late", .iov_len = 4 };
-		atomic_store(&ctx->writev_after_close_rc,
-		    gnet_conn_writev(c, &iov, 1));
-		return GNET_NONE;
-	}
-	default:
-		return GNET_NONE;
-	}
-}
-
-static void on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	close_srv_t *ctx = udata;
-	conn_rec_t *rec = gnet_conn_context(c);
-	LOOP_CHECK(ctx, rec != NULL);
-	if (rec == NULL)
-		return;
-	atomic_store(&rec->close_ms, (long)tn_now_ms());
-	atomic_store(&rec->reason, reason);
-	/* Documented: the connection can no longer be written. */
-	atomic_store(&rec->close_write_rc, gnet_conn_write(c, "x", 1));
-	atomic_fetch_add(&rec->closes, 1);
-	/* Last: the test thread waits on this counter. */
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static void on_shutdown(gnet_engine_t *eng, void *udata)
-{
-	close_srv_t *ctx = udata;
-	(void)eng;
-	atomic_fetch_add(&ctx->shutdowns, 1);
-}
-
-static const gnet_events_t close_events = { .size = sizeof(gnet_events_t),
-	.on_boot = on_boot,
-	.on_open = on_open,
-	.on_traffic = on_traffic,
-	.on_close = on_close,
-	.on_shutdown = on_shutdown,
-};
 
 /* ------------------------------------------------------------------------
  * Small helpers.
  */
 
 /* Wait for connection `idx` to open; returns its handle (fails if none). */
-static gnet_handle_t wait_open(close_srv_t *ctx, int idx)
+static gnet_handle_t wait_open(close_server_t *ctx, int idx)
 {
-	TN_WAIT_UNTIL(atomic_load(&ctx->conns[idx].handle) != GNET_HANDLE_NONE,
-	    WAIT_MS);
-	gnet_handle_t h = atomic_load(&ctx->conns[idx].handle);
-	ck_assert_msg(h != GNET_HANDLE_NONE, "connection %d not opened within %d ms",
-	    idx, WAIT_MS);
+	gnet_handle_t h = tn_conn_log_wait_ready(&ctx->log, idx, WAIT_MS);
+
+	ck_assert_msg(h != GNET_HANDLE_NONE, "connection %d opened without a "
+	    "handle", idx);
 	return h;
 }
 
 /* Stop the engine and check that no connection was closed twice. */
-static void close_server_and_check_once(tn_server_t *s, close_srv_t *ctx)
+static void close_server_and_check_once(tn_server_t *s, close_server_t *ctx)
 {
 	tn_server_close(s);
-	int opens = atomic_load(&ctx->opens);
-	for (int i = 0; i < opens && i < MAX_CONNS; i++)
-		ck_assert_msg(atomic_load(&ctx->conns[i].closes) == 1,
-		    "connection %d: on_close ran %d times, want exactly once", i,
-		    atomic_load(&ctx->conns[i].closes));
+	tn_conn_log_assert_closed_once(&ctx->log);
 	ck_assert_int_eq(atomic_load(&ctx->shutdowns), 1);
 }
 
@@ -312,16 +111,17 @@ static void flood_then_close(int linger_ms)
 	ck_assert_ptr_nonnull(flood);
 	tn_fill_random(flood, FLOOD_BYTES, 11);
 
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_FLOOD_CLOSE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_FLOOD_CLOSE);
 	ctx.flood = flood;
+	ctx.flood_len = FLOOD_BYTES;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t),
 		.num_loops = 1,
 		.linger_ms = linger_ms,
 		.sndbuf = LINGER_SNDBUF,
 	};
 	tn_server_t s;
-	tn_server_start(&s, &close_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	int fd = tn_connect_rcvbuf(s.port, LINGER_RCVBUF);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -332,11 +132,11 @@ static void flood_then_close(int linger_ms)
 	ck_assert_msg(atomic_load(&ctx.closes) == 1,
 	    "on_close ran %d times within %d ms, want once",
 	    atomic_load(&ctx.closes), LINGER_MAX_MS);
-	int reason = atomic_load(&ctx.conns[0].reason);
+	int reason = atomic_load(&ctx.log.conn[0].reason);
 	ck_assert_msg(reason == GNET_ELINGER, "close reason %d (%s), want GNET_ELINGER",
 	    reason, gnet_strerror(reason));
 
-	long elapsed = atomic_load(&ctx.conns[0].close_ms) -
+	long elapsed = atomic_load(&ctx.log.conn[0].close_ms) -
 	    atomic_load(&ctx.close_begun_ms);
 	if (linger_ms > 0) {
 		ck_assert_msg(elapsed >= linger_ms - CLOCK_SLACK_MS,
@@ -383,10 +183,10 @@ END_TEST
  */
 START_TEST(test_abort_from_callback)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_WRITE_ABORT);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_WRITE_ABORT);
 	tn_server_t s;
-	tn_server_start(&s, &close_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -394,7 +194,7 @@ START_TEST(test_abort_from_callback)
 
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
-	int reason = atomic_load(&ctx.conns[0].reason);
+	int reason = atomic_load(&ctx.log.conn[0].reason);
 	ck_assert_msg(reason == GNET_EABORTED, "close reason %d (%s), want GNET_EABORTED",
 	    reason, gnet_strerror(reason));
 
@@ -418,13 +218,13 @@ END_TEST
  */
 START_TEST(test_abort_and_close_async)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_IDLE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_IDLE);
 	/* Two loops: each connection lives on its own loop, so the messages
 	 * are routed by the handle's loop index. */
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &close_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	int fd_abort = tn_connect(s.port);
 	ck_assert_int_ge(fd_abort, 0);
@@ -442,11 +242,11 @@ START_TEST(test_abort_and_close_async)
 
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 2, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 2);
-	int reason = atomic_load(&ctx.conns[0].reason);
+	int reason = atomic_load(&ctx.log.conn[0].reason);
 	ck_assert_msg(reason == GNET_EABORTED,
 	    "aborted connection: close reason %d (%s), want GNET_EABORTED", reason,
 	    gnet_strerror(reason));
-	reason = atomic_load(&ctx.conns[1].reason);
+	reason = atomic_load(&ctx.log.conn[1].reason);
 	ck_assert_msg(reason == 0, "closed connection: close reason %d (%s), want 0",
 	    reason, gnet_strerror(reason));
 
@@ -472,13 +272,13 @@ END_TEST
  */
 START_TEST(test_max_inbound)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_HOARD_OR_ECHO);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_HOARD_OR_ECHO);
 	/* One loop: the limit on one connection must not disturb another
 	 * served by the same thread. */
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .max_inbound = MAX_INBOUND };
 	tn_server_t s;
-	tn_server_start(&s, &close_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	uint8_t *hoard = malloc(HOARD_BYTES);
 	uint8_t *echo = malloc(ECHO_BYTES);
@@ -486,7 +286,7 @@ START_TEST(test_max_inbound)
 	ck_assert_ptr_nonnull(echo);
 	tn_fill_random(hoard, HOARD_BYTES, 21);
 	tn_fill_random(echo, ECHO_BYTES, 22);
-	hoard[0] = TAG_HOARD;
+	hoard[0] = CS_TAG_HOARD;
 	echo[0] = TAG_ECHO;
 
 	/* Open them in a known order: conns[0] echoes, conns[1] hoards. */
@@ -510,11 +310,11 @@ START_TEST(test_max_inbound)
 	ck_assert_msg(cl[CL_HOARD].recvd == 0, "hoarder received %zu bytes",
 	    cl[CL_HOARD].recvd);
 
-	TN_WAIT_UNTIL(atomic_load(&ctx.conns[1].closes) == 1, WAIT_MS);
-	ck_assert_msg(atomic_load(&ctx.conns[1].closes) == 1,
+	TN_WAIT_UNTIL(atomic_load(&ctx.log.conn[1].closes) == 1, WAIT_MS);
+	ck_assert_msg(atomic_load(&ctx.log.conn[1].closes) == 1,
 	    "hoarding connection not closed (sent %zu bytes, largest view %zu)",
 	    cl[CL_HOARD].sent, atomic_load(&ctx.max_hoard_view));
-	int reason = atomic_load(&ctx.conns[1].reason);
+	int reason = atomic_load(&ctx.log.conn[1].reason);
 	ck_assert_msg(reason == GNET_EINBOUND,
 	    "hoarder: close reason %d (%s), want GNET_EINBOUND", reason,
 	    gnet_strerror(reason));
@@ -531,14 +331,14 @@ START_TEST(test_max_inbound)
 	tn_close(&fd_hoard);
 
 	/* The echo connection is untouched by its neighbour's end. */
-	ck_assert_int_eq(atomic_load(&ctx.conns[0].closes), 0);
+	ck_assert_int_eq(atomic_load(&ctx.log.conn[0].closes), 0);
 	tn_client_t again;
 	tn_client_init(&again, fd_echo, echo, ECHO_AFTER_BYTES, NULL, 0);
 	ck_assert_msg(tn_pump(&again, 1, IO_MS) == 0, "echo after the hoarder closed: %s",
 	    tn_pump_error(&again, 1));
 	tn_close(&fd_echo);
-	TN_WAIT_UNTIL(atomic_load(&ctx.conns[0].closes) == 1, WAIT_MS);
-	reason = atomic_load(&ctx.conns[0].reason);
+	TN_WAIT_UNTIL(atomic_load(&ctx.log.conn[0].closes) == 1, WAIT_MS);
+	reason = atomic_load(&ctx.log.conn[0].reason);
 	ck_assert_msg(reason == GNET_EEOF, "echo: close reason %d (%s), want GNET_EEOF",
 	    reason, gnet_strerror(reason));
 
@@ -589,21 +389,23 @@ static int reader_active(const reader_t *r)
 START_TEST(test_stop_flushes_pending)
 {
 	uint8_t *replies[STOP_CLIENTS];
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_REPLY);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_REPLY);
 	for (int i = 0; i < STOP_CLIENTS; i++) {
 		replies[i] = malloc(REPLY_BYTES);
 		ck_assert_ptr_nonnull(replies[i]);
 		tn_fill_random(replies[i], REPLY_BYTES, REPLY_SEED + (uint64_t)i);
 		ctx.replies[i] = replies[i];
 	}
+	ctx.nreplies = STOP_CLIENTS;
+	ctx.reply_len = REPLY_BYTES;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t),
 		.num_loops = 2,
 		.linger_ms = STOP_LINGER_MS,
 		.sndbuf = STOP_SNDBUF,
 	};
 	tn_server_t s;
-	tn_server_start(&s, &close_events, &opts, &ctx);
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
 
 	reader_t rd[STOP_CLIENTS];
 	memset(rd, 0, sizeof rd);
@@ -664,11 +466,11 @@ START_TEST(test_stop_flushes_pending)
 	ck_assert_int_eq(s.run_rc, 0);
 	ck_assert_int_eq(atomic_load(&ctx.closes), STOP_CLIENTS);
 	for (int i = 0; i < STOP_CLIENTS; i++) {
-		int reason = atomic_load(&ctx.conns[i].reason);
+		int reason = atomic_load(&ctx.log.conn[i].reason);
 		ck_assert_msg(reason == GNET_ESHUTDOWN,
 		    "connection %d: close reason %d (%s), want GNET_ESHUTDOWN", i,
 		    reason, gnet_strerror(reason));
-		ck_assert_int_eq(atomic_load(&ctx.conns[i].closes), 1);
+		ck_assert_int_eq(atomic_load(&ctx.log.conn[i].closes), 1);
 	}
 	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
 	tn_server_free(&s);
@@ -687,12 +489,12 @@ END_TEST
  */
 START_TEST(test_addr_in_use)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_IDLE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_IDLE);
 	gnet_engine_t *first = NULL, *second = NULL;
-	int rc = gnet_engine_new(&first, &close_events, NULL, &ctx);
+	int rc = gnet_engine_new(&first, &close_server_events, NULL, &ctx);
 	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
-	rc = gnet_engine_new(&second, &close_events, NULL, &ctx);
+	rc = gnet_engine_new(&second, &close_server_events, NULL, &ctx);
 	ck_assert_msg(rc == 0, "gnet_engine_new: %d (%s)", rc, gnet_strerror(rc));
 
 	rc = gnet_engine_listen(first, LOCAL_ANY_PORT);
@@ -724,10 +526,11 @@ END_TEST
  */
 START_TEST(test_open_greet_close)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_GREET_CLOSE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_GREET_CLOSE);
+	ctx.greeting = GREETING;
 	tn_server_t s;
-	tn_server_start(&s, &close_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -745,7 +548,7 @@ START_TEST(test_open_greet_close)
 
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
-	int reason = atomic_load(&ctx.conns[0].reason);
+	int reason = atomic_load(&ctx.log.conn[0].reason);
 	ck_assert_msg(reason == 0, "close reason %d (%s), want 0", reason,
 	    gnet_strerror(reason));
 	close_server_and_check_once(&s, &ctx);
@@ -759,15 +562,16 @@ END_TEST
  */
 START_TEST(test_write_after_close)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_CLOSE_THEN_WRITE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_CLOSE_THEN_WRITE);
+	ctx.reply = REPLY_BEFORE_CLOSE;
 	/* Sentinels: a callback that never ran would leave these. */
 	atomic_store(&ctx.write_after_close_rc, 1);
 	atomic_store(&ctx.writev_after_close_rc, 1);
 	atomic_store(&ctx.close_rc, 1);
-	atomic_store(&ctx.conns[0].close_write_rc, 1);
+	atomic_store(&ctx.close_write_rc[0], 1);
 	tn_server_t s;
-	tn_server_start(&s, &close_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
@@ -796,11 +600,11 @@ START_TEST(test_write_after_close)
 	ck_assert_msg(rc == GNET_ECLOSED,
 	    "gnet_conn_writev after gnet_conn_close: %ld (%s), want GNET_ECLOSED", rc,
 	    gnet_strerror((int)rc));
-	rc = atomic_load(&ctx.conns[0].close_write_rc);
+	rc = atomic_load(&ctx.close_write_rc[0]);
 	ck_assert_msg(rc == GNET_ECLOSED,
 	    "gnet_conn_write in on_close: %ld (%s), want GNET_ECLOSED", rc,
 	    gnet_strerror((int)rc));
-	int reason = atomic_load(&ctx.conns[0].reason);
+	int reason = atomic_load(&ctx.log.conn[0].reason);
 	ck_assert_msg(reason == 0, "close reason %d (%s), want 0", reason,
 	    gnet_strerror(reason));
 
@@ -828,10 +632,10 @@ static void *run_call_main(void *arg)
 
 START_TEST(test_run_twice_and_late_listen)
 {
-	close_srv_t ctx;
-	srv_init(&ctx, MODE_IDLE);
+	close_server_t ctx;
+	close_server_init(&ctx, CS_IDLE);
 	tn_server_t s;
-	tn_server_start(&s, &close_events, NULL, &ctx);
+	tn_server_start(&s, &close_server_events, NULL, &ctx);
 
 	/* While running: too late to listen. */
 	int rc = gnet_engine_listen(s.eng, LOCAL_ANY_PORT);
@@ -886,20 +690,9 @@ END_TEST
  * backs off (100 ms) turns a handful of times. */
 #define FDLIMIT_MAX_TURNS 100
 
-static gnet_action_t fdlimit_echo(gnet_conn_t *c, void *udata)
-{
-	const void *p;
-	size_t n = gnet_conn_peek(c, &p);
-
-	(void)udata;
-	gnet_conn_write(c, p, n);
-	gnet_conn_discard(c, n);
-	return GNET_NONE;
-}
-
 START_TEST(test_accept_backs_off_at_fd_limit)
 {
-	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_traffic = fdlimit_echo };
+	recserver_t echo;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1 };
 	gnet_loop_stats_t before = { .size = sizeof(gnet_loop_stats_t) }, now = { .size = sizeof(gnet_loop_stats_t) };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -908,7 +701,8 @@ START_TEST(test_accept_backs_off_at_fd_limit)
 	char b;
 	tn_server_t s;
 
-	tn_server_start(&s, &ev, &opts, NULL);
+	recserver_init(&echo, NULL);
+	tn_server_start(&s, &recserver_events, &opts, &echo);
 	sa.sin_port = htons((uint16_t)s.port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* Client sockets first: connect() needs no new descriptor later. */

@@ -7,7 +7,9 @@
  * from a callback and from another thread, on_close accounting, async
  * writes and user messages from foreign threads, half-closing and
  * resetting peers, and the reads edge-triggered epoll owes a socket (a
- * small read budget, a FIN that came with the last bytes). Server
+ * small read budget, a FIN that came with the last bytes).
+ *
+ * The server is the recording echo server of support/recserver: its
  * callbacks only record into atomics; the test thread asserts, with
  * bounded waits.
  */
@@ -21,6 +23,8 @@
 #include <unistd.h>
 
 #include "gnet.h"
+#include "support/engine_stats.h"
+#include "support/recserver.h"
 #include "support/testnet.h"
 
 #define TCASE_TIMEOUT_S 120
@@ -37,196 +41,26 @@
 #define CLOSE_LARGE_BYTES (384 * 1024) /* well above the socket buffers below */
 #define CLOSE_SNDBUF (16 * 1024)      /* server SO_SNDBUF: forces a lingering flush */
 #define CLOSE_RCVBUF (8 * 1024)       /* client SO_RCVBUF, same purpose */
-#define ECHO_CHUNK (32 * 1024)        /* close modes echo in several writes */
 #define HALF_CLOSE_BYTES (256 * 1024)
 #define RESET_BYTES (256 * 1024)
 #define RESET_SEEN_BYTES (64 * 1024)  /* server must have read this much first */
 #define ASYNC_MSGS 1000
 #define ASYNC_LINE_LEN 10             /* "line 0000\n" */
-#define MAX_CONNS 256
-#define USER_MSG_TYPE (GNET_MSG_USER + 7)
-#define USER_MSG_VALUE 42
 
 #define GREETING "HELLO gnet\n"
 
-/* How on_traffic ends a connection. */
-enum close_mode {
-	MODE_ECHO = 0,          /* echo everything, return ctx->traffic_action */
-	MODE_ECHO_THEN_ACTION,  /* collect close_after bytes, echo, GNET_CLOSE */
-	MODE_ECHO_THEN_CLOSE    /* same, but gnet_conn_close() and GNET_NONE */
-};
-
-typedef struct echo_srv {
-	/* behaviour, set before the engine starts */
-	enum close_mode mode;
-	size_t close_after;
-	const char *greeting;         /* written by on_open when set */
-	gnet_action_t open_action;
-	gnet_action_t traffic_action; /* MODE_ECHO's return value */
-
-	/* observations from loop threads */
-	atomic_int opens, closes;
-	atomic_int close_zero, close_eof, close_shutdown, close_errno, close_other;
-	atomic_int last_reason;
-	atomic_int per_conn_closes[MAX_CONNS]; /* indexed by open order */
-	atomic_int shutdowns;                 /* on_shutdown calls */
-	tn_loop_errors_t errs;      /* unexpected results on loop threads */
-	atomic_long bytes_in;
-	atomic_uint_least64_t last_handle;
-	atomic_int msgs;                      /* on_message deliveries */
-	/* async write completions */
-	atomic_int cb_calls, cb_ok, cb_closed, cb_bad;
-} echo_srv_t;
-
-#define LOOP_CHECK(ctx, cond) TN_LOOP_CHECK(&(ctx)->errs, cond)
-#define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS(&(ctx)->errs)
-
-static void srv_init(echo_srv_t *ctx)
-{
-	/* Plain zero-initialisation is a valid state for these lock-free
-	 * atomics on Linux targets; the memset keeps every counter at 0. */
-	memset(ctx, 0, sizeof *ctx);
-}
-
-/* ------------------------------------------------------------------------
- * Server callbacks.
- */
-static gnet_action_t on_open(gnet_conn_t *c, void *udata)
-{
-	echo_srv_t *ctx = udata;
-	int idx = atomic_fetch_add(&ctx->opens, 1);
-	/* The context remembers the open order (+1 so it is never NULL). */
-	gnet_conn_set_context(c, (void *)(uintptr_t)(idx + 1));
-	atomic_store(&ctx->last_handle, gnet_conn_handle(c));
-	LOOP_CHECK(ctx, gnet_conn_handle(c) != GNET_HANDLE_NONE);
-	LOOP_CHECK(ctx, gnet_loop_current() == gnet_conn_loop_index(c));
-	if (ctx->greeting) {
-		size_t n = strlen(ctx->greeting);
-		LOOP_CHECK(ctx, gnet_conn_write(c, ctx->greeting, n) == (long)n);
-	}
-	return ctx->open_action;
-}
-
-/* Echo `n` bytes in ECHO_CHUNK writes so a close has several to flush. */
-static void echo_chunked(echo_srv_t *ctx, gnet_conn_t *c, const uint8_t *p,
-    size_t n)
-{
-	for (size_t off = 0; off < n; off += ECHO_CHUNK) {
-		size_t len = n - off < ECHO_CHUNK ? n - off : ECHO_CHUNK;
-		LOOP_CHECK(ctx, gnet_conn_write(c, p + off, len) == (long)len);
-	}
-}
-
-static gnet_action_t on_traffic(gnet_conn_t *c, void *udata)
-{
-	echo_srv_t *ctx = udata;
-	const void *data = NULL;
-	size_t n = gnet_conn_peek(c, &data);
-	LOOP_CHECK(ctx, n == gnet_conn_inbound_len(c));
-
-	if (ctx->mode != MODE_ECHO) {
-		/* Leave bytes buffered until the whole payload is in: they are
-		 * presented again with the next ones. */
-		if (n < ctx->close_after)
-			return GNET_NONE;
-		echo_chunked(ctx, c, data, n);
-		atomic_fetch_add(&ctx->bytes_in, (long)n);
-		LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
-		if (ctx->mode == MODE_ECHO_THEN_ACTION)
-			return GNET_CLOSE;
-		LOOP_CHECK(ctx, gnet_conn_close(c) == 0);
-		/* Documented: no writes once close has begun. */
-		LOOP_CHECK(ctx, gnet_conn_write(c, "x", 1) == GNET_ECLOSED);
-		return GNET_NONE;
-	}
-
-	if (n > 0) {
-		LOOP_CHECK(ctx, gnet_conn_write(c, data, n) == (long)n);
-		LOOP_CHECK(ctx, gnet_conn_discard(c, n) == (long)n);
-		atomic_fetch_add(&ctx->bytes_in, (long)n);
-	}
-	return ctx->traffic_action;
-}
-
-static void on_close(gnet_conn_t *c, int reason, void *udata)
-{
-	echo_srv_t *ctx = udata;
-	uintptr_t tag = (uintptr_t)gnet_conn_context(c);
-	LOOP_CHECK(ctx, tag >= 1 && tag <= MAX_CONNS);
-	if (tag >= 1 && tag <= MAX_CONNS)
-		atomic_fetch_add(&ctx->per_conn_closes[tag - 1], 1);
-	/* Documented: the connection can no longer be written. */
-	LOOP_CHECK(ctx, gnet_conn_write(c, "x", 1) < 0);
-
-	atomic_store(&ctx->last_reason, reason);
-	if (reason == 0)
-		atomic_fetch_add(&ctx->close_zero, 1);
-	else if (reason == GNET_EEOF)
-		atomic_fetch_add(&ctx->close_eof, 1);
-	else if (reason == GNET_ESHUTDOWN)
-		atomic_fetch_add(&ctx->close_shutdown, 1);
-	else if (reason < 0 && reason > -4096)
-		atomic_fetch_add(&ctx->close_errno, 1);
-	else
-		atomic_fetch_add(&ctx->close_other, 1);
-	/* Last: the test thread waits on this counter. */
-	atomic_fetch_add(&ctx->closes, 1);
-}
-
-static void on_shutdown(gnet_engine_t *eng, void *udata)
-{
-	echo_srv_t *ctx = udata;
-	(void)eng;
-	atomic_fetch_add(&ctx->shutdowns, 1);
-}
-
-static gnet_action_t on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
-{
-	echo_srv_t *ctx = udata;
-	LOOP_CHECK(ctx, m->type == USER_MSG_TYPE);
-	LOOP_CHECK(ctx, m->a == USER_MSG_VALUE);
-	LOOP_CHECK(ctx, m->to == gnet_conn_handle(c));
-	char line[32];
-	int n = snprintf(line, sizeof line, "pong %llu\n", (unsigned long long)m->a);
-	LOOP_CHECK(ctx, gnet_conn_write(c, line, (size_t)n) == n);
-	atomic_fetch_add(&ctx->msgs, 1);
-	return GNET_NONE;
-}
-
-static const gnet_events_t echo_events = { .size = sizeof(gnet_events_t),
-	.on_open = on_open,
-	.on_traffic = on_traffic,
-	.on_close = on_close,
-	.on_shutdown = on_shutdown,
-	.on_message = on_message,
-};
-
-/* Completion of gnet_conn_write_async: runs on the connection's loop. */
-static void write_cb(gnet_conn_t *c, int status, void *cbdata)
-{
-	echo_srv_t *ctx = cbdata;
-	LOOP_CHECK(ctx, gnet_loop_current() >= 0);
-	if (status == 0 && c != NULL) {
-		LOOP_CHECK(ctx, gnet_conn_loop_index(c) == gnet_loop_current());
-		atomic_fetch_add(&ctx->cb_ok, 1);
-	} else if (status == GNET_ECLOSED && c == NULL) {
-		atomic_fetch_add(&ctx->cb_closed, 1);
-	} else {
-		atomic_fetch_add(&ctx->cb_bad, 1);
-	}
-	atomic_fetch_add(&ctx->cb_calls, 1);
-}
+#define assert_no_loop_errors(ctx) TN_ASSERT_NO_LOOP_ERRORS((ctx)->errs)
 
 /* ------------------------------------------------------------------------
  * Bulk echo: 10 clients x 1 MiB, on 1 and on 4 loops.
  */
 static void bulk_echo(int loops)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = loops };
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 	ck_assert_int_eq(gnet_engine_num_loops(s.eng), loops);
 
 	uint8_t *payload[BULK_CLIENTS];
@@ -255,12 +89,7 @@ static void bulk_echo(int loops)
 
 	if (loops > 1) {
 		/* Connections are spread: every loop accepted some, none lost. */
-		uint64_t accepted = 0;
-		for (int i = 0; i < loops; i++) {
-			gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
-			ck_assert_int_eq(gnet_engine_loop_stats(s.eng, i, &st), 0);
-			accepted += st.accepted;
-		}
+		uint64_t accepted = tn_loop_stats_sum(s.eng).accepted;
 		ck_assert_uint_eq(accepted, BULK_CLIENTS);
 	}
 	tn_server_close(&s);
@@ -284,11 +113,11 @@ END_TEST
  */
 START_TEST(test_greeting_before_echo)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	ctx.greeting = GREETING;
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 	size_t glen = strlen(GREETING);
 
 	/* Client 1 reads the greeting first, then exchanges data. */
@@ -334,13 +163,13 @@ START_TEST(test_close_after_write)
 	int large = (_i >> 1) & 1;
 	size_t len = large ? CLOSE_LARGE_BYTES : CLOSE_SMALL_BYTES;
 
-	echo_srv_t ctx;
-	srv_init(&ctx);
-	ctx.mode = use_conn_close ? MODE_ECHO_THEN_CLOSE : MODE_ECHO_THEN_ACTION;
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
+	ctx.mode = use_conn_close ? RS_ECHO_THEN_CLOSE : RS_ECHO_THEN_ACTION;
 	ctx.close_after = len;
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .sndbuf = CLOSE_SNDBUF };
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	uint8_t *payload = malloc(len);
 	ck_assert_ptr_nonnull(payload);
@@ -371,14 +200,14 @@ END_TEST
  */
 static void shutdown_from_callback(int from_open)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	if (from_open)
 		ctx.open_action = GNET_SHUTDOWN;
 	else
 		ctx.traffic_action = GNET_SHUTDOWN;
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -422,11 +251,11 @@ END_TEST
  */
 START_TEST(test_stop_with_idle_clients)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	int fds[IDLE_CLIENTS];
 	for (int i = 0; i < IDLE_CLIENTS; i++) {
@@ -445,7 +274,7 @@ START_TEST(test_stop_with_idle_clients)
 	ck_assert_int_eq(atomic_load(&ctx.shutdowns), 1);
 	ck_assert_int_eq(gnet_engine_conn_count(s.eng), 0);
 	for (int i = 0; i < IDLE_CLIENTS; i++)
-		ck_assert_int_eq(atomic_load(&ctx.per_conn_closes[i]), 1);
+		ck_assert_int_eq(atomic_load(&ctx.log.conn[i].closes), 1);
 
 	for (int i = 0; i < IDLE_CLIENTS; i++) {
 		int eof = tn_wait_eof(fds[i], WAIT_MS, NULL);
@@ -462,11 +291,11 @@ END_TEST
  */
 START_TEST(test_on_close_once_per_conn)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	uint8_t payload[SMALL_BYTES];
 	tn_fill_random(payload, sizeof payload, 3);
@@ -493,9 +322,9 @@ START_TEST(test_on_close_once_per_conn)
 	ck_assert_int_eq(atomic_load(&ctx.opens), ONCE_CLIENTS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), ONCE_CLIENTS);
 	for (int i = 0; i < ONCE_CLIENTS; i++)
-		ck_assert_msg(atomic_load(&ctx.per_conn_closes[i]) == 1,
+		ck_assert_msg(atomic_load(&ctx.log.conn[i].closes) == 1,
 		    "connection %d closed %d times", i,
-		    atomic_load(&ctx.per_conn_closes[i]));
+		    atomic_load(&ctx.log.conn[i].closes));
 	assert_no_loop_errors(&ctx);
 }
 END_TEST
@@ -506,7 +335,7 @@ END_TEST
 typedef struct async_writer {
 	gnet_engine_t *eng;
 	gnet_handle_t h;
-	echo_srv_t *ctx;
+	recserver_t *ctx;
 	int failures;     /* gnet_conn_write_async calls that did not return 0 */
 	int first_rc;
 } async_writer_t;
@@ -525,7 +354,7 @@ static void *async_writer_main(void *arg)
 		char line[ASYNC_LINE_LEN + 1];
 		format_line(line, i);
 		int rc = gnet_conn_write_async(w->eng, w->h, line, ASYNC_LINE_LEN,
-		    write_cb, w->ctx);
+		    recserver_write_cb, w->ctx);
 		if (rc != 0 && w->failures++ == 0)
 			w->first_rc = rc;
 	}
@@ -534,11 +363,11 @@ static void *async_writer_main(void *arg)
 
 START_TEST(test_async_write_foreign_thread)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -565,9 +394,7 @@ START_TEST(test_async_write_foreign_thread)
 	    w.failures, w.first_rc, gnet_strerror(w.first_rc));
 	ck_assert_msg(n == total, "received %zu of %zu bytes", n, total);
 	if (memcmp(got, want, total) != 0) {
-		size_t i = 0;
-		while (got[i] == want[i])
-			i++;
+		size_t i = tn_first_diff(got, want, total);
 		ck_abort_msg("out of order or corrupt at byte %zu (line %zu)", i,
 		    i / ASYNC_LINE_LEN);
 	}
@@ -590,21 +417,15 @@ END_TEST
  */
 static uint64_t total_dropped(gnet_engine_t *eng)
 {
-	uint64_t sum = 0;
-	for (int i = 0; i < gnet_engine_num_loops(eng); i++) {
-		gnet_loop_stats_t st = { .size = sizeof(gnet_loop_stats_t) };
-		if (gnet_engine_loop_stats(eng, i, &st) == 0)
-			sum += st.msgs_dropped;
-	}
-	return sum;
+	return tn_loop_stats_sum(eng).msgs_dropped;
 }
 
 START_TEST(test_async_write_closed_conn)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -615,7 +436,7 @@ START_TEST(test_async_write_closed_conn)
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
 
-	int rc = gnet_conn_write_async(s.eng, old, "late", 4, write_cb, &ctx);
+	int rc = gnet_conn_write_async(s.eng, old, "late", 4, recserver_write_cb, &ctx);
 	ck_assert_msg(rc == 0, "gnet_conn_write_async to a closed conn: %d (%s)", rc,
 	    gnet_strerror(rc));
 	TN_WAIT_UNTIL(atomic_load(&ctx.cb_calls) == 1, WAIT_MS);
@@ -658,10 +479,10 @@ END_TEST
  */
 START_TEST(test_half_close_gets_full_echo)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	uint8_t *payload = malloc(HALF_CLOSE_BYTES);
 	uint8_t *got = malloc(HALF_CLOSE_BYTES);
@@ -711,18 +532,18 @@ END_TEST
 #define EDGE_FIN_CLIENTS 32
 #define EDGE_FIN_BYTES 100
 
-static void edge_server_start(tn_server_t *s, echo_srv_t *ctx)
+static void edge_server_start(tn_server_t *s, recserver_t *ctx)
 {
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 1, .read_buffer_cap = EDGE_READ_CAP };
-	srv_init(ctx);
-	tn_server_start(s, &echo_events, &opts, ctx);
+	recserver_init(ctx, NULL);
+	tn_server_start(s, &recserver_events, &opts, ctx);
 }
 
 /* Each client writes and reads at once; with shut_wr it sends FIN right
  * after its last byte and wants the echo, then EOF, back. */
 static void edge_pump(int shut_wr)
 {
-	echo_srv_t ctx;
+	recserver_t ctx;
 	tn_server_t s;
 	uint8_t *payload = malloc(EDGE_BYTES);
 	tn_client_t cl[EDGE_CLIENTS];
@@ -768,7 +589,7 @@ END_TEST
  * is short, yet the stream's end is still waiting. */
 START_TEST(test_edge_fin_with_last_bytes)
 {
-	echo_srv_t ctx;
+	recserver_t ctx;
 	tn_server_t s;
 	uint8_t msg[EDGE_FIN_BYTES], got[EDGE_FIN_BYTES];
 
@@ -907,11 +728,11 @@ END_TEST
  */
 START_TEST(test_user_message_to_conn)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, &opts, &ctx);
+	tn_server_start(&s, &recserver_events, &opts, &ctx);
 
 	int fd = tn_connect(s.port);
 	ck_assert_int_ge(fd, 0);
@@ -921,7 +742,7 @@ START_TEST(test_user_message_to_conn)
 
 	/* This thread is foreign to the engine. */
 	ck_assert_int_eq(gnet_loop_current(), -1);
-	gnet_msg_t m = { .type = USER_MSG_TYPE, .a = USER_MSG_VALUE };
+	gnet_msg_t m = { .type = RS_PING_TYPE, .a = RS_PING_VALUE };
 	int rc = gnet_actor_send(s.eng, h, &m);
 	ck_assert_msg(rc == 0, "gnet_actor_send: %d (%s)", rc, gnet_strerror(rc));
 
@@ -944,10 +765,10 @@ END_TEST
  */
 START_TEST(test_peer_reset_mid_stream)
 {
-	echo_srv_t ctx;
-	srv_init(&ctx);
+	recserver_t ctx;
+	recserver_init(&ctx, NULL);
 	tn_server_t s;
-	tn_server_start(&s, &echo_events, NULL, &ctx);
+	tn_server_start(&s, &recserver_events, NULL, &ctx);
 
 	uint8_t *payload = malloc(RESET_BYTES);
 	ck_assert_ptr_nonnull(payload);

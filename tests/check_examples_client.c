@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -39,6 +38,7 @@
 
 #include "gnet.h"
 #include "support/child.h"
+#include "support/sockets.h"
 #include "support/testnet.h"
 
 #define TCASE_TIMEOUT_S 120
@@ -86,38 +86,13 @@ static tn_tool_run_t *new_run(void)
 	return t;
 }
 
-/* A TCP socket bound to 127.0.0.1 on a free port (listening when
- * backlog > 0; SO_RCVBUF set first when rcvbuf > 0, for accepted sockets
- * to inherit). */
-static int bound_socket(int backlog, int rcvbuf, int *port)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
-	if (rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
-	    "bind: %s", strerror(errno));
-	ck_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	ck_assert_msg(backlog == 0 || listen(fd, backlog) == 0, "listen: %s",
-	    strerror(errno));
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
+/* The proxy's connection to a backend the test owns. */
 static int accept_within(int lfd, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	int fd = tn_accept_within(lfd, timeout_ms);
 
-	ck_assert_msg(poll(&pfd, 1, timeout_ms) == 1,
-	    "the proxy did not connect to the backend within %d ms", timeout_ms);
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	ck_assert_msg(fd >= 0, "accept: %s", strerror(errno));
+	ck_assert_msg(fd >= 0, "the proxy did not connect to the backend "
+	    "within %d ms (%s)", timeout_ms, strerror(errno));
 	return fd;
 }
 
@@ -249,7 +224,7 @@ START_TEST(test_client_refused)
 	int port;
 	/* Bound but not listening: a connect is refused, and no one else
 	 * can take the port meanwhile. */
-	int fd = bound_socket(0, 0, &port);
+	int fd = tn_tcp_bound(0, 0, &port);
 
 	snprintf(addr, sizeof addr, "tcp://127.0.0.1:%d", port);
 	const char *args[] = { "--addr", addr, NULL };
@@ -312,7 +287,7 @@ END_TEST
 START_TEST(test_proxy_close)
 {
 	tn_example_t px;
-	int bport, lfd = bound_socket(16, 0, &bport);
+	int bport, lfd = tn_tcp_bound(16, 0, &bport);
 	char buf[16];
 
 	start_proxy(&px, bport, 0);
@@ -344,7 +319,7 @@ START_TEST(test_proxy_close)
 
 	/* No backend: the dial fails and the client is closed. */
 	close(lfd);
-	lfd = bound_socket(0, 0, &bport);
+	lfd = tn_tcp_bound(0, 0, &bport);
 	tn_example_stop(&px, SIGTERM);
 	start_proxy(&px, bport, 0);
 	cfd = tn_connect(px.port);
@@ -356,28 +331,13 @@ START_TEST(test_proxy_close)
 }
 END_TEST
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* A backend that does not read pauses the client: the client can only
  * fill the buffers on the way (bounded), the proxy's memory stays small,
  * and once the backend reads, every byte arrives in order. */
 START_TEST(test_proxy_backpressure)
 {
 	tn_example_t px;
-	int bport, lfd = bound_socket(16, 4096, &bport);
+	int bport, lfd = tn_tcp_bound(16, 4096, &bport);
 	uint8_t chunk[65536];
 	uint64_t sent = 0;
 	int64_t deadline = tn_now_ms() + 30000;
@@ -406,7 +366,7 @@ START_TEST(test_proxy_backpressure)
 		ck_assert_msg(tn_now_ms() < deadline, "the client never stalled");
 	}
 	ck_assert_uint_gt(sent, 0);
-	long kb = rss_kb(px.pid);
+	long kb = tn_rss_kb(px.pid);
 	ck_assert_msg(kb > 0 && kb < BP_RSS_LIMIT_KB, "proxy RSS %ld kB with "
 	    "%llu bytes held up", kb, (unsigned long long)sent);
 
@@ -454,9 +414,5 @@ static Suite *examples_suite(void)
 
 int main(void)
 {
-	/* A child that exits before reading its stdin must not kill the
-	 * suite with SIGPIPE; children get the default back. */
-	signal(SIGPIPE, SIG_IGN);
-	atexit(tn_kill_strays);
-	return tn_run_suite(examples_suite());
+	return tn_run_child_suite(examples_suite());
 }

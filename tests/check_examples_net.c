@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -40,6 +38,7 @@
 
 #include "gnet.h"
 #include "support/child.h"
+#include "support/http_client.h"
 #include "support/testnet.h"
 
 #define TCASE_TIMEOUT_S 120
@@ -58,60 +57,6 @@
 #define HTTP_LONG_HEADER 9000 /* over the example's 8 KiB header limit */
 
 /* ------------------------------------------------------------------------
- * Small socket helpers.
- */
-static struct sockaddr_in loopback(int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sin;
-}
-
-/* A line reader over a socket, with a deadline per line. */
-typedef struct line_reader {
-	int fd;
-	size_t len;
-	char buf[4096];
-} line_reader_t;
-
-/* The next line without its "\n": 1, or 0 on EOF, error or timeout. */
-static int read_line(line_reader_t *r, char *line, size_t cap, int timeout_ms)
-{
-	int64_t deadline = tn_now_ms() + timeout_ms;
-
-	for (;;) {
-		char *nl = memchr(r->buf, '\n', r->len);
-		if (nl != NULL) {
-			size_t n = (size_t)(nl - r->buf);
-			if (n >= cap)
-				n = cap - 1;
-			memcpy(line, r->buf, n);
-			line[n] = '\0';
-			r->len -= (size_t)(nl + 1 - r->buf);
-			memmove(r->buf, nl + 1, r->len);
-			return 1;
-		}
-		if (r->len == sizeof r->buf)
-			return 0;
-		int64_t left = deadline - tn_now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		poll(&pfd, 1, left > 100 ? 100 : (int)left);
-		ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len,
-		    MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return 0;
-		if (n > 0)
-			r->len += (size_t)n;
-	}
-}
-
-/* ------------------------------------------------------------------------
  * udp_echo: socat, then 100 x 1 KiB datagrams each checked byte for byte.
  */
 static void udp_dgram(uint8_t *p, uint32_t seq)
@@ -122,7 +67,7 @@ static void udp_dgram(uint8_t *p, uint32_t seq)
 
 static void udp_hundred(int port)
 {
-	struct sockaddr_in sin = loopback(port);
+	struct sockaddr_in sin = tn_loopback(port);
 	uint8_t tx[UDP_DGRAM_BYTES], want[UDP_DGRAM_BYTES], rx[2 * UDP_DGRAM_BYTES];
 	uint8_t seen[UDP_DGRAMS] = { 0 };
 	uint32_t sent = 0, got = 0;
@@ -303,7 +248,7 @@ END_TEST
  * push: two clients each read consecutive heartbeats; one leaves, the
  * other keeps getting them.
  */
-static void read_heartbeats(line_reader_t *r, int n, const char *who)
+static void read_heartbeats(tn_line_reader_t *r, int n, const char *who)
 {
 	unsigned long long prev = 0;
 	char line[128];
@@ -311,7 +256,7 @@ static void read_heartbeats(line_reader_t *r, int n, const char *who)
 	for (int i = 0; i < n; i++) {
 		unsigned long long v;
 		int end = 0;
-		ck_assert_msg(read_line(r, line, sizeof line, IO_MS),
+		ck_assert_msg(tn_read_line(r, line, sizeof line, IO_MS),
 		    "%s: heartbeat %d of %d not received within %d ms", who, i + 1,
 		    n, IO_MS);
 		ck_assert_msg(sscanf(line, "heartbeat %llu%n", &v, &end) == 1 &&
@@ -332,7 +277,7 @@ static const char *const push_args[][6] = {
 START_TEST(test_push)
 {
 	tn_example_t ex;
-	line_reader_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	tn_line_reader_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
 
 	ck_assert(a != NULL && b != NULL);
 	tn_example_start(&ex, "push", push_args[_i]);
@@ -516,113 +461,6 @@ END_TEST
 /* ------------------------------------------------------------------------
  * http.
  */
-#define HELLO "Hello, World!"
-#define GET_REQ "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: check\r\n\r\n"
-
-/* Reads HTTP/1.1 responses (Content-Length framed) from a socket. */
-typedef struct http_reader {
-	int fd;
-	size_t len;
-	char buf[256 * 1024];
-} http_reader_t;
-
-/* Parse one response off the front of the buffer, reading as needed.
- * Returns its status code and checks a 200's headers and body; 0 on EOF
- * or timeout. */
-static int read_response(http_reader_t *r, int timeout_ms)
-{
-	int64_t deadline = tn_now_ms() + timeout_ms;
-
-	for (;;) {
-		char *end = memmem(r->buf, r->len, "\r\n\r\n", 4);
-		if (end != NULL) {
-			size_t hlen = (size_t)(end - r->buf) + 4, blen = 0;
-			char *cl = NULL, *p;
-			int code = 0;
-			ck_assert_msg(sscanf(r->buf, "HTTP/1.1 %d ", &code) == 1,
-			    "bad status line: \"%.40s\"", r->buf);
-			for (p = r->buf; p < end; p = strstr(p, "\r\n") + 2)
-				if (strncasecmp(p, "Content-Length:", 15) == 0)
-					cl = p + 15;
-			ck_assert_msg(cl != NULL, "response without Content-Length");
-			blen = strtoul(cl, NULL, 10);
-			if (r->len >= hlen + blen) {
-				if (code == 200) {
-					ck_assert_msg(blen == strlen(HELLO) &&
-					    memcmp(r->buf + hlen, HELLO, blen) == 0,
-					    "body \"%.*s\"", (int)blen, r->buf + hlen);
-					/* "Date: Wed, 25 Nov 2026 11:48:24 GMT\r\n" */
-					p = memmem(r->buf, hlen, "\r\nDate: ", 8);
-					ck_assert_msg(p != NULL && p[8 + 29] == '\r' &&
-					    memcmp(p + 8 + 25, " GMT", 4) == 0,
-					    "bad or no Date header in \"%.*s\"", (int)hlen,
-					    r->buf);
-					ck_assert_msg(memmem(r->buf, hlen,
-					    "\r\nServer: gnet\r\n", 16) != NULL,
-					    "no Server header");
-				}
-				r->len -= hlen + blen;
-				memmove(r->buf, r->buf + hlen + blen, r->len);
-				r->buf[r->len] = '\0';
-				return code;
-			}
-		}
-		ck_assert_msg(r->len < sizeof r->buf, "response too long");
-		int64_t left = deadline - tn_now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		poll(&pfd, 1, left > 100 ? 100 : (int)left);
-		ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - 1 - r->len,
-		    MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			return 0;
-		if (n > 0) {
-			r->len += (size_t)n;
-			r->buf[r->len] = '\0'; /* for sscanf/strstr above */
-		}
-	}
-}
-
-/* Expect `n` responses with status 200, then prove there was no extra one:
- * a malformed request must get the very next response, a 400, then EOF. */
-static void expect_200s_then_end(http_reader_t *r, int n, const char *what)
-{
-	for (int i = 0; i < n; i++) {
-		int code = read_response(r, IO_MS);
-		ck_assert_msg(code == 200, "%s: response %d of %d: status %d", what,
-		    i + 1, n, code);
-	}
-	ck_assert_uint_eq(tn_send_all(r->fd, "BAD\r\n\r\n", 7, IO_MS), 7);
-	int code = read_response(r, IO_MS);
-	ck_assert_msg(code == 400, "%s: after %d responses got status %d, want "
-	    "the 400 of the probe", what, n, code);
-	ck_assert_msg(r->len == 0, "%s: %zu bytes after the last response", what,
-	    r->len);
-	ck_assert_msg(tn_wait_eof(r->fd, IO_MS, NULL) == 1,
-	    "%s: no EOF after the 400", what);
-}
-
-static http_reader_t *http_open(int port)
-{
-	http_reader_t *r = calloc(1, sizeof *r);
-	ck_assert_ptr_nonnull(r);
-	r->fd = tn_connect(port);
-	ck_assert_msg(r->fd >= 0, "connect: %s", strerror(errno));
-	return r;
-}
-
-static void http_close(http_reader_t *r)
-{
-	tn_close(&r->fd);
-	free(r);
-}
-
-static void http_send(http_reader_t *r, const void *p, size_t n)
-{
-	ck_assert_uint_eq(tn_send_all(r->fd, p, n, IO_MS), n);
-}
-
 /* --noproxy: an http_proxy in the environment must not reroute loopback. */
 static void http_curl(int port, tn_tool_run_t *t)
 {
@@ -634,24 +472,24 @@ static void http_curl(int port, tn_tool_run_t *t)
 	const char *get[] = { CURL, url, NULL };
 	tn_run_tool(t, get, NULL, 0, TOOL_MS);
 	tn_assert_tool_ok(t, "curl GET");
-	ck_assert_str_eq(t->out, HELLO "\n200");
+	ck_assert_str_eq(t->out, HTTP_HELLO "\n200");
 
 	/* The form data looks like a request line: it must be skipped. */
 	const char *post[] = { CURL, "-d", "name=gnet&x=GET / HTTP/1.1", url,
 		NULL };
 	tn_run_tool(t, post, NULL, 0, TOOL_MS);
 	tn_assert_tool_ok(t, "curl POST");
-	ck_assert_str_eq(t->out, HELLO "\n200");
+	ck_assert_str_eq(t->out, HTTP_HELLO "\n200");
 
 	const char *close_get[] = { CURL, "-H", hdr, url, NULL };
 	tn_run_tool(t, close_get, NULL, 0, TOOL_MS);
 	tn_assert_tool_ok(t, "curl GET, Connection: close");
-	ck_assert_str_eq(t->out, HELLO "\n200");
+	ck_assert_str_eq(t->out, HTTP_HELLO "\n200");
 
 	const char *http10[] = { CURL, "-0", url, NULL };
 	tn_run_tool(t, http10, NULL, 0, TOOL_MS);
 	tn_assert_tool_ok(t, "curl HTTP/1.0");
-	ck_assert_str_eq(t->out, HELLO "\n200");
+	ck_assert_str_eq(t->out, HTTP_HELLO "\n200");
 #undef CURL
 }
 
@@ -691,15 +529,15 @@ END_TEST
 
 START_TEST(test_http_pipelining)
 {
-	char reqs[HTTP_PIPELINED * sizeof GET_REQ];
+	char reqs[HTTP_PIPELINED * sizeof HTTP_GET_REQ];
 	size_t n = 0;
 	tn_example_t ex;
 
 	tn_example_start(&ex, "http", loop_args[_i]);
 	/* 16 requests in one write: 16 answers, not one more. */
 	for (int i = 0; i < HTTP_PIPELINED; i++) {
-		memcpy(reqs + n, GET_REQ, strlen(GET_REQ));
-		n += strlen(GET_REQ);
+		memcpy(reqs + n, HTTP_GET_REQ, strlen(HTTP_GET_REQ));
+		n += strlen(HTTP_GET_REQ);
 	}
 	http_reader_t *r = http_open(ex.port);
 	http_send(r, reqs, n);
@@ -708,8 +546,8 @@ START_TEST(test_http_pipelining)
 
 	/* A request cut inside its header: one answer once it is whole. */
 	r = http_open(ex.port);
-	http_send(r, GET_REQ, 10);
-	http_send(r, &GET_REQ[10], strlen(GET_REQ) - 10);
+	http_send(r, HTTP_GET_REQ, 10);
+	http_send(r, &HTTP_GET_REQ[10], strlen(HTTP_GET_REQ) - 10);
 	expect_200s_then_end(r, 1, "split GET");
 	http_close(r);
 	tn_example_stop(&ex, SIGTERM);
@@ -727,7 +565,7 @@ START_TEST(test_http_bodies)
 	tn_example_start(&ex, "http", loop_args[_i]);
 	http_reader_t *r = http_open(ex.port);
 	http_send(r, post, strlen(post));
-	http_send(r, GET_REQ, strlen(GET_REQ));
+	http_send(r, HTTP_GET_REQ, strlen(HTTP_GET_REQ));
 	expect_200s_then_end(r, 2, "POST with a body, then GET");
 	http_close(r);
 
@@ -737,7 +575,7 @@ START_TEST(test_http_bodies)
 	size_t head = strlen(post) - 18;
 	http_send(r, post, head + 5);
 	char rest[256];
-	snprintf(rest, sizeof rest, "%s%s", post + head + 5, GET_REQ);
+	snprintf(rest, sizeof rest, "%s%s", post + head + 5, HTTP_GET_REQ);
 	http_send(r, rest, strlen(rest));
 	expect_200s_then_end(r, 2, "split body");
 	http_close(r);
@@ -752,7 +590,7 @@ START_TEST(test_http_bodies)
 	memset(body, 'x', HTTP_BIG_BODY);
 	http_send(r, hdr, (size_t)hl);
 	http_send(r, body, HTTP_BIG_BODY);
-	http_send(r, GET_REQ, strlen(GET_REQ));
+	http_send(r, HTTP_GET_REQ, strlen(HTTP_GET_REQ));
 	free(body);
 	expect_200s_then_end(r, 2, "1 MiB body");
 	http_close(r);
@@ -779,7 +617,7 @@ START_TEST(test_http_header_too_long)
 	tn_example_start(&ex, "http", loop_args[_i]);
 	http_reader_t *r = http_open(ex.port);
 	/* A complete request first: it is still answered. */
-	http_send(r, GET_REQ, strlen(GET_REQ));
+	http_send(r, HTTP_GET_REQ, strlen(HTTP_GET_REQ));
 	ck_assert_int_eq(read_response(r, IO_MS), 200);
 	int n = snprintf(req, HTTP_LONG_HEADER, "GET / HTTP/1.1\r\nX-Long: ");
 	memset(req + n, 'a', HTTP_LONG_HEADER - (size_t)n);
@@ -888,9 +726,5 @@ static Suite *examples_suite(void)
 
 int main(void)
 {
-	/* A tool that exits before reading all its input must not kill the
-	 * suite with SIGPIPE; children get the default back. */
-	signal(SIGPIPE, SIG_IGN);
-	atexit(tn_kill_strays);
-	return tn_run_suite(examples_suite());
+	return tn_run_child_suite(examples_suite());
 }

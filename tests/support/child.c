@@ -67,6 +67,8 @@ void tn_child_prepare(pid_t parent)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL); /* the test itself ignores it */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 }
 
 /* Wait (bounded) for pid to exit; returns 1 and its status, or 0. */
@@ -98,24 +100,38 @@ const char *tn_describe_status(int st)
  */
 
 /* BUILD/tests/SUITE -> BUILD/examples/NAME */
-void tn_example_path(const char *name, char *out, size_t cap)
+int tn_example_find(const char *name, char *out, size_t cap)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *slash;
 
-	ck_assert_msg(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
+	if (n <= 0)
+		return -1;
 	self[n] = '\0';
 	for (int k = 0; k < 2; k++) {
 		slash = strrchr(self, '/');
-		ck_assert_msg(slash != NULL, "unexpected test path %s", self);
+		if (slash == NULL) {
+			errno = ENOENT;
+			return -1;
+		}
 		*slash = '\0';
 	}
 	int k = snprintf(out, cap, "%s/examples/%s", self, name);
-	ck_assert_msg(k > 0 && (size_t)k < cap, "path too long");
-	ck_assert_msg(access(out, X_OK) == 0,
-	    "example %s not found at %s: build the examples of this BUILD "
-	    "too (make all)", name, out);
+	if (k <= 0 || (size_t)k >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return access(out, X_OK);
+}
+
+void tn_example_path(const char *name, char *out, size_t cap)
+{
+	if (cap > 0)
+		out[0] = '\0';
+	ck_assert_msg(tn_example_find(name, out, cap) == 0,
+	    "example %s not found at %s (%s): build the examples of this BUILD "
+	    "too (make all)", name, out, strerror(errno));
 }
 
 /* Start BUILD/examples/NAME with args (NULL-terminated) and wait for its
@@ -307,6 +323,13 @@ void tn_run_tool(tn_tool_run_t *t, const char *const *argv, const char *in,
 		    argv[0], timeout_ms, t->out);
 	}
 	t->status = st;
+}
+
+int tn_run_child_suite(Suite *s)
+{
+	signal(SIGPIPE, SIG_IGN);
+	atexit(tn_kill_strays);
+	return tn_run_suite(s);
 }
 
 void tn_assert_tool_ok(const tn_tool_run_t *t, const char *what)

@@ -33,7 +33,13 @@ typedef struct tn_tool_run {
 
 /* Checked teardown: kill and reap every tracked child. */
 void tn_kill_strays(void);
-/* In a freshly forked child: die with the test, default signal state. */
+/* main() of a suite that runs children: a tool that exits before reading
+ * all its input must not kill the suite with SIGPIPE (children get the
+ * default back), and strays die with the process also without fork. */
+struct Suite;
+int tn_run_child_suite(struct Suite *s);
+/* In a freshly forked child: die with the test, default signal state
+ * (also for SIGINT and SIGTERM, which a shell may have set to ignored). */
 void tn_child_prepare(pid_t parent);
 /* Wait (bounded) for pid to exit; returns 1 and its status, or 0. */
 int tn_reap(pid_t pid, int *status, int timeout_ms);
@@ -42,6 +48,9 @@ const char *tn_describe_status(int st);
 
 /* The path of example NAME of this build; fails the test if missing. */
 void tn_example_path(const char *name, char *out, size_t cap);
+/* The same without failing: 0, or -1 with errno set (ENOENT when the
+ * example is not built, ENAMETOOLONG). */
+int tn_example_find(const char *name, char *out, size_t cap);
 /* Start example NAME with args (NULL-terminated) and wait for its
  * "NAME: listening on ..." line; ex->port is parsed from it (-1 if none). */
 void tn_example_start(tn_example_t *ex, const char *name,

@@ -30,6 +30,13 @@ int64_t tn_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint64_t tn_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void tn_nap(void)
 {
 	struct timespec ts = { 0, TN_NAP_NS };
@@ -52,17 +59,51 @@ static int slice_left(int64_t deadline)
 	return left > TN_POLL_SLICE_MS ? TN_POLL_SLICE_MS : (int)left;
 }
 
-void tn_loop_error(tn_loop_errors_t *e, int line)
+int tn_ld(atomic_int *p)
 {
-	int zero = 0;
-	atomic_compare_exchange_strong(&e->first_line, &zero, line);
+	return atomic_load(p);
+}
+
+long tn_ldl(atomic_long *p)
+{
+	return atomic_load(p);
+}
+
+uint64_t tn_ld64(atomic_uint_least64_t *p)
+{
+	return atomic_load(p);
+}
+
+size_t tn_ldz(atomic_size_t *p)
+{
+	return atomic_load(p);
+}
+
+void tn_loop_error(tn_loop_errors_t *e, const char *file, int line)
+{
+	const char *none = NULL;
+
+	/* The file wins the race, then its line: both name one check. */
+	if (atomic_compare_exchange_strong(&e->first_file, &none, file))
+		atomic_store(&e->first_line, line);
 	atomic_fetch_add(&e->count, 1);
 }
 
 void tn_loop_errors_reset(tn_loop_errors_t *e)
 {
 	atomic_store(&e->count, 0);
+	atomic_store(&e->first_file, NULL);
 	atomic_store(&e->first_line, 0);
+}
+
+const char *tn_loop_errors_where(tn_loop_errors_t *e)
+{
+	static _Thread_local char where[256];
+	const char *file = atomic_load(&e->first_file);
+
+	snprintf(where, sizeof where, "%s:%d", file != NULL ? file : "?",
+	    atomic_load(&e->first_line));
+	return where;
 }
 
 /* ------------------------------------------------------------------------
@@ -83,6 +124,16 @@ int tn_addr_port(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	return -1;
+}
+
+socklen_t tn_server_addr(tn_server_t *s, int index, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof *ss;
+	memset(ss, 0, sizeof *ss);
+	int rc = gnet_engine_addr(s->eng, index, ss, &len);
+	ck_assert_msg(rc == 0, "gnet_engine_addr(%d): %d (%s)", index, rc,
+	    gnet_strerror(rc));
+	return len;
 }
 
 void tn_server_new(tn_server_t *s, const gnet_events_t *ev,
@@ -132,6 +183,18 @@ void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
 	tn_server_listen(s, "tcp://127.0.0.1:0");
 	tn_server_run(s);
 	ck_assert_msg(s->port > 0, "bound port %d", s->port);
+}
+
+void tn_server_start_at(tn_server_t *s, const gnet_events_t *ev,
+    const gnet_options_t *opts, void *udata, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	tn_server_new(s, ev, opts, udata);
+	tn_server_listen(s, addr);
+	ck_assert_int_eq(gnet_engine_addr(s->eng, 0, &ss, &len), 0);
+	tn_server_run(s);
 }
 
 void tn_server_join(tn_server_t *s, int timeout_ms)
@@ -218,13 +281,19 @@ int tn_connect_addr(const struct sockaddr *sa, socklen_t len, int rcvbuf)
 	return fd;
 }
 
-int tn_connect_rcvbuf(int port, int rcvbuf)
+struct sockaddr_in tn_loopback(int port)
 {
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+int tn_connect_rcvbuf(int port, int rcvbuf)
+{
+	struct sockaddr_in sin = tn_loopback(port);
 	return tn_connect_addr((const struct sockaddr *)&sin, sizeof sin, rcvbuf);
 }
 
@@ -316,19 +385,69 @@ int tn_wait_eof(int fd, int timeout_ms, size_t *extra)
 	}
 }
 
+int tn_read_line(tn_line_reader_t *r, char *line, size_t cap, int timeout_ms)
+{
+	int64_t deadline = tn_now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(r->buf, '\n', r->len);
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - r->buf);
+			if (n >= cap)
+				n = cap - 1;
+			memcpy(line, r->buf, n);
+			line[n] = '\0';
+			r->len -= (size_t)(nl + 1 - r->buf);
+			memmove(r->buf, nl + 1, r->len);
+			return 1;
+		}
+		if (r->len == sizeof r->buf)
+			return 0;
+		int64_t left = deadline - tn_now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		poll(&pfd, 1, left > 100 ? 100 : (int)left);
+		ssize_t n = recv(r->fd, r->buf + r->len, sizeof r->buf - r->len,
+		    MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return 0;
+		if (n > 0)
+			r->len += (size_t)n;
+	}
+}
+
+uint64_t tn_rng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
 void tn_fill_random(void *buf, size_t n, uint64_t seed)
 {
 	uint8_t *p = buf;
 	uint64_t x = seed ? seed : 0x9E3779B97F4A7C15ull;
 	size_t i = 0;
 	while (i < n) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		uint64_t v = x * 0x2545F4914F6CDD1Dull;
+		uint64_t v = tn_rng_next(&x);
 		for (int k = 0; k < 8 && i < n; k++, i++)
 			p[i] = (uint8_t)(v >> (8 * k));
 	}
+}
+
+size_t tn_first_diff(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+	size_t i = 0;
+
+	while (i < n && x[i] == y[i])
+		i++;
+	return i;
 }
 
 /* ------------------------------------------------------------------------
@@ -522,6 +641,24 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k)
 	return msg;
 }
 
+long tn_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+
+	if (pid == 0)
+		snprintf(path, sizeof path, "/proc/self/status");
+	else
+		snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 unsigned
 tn_scaled(unsigned n)
 {
@@ -529,6 +666,14 @@ tn_scaled(unsigned n)
 	int div = s != NULL ? atoi(s) : 1;
 
 	return div > 1 ? n / (unsigned)div : n;
+}
+
+unsigned
+tn_scaled_min(unsigned n, unsigned min)
+{
+	unsigned v = tn_scaled(n);
+
+	return v < min ? min : v;
 }
 
 int

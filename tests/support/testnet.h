@@ -6,6 +6,8 @@
  * tn_pump drives many clients at once with poll(). Every wait here has a
  * deadline so a broken library fails a test instead of hanging it; callers
  * synchronise with server callbacks through C11 atomics and TN_WAIT_UNTIL.
+ * The servers and clients of particular suites are modules of their own
+ * next to this one (README.md there lists them).
  */
 #ifndef TESTNET_H
 #define TESTNET_H
@@ -14,6 +16,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -28,6 +31,7 @@
  * Time.
  */
 int64_t tn_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
+uint64_t tn_now_ns(void); /* CLOCK_MONOTONIC in nanoseconds */
 void tn_nap(void);       /* sleep TN_NAP_NS: the step of a bounded wait */
 
 /* Re-evaluate `cond` every ~1 ms until it holds or `timeout_ms` passes.
@@ -41,6 +45,13 @@ void tn_nap(void);       /* sleep TN_NAP_NS: the step of a bounded wait */
 /* Raise *max to v if v is larger (for maxima observed on loop threads). */
 void tn_atomic_max(atomic_size_t *max, size_t v);
 
+/* Atomic loads for assertions: a call, unlike the atomic_load macro,
+ * keeps Check's failure message readable ("tn_ld(&ctx.closes) == 1"). */
+int tn_ld(atomic_int *p);
+long tn_ldl(atomic_long *p);
+uint64_t tn_ld64(atomic_uint_least64_t *p);
+size_t tn_ldz(atomic_size_t *p);
+
 /* ------------------------------------------------------------------------
  * Unexpected results seen on loop or pool threads. Asserting there would
  * abort from a foreign thread without a useful message, so a check there
@@ -49,21 +60,24 @@ void tn_atomic_max(atomic_size_t *max, size_t v);
  */
 typedef struct tn_loop_errors {
 	atomic_int count;
-	atomic_int first_line;
+	_Atomic(const char *) first_file; /* the check's own file: a suite's */
+	atomic_int first_line;            /* servers live in tests/support too */
 } tn_loop_errors_t;
 
-void tn_loop_error(tn_loop_errors_t *e, int line);
+void tn_loop_error(tn_loop_errors_t *e, const char *file, int line);
 void tn_loop_errors_reset(tn_loop_errors_t *e);
+/* "file:line" of the first unexpected result, for messages. */
+const char *tn_loop_errors_where(tn_loop_errors_t *e);
 #define TN_LOOP_CHECK(e, cond) \
 	do { \
 		if (!(cond)) \
-			tn_loop_error((e), __LINE__); \
+			tn_loop_error((e), __FILE__, __LINE__); \
 	} while (0)
 /* A macro, so a failure names the test's own line. */
 #define TN_ASSERT_NO_LOOP_ERRORS(e) \
 	ck_assert_msg(atomic_load(&(e)->count) == 0, \
-	    "%d unexpected result(s) on loop or pool threads, first at %s:%d", \
-	    atomic_load(&(e)->count), __FILE__, atomic_load(&(e)->first_line))
+	    "%d unexpected result(s) on loop or pool threads, first at %s", \
+	    atomic_load(&(e)->count), tn_loop_errors_where(e))
 
 /* ------------------------------------------------------------------------
  * Engine on a background thread.
@@ -85,6 +99,9 @@ typedef struct tn_server {
  * listener 0's port, if there is one, in s->port). */
 void tn_server_start(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata);
+/* The same, listening on `addr` (any scheme) instead. */
+void tn_server_start_at(tn_server_t *s, const gnet_events_t *ev,
+    const gnet_options_t *opts, void *udata, const char *addr);
 void tn_server_new(tn_server_t *s, const gnet_events_t *ev,
     const gnet_options_t *opts, void *udata);
 void tn_server_listen(tn_server_t *s, const char *addr);
@@ -100,6 +117,10 @@ void tn_server_free(tn_server_t *s);
 /* The usual end of a test: stop + join + free. */
 void tn_server_close(tn_server_t *s);
 
+/* The bound address of listener `index` (fails the test if there is
+ * none); returns its length. */
+socklen_t tn_server_addr(tn_server_t *s, int index, struct sockaddr_storage *ss);
+
 /* Port of a bound address (IPv4 or IPv6), or -1. */
 int tn_addr_port(const struct sockaddr_storage *ss);
 
@@ -107,6 +128,8 @@ int tn_addr_port(const struct sockaddr_storage *ss);
  * Client sockets. All I/O uses MSG_NOSIGNAL so a closed peer is an error
  * code, never a SIGPIPE of the test process.
  */
+/* The address 127.0.0.1:port. */
+struct sockaddr_in tn_loopback(int port);
 /* Blocking TCP socket connected to 127.0.0.1:port, or -1. */
 int tn_connect(int port);
 /* Same, then switched to O_NONBLOCK. */
@@ -133,8 +156,25 @@ size_t tn_read_exact(int fd, void *buf, size_t n, int timeout_ms);
  * *extra (may be NULL). */
 int tn_wait_eof(int fd, int timeout_ms, size_t *extra);
 
+/* Lines from a socket, each within a deadline. Zeroed except for fd is
+ * an empty reader. */
+typedef struct tn_line_reader {
+	int fd;
+	size_t len;
+	char buf[4096];
+} tn_line_reader_t;
+
+/* The next line without its "\n" into line (cut to cap - 1): 1, or 0 on
+ * EOF, error, timeout or a line longer than the reader's buffer. */
+int tn_read_line(tn_line_reader_t *r, char *line, size_t cap, int timeout_ms);
+
 /* Deterministic pseudo-random bytes (xorshift64*); seed 0 is remapped. */
 void tn_fill_random(void *buf, size_t n, uint64_t seed);
+/* One xorshift64* step: the next value of the sequence in *state (which
+ * must not be 0), the generator behind tn_fill_random. */
+uint64_t tn_rng_next(uint64_t *state);
+/* Index of the first byte where a and b differ, n if none: for messages. */
+size_t tn_first_diff(const void *a, const void *b, size_t n);
 
 /* ------------------------------------------------------------------------
  * Multi-client pump: K clients send their buffers and read back what they
@@ -166,11 +206,20 @@ int tn_pump(tn_client_t *cl, size_t k, int timeout_ms);
 const char *tn_pump_error(const tn_client_t *cl, size_t k);
 
 /* ------------------------------------------------------------------------
+ * Processes.
+ */
+/* Resident set size of process pid (0: this one) in KiB, or -1 if its
+ * status has no VmRSS line; fails the test if it cannot be read. */
+long tn_rss_kb(pid_t pid);
+
+/* ------------------------------------------------------------------------
  * Suites.
  */
 /* n divided by $GNET_STRESS_SCALE (if > 1): sanitizer runs shrink stress
  * loops this way to stay within CI's time budget. */
 unsigned tn_scaled(unsigned n);
+/* The same, but never below min. */
+unsigned tn_scaled_min(unsigned n, unsigned min);
 
 struct Suite;
 struct TCase;
