@@ -363,9 +363,8 @@ static Suite *
 kinds_suite(void)
 {
 	Suite *s = suite_create("kinds");
-	TCase *tc = tcase_create("kinds");
+	TCase *tc = tn_tcase("kinds", TCASE_TIMEOUT_S);
 
-	tcase_set_timeout(tc, TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_kernel_runs_a_foreign_kind);
 	tcase_add_test(tc, test_in_flight_at_stop_dropped_by_type);
 	tcase_add_test(tc, test_msgtype_ranges);
@@ -376,11 +375,5 @@ kinds_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(kinds_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tn_run_suite(kinds_suite());
 }
