@@ -31,7 +31,9 @@
  *               (or a dial that never connected ends)
  *   CLOSED      its end is reported; the object is freed at once
  * Each transition is made in one function: gnet__conn_connected,
- * gnet__conn_begin_close, gnet__conn_abort, gnet__conn_finish.
+ * gnet__conn_begin_close, gnet__conn_abort, gnet__conn_finish -- but for
+ * a send that finds the peer gone, which aborts and finishes on the spot
+ * (net/conn_flush.c), as nothing more can be delivered.
  */
 enum gnet__conn_state {
 	GNET__CS_CONNECTING,
