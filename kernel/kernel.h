@@ -68,6 +68,7 @@ _Static_assert(GNET_MAX_LOOPS <= GNET__LOOP_MASK_BITS,
 
 /* ---- the actor table ---- */
 
+/* 48 bytes (asserted below): one per live actor, so per connection. */
 typedef struct gnet__slot {
 	uint32_t gen;
 	uint32_t next;       /* free list or run queue link */
@@ -81,6 +82,8 @@ typedef struct gnet__slot {
 	gnet__fifo_t mbox;   /* the actor's mailbox */
 	void *obj;           /* the kind's object */
 } gnet__slot_t;
+
+_Static_assert(sizeof(gnet__slot_t) == 48, "a slot is 48 bytes");
 
 #define GNET__NO_SLOT UINT32_MAX
 

@@ -19,33 +19,50 @@ typedef struct gnet__node {
 	gnet_msg_t msg;
 } gnet__node_t;
 
+/*
+ * A FIFO of nodes kept as a ring of links with only its tail: the tail's
+ * next is the head. One pointer rather than two is what keeps a slot of a
+ * loop's actor table (kernel/kernel.h), which holds one of these as the
+ * actor's mailbox, at 48 bytes; every connection has a slot. Zeroed
+ * memory is an empty FIFO.
+ */
 typedef struct gnet__fifo {
-	gnet__node_t *head, *tail;
+	gnet__node_t *tail;     /* NULL: empty */
 	uint32_t len;
 } gnet__fifo_t;
 
 static inline void
 gnet__fifo_push(gnet__fifo_t *q, gnet__node_t *n)
 {
-	n->next = NULL;
-	if (q->tail != NULL)
+	if (q->tail == NULL) {
+		n->next = n;
+	} else {
+		n->next = q->tail->next;
 		q->tail->next = n;
-	else
-		q->head = n;
+	}
 	q->tail = n;
 	q->len++;
+}
+
+/* The oldest node, left in place; NULL when empty. */
+static inline gnet__node_t *
+gnet__fifo_peek(const gnet__fifo_t *q)
+{
+	return q->tail != NULL ? q->tail->next : NULL;
 }
 
 static inline gnet__node_t *
 gnet__fifo_pop(gnet__fifo_t *q)
 {
-	gnet__node_t *n = q->head;
+	gnet__node_t *t = q->tail, *n;
 
-	if (n == NULL)
+	if (t == NULL)
 		return NULL;
-	q->head = n->next;
-	if (q->head == NULL)
+	n = t->next;
+	if (n == t)
 		q->tail = NULL;
+	else
+		t->next = n->next;
 	q->len--;
 	return n;
 }

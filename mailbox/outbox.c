@@ -53,9 +53,9 @@ gnet__outbox_flush(gnet__outbox_t *o, gnet__msgpool_t *pool,
 		gnet__fifo_t *q = &o->pending[d];
 		unsigned moved = 0;
 
-		while (q->head != NULL &&
+		while (gnet__fifo_peek(q) != NULL &&
 		    gnet__inbox_push_from_loop(inboxes[d], o->self,
-		    &q->head->msg)) {
+		    &gnet__fifo_peek(q)->msg)) {
 			gnet__msgpool_put(pool, gnet__fifo_pop(q));
 			o->parked--;
 			moved++;
