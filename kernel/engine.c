@@ -51,17 +51,6 @@ gnet__engine_ext(const gnet_engine_t *eng, const gnet__ext_t *ext)
 	return NULL;
 }
 
-void *
-gnet__loop_ext(const gnet__loop_t *l, const gnet__ext_t *ext)
-{
-	int i;
-
-	for (i = 0; i < l->eng->nexts; i++)
-		if (l->eng->exts[i] == ext)
-			return l->ext[i];
-	return NULL;
-}
-
 gnet_options_t *
 gnet__engine_options(gnet_engine_t *eng)
 {

@@ -6,9 +6,11 @@
  * describes itself with one gnet__ext_t; the code that composes an engine
  * (net/engine.c) passes the list to gnet__engine_create, and the kernel
  * calls each extension at the points of the engine's and its loops' lives
- * where it has work, in list order (stop-side hooks too). Per-engine and
- * per-loop state an extension creates is kept for it and found with
- * gnet__engine_ext / gnet__loop_ext.
+ * where it has work, in list order (stop-side hooks too). Per-engine
+ * state an extension creates is kept for it and found with
+ * gnet__engine_ext; per-loop state is kept in its loop (l->ext[i], i the
+ * extension's place in the list) and handed to its turn hooks as their
+ * argument.
  *
  * Work an extension has on every loop turn (flushing output, re-reading a
  * socket) goes through turn hooks (kernel/loop.h), not through this table,
@@ -70,10 +72,9 @@ typedef struct gnet__ext {
 	void (*engine_free)(gnet_engine_t *eng, void *state);
 } gnet__ext_t;
 
-/* The state ext created for eng, or for loop l; NULL if it made none or
- * eng does not hold ext. Thread: any, once created. */
+/* The state ext created for eng; NULL if it made none or eng does not
+ * hold ext. Thread: any, once created. */
 void *gnet__engine_ext(const gnet_engine_t *eng, const gnet__ext_t *ext);
-void *gnet__loop_ext(const struct gnet__loop *l, const gnet__ext_t *ext);
 
 /* Create an engine of the kernel and the extensions exts[0..n): events
  * and options as gnet_engine_new takes them. Thread: any. */

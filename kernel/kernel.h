@@ -261,14 +261,6 @@ gnet__slot_lookup(gnet__loop_t *l, gnet_handle_t h)
 		return NULL;
 	return &l->slots[i];
 }
-/* The object of the live slot h names when it is of kind k, else NULL. */
-static inline void *
-gnet__slot_object(gnet__loop_t *l, gnet_handle_t h, const gnet__kind_t *k)
-{
-	gnet__slot_t *s = gnet__slot_lookup(l, h);
-
-	return s != NULL && s->kind == k ? s->obj : NULL;
-}
 /* End every actor still in the table through its kind's stop. */
 void gnet__slots_stop_all(gnet__loop_t *l);
 

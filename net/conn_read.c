@@ -218,11 +218,10 @@ gnet__conns_reread(gnet__loop_t *l, void *arg)
 		 * the resume's re-registration reports the waiting bytes. */
 		conn_io(nl, c, GNET__POLL_IN);
 	}
+	/* What the reads added is due already (schedule_reread). */
 	memmove(nl->rereads, nl->rereads + n,
 	    (nl->n_rereads - n) * sizeof(*nl->rereads));
 	nl->n_rereads -= n;
-	if (nl->n_rereads != 0)
-		gnet__loop_due(l, nl->reread_bit);
 }
 
 /* The START hook while readers are parked: they read again once the
@@ -233,7 +232,7 @@ gnet__conns_resume_parked(gnet__loop_t *l, void *arg)
 	gnet__net_loop_t *nl = arg;
 	size_t i;
 
-	if (gnet__loop_backlog(l) > nl->net->opt->max_parked /
+	if (gnet__loop_backlog(l) > nl->max_parked /
 	    GNET__PARKED_RESUME_DIVISOR) {
 		gnet__loop_due(l, nl->parked_bit);
 		return;

@@ -144,9 +144,7 @@ net_engine_init(gnet_engine_t *eng, void **state)
 	if (net == NULL)
 		return GNET_ENOMEM;
 	net->eng = eng;
-	net->ev = &eng->ev;
 	net->opt = o;
-	net->udata = eng->udata;
 	*state = net;
 	return 0;
 }
@@ -164,8 +162,6 @@ net_loop_init(gnet__loop_t *l, void **state)
 	*state = nl;
 	nl->loop = l;
 	nl->net = net;
-	nl->ev = net->ev;
-	nl->udata = net->udata;
 	/* One byte over the budget: a read that stops short of the buffer
 	 * proves the socket drained, so a peer that sent exactly the budget
 	 * (64 KiB: 16 x 4 KiB pipelined) costs no second read to learn that

@@ -100,9 +100,7 @@ typedef struct gnet__net_stats {
 /* net/'s state of one engine. */
 typedef struct gnet__net_engine {
 	gnet_engine_t *eng;
-	const gnet_events_t *ev;
 	const gnet_options_t *opt;
-	void *udata;
 	gnet__listener_t listeners[GNET__MAX_LISTENERS];
 	int nlisteners;
 	unsigned rr_next;        /* the acceptor's round robin (loop 0 only) */
@@ -115,8 +113,6 @@ struct gnet_conn;
 typedef struct gnet__net_loop {
 	gnet__loop_t *loop;
 	gnet__net_t *net;
-	const gnet_events_t *ev; /* the engine's, for one load less a call */
-	void *udata;
 
 	unsigned char *scratch;  /* the shared read buffer */
 	size_t scratch_cap;
