@@ -59,9 +59,9 @@ endif
 CFLAGS  ?=
 CFLAGS  += $(BASE_CFLAGS) $(OPT) $(SAN)
 LDFLAGS += $(SAN)
-LIBS    := $(DEPS_LIBS) $(ALLOC_LIBS) -pthread
+LIBS    := $(DEPS_LIBS) $(ALLOC_LIBS) -pthread -ldl
 
-LIB_SRCS := $(wildcard base/*.c mailbox/*.c kernel/*.c net/*.c codecs/*.c actors/*.c)
+LIB_SRCS := $(wildcard base/*.c mailbox/*.c kernel/*.c net/*.c codecs/*.c actors/*.c host/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -72,16 +72,37 @@ TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/check_*.c)
 TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+# Modules: each folder modules/NAME/ is one module, built two ways from
+# the same sources -- NAME.so for gnet_host_load, and an archive compiled
+# with GNETMODULE_STATIC_NAME=NAME for programs that link it in.
+MODULE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/*.c))))
+MODULE_NAMES := $(sort $(MODULE_NAMES))
+MODULE_SOS := $(MODULE_NAMES:%=$(BUILD)/modules/%.so)
+MODULE_ARS := $(MODULE_NAMES:%=$(BUILD)/modules/libgnetmod_%.a)
+module_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard modules/$(1)/*.c))
+module_static_objs = $(patsubst %.c,$(BUILD)/obj-static/%.o,$(wildcard modules/$(1)/*.c))
+
+# Tools: each folder tools/NAME/ is one program linked with libgnet.a.
+TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
+TOOLS := $(TOOL_NAMES:%=$(BUILD)/tools/%)
+tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
+
+# Modules the loader's tests need: broken on purpose, one file each.
+TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
+TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
+
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench install clean
+.PHONY: all lib examples modules tools tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench install clean
 
-all: lib examples tests
+all: lib examples modules tools tests
 
 lib: $(BUILD)/libgnet.a $(BUILD)/libgnet.so
 examples: $(EXAMPLES)
-tests: $(TESTS)
+modules: $(MODULE_SOS) $(MODULE_ARS)
+tools: $(TOOLS)
+tests: $(TESTS) $(TEST_MODULES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,10 +121,33 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libgnet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libgnet.a $(LIBS)
 
-# Tests may include internal headers (they test the layers, not only the API).
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a
+$(BUILD)/obj-static/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< -o $@ $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a $(CHECK_LIBS) $(LIBS)
+	$(CC) $(CFLAGS) -DGNETMODULE_STATIC_NAME=$(word 2,$(subst /, ,$<)) -MMD -MP -c $< -o $@
+
+.SECONDEXPANSION:
+$(BUILD)/modules/%.so: $$(call module_objs,%)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $^
+
+$(BUILD)/modules/libgnetmod_%.a: $$(call module_static_objs,%)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tools/%: $$(call tool_objs,%) $(BUILD)/libgnet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(call tool_objs,$*) $(BUILD)/libgnet.a $(LIBS)
+
+$(BUILD)/tests/modules/%.so: tests/modules/%.c include/gnetmodule.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) $< -o $@
+
+# Tests may include internal headers (they test the layers, not only the
+# API); they may link the shipped modules in (the static archives).
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a $(MODULE_ARS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< -o $@ $(TEST_SUPPORT_OBJS) $(MODULE_ARS) $(BUILD)/libgnet.a $(CHECK_LIBS) $(LIBS)
 
 deps:
 	@bash scripts/deps.sh

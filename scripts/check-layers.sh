@@ -38,7 +38,8 @@ kernel    3  loops (the actor schedulers), actor table, kinds, timers, poller se
 codecs    4  frame codecs
 actors    4  stock actors: ticker, worker pool
 net       5  sockets, listeners, the connection actor, dial, the engine composition
-modules   6  users of the public headers only
+modules   6  users of the public headers only (gnetmodule.h)
+host      6  the module host in libgnet: public headers only
 tools     6  users of the public headers only
 redis     6  users of the public headers only
 examples  6  users of the public headers only

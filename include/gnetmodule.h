@@ -1,0 +1,318 @@
+/*
+ * gnetmodule.h -- the one header a gnet module needs.
+ *
+ * A module is protocol logic a host loads: gnetd, a program that embeds
+ * libgnet, or gnet_redis.so inside redis-server. It never links libgnet.
+ * It reaches the host only through function pointers it asks for by name:
+ *
+ *     #include "gnetmodule.h"
+ *
+ *     int GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv, int argc)
+ *     {
+ *             if (GnetModule_Init(ctx, "hello", 1) != GNETMODULE_OK)
+ *                     return GNETMODULE_ERR;
+ *             ...declare configs, apply them, listen, spawn...
+ *             return GNETMODULE_OK;
+ *     }
+ *
+ * GnetModule_Init asks the host for every function this header lists. A
+ * host that lacks one the module may call makes the load fail with a
+ * message naming it and the host, so a module never finds a NULL where a
+ * function should be. The few functions marked optional below are left
+ * NULL instead when the host lacks them; test with GNETMODULE_HAS().
+ *
+ * Compatibility. The API grows only by adding names; a name once given
+ * keeps its signature and meaning. Every struct passed to the host starts
+ * with `size_t size` (set it to sizeof the struct you were compiled
+ * with), so a struct can grow at its end and an older host can tell a
+ * field it does not know. GNETMODULE_ABI_VERSION changes only if that
+ * promise ever has to be broken; a host refuses a module built for an ABI
+ * it does not speak.
+ *
+ * Threads. OnLoad and OnUnload run on the host's control thread, before
+ * the loops start or while they run; the callbacks a module registers run
+ * on loop threads, each connection's and actor's always on the same loop,
+ * one at a time. Each function below states where it may be called:
+ *   "load"  inside OnLoad (with the ctx OnLoad was given);
+ *   "loop"  on a loop thread, inside a callback of the module;
+ *   "conn"  on the loop that owns the connection, inside its callbacks;
+ *   "any"   any thread.
+ * A call made where it may not be returns GNETMODULE_ETHREAD (or the empty
+ * value documented) and does nothing.
+ *
+ * Unload. The host closes the module's listeners and connections (their
+ * on_close runs), stops its actors and ticks, waits until no loop can call
+ * into the module, then calls GnetModule_OnUnload and dlclose()s it.
+ *
+ * One translation unit. The function pointers are static: each .c file
+ * that calls the API calls GnetModule_Init (or is given the pointers). A
+ * module built to be linked into a program rather than loaded as a .so
+ * is compiled with -DGNETMODULE_STATIC_NAME=<name>: its entry points
+ * become <name>_GnetModule_OnLoad and <name>_GnetModule_OnUnload, so
+ * several modules can be linked into one program.
+ */
+#ifndef GNETMODULE_H
+#define GNETMODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef GNETMODULE_ABI_VERSION
+#define GNETMODULE_ABI_VERSION 1
+#endif
+
+#define GNETMODULE_OK 0
+#define GNETMODULE_ERR (-1)
+
+/* Negative codes the host returns; other negative values are -errno
+ * (GnetModule_Strerror names any of them). */
+#define GNETMODULE_EINVAL   (-22)     /* -EINVAL */
+#define GNETMODULE_EAGAIN   (-11)     /* -EAGAIN */
+#define GNETMODULE_ECLOSED  (-10005)  /* the connection is closing */
+#define GNETMODULE_ESTATE   (-10008)  /* not now: e.g. listen after load */
+#define GNETMODULE_ETHREAD  (-10009)  /* called from the wrong thread */
+#define GNETMODULE_ESHUTDOWN (-10010) /* close reason: host stopping or
+                                       * the module unloading */
+
+/* What a connection callback returns. */
+#define GNETMODULE_CONTINUE 0
+#define GNETMODULE_CLOSE 1           /* close it, after pending output */
+
+/* Log levels. */
+#define GNETMODULE_LOG_ERROR 0
+#define GNETMODULE_LOG_WARNING 1
+#define GNETMODULE_LOG_INFO 2
+
+typedef struct GnetModuleCtx GnetModuleCtx;
+/* The host's objects, opaque to the module. */
+typedef struct gnet_conn GnetConn;
+typedef struct gnet_actor GnetActor;
+typedef struct gnet_codec GnetCodec;
+typedef struct GnetModuleStats GnetModuleStats;
+typedef uint64_t GnetHandle;        /* a connection or actor; 0 is none */
+
+/* The context's first member is the resolver every other function is
+ * found with: *out gets the function called `name`, or the call returns
+ * GNETMODULE_ERR and the host remembers the name for its error. */
+struct GnetModuleCtx {
+	int (*GetApi)(GnetModuleCtx *ctx, const char *name, void **out);
+};
+
+/* A message between actors: copied by value, no allocation. Types below
+ * GNETMODULE_MSG_USER are the host's. */
+#define GNETMODULE_MSG_USER 1024u
+typedef struct GnetMsg {
+	GnetHandle to;      /* set by the send */
+	GnetHandle from;
+	uint32_t type;
+	uint32_t flags;
+	uint64_t a, b;      /* payload words, as sender and receiver agree */
+} GnetMsg;
+
+/* A listener: an address and how its connections behave. Callbacks run
+ * on the connection's loop; `udata` is the listener's. Unset ones are
+ * skipped. Returning GNETMODULE_CLOSE closes the connection. */
+typedef struct GnetModuleListener {
+	size_t size;             /* sizeof(GnetModuleListener) */
+	const char *addr;        /* "tcp://127.0.0.1:8080", "unix://path",
+	                          * "tcp://[::1]:0", "udp://..." */
+	int (*on_open)(GnetConn *c, void *udata);
+	/* Bytes (or, with a codec, one frame) are readable: GnetModule_Peek,
+	 * _Read, _Discard. Unconsumed bytes are offered again with more. */
+	int (*on_traffic)(GnetConn *c, void *udata);
+	/* Exactly once per opened connection; reason 0 when the module
+	 * closed it, else a negative code (GnetModule_Strerror). */
+	void (*on_close)(GnetConn *c, int reason, void *udata);
+	/* A message (type >= GNETMODULE_MSG_USER) sent to the connection's
+	 * handle, or a timer set with GnetModule_SendAfter. */
+	int (*on_message)(GnetConn *c, const GnetMsg *m, void *udata);
+	/* Output rose above the high watermark (paused = 1: reading stops)
+	 * or drained below the low one (0: reading resumes). */
+	void (*on_backpressure)(GnetConn *c, int paused, void *udata);
+	/* Bytes of per-connection state, zeroed at open, freed after
+	 * on_close: GnetModule_ConnState. At most 64 KiB. */
+	size_t conn_state_size;
+	const GnetCodec *codec;  /* frame codec of its connections, or NULL */
+	void *udata;
+} GnetModuleListener;
+
+/* An actor: a behaviour plus state, on one loop, one message at a time. */
+typedef struct GnetModuleActor {
+	size_t size;             /* sizeof(GnetModuleActor) */
+	void (*receive)(GnetActor *self, const GnetMsg *m);
+	void (*on_stop)(GnetActor *self); /* optional */
+	void *state;             /* GnetModule_ActorState */
+} GnetModuleActor;
+
+/* A typed configuration option, given to the module as "name=value" in
+ * its arguments. Declared during load, then GnetModule_ApplyConfig parses
+ * the arguments against every declaration: an unknown name or a value
+ * that does not parse or validate fails the load with a message naming
+ * it. `gnetd --help-module PATH` lists the declarations. */
+enum {
+	GNETMODULE_CONFIG_INT = 1,   /* long long, within [min, max] */
+	GNETMODULE_CONFIG_BYTES,     /* long long, "64k", "8m", "1g" accepted */
+	GNETMODULE_CONFIG_BOOL,      /* int 0/1: yes/no, on/off, true/false, 1/0 */
+	GNETMODULE_CONFIG_STRING     /* const char *, valid until unload */
+};
+typedef struct GnetModuleConfig {
+	size_t size;             /* sizeof(GnetModuleConfig) */
+	const char *name;        /* [a-z0-9-]+ */
+	int type;                /* GNETMODULE_CONFIG_* */
+	const char *default_value; /* text, parsed as an argument would be;
+	                          * NULL: the option is required */
+	const char *help;        /* one line */
+	long long min, max;      /* INT and BYTES (both 0: no bound) */
+	void *target;            /* long long *, int * or const char ** */
+	/* Optional extra check of the parsed value (STRING: the text; else a
+	 * pointer to the number). Return 0, or nonzero after writing why into
+	 * err[0..errlen). */
+	int (*validate)(const void *value, char *err, size_t errlen);
+} GnetModuleConfig;
+
+/* ----------------------------------------------------------------------
+ * The API. Each entry is GNETMODULE_FN(return, name, arguments).
+ */
+#define GNETMODULE_API_LIST(REQ, OPT)                                      \
+	/* Load ("load"). Called by GnetModule_Init: the module's name,  */    \
+	/* its own version, and the ABI it was built for.                */    \
+	REQ(int, SetInfo, (GnetModuleCtx *ctx, const char *name,            \
+	    int version, int abi_version))                                     \
+	REQ(int, Config, (GnetModuleCtx *ctx, const GnetModuleConfig *def))    \
+	/* Parse the module's arguments into the declared configs. Returns */  \
+	/* GNETMODULE_ERR (with the reason set) on bad arguments, and also */  \
+	/* when the host only wants the declarations (--help-module): the */   \
+	/* module then returns GNETMODULE_ERR from OnLoad at once.       */    \
+	REQ(int, ApplyConfig, (GnetModuleCtx *ctx))                            \
+	/* Fail the load with this reason ("load"). Returns GNETMODULE_ERR. */ \
+	REQ(int, SetError, (GnetModuleCtx *ctx, const char *fmt, ...))         \
+	/* Listen ("load"). Returns the listener's index or a negative code. */\
+	REQ(int, Listen, (GnetModuleCtx *ctx, const GnetModuleListener *l))    \
+	/* The bound address of the module's listener `index` ("any"). */      \
+	REQ(int, ListenerAddr, (GnetModuleCtx *ctx, int index,                 \
+	    struct sockaddr_storage *out, socklen_t *len))                     \
+	REQ(int, NumLoops, (GnetModuleCtx *ctx))                               \
+	/* Codecs ("load"); freed by the host at unload. */                   \
+	REQ(int, CodecLine, (GnetModuleCtx *ctx, size_t max_frame,             \
+	    const GnetCodec **out))                                            \
+	REQ(int, CodecDelimiter, (GnetModuleCtx *ctx, const void *delim,       \
+	    size_t len, size_t max_frame, const GnetCodec **out))              \
+	REQ(int, CodecFixed, (GnetModuleCtx *ctx, size_t frame_len,            \
+	    const GnetCodec **out))                                            \
+	/* Connections ("conn"). As gnet.h's gnet_conn_* functions.        */ \
+	REQ(size_t, Peek, (GnetConn *c, const void **data))                    \
+	REQ(long, Read, (GnetConn *c, void *buf, size_t n))                    \
+	REQ(long, Discard, (GnetConn *c, size_t n))                            \
+	REQ(size_t, InboundLen, (const GnetConn *c))                           \
+	REQ(long, Write, (GnetConn *c, const void *data, size_t n))            \
+	REQ(long, Writev, (GnetConn *c, const struct iovec *iov, int iovcnt))  \
+	REQ(size_t, OutboundLen, (const GnetConn *c))                          \
+	REQ(int, Close, (GnetConn *c))                                         \
+	REQ(int, Abort, (GnetConn *c))                                         \
+	REQ(void *, ConnState, (const GnetConn *c))                            \
+	REQ(GnetHandle, ConnHandle, (const GnetConn *c))                       \
+	REQ(int, ConnLoop, (const GnetConn *c))                                \
+	REQ(const struct sockaddr *, RemoteAddr, (const GnetConn *c,           \
+	    socklen_t *len))                                                   \
+	REQ(int, SetReading, (GnetConn *c, int on))                            \
+	REQ(int, SetCodec, (GnetConn *c, const GnetCodec *codec))              \
+	/* Actors. Spawn: "load" (any loop) or "loop" (its own loop, -1). */  \
+	REQ(int, Spawn, (GnetModuleCtx *ctx, int loop,                         \
+	    const GnetModuleActor *def, GnetHandle *out))                      \
+	/* Send to any actor or connection ("any"). */                        \
+	REQ(int, Send, (GnetModuleCtx *ctx, GnetHandle to, const GnetMsg *m))  \
+	/* Deliver m to an actor or connection of the calling loop after   */ \
+	/* delay_ms: a timer ("loop").                                     */ \
+	REQ(int, SendAfter, (GnetModuleCtx *ctx, GnetHandle to,                \
+	    const GnetMsg *m, uint64_t delay_ms))                              \
+	REQ(void *, ActorState, (const GnetActor *self))                       \
+	REQ(GnetHandle, ActorHandle, (const GnetActor *self))                  \
+	REQ(void, ActorStop, (GnetActor *self))                                \
+	/* Call fn(loop, udata) every period_ms on each loop (loop = -1) or */\
+	/* on one, starting when the loops start ("load").                 */ \
+	REQ(int, Tick, (GnetModuleCtx *ctx, int loop, uint64_t period_ms,      \
+	    void (*fn)(int loop, void *udata), void *udata))                   \
+	/* Stats: a named section of counters, one row per loop. A loop    */ \
+	/* adds to its own row with plain stores; readers (gnet-top) see   */ \
+	/* them live. ("load" to register, "loop" for the row.)            */ \
+	REQ(int, RegisterStats, (GnetModuleCtx *ctx, const char *section,      \
+	    const char *const *names, int n, GnetModuleStats **out))           \
+	REQ(uint64_t *, StatsRow, (GnetModuleStats *s, int loop))              \
+	/* Misc ("any"). */                                                   \
+	REQ(void, Log, (GnetModuleCtx *ctx, int level, const char *fmt, ...))  \
+	REQ(const char *, Strerror, (int err))                                 \
+	REQ(int, CurrentLoop, (void))                                          \
+	/* Optional: the name and version of the host ("any"). */             \
+	OPT(const char *, HostName, (GnetModuleCtx *ctx))
+
+/* The pointers themselves: GnetModule_<name>. */
+#define GNETMODULE__DECLARE(ret, name, args) \
+	static ret (*GnetModule_##name) args __attribute__((unused));
+GNETMODULE_API_LIST(GNETMODULE__DECLARE, GNETMODULE__DECLARE)
+#undef GNETMODULE__DECLARE
+
+/* Is an optional function there? */
+#define GNETMODULE_HAS(fn) ((fn) != NULL)
+
+/* Ask the host for one more function by name, for a module that needs
+ * something this header does not list (a newer host's): the load fails
+ * naming it if the host lacks it. */
+#define GNETMODULE_GET_API(ctx, name, ptr) \
+	((ctx)->GetApi((ctx), (name), (void **)(ptr)))
+
+/* Resolve every function listed above, then tell the host who we are.
+ * Returns GNETMODULE_OK, or GNETMODULE_ERR when the host lacks a required
+ * function (it names it in its error) or refuses the ABI version. */
+static inline int
+GnetModule_Init(GnetModuleCtx *ctx, const char *name, int version)
+{
+	int rc = GNETMODULE_OK;
+
+#define GNETMODULE__REQ(ret, fn, args)                                     \
+	if (ctx->GetApi(ctx, "GnetModule_" #fn,                            \
+	    (void **)&GnetModule_##fn) != GNETMODULE_OK)                       \
+		rc = GNETMODULE_ERR;
+#define GNETMODULE__OPT(ret, fn, args)                                     \
+	{                                                                  \
+		void *p = NULL;                                            \
+		if (ctx->GetApi(ctx, "?GnetModule_" #fn, &p) ==            \
+		    GNETMODULE_OK)                                         \
+			*(void **)&GnetModule_##fn = p;                    \
+	}
+	GNETMODULE_API_LIST(GNETMODULE__REQ, GNETMODULE__OPT)
+#undef GNETMODULE__REQ
+#undef GNETMODULE__OPT
+	if (rc != GNETMODULE_OK)
+		return rc;
+	return GnetModule_SetInfo(ctx, name, version, GNETMODULE_ABI_VERSION);
+}
+
+/* The entry points a module defines. */
+#ifdef GNETMODULE_STATIC_NAME
+#define GNETMODULE__PASTE2(a, b) a##_##b
+#define GNETMODULE__PASTE(a, b) GNETMODULE__PASTE2(a, b)
+#define GnetModule_OnLoad GNETMODULE__PASTE(GNETMODULE_STATIC_NAME, GnetModule_OnLoad)
+#define GnetModule_OnUnload GNETMODULE__PASTE(GNETMODULE_STATIC_NAME, GnetModule_OnUnload)
+#define GNETMODULE_EXPORT
+#else
+#define GNETMODULE_EXPORT __attribute__((visibility("default")))
+#endif
+/* Load: declare, configure, listen, spawn. Return GNETMODULE_OK, or
+ * GNETMODULE_ERR after GnetModule_SetError (or let Init's error stand);
+ * what the module registered is then undone by the host. */
+GNETMODULE_EXPORT int GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv,
+    int argc);
+/* Optional: the module's listeners, connections, actors and ticks are
+ * gone; free what OnLoad allocated. */
+GNETMODULE_EXPORT void GnetModule_OnUnload(GnetModuleCtx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GNETMODULE_H */
