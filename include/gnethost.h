@@ -66,6 +66,10 @@ typedef struct gnet_host_options {
 	const gnet_options_t *engine; /* the engine's options; NULL: defaults */
 	gnet_host_log_fn log;       /* NULL: lines go to stderr */
 	void *log_udata;
+	/* 1: a check, not a service (gnetd --check-config): modules load and
+	 * their arguments are checked, listen addresses are parsed but not
+	 * bound, and the host cannot run (gnet_host_run: GNET_ESTATE). */
+	int dry_run;
 } gnet_host_options_t;
 
 /* Create a host and its engine. Returns 0, GNET_EINVAL or GNET_ENOMEM. */
