@@ -182,12 +182,14 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. -g -O1 \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_SRCS := $(wildcard codecs/*.c base/*.c)
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+# What a target needs beyond those (its .c files are compiled in).
+FUZZ_EXTRA_fuzz_http := modules/http/parse.c modules/http/parse.h
 
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/%)
 
-build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) codecs/codec.h base/buf.h include/gnet.h
+build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) codecs/codec.h base/buf.h include/gnet.h $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(filter %.c,$(FUZZ_EXTRA_$*)) -o $@
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
