@@ -102,7 +102,7 @@ lib: $(BUILD)/libgnet.a $(BUILD)/libgnet.so
 examples: $(EXAMPLES)
 modules: $(MODULE_SOS) $(MODULE_ARS)
 tools: $(TOOLS)
-tests: $(TESTS) $(TEST_MODULES)
+tests: $(TESTS) $(TEST_MODULES) $(MODULE_SOS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
