@@ -39,7 +39,8 @@ probe_traffic(GnetConn *c, void *udata)
 	if (GnetModule_Write(c, p, n) < 0)
 		return GNETMODULE_CLOSE;
 	GnetModule_Discard(c, n);
-	GnetModule_StatsRow(stats, GnetModule_ConnLoop(c))[1] += n;
+	GNETMODULE_STAT_ADD(GnetModule_StatsRow(stats, GnetModule_ConnLoop(c)),
+	    1, n);
 	return GNETMODULE_CONTINUE;
 }
 
@@ -52,7 +53,7 @@ probe_close(GnetConn *c, int reason, void *udata)
 static void
 probe_tick(int loop, void *udata)
 {
-	GnetModule_StatsRow(stats, loop)[0]++;
+	GNETMODULE_STAT_ADD(GnetModule_StatsRow(stats, loop), 0, 1);
 }
 
 int
