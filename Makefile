@@ -102,7 +102,7 @@ lib: $(BUILD)/libgnet.a $(BUILD)/libgnet.so
 examples: $(EXAMPLES)
 modules: $(MODULE_SOS) $(MODULE_ARS)
 tools: $(TOOLS)
-tests: $(TESTS) $(TEST_MODULES)
+tests: $(TESTS) $(TEST_MODULES) $(MODULE_SOS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -220,7 +220,7 @@ bench: deps
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/gnet.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libgnet.so
