@@ -94,6 +94,8 @@ typedef struct http_canned {
 typedef struct http_loop {
 	_Alignas(64) time_t date_sec;   /* the second `date` shows */
 	char date[HTTP_DATE_LEN + 1];
+	uint64_t *row;                  /* its stats row, once asked for */
+	uint64_t spare_row[ST_COUNT];   /* the row if the host has none */
 	http_canned_t canned[HTTP_ROUTE_COUNT][HTTP_CONN_VARIANTS];
 } http_loop_t;
 
@@ -176,11 +178,25 @@ http_tick(int loop, void *udata)
  */
 typedef struct http_batch {
 	GnetConn *c;
+	uint64_t *row;             /* the loop's stats */
 	int failed;                /* a write failed: the connection is gone */
 	size_t len;
-	uint64_t counts[ST_COUNT]; /* added to the loop's stats row once */
 	char buf[HTTP_BATCH_BYTES];
 } http_batch_t;
+
+/* The calling loop's stats row, asked for once, on the loop itself. */
+static uint64_t *
+loop_row(const http_server_t *srv, http_loop_t *lp, int loop)
+{
+	if (lp->row == NULL) {
+		lp->row = GnetModule_StatsRow(srv->stats, loop);
+		if (lp->row == NULL)
+			lp->row = lp->spare_row;
+	}
+	return lp->row;
+}
+
+#define COUNT(row, i, n) GNETMODULE_STAT_ADD(row, i, n)
 
 static void
 batch_flush(http_batch_t *b)
@@ -189,7 +205,7 @@ batch_flush(http_batch_t *b)
 		return;
 	if (GnetModule_Write(b->c, b->buf, b->len) < 0)
 		b->failed = 1;
-	b->counts[ST_BYTES_OUT] += b->len;
+	COUNT(b->row, ST_BYTES_OUT, b->len);
 	b->len = 0;
 }
 
@@ -205,12 +221,8 @@ batch_add(http_batch_t *b, const char *p, size_t n)
 static void
 count_status(http_batch_t *b, int status)
 {
-	if (status < 300)
-		b->counts[ST_RESPONSES_2XX]++;
-	else if (status < 500)
-		b->counts[ST_RESPONSES_4XX]++;
-	else
-		b->counts[ST_RESPONSES_5XX]++;
+	COUNT(b->row, status < 300 ? ST_RESPONSES_2XX : status < 500 ?
+	    ST_RESPONSES_4XX : ST_RESPONSES_5XX, 1);
 }
 
 /* An answer other than the canned 200s into buf (HTTP_RESPONSE_MAX
@@ -259,18 +271,8 @@ batch_answer(http_batch_t *b, const http_server_t *srv,
 	} else {
 		k = &lp->canned[route][conn];
 		batch_add(b, k->text, head ? k->head_len : k->len);
-		b->counts[ST_RESPONSES_2XX]++;
+		COUNT(b->row, ST_RESPONSES_2XX, 1);
 	}
-}
-
-static void
-add_stats(const http_server_t *srv, int loop, const uint64_t *counts)
-{
-	uint64_t *row = GnetModule_StatsRow(srv->stats, loop);
-
-	if (row != NULL)
-		for (int i = 0; i < ST_COUNT; i++)
-			row[i] += counts[i];
 }
 
 /* ------------------------------------------------------------------------
@@ -299,7 +301,7 @@ http_message(GnetConn *c, const GnetMsg *m, void *udata)
 	http_conn_t *hc = GnetModule_ConnState(c);
 	int loop = GnetModule_ConnLoop(c);
 	uint64_t waited, timeout = (uint64_t)srv->header_timeout_ms;
-	uint64_t counts[ST_COUNT] = { 0 };
+	uint64_t *row;
 	char text[HTTP_RESPONSE_MAX];
 	size_t n;
 
@@ -316,10 +318,10 @@ http_message(GnetConn *c, const GnetMsg *m, void *udata)
 		return GNETMODULE_CLOSE;
 	n = status_format(text, srv, &srv->loops[loop], 408, HTTP_CONN_CLOSE,
 	    0);
-	counts[ST_RESPONSES_4XX] = 1;
-	counts[ST_HEADER_TIMEOUTS] = 1;
-	counts[ST_BYTES_OUT] = n;
-	add_stats(srv, loop, counts);
+	row = loop_row(srv, &srv->loops[loop], loop);
+	COUNT(row, ST_RESPONSES_4XX, 1);
+	COUNT(row, ST_HEADER_TIMEOUTS, 1);
+	COUNT(row, ST_BYTES_OUT, n);
 	GnetModule_Write(c, text, n);
 	return GNETMODULE_CLOSE;
 }
@@ -350,7 +352,7 @@ http_traffic(GnetConn *c, void *udata)
 	const void *view;
 	size_t n = GnetModule_Peek(c, &view), off = 0;
 	const char *in = view;
-	const http_loop_t *lp;
+	http_loop_t *lp;
 	http_batch_t b;
 	http_event_t ev;
 
@@ -360,7 +362,7 @@ http_traffic(GnetConn *c, void *udata)
 	b.c = c;
 	b.failed = 0;
 	b.len = 0;
-	memset(b.counts, 0, sizeof b.counts);
+	b.row = loop_row(srv, lp, loop);
 	for (;;) {
 		int r = http_parse(&hc->parser, &srv->limits, in + off, n - off,
 		    &ev);
@@ -377,7 +379,7 @@ http_traffic(GnetConn *c, void *udata)
 			break;
 		}
 		if (r == HTTP_PARSE_HEAD) {
-			b.counts[ST_REQUESTS]++;
+			COUNT(b.row, ST_REQUESTS, 1);
 			hc->route = (uint8_t)http_route_find(ev.target,
 			    ev.target_len);
 			if (http_parser_body_follows(&hc->parser))
@@ -390,8 +392,7 @@ http_traffic(GnetConn *c, void *udata)
 		}
 	}
 	batch_flush(&b);
-	b.counts[ST_BYTES_IN] += off;
-	add_stats(srv, loop, b.counts);
+	COUNT(b.row, ST_BYTES_IN, off);
 	/* Whole requests and body bytes are consumed; an unfinished head
 	 * stays buffered and is offered again with the next bytes. */
 	GnetModule_Discard(c, off);

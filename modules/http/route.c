@@ -36,22 +36,34 @@ absolute_path(const char *t, size_t *len)
 	return t + i;
 }
 
+/* An exact path, no query. */
+static int
+route_path(const char *path, size_t len)
+{
+	if (len == 1)
+		return HTTP_ROUTE_PLAINTEXT; /* "/" */
+	if (len == 10 && memcmp(path, "/plaintext", 10) == 0)
+		return HTTP_ROUTE_PLAINTEXT;
+	if (len == 5 && memcmp(path, "/json", 5) == 0)
+		return HTTP_ROUTE_JSON;
+	return HTTP_ROUTE_NONE;
+}
+
 int
 http_route_find(const char *target, size_t len)
 {
 	const char *q;
+	int route;
 
 	if (len == 0)
 		return HTTP_ROUTE_NONE;
+	/* What load generators send: a bare path, matched at once. */
+	if (target[0] == '/' && (route = route_path(target, len)) !=
+	    HTTP_ROUTE_NONE)
+		return route;
 	if (target[0] != '/' && (target = absolute_path(target, &len)) == NULL)
 		return HTTP_ROUTE_NONE;
 	if ((q = memchr(target, '?', len)) != NULL)
 		len = (size_t)(q - target);
-	if (len == 1)
-		return HTTP_ROUTE_PLAINTEXT; /* "/" */
-	if (len == 10 && memcmp(target, "/plaintext", 10) == 0)
-		return HTTP_ROUTE_PLAINTEXT;
-	if (len == 5 && memcmp(target, "/json", 5) == 0)
-		return HTTP_ROUTE_JSON;
-	return HTTP_ROUTE_NONE;
+	return route_path(target, len);
 }
