@@ -16,7 +16,8 @@
  * head limit (431) exactly at its edge, Content-Length bodies and their
  * limit (413), chunked bodies (extensions, trailers, split chunks, bad
  * chunk sizes and line ends, oversize chunks and sums, long lines),
- * HTTP/1.0 and 1.1 keep-alive rules, Connection lists, HEAD; then route
+ * HTTP/1.0 and 1.1 keep-alive rules, Connection lists, HEAD, Expect:
+ * 100-continue; then route
  * matching, the IMF-fixdate and the formatted answers.
  */
 #include <check.h>
@@ -49,6 +50,7 @@ typedef struct req_rec {
 	int version_minor;
 	int keep_alive;
 	int body_follows;
+	int expect_continue;
 	int ended;               /* END seen (only with a body) */
 	size_t body_len;
 	char body[MAX_BODY_REC];
@@ -81,6 +83,7 @@ record(run_t *r, const http_parser_t *p, int ev, const http_event_t *e)
 		q->version_minor = p->version_minor;
 		q->keep_alive = p->keep_alive;
 		q->body_follows = http_parser_body_follows(p);
+		q->expect_continue = p->expect_continue;
 		ck_assert_uint_gt(e->consumed, 0);
 		break;
 	case HTTP_PARSE_BODY:
@@ -178,6 +181,7 @@ runs_equal(const run_t *a, const run_t *b, const char *what)
 		    x->version_minor == y->version_minor &&
 		    x->keep_alive == y->keep_alive &&
 		    x->body_follows == y->body_follows && x->ended == y->ended &&
+		    x->expect_continue == y->expect_continue &&
 		    x->body_len == y->body_len &&
 		    memcmp(x->body, y->body, x->body_len) == 0,
 		    "%s: request %d differs", what, i);
@@ -722,6 +726,30 @@ START_TEST(test_head_method)
 }
 END_TEST
 
+/* "Expect: 100-continue" is reported for an HTTP/1.1 request with a
+ * body, whatever its case; not without a body, not for HTTP/1.0. */
+START_TEST(test_expect_continue)
+{
+	run_t r;
+
+	feed_str(&r, "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n"
+	    "Content-Length: 1\r\n\r\nx"
+	    "POST / HTTP/1.1\r\nHost: a\r\nexpect: 100-continue\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	    "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"
+	    "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n"
+	    "Connection: keep-alive\r\n\r\nx"
+	    "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continuex\r\n"
+	    "Content-Length: 1\r\n\r\nx");
+	ck_assert_int_eq(r.nreqs, 5);
+	ck_assert_int_eq(r.reqs[0].expect_continue, 1);
+	ck_assert_int_eq(r.reqs[1].expect_continue, 1);
+	ck_assert_int_eq(r.reqs[2].expect_continue, 0);
+	ck_assert_int_eq(r.reqs[3].expect_continue, 0);
+	ck_assert_int_eq(r.reqs[4].expect_continue, 0);
+}
+END_TEST
+
 /* Once failed, always failed: the stream cannot be resynchronised. */
 START_TEST(test_error_sticks)
 {
@@ -853,6 +881,7 @@ http_parse_suite(void)
 	tcase_add_loop_test(tc, test_keep_alive, 0,
 	    (int)(sizeof keep_alive_cases / sizeof keep_alive_cases[0]));
 	tcase_add_test(tc, test_head_method);
+	tcase_add_test(tc, test_expect_continue);
 	tcase_add_test(tc, test_error_sticks);
 	suite_add_tcase(s, tc);
 

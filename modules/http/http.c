@@ -225,6 +225,8 @@ count_status(http_batch_t *b, int status)
 	    ST_RESPONSES_4XX : ST_RESPONSES_5XX, 1);
 }
 
+static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
 /* An answer other than the canned 200s into buf (HTTP_RESPONSE_MAX
  * bytes): the reason phrase is its body. Returns its length. */
 static size_t
@@ -382,8 +384,14 @@ http_traffic(GnetConn *c, void *udata)
 			COUNT(b.row, ST_REQUESTS, 1);
 			hc->route = (uint8_t)http_route_find(ev.target,
 			    ev.target_len);
-			if (http_parser_body_follows(&hc->parser))
+			if (http_parser_body_follows(&hc->parser)) {
+				/* The client holds the body back until
+				 * told to send it. */
+				if (hc->parser.expect_continue)
+					batch_add(&b, continue_line,
+					    sizeof continue_line - 1);
 				continue; /* answered at its END */
+			}
 		}
 		batch_answer(&b, srv, lp, &hc->parser, hc->route);
 		if (!hc->parser.keep_alive) {

@@ -19,7 +19,8 @@ enum {
 	HTTP_F_CHUNKED = 1 << 3,     /* ... and "chunked" was its last coding */
 	HTTP_F_TE_OTHER = 1 << 4,    /* ... with a coding we do not decode */
 	HTTP_F_CLOSE = 1 << 5,       /* Connection: close */
-	HTTP_F_KEEP_ALIVE = 1 << 6   /* Connection: keep-alive */
+	HTTP_F_KEEP_ALIVE = 1 << 6,  /* Connection: keep-alive */
+	HTTP_F_EXPECT_CONTINUE = 1 << 7 /* Expect: 100-continue */
 };
 
 /* tchar (RFC 9110 5.6.2): the bytes of a method or field name. */
@@ -112,10 +113,10 @@ is_ows(unsigned char c)
 #define CASE_BITS UINT64_C(0x2020202020202020)
 
 /* Whether the n bytes at s are, ignoring ASCII case, the lower-case
- * literal `lower` (letters and '-'). OR-ing 0x20 into a byte lowers a
- * letter and keeps '-'; the only other byte it maps onto one of those is
- * CR onto '-', and the names and values compared here hold no CR. So
- * whole words can be compared at once. */
+ * literal `lower` (letters, digits, '-'). OR-ing 0x20 into a byte lowers
+ * a letter and keeps a digit or '-'; the only other bytes it maps onto
+ * one of those are control bytes, which the names and values compared
+ * here do not hold. So whole words can be compared at once. */
 static inline int
 lower_eq(const unsigned char *s, const char *lower, size_t n)
 {
@@ -319,6 +320,11 @@ field_line(http_parser_t *p, const unsigned char *line, size_t len,
 			p->fields |= HTTP_F_HOST;
 		}
 		break;
+	case 6:
+		if (lower_eq(line, "expect", 6) && e - v == 12 &&
+		    lower_eq(line + v, "100-continue", 12))
+			p->fields |= HTTP_F_EXPECT_CONTINUE;
+		break;
 	case 10:
 		if (lower_eq(line, "connection", 10))
 			return each_token(line + v, e - v, connection_token, p);
@@ -367,6 +373,10 @@ head_done(http_parser_t *p, const http_limits_t *lim)
 		p->keep_alive = !(f & HTTP_F_CLOSE);
 	else
 		p->keep_alive = (f & HTTP_F_KEEP_ALIVE) && !(f & HTTP_F_CLOSE);
+	/* Only a 1.1 client waits for "100 Continue", and only a body is
+	 * worth waiting for (RFC 9110 10.1.1). */
+	p->expect_continue = (f & HTTP_F_EXPECT_CONTINUE) &&
+	    p->version_minor == 1 && p->phase != HTTP_PHASE_HEAD;
 	return 0;
 }
 

@@ -47,7 +47,9 @@
  *  - chunk-size lines may carry extensions (ignored), trailer fields are
  *    checked as fields and ignored;
  *  - Connection: "close" and "keep-alive" tokens; HTTP/1.1 keeps the
- *    connection unless "close", HTTP/1.0 only with "keep-alive" (9.3).
+ *    connection unless "close", HTTP/1.0 only with "keep-alive" (9.3);
+ *  - Expect: "100-continue" is reported (expect_continue) for an HTTP/1.1
+ *    request with a body; other expectations are ignored.
  *
  * Limits: the head (request line to blank line) may be at most
  * max_header_bytes (431 beyond); so may a chunk-size line (400) and a
@@ -99,6 +101,8 @@ typedef struct http_parser {
 	uint8_t method;           /* enum http_method */
 	uint8_t version_minor;    /* 0: HTTP/1.0, 1: HTTP/1.1 */
 	uint8_t keep_alive;       /* the connection stays open after it */
+	uint8_t expect_continue;  /* a body follows and the client waits
+	                           * for "100 Continue" before sending it */
 	uint16_t status;          /* after HTTP_PARSE_ERROR */
 	uint16_t fields;          /* HTTP_F_* seen in the head so far */
 	/* Offsets into the unconsumed input of a head or line in progress: */

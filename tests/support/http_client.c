@@ -74,6 +74,98 @@ read_response(http_reader_t *r, int timeout_ms)
 	}
 }
 
+/* The value of header `name` in the head [p, end), cut to cap - 1 bytes:
+ * 1, or 0 (out "") when it is not there. */
+static int
+header_copy(const char *p, const char *end, const char *name, char *out,
+    size_t cap)
+{
+	size_t nlen = strlen(name);
+
+	out[0] = '\0';
+	for (; p < end; p = strstr(p, "\r\n") + 2) {
+		const char *v, *e;
+		if (strncasecmp(p, name, nlen) != 0 || p[nlen] != ':')
+			continue;
+		v = p + nlen + 1;
+		while (*v == ' ')
+			v++;
+		e = strstr(v, "\r\n");
+		snprintf(out, cap, "%.*s", (int)(e - v), v);
+		return 1;
+	}
+	return 0;
+}
+
+/* Wait (bounded) for more bytes into the buffer: 1, or 0 on EOF, error
+ * or the deadline. */
+static int
+read_more(http_reader_t *r, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - tn_now_ms();
+		ssize_t n;
+		if (left <= 0)
+			return 0;
+		ck_assert_msg(r->len < sizeof r->buf - 1, "response too long");
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		poll(&pfd, 1, left > 100 ? 100 : (int)left);
+		n = recv(r->fd, r->buf + r->len, sizeof r->buf - 1 - r->len,
+		    MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return 0;
+		if (n > 0) {
+			r->len += (size_t)n;
+			r->buf[r->len] = '\0';
+			return 1;
+		}
+	}
+}
+
+int
+http_read_reply(http_reader_t *r, int head, http_reply_t *out,
+    int timeout_ms)
+{
+	int64_t deadline = tn_now_ms() + timeout_ms;
+	char *end, cl[32];
+	size_t hlen, blen;
+
+	memset(out, 0, sizeof *out);
+	r->buf[r->len] = '\0';
+	while ((end = memmem(r->buf, r->len, "\r\n\r\n", 4)) == NULL)
+		if (!read_more(r, deadline))
+			return 0;
+	hlen = (size_t)(end - r->buf) + 4;
+	ck_assert_msg(sscanf(r->buf, "HTTP/1.1 %d ", &out->status) == 1,
+	    "bad status line: \"%.40s\"", r->buf);
+	end += 2; /* keep the last header's CRLF in the scanned range */
+	out->has_length = header_copy(r->buf, end, "Content-Length", cl,
+	    sizeof cl);
+	out->content_length = strtoul(cl, NULL, 10);
+	header_copy(r->buf, end, "Content-Type", out->content_type,
+	    sizeof out->content_type);
+	header_copy(r->buf, end, "Connection", out->connection,
+	    sizeof out->connection);
+	header_copy(r->buf, end, "Server", out->server, sizeof out->server);
+	header_copy(r->buf, end, "Date", out->date, sizeof out->date);
+	header_copy(r->buf, end, "Allow", out->allow, sizeof out->allow);
+	blen = 0;
+	if (!head && out->status >= 200) {
+		ck_assert_msg(out->has_length, "status %d without "
+		    "Content-Length", out->status);
+		blen = out->content_length;
+	}
+	while (r->len < hlen + blen)
+		if (!read_more(r, deadline))
+			return 0;
+	out->body_len = blen;
+	snprintf(out->body, sizeof out->body, "%.*s", (int)blen, r->buf + hlen);
+	r->len -= hlen + blen;
+	memmove(r->buf, r->buf + hlen + blen, r->len);
+	r->buf[r->len] = '\0';
+	return 1;
+}
+
 /* Expect `n` responses with status 200, then prove there was no extra one:
  * a malformed request must get the very next response, a 400, then EOF. */
 void
