@@ -520,6 +520,7 @@ server_start(GnetModuleCtx *ctx, http_server_t *srv)
 	    (size_t)srv->nloops * sizeof(http_loop_t));
 	if (srv->loops == NULL)
 		return GnetModule_SetError(ctx, "out of memory");
+	memset(srv->loops, 0, (size_t)srv->nloops * sizeof(http_loop_t));
 	/* The loops do not run yet: their answers are made here, then
 	 * only by their own ticks. */
 	for (int i = 0; i < srv->nloops; i++)
