@@ -407,7 +407,7 @@ START_TEST(test_pipelining)
 	/* A request cut inside its head: one answer once it is whole. */
 	r = http_open(s->port);
 	http_send(r, GET_JSON, 10);
-	http_send(r, GET_JSON + 10, strlen(GET_JSON) - 10);
+	http_send(r, &GET_JSON[10], strlen(GET_JSON) - 10);
 	reply(r, 0, &x, "split GET");
 	check_hello(&x, 1, 0);
 	expect_probe_end(r, "split GET");
