@@ -13,14 +13,17 @@
  *                              (say a POST's) is read and dropped first,
  *                              and the connection stays open.
  * Every answer carries Server, Date and Content-Length; a HEAD gets the
- * GET's headers without the body. These refuse the request and close the
- * connection after the answer, since where the next request would start
- * is then unknown: 400 malformed request line or field, 431 head over
- * max-header-bytes, 413 body over max-body-bytes (Content-Length or
- * chunked, which is decoded), 501 a transfer coding other than chunked,
- * 505 an HTTP major version other than 1, and 408 when a head begun is
- * not whole within header-timeout-ms. Idle keep-alive connections (no
- * byte of a next request yet) are not timed out.
+ * GET's headers without the body; a request with a body and "Expect:
+ * 100-continue" is told "100 Continue" first.
+ *
+ * These refuse the request and close the connection after the answer,
+ * since where the next request would start is then unknown: 400 a
+ * malformed request line or field, 431 a head over max-header-bytes, 413
+ * a body over max-body-bytes (Content-Length, or chunked, which is
+ * decoded), 501 a transfer coding other than chunked, 505 an HTTP major
+ * version other than 1, and 408 a head begun but not whole within
+ * header-timeout-ms. Idle keep-alive connections (no byte of a next
+ * request yet) are not timed out, nor are bodies arriving slowly.
  *
  * Configs (name=value): listen, max-header-bytes, max-body-bytes,
  * header-timeout-ms, server-name; `gnetd --help-module` lists them.
@@ -43,6 +46,7 @@
 #include <time.h>
 
 #include "gnetmodule.h"
+#include "answers.h"
 #include "parse.h"
 #include "response.h"
 #include "route.h"
@@ -55,6 +59,9 @@
  * is at most this late, and is formatted again only when the second
  * changed. */
 #define HTTP_DATE_TICK_MS 100
+/* Apart on cache lines of this size, loops never write next to each
+ * other (x86-64's line; a bigger one only costs some sharing). */
+#define HTTP_CACHE_LINE 64
 /* The header timeout's timer message, sent by a connection to itself. */
 #define HTTP_MSG_HEADER_TIMEOUT (GNETMODULE_MSG_USER + 1)
 
@@ -82,21 +89,13 @@ static const char *const stat_names[ST_COUNT] = {
 	[ST_BYTES_OUT] = "bytes_out",
 };
 
-/* A 200 answer, formatted once for a second's Date. */
-typedef struct http_canned {
-	uint16_t len, head_len;    /* whole; without the body (HEAD) */
-	char text[HTTP_RESPONSE_MAX];
-} http_canned_t;
-
 /* What one loop reads and writes on its own: nothing here is shared
  * between threads, and the alignment keeps neighbours off its cache
  * lines. */
 typedef struct http_loop {
-	_Alignas(64) time_t date_sec;   /* the second `date` shows */
-	char date[HTTP_DATE_LEN + 1];
+	_Alignas(HTTP_CACHE_LINE) http_answers_t answers;
 	uint64_t *row;                  /* its stats row, once asked for */
 	uint64_t spare_row[ST_COUNT];   /* the row if the host has none */
-	http_canned_t canned[HTTP_ROUTE_COUNT][HTTP_CONN_VARIANTS];
 } http_loop_t;
 
 /* One load of the module. */
@@ -138,39 +137,17 @@ now_ms(void)
 }
 
 /* ------------------------------------------------------------------------
- * The per-loop answers.
+ * The Date: each loop, every HTTP_DATE_TICK_MS, remakes its own answers
+ * when the second changed.
  */
-static void
-loop_refresh(const http_server_t *srv, http_loop_t *lp, time_t now)
-{
-	http_date_format(lp->date, now);
-	lp->date_sec = now;
-	for (int route = 0; route < HTTP_ROUTE_COUNT; route++) {
-		for (int conn = 0; conn < HTTP_CONN_VARIANTS; conn++) {
-			const http_resource_t *res = &http_resources[route];
-			http_canned_t *k = &lp->canned[route][conn];
-			http_response_t r = { .status = 200,
-			    .server = srv->server_name, .date = lp->date,
-			    .content_type = res->content_type, .body = res->body,
-			    .body_len = res->body_len, .connection = conn };
-			size_t head;
-			/* Fits: the server name's length is checked. */
-			k->len = (uint16_t)http_response_format(k->text,
-			    sizeof k->text, &r, &head);
-			k->head_len = (uint16_t)head;
-		}
-	}
-}
-
-/* Each loop, every HTTP_DATE_TICK_MS. */
 static void
 http_tick(int loop, void *udata)
 {
 	http_server_t *srv = udata;
 	time_t now = time(NULL);
 
-	if (loop >= 0 && loop < srv->nloops && srv->loops[loop].date_sec != now)
-		loop_refresh(srv, &srv->loops[loop], now);
+	if (loop >= 0 && loop < srv->nloops)
+		http_answers_refresh(&srv->loops[loop].answers, now);
 }
 
 /* ------------------------------------------------------------------------
@@ -196,6 +173,8 @@ loop_row(const http_server_t *srv, http_loop_t *lp, int loop)
 	return lp->row;
 }
 
+/* Counter i of the calling loop's row: a relaxed store, so readers on
+ * other threads see whole values at the cost of a plain add. */
 #define COUNT(row, i, n) GNETMODULE_STAT_ADD(row, i, n)
 
 static void
@@ -225,54 +204,35 @@ count_status(http_batch_t *b, int status)
 	    ST_RESPONSES_4XX : ST_RESPONSES_5XX, 1);
 }
 
-static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-/* An answer other than the canned 200s into buf (HTTP_RESPONSE_MAX
- * bytes): the reason phrase is its body. Returns its length. */
-static size_t
-status_format(char *buf, const http_server_t *srv, const http_loop_t *lp,
-    int status, int connection, int head_only)
-{
-	char body[64];
-	http_response_t r = { .status = status, .server = srv->server_name,
-	    .date = lp->date, .content_type = "text/plain", .body = body,
-	    .connection = connection, .head_only = head_only };
-
-	if (status == 405)
-		r.extra = "Allow: GET, HEAD\r\n";
-	r.body_len = (size_t)snprintf(body, sizeof body, "%s\n",
-	    http_reason(status));
-	return http_response_format(buf, HTTP_RESPONSE_MAX, &r, NULL);
-}
-
 static void
-batch_status(http_batch_t *b, const http_server_t *srv,
-    const http_loop_t *lp, int status, int connection, int head_only)
+batch_status(http_batch_t *b, const http_answers_t *a, int status,
+    int connection, int head_only)
 {
 	if (sizeof b->buf - b->len < HTTP_RESPONSE_MAX)
 		batch_flush(b);
-	b->len += status_format(b->buf + b->len, srv, lp, status, connection,
+	b->len += http_answers_status(a, b->buf + b->len, status, connection,
 	    head_only);
 	count_status(b, status);
 }
 
 /* The answer to a complete request. */
 static void
-batch_answer(http_batch_t *b, const http_server_t *srv,
-    const http_loop_t *lp, const http_parser_t *p, int route)
+batch_answer(http_batch_t *b, const http_answers_t *a,
+    const http_parser_t *p, int route)
 {
 	int head = p->method == HTTP_METHOD_HEAD;
 	int conn = !p->keep_alive ? HTTP_CONN_CLOSE :
 	    p->version_minor == 0 ? HTTP_CONN_KEEP_ALIVE : HTTP_CONN_DEFAULT;
-	const http_canned_t *k;
+	const char *text;
+	size_t len;
 
 	if (route == HTTP_ROUTE_NONE) {
-		batch_status(b, srv, lp, 404, conn, head);
+		batch_status(b, a, 404, conn, head);
 	} else if (p->method != HTTP_METHOD_GET && !head) {
-		batch_status(b, srv, lp, 405, conn, 0);
+		batch_status(b, a, 405, conn, 0);
 	} else {
-		k = &lp->canned[route][conn];
-		batch_add(b, k->text, head ? k->head_len : k->len);
+		text = http_answers_ok(a, route, conn, head, &len);
+		batch_add(b, text, len);
 		COUNT(b->row, ST_RESPONSES_2XX, 1);
 	}
 }
@@ -318,8 +278,8 @@ http_message(GnetConn *c, const GnetMsg *m, void *udata)
 		    GNETMODULE_CONTINUE : GNETMODULE_CLOSE;
 	if (loop < 0 || loop >= srv->nloops)
 		return GNETMODULE_CLOSE;
-	n = status_format(text, srv, &srv->loops[loop], 408, HTTP_CONN_CLOSE,
-	    0);
+	n = http_answers_status(&srv->loops[loop].answers, text, 408,
+	    HTTP_CONN_CLOSE, 0);
 	row = loop_row(srv, &srv->loops[loop], loop);
 	COUNT(row, ST_RESPONSES_4XX, 1);
 	COUNT(row, ST_HEADER_TIMEOUTS, 1);
@@ -375,7 +335,7 @@ http_traffic(GnetConn *c, void *udata)
 		if (r == HTTP_PARSE_BODY)
 			continue; /* read and dropped */
 		if (r == HTTP_PARSE_ERROR) {
-			batch_status(&b, srv, lp, hc->parser.status,
+			batch_status(&b, &lp->answers, hc->parser.status,
 			    HTTP_CONN_CLOSE, 0);
 			action = GNETMODULE_CLOSE;
 			break;
@@ -388,12 +348,12 @@ http_traffic(GnetConn *c, void *udata)
 				/* The client holds the body back until
 				 * told to send it. */
 				if (hc->parser.expect_continue)
-					batch_add(&b, continue_line,
-					    sizeof continue_line - 1);
+					batch_add(&b, HTTP_CONTINUE,
+					    sizeof HTTP_CONTINUE - 1);
 				continue; /* answered at its END */
 			}
 		}
-		batch_answer(&b, srv, lp, &hc->parser, hc->route);
+		batch_answer(&b, &lp->answers, &hc->parser, hc->route);
 		if (!hc->parser.keep_alive) {
 			action = GNETMODULE_CLOSE;
 			break;
@@ -524,7 +484,8 @@ server_start(GnetModuleCtx *ctx, http_server_t *srv)
 	/* The loops do not run yet: their answers are made here, then
 	 * only by their own ticks. */
 	for (int i = 0; i < srv->nloops; i++)
-		loop_refresh(srv, &srv->loops[i], now);
+		http_answers_init(&srv->loops[i].answers, srv->server_name,
+		    now);
 	rc = GnetModule_RegisterStats(ctx, "http", stat_names, ST_COUNT,
 	    &srv->stats);
 	if (rc != GNETMODULE_OK)
