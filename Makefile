@@ -149,6 +149,10 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a $(MODULE_ARS
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< -o $@ $(TEST_SUPPORT_OBJS) $(MODULE_ARS) $(BUILD)/libgnet.a $(CHECK_LIBS) $(LIBS)
 
+# The gnetd config suite compiles the daemon's parser in (it is pure):
+# rebuild it when those files change.
+$(BUILD)/tests/check_gnetd_config: $(wildcard tools/gnetd/*.c tools/gnetd/*.h)
+
 deps:
 	@bash scripts/deps.sh
 
