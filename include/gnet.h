@@ -63,7 +63,7 @@ extern "C" {
 /* The version, in this one place: the Makefile reads it for the shared
  * library's name and gnet.pc. */
 #define GNET_VERSION_MAJOR 0
-#define GNET_VERSION_MINOR 2
+#define GNET_VERSION_MINOR 3
 #define GNET_VERSION_PATCH 0
 #define GNET_VERSION_NUMBER \
 	(GNET_VERSION_MAJOR * 1000000 + GNET_VERSION_MINOR * 1000 + GNET_VERSION_PATCH)
@@ -159,19 +159,27 @@ typedef uint64_t gnet_handle_t;
  * allocation per message. If it carries a pointer, ownership of what it
  * points to moves with the message; see gnet_events_t.on_dropped for the
  * case where it cannot be delivered. */
-typedef struct gnet_msg {
-	gnet_handle_t to;   /* destination actor (set by gnet_actor_send) */
-	gnet_handle_t from; /* sender's handle, or GNET_HANDLE_NONE */
+/* gnetmodule.h declares the same struct for modules (GnetMsg), so a
+ * message is one type on both sides; whichever header comes first defines
+ * it. */
+#ifndef GNET__MSG_STRUCT
+#define GNET__MSG_STRUCT
+struct gnet_msg {
+	uint64_t to;        /* destination actor (set by gnet_actor_send) */
+	uint64_t from;      /* sender's handle, or GNET_HANDLE_NONE */
 	uint32_t type;      /* >= GNET_MSG_USER for user messages */
 	uint32_t flags;     /* free for the user */
 	uint64_t a;         /* payload words: integers, or a pointer and a */
 	uint64_t b;         /* length, as the sender and receiver agree   */
-} gnet_msg_t;
+};
+#endif
+typedef struct gnet_msg gnet_msg_t;
 
 typedef struct gnet_engine gnet_engine_t;
 typedef struct gnet_conn gnet_conn_t;
 typedef struct gnet_actor gnet_actor_t;
 typedef struct gnet_codec gnet_codec_t;
+typedef struct gnet_group gnet_group_t;
 
 /* ------------------------------------------------------------------------
  * Events. Every callback runs on a loop thread (on_boot and on_shutdown on
@@ -344,6 +352,36 @@ GNET_API int gnet_engine_new(gnet_engine_t **out, const gnet_events_t *events,
  * socket/bind/listen. Thread: setup (before gnet_engine_run). */
 GNET_API int gnet_engine_listen(gnet_engine_t *eng, const char *addr);
 
+/* Is addr an address gnet_engine_listen would accept, as far as can be
+ * told without binding it? 0, GNET_ESCHEME or GNET_EADDR. Thread: any. */
+GNET_API int gnet_addr_check(const char *addr);
+
+/* A listener of its own kind: its connections use these events, udata,
+ * codec and per-connection state instead of the engine's, and belong to
+ * `group`. This is how several protocols (modules) share one engine. */
+typedef struct gnet_listen_options {
+	size_t size;             /* sizeof(gnet_listen_options_t) */
+	/* Its connections' callbacks: on_open, on_traffic, on_close,
+	 * on_message and on_backpressure are taken from here (the
+	 * engine-wide ones -- on_boot, on_tick... -- stay the engine's).
+	 * NULL: the engine's events and udata. */
+	const gnet_events_t *events;
+	void *udata;             /* passed to those callbacks */
+	const gnet_codec_t *codec; /* NULL: options.codec */
+	/* Bytes of zeroed state allocated with each of its connections
+	 * (gnet_conn_state), freed after on_close; at most
+	 * GNET_MAX_CONN_STATE. */
+	size_t conn_state_size;
+	gnet_group_t *group;     /* NULL: none */
+} gnet_listen_options_t;
+#define GNET_MAX_CONN_STATE (64 * 1024)
+
+/* gnet_engine_listen with options. Returns the listener's index (>= 0) or
+ * an error as gnet_engine_listen, GNET_EINVAL for bad options and
+ * GNET_ESHUTDOWN for a group that is closing. Thread: setup. */
+GNET_API int gnet_engine_listen_with(gnet_engine_t *eng, const char *addr,
+    const gnet_listen_options_t *opts);
+
 /* The bound address of listener `index` (in listen order). Thread: any,
  * once gnet_engine_listen has returned. */
 GNET_API int gnet_engine_addr(gnet_engine_t *eng, int index,
@@ -434,6 +472,9 @@ GNET_API int gnet_conn_close(gnet_conn_t *c);
 GNET_API int gnet_conn_abort(gnet_conn_t *c);
 
 GNET_API void *gnet_conn_context(const gnet_conn_t *c);
+/* The connection's state of its listener's conn_state_size bytes, or
+ * NULL when it has none. Thread: owner loop. */
+GNET_API void *gnet_conn_state(const gnet_conn_t *c);
 /* Returns 0, or GNET_ETHREAD off the owner loop (nothing is set). */
 GNET_API int gnet_conn_set_context(gnet_conn_t *c, void *ctx);
 /* Off the owner loop these return GNET_HANDLE_NONE, NULL, GNET_ETHREAD,
@@ -746,6 +787,7 @@ typedef struct gnet_actor_def {
 	 * gnet_actor_stop, gnet_actor_stop_async or engine stop). */
 	void (*on_stop)(gnet_actor_t *self);
 	void *state;
+	gnet_group_t *group;  /* the group it belongs to, or NULL */
 } gnet_actor_def_t;
 
 /* Spawn an actor on loop `loop_index` and return its handle in *out.
@@ -783,6 +825,38 @@ GNET_API gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);
 /* Stop this actor after the current message; later messages are dropped.
  * Thread: owner loop. */
 GNET_API void gnet_actor_stop(gnet_actor_t *self);
+
+/* ------------------------------------------------------------------------
+ * Groups. A group gathers what one owner -- a module, for a host -- put
+ * into an engine: listeners (gnet_listen_options_t.group), the
+ * connections they accept, actors (gnet_actor_def_t.group). Closing it
+ * ends them all, and waiting on it tells when no loop can call code the
+ * owner gave any more: the point at which a host may unload a module.
+ */
+
+/* Create an empty group of eng. Thread: setup or the engine's control
+ * thread (not a loop). */
+GNET_API int gnet_group_new(gnet_engine_t *eng, gnet_group_t **out);
+
+/* Begin ending every member: listeners stop accepting, connections close
+ * as gnet_conn_close does (output flushed within linger_ms; on_close with
+ * GNET_ESHUTDOWN), actors stop (on_stop runs), and nothing new joins.
+ * When the engine is not running this is done before it returns.
+ * Idempotent. Returns 0, or GNET_ETHREAD on a loop thread. Thread: any
+ * but a loop. */
+GNET_API int gnet_group_close(gnet_group_t *g);
+
+/* Wait until the group is closed and no member is left, so no loop will
+ * call into what the owner gave. Returns 0, or GNET_ETIMEDOUT after
+ * timeout_ms (< 0: no limit). Thread: any but a loop. */
+GNET_API int gnet_group_wait(gnet_group_t *g, int timeout_ms);
+
+/* Members left (listening sockets, connections, actors). Thread: any. */
+GNET_API int gnet_group_live(const gnet_group_t *g);
+
+/* Free a group with no member left: GNET_ESTATE otherwise. A group may
+ * outlive its engine. Thread: the one that created it. */
+GNET_API int gnet_group_free(gnet_group_t *g);
 
 /* Index of the loop the calling thread runs, or -1 for a foreign thread.
  * Thread: any. */

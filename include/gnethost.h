@@ -136,8 +136,9 @@ GNET_API const char *gnet_module_name(const gnet_module_t *m);
  * order): GNET_EINVAL past the last. */
 GNET_API int gnet_module_listener_addr(const gnet_module_t *m, int index,
     struct sockaddr_storage *out, socklen_t *len);
-/* Connections of the module still open. */
-GNET_API int gnet_module_conn_count(const gnet_module_t *m);
+/* What of the module is still in the engine: listening sockets,
+ * connections, actors (ticks are actors). */
+GNET_API int gnet_module_live(const gnet_module_t *m);
 /* A stats counter of the module summed over the loops: 0 and *value, or
  * GNET_ENOENT for an unknown section or name. */
 GNET_API int gnet_module_stat(const gnet_module_t *m, const char *section,

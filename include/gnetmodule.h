@@ -107,13 +107,20 @@ struct GnetModuleCtx {
 /* A message between actors: copied by value, no allocation. Types below
  * GNETMODULE_MSG_USER are the host's. */
 #define GNETMODULE_MSG_USER 1024u
-typedef struct GnetMsg {
-	GnetHandle to;      /* set by the send */
-	GnetHandle from;
+/* The host's own message struct (gnet.h's gnet_msg_t), declared here too
+ * so it is one type wherever both headers meet. */
+#ifndef GNET__MSG_STRUCT
+#define GNET__MSG_STRUCT
+struct gnet_msg {
+	uint64_t to;        /* set by the send */
+	uint64_t from;
 	uint32_t type;
 	uint32_t flags;
-	uint64_t a, b;      /* payload words, as sender and receiver agree */
-} GnetMsg;
+	uint64_t a;         /* payload words, as sender and receiver agree */
+	uint64_t b;
+};
+#endif
+typedef struct gnet_msg GnetMsg;
 
 /* A listener: an address and how its connections behave. Callbacks run
  * on the connection's loop; `udata` is the listener's. Unset ones are

@@ -7,6 +7,7 @@
  * its mailbox's rest is dropped through on_dropped.
  */
 #include <stdlib.h>
+#include "kernel/group.h"
 #include "kernel/kernel.h"
 
 struct gnet_actor {
@@ -20,12 +21,23 @@ static void
 actor_end(gnet__loop_t *l, void *obj)
 {
 	gnet_actor_t *a = obj;
+	gnet_group_t *g = a->def.group;
 
 	if (a->def.on_stop != NULL)
 		a->def.on_stop(a);
 	gnet__slot_free(l, gnet__handle_slot(a->handle));
 	GNET__STAT_ADD(l, actors, (uint64_t)-1);
 	free(a);
+	gnet__group_leave(g);
+}
+
+static void
+actor_group_close(gnet__loop_t *l, void *obj, gnet_group_t *g)
+{
+	gnet_actor_t *a = obj;
+
+	if (a->def.group == g)
+		actor_end(l, a);
 }
 
 static void
@@ -45,6 +57,7 @@ static const gnet__kind_t actor_kind = {
 	.name = "actor",
 	.receive = actor_receive,
 	.stop = actor_end,
+	.group_close = actor_group_close,
 };
 
 int
@@ -63,8 +76,10 @@ gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
 	    GNET__SIZE_THROUGH(gnet_actor_def_t, state), def);
 	if (rc != 0)
 		return rc;
-	if (d.receive == NULL)
+	if (d.receive == NULL || (d.group != NULL && d.group->eng != eng))
 		return GNET_EINVAL;
+	if (gnet__group_closing(d.group))
+		return GNET_ESHUTDOWN;
 	self = gnet__self_loop(eng);
 	if (loop_index < 0) {
 		if (self == NULL)
@@ -90,6 +105,7 @@ gnet_actor_spawn(gnet_engine_t *eng, int loop_index,
 		return rc;
 	}
 	GNET__STAT_ADD(l, actors, 1);
+	gnet__group_join(d.group);
 	*out = a->handle;
 	return 0;
 }

@@ -269,6 +269,11 @@ void gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m);
 void gnet__run_actors(gnet__loop_t *l);
 
 /* kernel/send.c */
+/* Run fn(l, arg) on loop `index`'s thread, between its actors' messages:
+ * at once when that is the calling thread, otherwise as a message (so
+ * it returns as gnet__send does). */
+int gnet__loop_call(gnet_engine_t *eng, int index, gnet__hook_fn fn,
+    void *arg);
 /* Route m to the actor m->to names, from whatever thread calls. Returns
  * 0, GNET_EINVAL (no such loop), GNET_ESTALE (on the destination's own
  * loop, which knows it is gone), GNET_ESHUTDOWN, GNET_EAGAIN (foreign

@@ -41,6 +41,11 @@ typedef struct gnet__kind {
 	 * slot. NULL: the owning layer ends such actors itself (e.g. through
 	 * an engine extension's hooks, kernel/ext.h). */
 	void (*stop)(struct gnet__loop *l, void *obj);
+	/* gnet_group_close: if this actor belongs to group g, begin its end
+	 * (a connection closes gracefully, an actor stops). NULL for kinds
+	 * that never belong to a group. */
+	void (*group_close)(struct gnet__loop *l, void *obj,
+	    struct gnet_group *g);
 } gnet__kind_t;
 
 #endif

@@ -8,6 +8,9 @@
  * is held free for the kernel's later types. */
 static const gnet__msgtype_t kernel_types[GNET__MSG_KERNEL_END - 1] = {
 	[GNET__MSG_STOP - 1] = { .name = "stop" },
+	/* Undelivered only when the engine stops first, which ends what
+	 * the call was for (a group's members) by itself. */
+	[GNET__MSG_LOOP_CALL - 1] = { .name = "loop call" },
 };
 
 int

@@ -23,6 +23,8 @@ struct gnet__loop;
 /* The kernel's own types. */
 enum {
 	GNET__MSG_STOP = 1,      /* to any actor: stop (gnet_actor_stop_async) */
+	GNET__MSG_LOOP_CALL = 2, /* to a loop itself: a = function, b = its
+	                          * argument (gnet__loop_call) */
 	GNET__MSG_KERNEL_END = 16 /* the first type a layer above may claim */
 };
 

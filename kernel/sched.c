@@ -23,9 +23,14 @@ runq_push(gnet__loop_t *l, uint32_t i)
 void
 gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 {
-	gnet__slot_t *s = gnet__slot_lookup(l, m->to);
+	gnet__slot_t *s;
 	gnet__node_t *n;
 
+	if (m->type == GNET__MSG_LOOP_CALL) {
+		((gnet__hook_fn)(uintptr_t)m->a)(l, (void *)(uintptr_t)m->b);
+		return;
+	}
+	s = gnet__slot_lookup(l, m->to);
 	if (s == NULL) {
 		gnet__msg_dropped(l->eng, l, m);
 		return;

@@ -124,3 +124,23 @@ gnet_actor_send_after(gnet_engine_t *eng, gnet_handle_t to, const gnet_msg_t *m,
 	return gnet__loop_timer(self, gnet__now_ns() + delay_ms * GNET__NS_PER_MS,
 	    &copy);
 }
+
+int
+gnet__loop_call(gnet_engine_t *eng, int index, gnet__hook_fn fn, void *arg)
+{
+	/* Addressed to no slot: deliver_local runs it before any lookup. */
+	gnet_msg_t m = {
+		.to = gnet__handle_make((unsigned)index, GNET__MAX_SLOTS - 1, 0),
+		.type = GNET__MSG_LOOP_CALL,
+		.a = (uint64_t)(uintptr_t)fn,
+		.b = (uint64_t)(uintptr_t)arg,
+	};
+
+	if (index < 0 || index >= eng->nloops)
+		return GNET_EINVAL;
+	if (gnet__self_loop(eng) == eng->loops[index]) {
+		fn(eng->loops[index], arg);
+		return 0;
+	}
+	return gnet__send(eng, &m);
+}

@@ -176,3 +176,11 @@ gnet__addr_parse(const char *s, gnet__addr_t *out)
 	}
 	return GNET_ESCHEME;
 }
+
+int
+gnet_addr_check(const char *addr)
+{
+	gnet__addr_t a;
+
+	return gnet__addr_parse(addr, &a);
+}

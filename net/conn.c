@@ -129,8 +129,8 @@ gnet__conn_set_paused(gnet_conn_t *c, int paused)
 	else
 		c->flags &= ~(unsigned)GNET__C_PAUSED;
 	gnet__conn_sync_events(c);
-	if (gnet__conn_eng(c)->ev.on_backpressure != NULL && !gnet__conn_closing(c))
-		gnet__conn_eng(c)->ev.on_backpressure(c, paused, gnet__conn_eng(c)->udata);
+	if (c->bh->ev.on_backpressure != NULL && !gnet__conn_closing(c))
+		c->bh->ev.on_backpressure(c, paused, c->bh->udata);
 }
 
 void
@@ -184,21 +184,21 @@ gnet__conn_apply_options(int fd, int family, const gnet_options_t *o)
 }
 
 gnet_conn_t *
-gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
-    enum gnet__conn_state state)
+gnet__conn_new(gnet__net_loop_t *nl, const gnet__behaviour_t *bh, int fd,
+    unsigned flags, enum gnet__conn_state state)
 {
 	gnet__loop_t *l = nl->loop;
-	const gnet_options_t *o = nl->net->opt;
 	gnet_conn_t *c;
 	int rc;
 
-	c = calloc(1, sizeof(*c));
+	c = calloc(1, GNET__CONN_STATE_OFFSET + bh->state_size);
 	if (c == NULL) {
 		gnet__log(0, "loop %d: out of memory for a connection", l->index);
 		return NULL;
 	}
 	c->loop = l;
 	c->nl = nl;
+	c->bh = bh;
 	c->fd = fd;
 	c->flags = flags;
 	c->state = (uint8_t)state;
@@ -208,8 +208,8 @@ gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
 		free(c);
 		return NULL;
 	}
-	if (!(flags & GNET__C_UDP) && o->codec != NULL &&
-	    gnet__conn_attach_codec(c, o->codec) != 0) {
+	if (!(flags & GNET__C_UDP) && bh->codec != NULL &&
+	    gnet__conn_attach_codec(c, bh->codec) != 0) {
 		gnet__log(0, "loop %d: out of memory for codec state", l->index);
 		gnet__slot_free(l, gnet__handle_slot(c->handle));
 		free(c);
@@ -228,6 +228,7 @@ gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
 	c->ev_mask = GNET__POLL_IN;
 	sync_read_fd(c);
 	c->last_io_ns = gnet__now_ns();
+	gnet__group_join(bh->group);
 	return c;
 }
 
@@ -279,8 +280,8 @@ gnet__conn_connected(gnet_conn_t *c)
 	sync_read_fd(c); /* no longer connecting, whether or not ev_mask moved */
 	if (c->out.len != 0)
 		gnet__conn_mark_dirty(c);
-	if (eng->ev.on_open != NULL)
-		a = eng->ev.on_open(c, eng->udata);
+	if (c->bh->ev.on_open != NULL)
+		a = c->bh->ev.on_open(c, c->bh->udata);
 	gnet__conn_after_callback(c, a);
 }
 
@@ -330,18 +331,21 @@ gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
 {
 	gnet__loop_t *l = nl->loop;
 	gnet_engine_t *eng = l->eng;
+	const gnet__behaviour_t *bh = &nl->net->listeners[listener].bh;
 	gnet_conn_t *c = NULL;
 	gnet_action_t a = GNET_NONE;
 
-	if (!l->stopping)
-		c = gnet__conn_new(nl, fd, GNET__C_OPENED, GNET__CS_OPEN);
+	if (!l->stopping && !gnet__group_closing(bh->group))
+		c = gnet__conn_new(nl, bh, fd, GNET__C_OPENED, GNET__CS_OPEN);
+	/* The hand-off's membership (gnet__listener_hand_off) ends: the
+	 * connection holds its own now, or is refused. */
+	gnet__group_leave(bh->group);
 	if (c == NULL) {
 		/* Counted by the acceptor at the hand-off. */
 		atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
 		close(fd);
 		return;
 	}
-	c->listener = listener;
 	adopt_addrs(c, &nl->net->listeners[listener], peer, peer_len);
 	gnet__conn_apply_options(fd, gnet__conn_family(c), &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
@@ -349,8 +353,8 @@ gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
 		    (uint64_t)eng->opt.idle_timeout_ms * GNET__NS_PER_MS);
 	GNET__STAT_ADD(nl, conns, 1);
 	GNET__STAT_ADD(nl, accepted, 1);
-	if (eng->ev.on_open != NULL)
-		a = eng->ev.on_open(c, eng->udata);
+	if (c->bh->ev.on_open != NULL)
+		a = c->bh->ev.on_open(c, c->bh->udata);
 	gnet__conn_after_callback(c, a);
 }
 
@@ -366,9 +370,13 @@ drain_unread(gnet_conn_t *c)
 		total += (size_t)n;
 }
 
+/* The connection's last moment: after this nothing of its behaviour is
+ * referenced, so it leaves its group here. */
 static void
 release(gnet__loop_t *l, gnet_conn_t *c)
 {
+	struct gnet_group *g = c->bh->group;
+
 	gnet__poller_del(&l->poller, c->fd);
 	close(c->fd);
 	gnet__slot_free(l, gnet__handle_slot(c->handle));
@@ -377,6 +385,7 @@ release(gnet__loop_t *l, gnet_conn_t *c)
 	gnet__conn_release_codec(c);
 	gnet__conn_free_addrs(c);
 	free(c);
+	gnet__group_leave(g);
 }
 
 void
@@ -416,8 +425,8 @@ gnet__conn_finish(gnet_conn_t *c)
 		drain_unread(c);
 		shutdown(c->fd, SHUT_WR);
 	}
-	if (eng->ev.on_close != NULL)
-		eng->ev.on_close(c, c->close_reason, eng->udata);
+	if (c->bh->ev.on_close != NULL)
+		c->bh->ev.on_close(c, c->close_reason, c->bh->udata);
 	GNET__STAT_ADD(nl, conns, (uint64_t)-1);
 	atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
 	release(l, c);
@@ -515,11 +524,21 @@ gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 		gnet__conn_wake(c);
 		return;
 	default:
-		if (m->type >= GNET_MSG_USER && eng->ev.on_message != NULL)
-			a = eng->ev.on_message(c, m, eng->udata);
+		if (m->type >= GNET_MSG_USER && c->bh->ev.on_message != NULL)
+			a = c->bh->ev.on_message(c, m, c->bh->udata);
 		break;
 	}
 	gnet__conn_after_callback(c, a);
+}
+
+void
+gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g)
+{
+	gnet_conn_t *c = obj;
+
+	(void)l;
+	if (c->bh->group == g && !gnet__conn_closing(c))
+		gnet__conn_begin_close(c, GNET_ESHUTDOWN);
 }
 
 const gnet__kind_t gnet__conn_kind = {
@@ -527,4 +546,5 @@ const gnet__kind_t gnet__conn_kind = {
 	.receive = gnet__conn_receive,
 	.io = gnet__conn_io,
 	.stop = gnet__conn_stop,
+	.group_close = gnet__conn_group_close,
 };

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include "base/buf.h"
 #include "codecs/codec.h"
+#include "kernel/group.h"
 #include "net/net.h"
 
 /*
@@ -88,6 +89,7 @@ struct gnet_conn {
 	 * aligned): with 1000 connections the hot set is what stays cached. */
 	gnet__loop_t *loop;
 	gnet__net_loop_t *nl;   /* net/'s state of that loop */
+	const gnet__behaviour_t *bh; /* its callbacks, udata, state size */
 	gnet_handle_t handle;
 	int fd;
 	unsigned flags;
@@ -110,17 +112,23 @@ struct gnet_conn {
 	 * attaching one allocates nothing. */
 	void *codec_state;
 	uint64_t codec_inline[GNET__CODEC_INLINE_STATE / sizeof(uint64_t)];
-	int listener;           /* index of the listener it came from */
 
 	/* The local and peer addresses (net/conn_addr.c). Inline room holds
 	 * any IPv4 or IPv6 address, all that TCP and UDP have; a longer one
 	 * (a Unix socket path) goes to long_addrs, allocated for it. Two
 	 * sockaddr_storage inline made the object 440 bytes, in jemalloc's
-	 * 448-byte class; this way it is 248, in the 256-byte class. */
+	 * 448-byte class; this way it is 256, jemalloc's 256-byte class. */
 	socklen_t addr_len[2];  /* by GNET__ADDR_LOCAL/_PEER; 0: unknown */
 	struct sockaddr_in6 addr[2];
 	struct sockaddr_storage *long_addrs; /* the same two, or NULL */
 };
+
+_Static_assert(sizeof(struct gnet_conn) <= 256,
+    "a connection fills jemalloc's 256-byte class: a field more moves every "
+    "connection to the 320-byte class");
+
+/* Where a connection's gnet_conn_state begins, in the same allocation. */
+#define GNET__CONN_STATE_OFFSET ((sizeof(struct gnet_conn) + 15) & ~(size_t)15)
 
 static inline gnet_engine_t *
 gnet__conn_eng(const gnet_conn_t *c)
@@ -189,10 +197,11 @@ int gnet__conn_family(const gnet_conn_t *c);
 /* Free what the addresses allocated (at release). */
 void gnet__conn_free_addrs(gnet_conn_t *c);
 
-/* Allocate a connection object for fd on nl's loop (slot, poller, codec)
- * in state OPEN or CONNECTING; NULL on failure, fd left open. */
-gnet_conn_t *gnet__conn_new(gnet__net_loop_t *nl, int fd, unsigned flags,
-    enum gnet__conn_state state);
+/* Allocate a connection object for fd on nl's loop (slot, poller, the
+ * behaviour's codec and state) in state OPEN or CONNECTING, a member of
+ * the behaviour's group; NULL on failure, fd left open. */
+gnet_conn_t *gnet__conn_new(gnet__net_loop_t *nl, const gnet__behaviour_t *bh,
+    int fd, unsigned flags, enum gnet__conn_state state);
 /* Register interest matching the flags (reading paused or not, output). */
 void gnet__conn_sync_events(gnet_conn_t *c);
 /* The end of a connection: on_close (streams), descriptor, memory. */

@@ -160,6 +160,14 @@ gnet_conn_context(const gnet_conn_t *c)
 	return owner_ok(c) ? c->ctx : NULL;
 }
 
+void *
+gnet_conn_state(const gnet_conn_t *c)
+{
+	if (!owner_ok(c) || c->bh->state_size == 0)
+		return NULL;
+	return (char *)c + GNET__CONN_STATE_OFFSET;
+}
+
 int
 gnet_conn_set_context(gnet_conn_t *c, void *ctx)
 {

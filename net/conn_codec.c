@@ -43,7 +43,6 @@ gnet__conn_attach_codec(gnet_conn_t *c, const gnet_codec_t *codec)
 gnet_action_t
 gnet__conn_deliver_frames(gnet_conn_t *c)
 {
-	gnet_engine_t *eng = c->loop->eng;
 	gnet_action_t a = GNET_NONE;
 
 	while (c->codec != NULL && c->rlen != 0 && a == GNET_NONE &&
@@ -66,8 +65,8 @@ gnet__conn_deliver_frames(gnet_conn_t *c)
 		c->flags |= GNET__C_IN_FRAME;
 		c->rp = f.data;
 		c->rlen = f.len;
-		if (eng->ev.on_traffic != NULL)
-			a = eng->ev.on_traffic(c, eng->udata);
+		if (c->bh->ev.on_traffic != NULL)
+			a = c->bh->ev.on_traffic(c, c->bh->udata);
 		c->flags &= ~(unsigned)GNET__C_IN_FRAME;
 		c->rp = base;
 		c->rlen = avail;

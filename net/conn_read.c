@@ -62,11 +62,11 @@ gnet__conn_present(gnet_conn_t *c, int wake_call)
 		    a != GNET_NONE || gnet__conn_closing(c))
 			break;
 		wake_call = 0;
-		if (eng->ev.on_traffic == NULL) {
+		if (c->bh->ev.on_traffic == NULL) {
 			gnet__conn_consume(c, c->rlen);
 			break;
 		}
-		a = eng->ev.on_traffic(c, eng->udata);
+		a = c->bh->ev.on_traffic(c, c->bh->udata);
 		if (c->codec == NULL)
 			break;
 	}

@@ -94,14 +94,13 @@ dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 	/* Adopted sockets are connected already; dials complete on the
 	 * loop, even when connect() succeeded at once, so on_open never runs
 	 * inside gnet_engine_dial. */
-	c = gnet__conn_new(nl, fd, flags, GNET__CS_CONNECTING);
+	c = gnet__conn_new(nl, &nl->net->bh, fd, flags, GNET__CS_CONNECTING);
 	if (c == NULL) {
 		close(fd);
 		return GNET_ENOMEM;
 	}
 	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
 	c->ctx = r->ctx;
-	c->listener = -1;
 	if (r->codec != NULL && gnet__conn_attach_codec(c, r->codec) != 0) {
 		gnet__conn_abort(c, GNET_ENOMEM);
 	}

@@ -101,11 +101,15 @@ adopt_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
 {
 	unsigned dst = gnet__handle_loop(m->to);
 
+	gnet__net_t *net = gnet__net_of(eng);
+
 	(void)l;
 	close((int)m->a);
 	if (dst < (unsigned)eng->nloops)
 		atomic_fetch_sub_explicit(&gnet__net_loop(eng->loops[dst])->live,
 		    1, memory_order_relaxed);
+	if (m->b < (uint64_t)net->nlisteners)
+		gnet__group_leave(net->listeners[m->b].bh.group);
 }
 
 static const gnet__msgtype_t
@@ -145,6 +149,9 @@ net_engine_init(gnet_engine_t *eng, void **state)
 		return GNET_ENOMEM;
 	net->eng = eng;
 	net->opt = o;
+	net->bh.ev = eng->ev;
+	net->bh.udata = eng->udata;
+	net->bh.codec = o->codec;
 	*state = net;
 	return 0;
 }

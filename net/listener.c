@@ -171,6 +171,9 @@ attach_socket(gnet__net_t *net, gnet__listener_t *ls, int k)
 		ls->handles[k] = GNET_HANDLE_NONE;
 		return rc;
 	}
+	/* Each listening socket is a member of the listener's group until it
+	 * closes (a UDP socket is, as its connection object). */
+	gnet__group_join(ls->bh.group);
 	return 0;
 }
 
@@ -190,8 +193,11 @@ close_socket(gnet__net_t *net, gnet__listener_t *ls, int k)
 		}
 	}
 	/* A UDP socket belongs to its connection object, which closes it. */
-	if (ls->net != GNET__NET_UDP)
+	if (ls->net != GNET__NET_UDP) {
 		close(ls->fds[k]);
+		if (ls->handles[k] != GNET_HANDLE_NONE)
+			gnet__group_leave(ls->bh.group);
+	}
 	ls->fds[k] = -1;
 	ls->handles[k] = GNET_HANDLE_NONE;
 }
@@ -224,11 +230,55 @@ remember_unix_file(gnet__listener_t *ls, const gnet__addr_t *a)
 	}
 }
 
+/* The behaviour opts describe, on top of the engine's. */
+static int
+behaviour_of(gnet_engine_t *eng, const gnet_listen_options_t *opts,
+    gnet__behaviour_t *bh)
+{
+	gnet_listen_options_t o;
+	int rc;
+
+	*bh = gnet__net_of(eng)->bh;
+	if (opts == NULL)
+		return 0;
+	rc = gnet__struct_in(&o, sizeof(o),
+	    GNET__SIZE_THROUGH(gnet_listen_options_t, group), opts);
+	if (rc != 0)
+		return rc;
+	if (o.conn_state_size > GNET_MAX_CONN_STATE ||
+	    (o.group != NULL && o.group->eng != eng))
+		return GNET_EINVAL;
+	if (gnet__group_closing(o.group))
+		return GNET_ESHUTDOWN;
+	if (o.events != NULL) {
+		rc = gnet__struct_in(&bh->ev, sizeof(bh->ev),
+		    GNET__SIZE_THROUGH(gnet_events_t, on_dial_error), o.events);
+		if (rc != 0)
+			return rc;
+		bh->udata = o.udata;
+	}
+	if (o.codec != NULL)
+		bh->codec = o.codec;
+	bh->state_size = o.conn_state_size;
+	bh->group = o.group;
+	return 0;
+}
+
 int
 gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 {
+	int rc = gnet_engine_listen_with(eng, addr, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+int
+gnet_engine_listen_with(gnet_engine_t *eng, const char *addr,
+    const gnet_listen_options_t *opts)
+{
 	gnet__net_t *net;
 	gnet__addr_t a;
+	gnet__behaviour_t bh;
 	gnet__listener_t *ls;
 	int rc, k, index;
 
@@ -236,6 +286,8 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 		return GNET_EINVAL;
 	net = gnet__net_of(eng);
 	rc = gnet__addr_parse(addr, &a);
+	if (rc == 0)
+		rc = behaviour_of(eng, opts, &bh);
 	if (rc != 0)
 		return rc;
 	if (atomic_load(&eng->state) != GNET__ENG_NEW)
@@ -245,6 +297,7 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 	index = net->nlisteners;
 	ls = &net->listeners[index];
 	memset(ls, 0, sizeof(*ls));
+	ls->bh = bh;
 	ls->net = a.net;
 	if (a.net == GNET__NET_UNIX) {
 		rc = clear_stale_unix((struct sockaddr_un *)&a.ss, a.len);
@@ -292,7 +345,7 @@ gnet_engine_listen(gnet_engine_t *eng, const char *addr)
 		return rc;
 	}
 	net->nlisteners++;
-	return 0;
+	return index;
 }
 
 int
@@ -402,6 +455,10 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(net, &peer);
 		dnl = gnet__net_loop(eng->loops[dst]);
 		atomic_fetch_add_explicit(&dnl->live, 1, memory_order_relaxed);
+		/* On its way to its loop the socket is a member of the
+		 * listener's group: gnet__conn_adopt (or the ADOPT message's
+		 * drop) leaves for it. */
+		gnet__group_join(ls->bh.group);
 		if (dnl == nl) {
 			gnet__conn_adopt(nl, fd, index,
 			    (const struct sockaddr *)&peer, plen);
@@ -416,6 +473,7 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 				atomic_fetch_sub_explicit(&dnl->live, 1,
 				    memory_order_relaxed);
 				close(fd);
+				gnet__group_leave(ls->bh.group);
 			}
 		}
 	}
@@ -443,8 +501,26 @@ gnet__listeners_close(gnet__net_t *net, gnet__loop_t *l)
 	}
 }
 
+/* gnet_group_close: this loop's socket of a listener of group g closes.
+ * A UDP listener's socket is a connection object, which its own kind
+ * closes. */
+static void
+listener_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g)
+{
+	gnet__listener_t *ls = obj;
+	gnet__net_t *net = gnet__net_loop(l)->net;
+	int k = socket_of(ls, l);
+
+	if (ls->bh.group != g || k < 0)
+		return;
+	close_socket(net, ls, k);
+	if (ls->net == GNET__NET_UNIX)
+		remove_unix_file(ls);
+}
+
 const gnet__kind_t gnet__listener_kind = {
 	.name = "listener",
 	.receive = listener_receive,
 	.io = listener_io,
+	.group_close = listener_group_close,
 };

@@ -74,6 +74,17 @@ typedef struct gnet__async_write {
 	unsigned char data[];
 } gnet__async_write_t;
 
+/* How connections behave: a listener's own (gnet_listen_options_t), or
+ * the engine's for every other connection. Never changes once a
+ * connection points at it. */
+typedef struct gnet__behaviour {
+	gnet_events_t ev;
+	void *udata;
+	const gnet_codec_t *codec;
+	size_t state_size;       /* gnet_conn_state bytes */
+	struct gnet_group *group;
+} gnet__behaviour_t;
+
 /* One listen address. Stream listeners have one socket on loop 0 (the
  * acceptor) or, with reuseport, one per loop; a UDP listener has one
  * socket served by one loop, or one per loop with reuseport, each wrapped
@@ -89,6 +100,7 @@ typedef struct gnet__listener {
 	/* unix:// -- the file we created, removed at close if unchanged. */
 	char path[108];
 	unsigned long long dev, ino;
+	gnet__behaviour_t bh;    /* its connections' */
 } gnet__listener_t;
 
 /* net/'s published row of a loop (kernel/stats.h's rules). */
@@ -101,6 +113,7 @@ typedef struct gnet__net_stats {
 typedef struct gnet__net_engine {
 	gnet_engine_t *eng;
 	const gnet_options_t *opt;
+	gnet__behaviour_t bh;    /* connections of no listener's own */
 	gnet__listener_t listeners[GNET__MAX_LISTENERS];
 	int nlisteners;
 	unsigned rr_next;        /* the acceptor's round robin (loop 0 only) */
@@ -185,6 +198,9 @@ extern const gnet__kind_t gnet__dialer_kind;   /* net/dial.c */
  * the end of one whose loop is ending (kernel/kind.h). */
 void gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m);
 void gnet__conn_stop(gnet__loop_t *l, void *obj);
+/* The kind's group_close: a connection of group g closes gracefully
+ * (GNET_ESHUTDOWN). */
+void gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g);
 void gnet__conns_flush(gnet__loop_t *l, void *nl);
 void gnet__conns_reread(gnet__loop_t *l, void *nl);
 void gnet__conns_resume_parked(gnet__loop_t *l, void *nl);

@@ -105,13 +105,13 @@ gnet__udp_attach(gnet__net_loop_t *nl, int fd, int listener,
 		close(fd);
 		return rc;
 	}
-	c = gnet__conn_new(nl, fd, GNET__C_UDP, GNET__CS_OPEN);
+	c = gnet__conn_new(nl, &nl->net->listeners[listener].bh, fd, GNET__C_UDP,
+	    GNET__CS_OPEN);
 	if (c == NULL) {
 		close(fd);
 		return GNET_ENOMEM;
 	}
 	gnet__conn_fetch_addr(c, GNET__ADDR_LOCAL);
-	c->listener = listener;
 	*out = c->handle;
 	return 0;
 }
@@ -120,7 +120,6 @@ static void
 udp_read(gnet_conn_t *c)
 {
 	gnet__net_loop_t *nl = c->nl;
-	gnet_engine_t *eng = c->loop->eng;
 	struct gnet__udp_batch *b = nl->udp;
 	int round, i, n;
 
@@ -160,8 +159,8 @@ udp_read(gnet_conn_t *c)
 			c->flags |= GNET__C_IN_FRAME;
 			c->rp = b->iov[i].iov_base;
 			c->rlen = b->msgs[i].msg_len;
-			if (eng->ev.on_traffic != NULL)
-				a = eng->ev.on_traffic(c, eng->udata);
+			if (c->bh->ev.on_traffic != NULL)
+				a = c->bh->ev.on_traffic(c, c->bh->udata);
 			c->flags &= ~(unsigned)GNET__C_IN_FRAME;
 			c->rp = NULL;
 			c->rlen = 0;
@@ -403,4 +402,5 @@ const gnet__kind_t gnet__udp_kind = {
 	.receive = gnet__conn_receive,
 	.io = udp_kind_io,
 	.stop = gnet__conn_stop,
+	.group_close = gnet__conn_group_close,
 };
