@@ -172,7 +172,7 @@ test-asan: deps
 	  bash scripts/run-tests.sh build/asan/tests
 
 test-tsan: deps
-	@$(MAKE) --no-print-directory examples tests VARIANT=tsan CC=$(CC)
+	@$(MAKE) --no-print-directory examples modules tools tests VARIANT=tsan CC=$(CC)
 	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  bash scripts/run-tests.sh build/tsan/tests
 
