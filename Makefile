@@ -1,7 +1,8 @@
 # gnet -- one build for the library, examples, tests and tools.
 #
 #   make            libgnet.a, libgnet.so, examples and tests (build/release)
-#   make run        install missing packages, build, start the echo example
+#   make run        install missing packages, build, start gnetd with the
+#                   echo (PORT, 9000) and HTTP (HTTP_PORT, 8080) modules
 #   make test       run every test suite, then check-layers (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make test-tsan  every suite under ThreadSanitizer
@@ -21,6 +22,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 PORT    ?= 9000
+HTTP_PORT ?= 8080
 
 BUILD := build/$(VARIANT)
 
@@ -102,7 +104,7 @@ lib: $(BUILD)/libgnet.a $(BUILD)/libgnet.so
 examples: $(EXAMPLES)
 modules: $(MODULE_SOS) $(MODULE_ARS)
 tools: $(TOOLS)
-tests: $(TESTS) $(TEST_MODULES)
+tests: $(TESTS) $(TEST_MODULES) $(MODULE_SOS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -208,10 +210,16 @@ fuzz: deps
 	done
 
 run: deps
-	@$(MAKE) --no-print-directory examples VARIANT=release
-	@echo "gnet echo server on 127.0.0.1:$(PORT) -- try:  echo hello | socat - TCP:127.0.0.1:$(PORT)"
-	@echo "(Ctrl-C to stop)"
-	./build/release/examples/echo --port $(PORT)
+	@$(MAKE) --no-print-directory lib modules tools VARIANT=release
+	@echo "gnetd: echo module on 127.0.0.1:$(PORT), HTTP module on 127.0.0.1:$(HTTP_PORT) -- try:"
+	@echo "  echo hello | socat - TCP:127.0.0.1:$(PORT)"
+	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/plaintext"
+	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/json"
+	@echo "  wrk -c 64 -d 5s http://127.0.0.1:$(HTTP_PORT)/plaintext"
+	@echo "(Ctrl-C to stop: connections drain, then gnetd exits)"
+	./build/release/tools/gnetd --loops 2 \
+	  --loadmodule build/release/modules/echo.so listen=tcp://127.0.0.1:$(PORT) \
+	  --loadmodule build/release/modules/http.so listen=tcp://127.0.0.1:$(HTTP_PORT)
 
 # The benchmark matrix against the peer servers (bench/README.md). Its
 # packages are installed by scripts/deps-bench.sh; DURATION, WARMUP,
@@ -222,7 +230,7 @@ bench: deps
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 include/gnet.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libgnet.so

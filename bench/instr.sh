@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # bench/instr.sh -- user-space instructions per echoed message of echo
-# servers, counted by callgrind.
+# servers, or per HTTP request of HTTP servers, counted by callgrind.
 #
-#   bash bench/instr.sh [-c CONNS] [-s SIZE] [-t SHORT,LONG] BIN...
+#   bash bench/instr.sh [-m echo|http] [-c CONNS] [-s SIZE] [-d DEPTH]
+#                       [-t SHORT,LONG] SERVER...
+#
+# A SERVER is a binary, or a quoted command line in which @PORT@ stands
+# for the port (otherwise "--port PORT" is appended), e.g.
+#   "build/release/tools/gnetd --loops 1 --loadmodule
+#    build/release/modules/http.so listen=tcp://127.0.0.1:@PORT@"
+# echo mode drives bench/load at depth 1; http mode drives wrk with CONNS
+# connections, pipelining DEPTH requests (bench/pipeline.lua) when DEPTH
+# is above 1, and counts the requests wrk completed.
 #
 # Why: with one connection at depth 1 the servers make the same three
 # syscalls per round trip (epoll_wait, read, write or send) and the kernel
@@ -29,29 +38,34 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOAD=$ROOT/build/bench/load
-CONNS=1 SIZE=64 SHORT=1 LONG=3
+CONNS=1 SIZE=64 SHORT=1 LONG=3 MODE=echo DEPTH=1
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
 
 usage() {
-	echo "usage: instr.sh [-c CONNS] [-s SIZE] [-t SHORT,LONG] BIN..." >&2
+	echo "usage: instr.sh [-m echo|http] [-c CONNS] [-s SIZE] [-d DEPTH] [-t SHORT,LONG] SERVER..." >&2
 	exit 2
 }
 
-while getopts c:s:t: opt; do
+while getopts c:s:t:m:d: opt; do
 	case $opt in
-	c) CONNS=$OPTARG ;; s) SIZE=$OPTARG ;;
+	c) CONNS=$OPTARG ;; s) SIZE=$OPTARG ;; m) MODE=$OPTARG ;; d) DEPTH=$OPTARG ;;
 	t) SHORT=${OPTARG%,*} LONG=${OPTARG#*,} ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -ge 1 ] || usage
-for v in "$CONNS" "$SIZE" "$SHORT" "$LONG"; do
+for v in "$CONNS" "$SIZE" "$SHORT" "$LONG" "$DEPTH"; do
 	[[ $v =~ ^[0-9]+$ && $v -ge 1 ]] || usage
 done
+[ "$MODE" = echo ] || [ "$MODE" = http ] || usage
 [ "$LONG" -gt "$SHORT" ] || { echo "instr.sh: LONG must exceed SHORT" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "instr.sh: valgrind is not installed" >&2; exit 1; }
-[ -x "$LOAD" ] || { echo "instr.sh: $LOAD is missing (bash bench/run.sh builds it)" >&2; exit 1; }
+if [ "$MODE" = echo ]; then
+	[ -x "$LOAD" ] || { echo "instr.sh: $LOAD is missing (bash bench/run.sh builds it)" >&2; exit 1; }
+else
+	command -v wrk >/dev/null || { echo "instr.sh: wrk is not installed" >&2; exit 1; }
+fi
 
 WORK=$(mktemp -d /tmp/gnet-instr.XXXXXX)
 SERVER=
@@ -62,12 +76,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start BIN PORT: the server under callgrind, pinned; 0 once it listens.
+# start SERVER PORT: the server under callgrind, pinned; 0 once it listens.
 start() {
-	local bin=$1 port=$2 i args=(--port "$2")
-	case $(basename "$bin") in echo) args+=(--loops 1) ;; esac
+	local cmd=$1 port=$2 i argv
+	read -ra argv <<<"${cmd//@PORT@/$port}"
+	if [[ $cmd != *@PORT@* ]]; then
+		argv+=(--port "$port")
+		case $(basename "${argv[0]}") in echo | http) argv+=(--loops 1) ;; esac
+	fi
 	taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
-	    "$bin" "${args[@]}" >"$WORK/server.log" 2>&1 &
+	    "${argv[@]}" >"$WORK/server.log" 2>&1 &
 	SERVER=$!
 	for i in $(seq 300); do
 		grep -q listening "$WORK/server.log" && return 0
@@ -96,9 +114,21 @@ count() {
 		sed 's/^/  /' "$WORK/server.log" >&2
 		return 1
 	}
-	"$LOAD" --addr "tcp://127.0.0.1:$port" --conns "$CONNS" --size "$SIZE" \
-	    --depth 1 --duration "$secs" --warmup 0 --cpu "$LOAD_CPU" \
-	    >"$WORK/load.out" 2>&1 || true
+	if [ "$MODE" = echo ]; then
+		"$LOAD" --addr "tcp://127.0.0.1:$port" --conns "$CONNS" --size "$SIZE" \
+		    --depth 1 --duration "$secs" --warmup 0 --cpu "$LOAD_CPU" \
+		    >"$WORK/load.out" 2>&1 || true
+	else
+		local wrk=(taskset -c "$LOAD_CPU" wrk -t 1 -c "$CONNS" -d "${secs}s")
+		[ "$DEPTH" -le 1 ] || wrk+=(-s "$ROOT/bench/pipeline.lua")
+		wrk+=("http://127.0.0.1:$port/")
+		[ "$DEPTH" -le 1 ] || wrk+=(-- "$DEPTH")
+		"${wrk[@]}" >"$WORK/wrk.out" 2>&1 || true
+		# wrk's "N requests in Ts": the load's message count.
+		sed -n 's/^ *\([0-9]*\) requests in .*/RESULT msgs=\1/p' \
+		    "$WORK/wrk.out" >"$WORK/load.out"
+		[ -s "$WORK/load.out" ] || cp "$WORK/wrk.out" "$WORK/load.out"
+	fi
 	# SIGTERM: callgrind writes its totals as the server exits, whether
 	# the server handles the signal or dies of it.
 	kill -TERM "$SERVER" 2>/dev/null || true
@@ -117,14 +147,29 @@ count() {
 	echo "$ir $msgs"
 }
 
+# One word naming a server: its binary, with the module it loads, if any
+# ("build/release/tools/gnetd+http.so").
+label() {
+	local w name
+	read -ra w <<<"$1"
+	name=${w[0]#"$ROOT"/}
+	for x in "${w[@]:1}"; do
+		[[ $x != *.so ]] || name+="+$(basename "$x")"
+	done
+	echo "$name"
+}
+
+# In http mode the size column is the pipelining depth.
+[ "$MODE" = echo ] || SIZE=d$DEPTH
 for bin in "$@"; do
-	[ -x "$bin" ] || { echo "instr.sh: $bin is not an executable" >&2; exit 1; }
+	read -ra first <<<"$bin"
+	[ -x "${first[0]}" ] || { echo "instr.sh: ${first[0]} is not an executable" >&2; exit 1; }
 	if short=$(count "$bin" "$SHORT") && long=$(count "$bin" "$LONG"); then
-		awk -v bin="${bin#"$ROOT"/}" -v c="$CONNS" -v s="$SIZE" -v a="$short" -v b="$long" 'BEGIN {
+		awk -v bin="$(label "$bin")" -v c="$CONNS" -v s="$SIZE" -v a="$short" -v b="$long" 'BEGIN {
 			split(a, x, " "); split(b, y, " ")
 			if (y[2] <= x[2]) { print "instr " bin " " c " " s " FAIL"; exit }
 			printf "instr %s %s %s %.0f\n", bin, c, s, (y[1] - x[1]) / (y[2] - x[2]) }'
 	else
-		echo "instr ${bin#"$ROOT"/} $CONNS $SIZE FAIL"
+		echo "instr $(label "$bin") $CONNS $SIZE FAIL"
 	fi
 done

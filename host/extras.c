@@ -7,10 +7,10 @@
  * module's function and sets a timer to itself for the next period.
  *
  * A stats section is a table of counters with one row per loop, each row
- * on cache lines of its own: a loop adds to its row with plain stores,
- * sharing nothing with the other loops, and readers sum the rows with
- * relaxed loads, seeing each counter whole (aligned 64-bit words), if a
- * moment old.
+ * on cache lines of its own: a loop adds to its row with relaxed stores
+ * (GNETMODULE_STAT_ADD), sharing nothing with the other loops, and
+ * readers sum the rows with relaxed loads, seeing each counter whole, if
+ * a moment old.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -246,8 +246,8 @@ typedef struct GnetModuleConfig {
 	REQ(int, Tick, (GnetModuleCtx *ctx, int loop, uint64_t period_ms,      \
 	    void (*fn)(int loop, void *udata), void *udata))                   \
 	/* Stats: a named section of counters, one row per loop. A loop    */ \
-	/* adds to its own row with plain stores; readers (gnet-top) see   */ \
-	/* them live. ("load" to register, "loop" for the row.)            */ \
+	/* adds to its own row (GNETMODULE_STAT_ADD); readers (gnet-top)   */ \
+	/* see them live. ("load" to register, "loop" for the row.)        */ \
 	REQ(int, RegisterStats, (GnetModuleCtx *ctx, const char *section,      \
 	    const char *const *names, int n, GnetModuleStats **out))           \
 	REQ(uint64_t *, StatsRow, (GnetModuleStats *s, int loop))              \
@@ -263,6 +263,14 @@ typedef struct GnetModuleConfig {
 	static ret (*GnetModule_##name) args __attribute__((unused));
 GNETMODULE_API_LIST(GNETMODULE__DECLARE, GNETMODULE__DECLARE)
 #undef GNETMODULE__DECLARE
+
+/* Add n to counter i of a stats row (GnetModule_StatsRow of the calling
+ * loop: only that loop writes it). A relaxed load and store, not a locked
+ * add -- one writer needs none -- so it costs a plain increment, while
+ * readers on other threads see whole values. */
+#define GNETMODULE_STAT_ADD(row, i, n)                                     \
+	__atomic_store_n(&(row)[i], __atomic_load_n(&(row)[i],             \
+	    __ATOMIC_RELAXED) + (uint64_t)(n), __ATOMIC_RELAXED)
 
 /* Is an optional function there? */
 #define GNETMODULE_HAS(fn) ((fn) != NULL)

@@ -24,11 +24,17 @@ if ! grep -qF "libgnet.so.$major => $dest" <<<"$deps"; then
 	echo "$deps" >&2
 	exit 1
 fi
-# libgnet.so exports exactly the functions gnet.h declares GNET_API:
+# A module builds against the installed gnetmodule.h alone (no library),
+# and a host program against gnethost.h, linking a module in.
+cc -std=c11 -Wall -Werror -fPIC -shared modules/echo/echo.c \
+	$(pkg-config --cflags gnet) -o "$dest/echo-module.so"
+nm -D --defined-only "$dest/echo-module.so" | grep -q ' T GnetModule_OnLoad$'
+# libgnet.so exports exactly the functions its headers declare GNET_API:
 # nothing internal (gnet__*), nothing missing.
 lib="$dest/usr/local/lib/libgnet.so"
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort)
-declared=$(sed -n 's/^GNET_API .*[^a-z_0-9]\(gnet_[a-z_0-9]*\)(.*/\1/p' include/gnet.h | sort)
+declared=$(cat include/gnet.h include/gnethost.h |
+	sed -n 's/^GNET_API .*[^a-z_0-9]\(gnet_[a-z_0-9]*\)(.*/\1/p' | sort)
 stray=$(nm -D --defined-only "$lib" | awk '$2 != "w" && $2 != "U" { print $3 }' | grep -v '^gnet_[a-z]' || true)
 if [ "$exported" != "$declared" ] || [ -n "$stray" ]; then
 	echo "install-check: libgnet.so exports differ from gnet.h's GNET_API functions:" >&2
