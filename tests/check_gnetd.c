@@ -29,6 +29,7 @@
 #include "gnet.h"
 #include "support/child.h"
 #include "support/gnetd_child.h"
+#include "support/module_host.h"
 #include "support/sockets.h"
 #include "support/testnet.h"
 #include "support/tmpdir.h"

@@ -27,15 +27,6 @@ tn_gnetd_path(char *out, size_t cap)
 	tn_build_path("tools", "gnetd", out, cap);
 }
 
-void
-tn_module_path(const char *name, char *out, size_t cap)
-{
-	char file[64];
-
-	snprintf(file, sizeof file, "%s.so", name);
-	tn_build_path("modules", file, out, cap);
-}
-
 static int
 memory_file(const char *name)
 {

@@ -36,9 +36,9 @@ typedef struct tn_gnetd_run {
 	char err[TN_GNETD_OUT_CAP];  /* stderr, NUL-terminated */
 } tn_gnetd_run_t;
 
-/* BUILD/tools/gnetd and BUILD/modules/NAME.so; fail the test if missing. */
+/* BUILD/tools/gnetd; fails the test if missing. (A module's .so:
+ * module_host.h's tn_module_path.) */
 void tn_gnetd_path(char *out, size_t cap);
-void tn_module_path(const char *name, char *out, size_t cap);
 
 /* Start gnetd with args (NULL-terminated, after argv[0]) and wait for its
  * ready line; fails the test, with gnetd's stderr, if it exits first. */
