@@ -100,12 +100,13 @@ check_config(const gnetd_config_t *c)
 {
 	gnet_module_t **mods = calloc((size_t)c->nmodules, sizeof(*mods));
 	gnet_host_t *h;
-	int rc, failed;
+	int rc = GNET_ENOMEM, failed;
 
 	/* Only problems: a check prints nothing else but its verdict. */
 	gnetd_log_open(NULL, GNETD_LOG_WARNING, NULL, 0);
 	if (mods == NULL || (rc = gnetd_host_create(c, 1, &h)) != 0) {
-		fprintf(stderr, "gnetd: cannot create the host\n");
+		fprintf(stderr, "gnetd: cannot create the host: %s\n",
+		    gnet_strerror(rc));
 		free(mods);
 		return GNETD_EXIT_OSERR;
 	}
