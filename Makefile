@@ -10,7 +10,8 @@
 #                   for FUZZ_SECONDS (default 20); make fuzz-build only builds
 #   make check-layers  includes and calls go only down the layers (the rank
 #                   table at the top of scripts/check-layers.sh)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=  (headers, libraries, gnet.pc,
+#                   gnetd in bin/, the modules in lib/gnet/modules/)
 #   make bench      gnet against raw epoll, libuv, libevent, nginx (bench/README.md;
 #                   QUICK=1 for a smoke run); not part of make test
 #
@@ -228,8 +229,11 @@ bench: deps
 	@bash scripts/deps-bench.sh
 	@bash bench/run.sh
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: lib modules tools
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/gnet/modules
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(MODULE_SOS) $(DESTDIR)$(PREFIX)/lib/gnet/modules/
 	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
