@@ -1,7 +1,8 @@
 # gnet -- one build for the library, examples, tests and tools.
 #
 #   make            libgnet.a, libgnet.so, examples and tests (build/release)
-#   make run        install missing packages, build, start the echo example
+#   make run        install missing packages, build, start gnetd with the
+#                   echo (PORT, 9000) and HTTP (HTTP_PORT, 8080) modules
 #   make test       run every test suite, then check-layers (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make test-tsan  every suite under ThreadSanitizer
@@ -9,7 +10,8 @@
 #                   for FUZZ_SECONDS (default 20); make fuzz-build only builds
 #   make check-layers  includes and calls go only down the layers (the rank
 #                   table at the top of scripts/check-layers.sh)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=  (headers, libraries, gnet.pc,
+#                   gnetd in bin/, the modules in lib/gnet/modules/)
 #   make bench      gnet against raw epoll, libuv, libevent, nginx (bench/README.md;
 #                   QUICK=1 for a smoke run); not part of make test
 #
@@ -21,6 +23,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 PORT    ?= 9000
+HTTP_PORT ?= 8080
 
 BUILD := build/$(VARIANT)
 
@@ -149,6 +152,10 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a $(MODULE_ARS
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< -o $@ $(TEST_SUPPORT_OBJS) $(MODULE_ARS) $(BUILD)/libgnet.a $(CHECK_LIBS) $(LIBS)
 
+# The gnetd config suite compiles the daemon's parser in (it is pure):
+# rebuild it when those files change.
+$(BUILD)/tests/check_gnetd_config: $(wildcard tools/gnetd/*.c tools/gnetd/*.h)
+
 deps:
 	@bash scripts/deps.sh
 
@@ -168,7 +175,7 @@ test-asan: deps
 	  bash scripts/run-tests.sh build/asan/tests
 
 test-tsan: deps
-	@$(MAKE) --no-print-directory examples tests VARIANT=tsan CC=$(CC)
+	@$(MAKE) --no-print-directory examples modules tools tests VARIANT=tsan CC=$(CC)
 	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  bash scripts/run-tests.sh build/tsan/tests
 
@@ -206,10 +213,16 @@ fuzz: deps
 	done
 
 run: deps
-	@$(MAKE) --no-print-directory examples VARIANT=release
-	@echo "gnet echo server on 127.0.0.1:$(PORT) -- try:  echo hello | socat - TCP:127.0.0.1:$(PORT)"
-	@echo "(Ctrl-C to stop)"
-	./build/release/examples/echo --port $(PORT)
+	@$(MAKE) --no-print-directory lib modules tools VARIANT=release
+	@echo "gnetd: echo module on 127.0.0.1:$(PORT), HTTP module on 127.0.0.1:$(HTTP_PORT) -- try:"
+	@echo "  echo hello | socat - TCP:127.0.0.1:$(PORT)"
+	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/plaintext"
+	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/json"
+	@echo "  wrk -c 64 -d 5s http://127.0.0.1:$(HTTP_PORT)/plaintext"
+	@echo "(Ctrl-C to stop: connections drain, then gnetd exits)"
+	./build/release/tools/gnetd --loops 2 \
+	  --loadmodule build/release/modules/echo.so listen=tcp://127.0.0.1:$(PORT) \
+	  --loadmodule build/release/modules/http.so listen=tcp://127.0.0.1:$(HTTP_PORT)
 
 # The benchmark matrix against the peer servers (bench/README.md). Its
 # packages are installed by scripts/deps-bench.sh; DURATION, WARMUP,
@@ -218,8 +231,11 @@ bench: deps
 	@bash scripts/deps-bench.sh
 	@bash bench/run.sh
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: lib modules tools
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/gnet/modules
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(MODULE_SOS) $(DESTDIR)$(PREFIX)/lib/gnet/modules/
 	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)

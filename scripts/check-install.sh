@@ -29,6 +29,10 @@ fi
 cc -std=c11 -Wall -Werror -fPIC -shared modules/echo/echo.c \
 	$(pkg-config --cflags gnet) -o "$dest/echo-module.so"
 nm -D --defined-only "$dest/echo-module.so" | grep -q ' T GnetModule_OnLoad$'
+# The installed gnetd loads an installed module.
+"$dest/usr/local/bin/gnetd" --check-config \
+	--loadmodule "$dest/usr/local/lib/gnet/modules/echo.so" \
+	listen=tcp://127.0.0.1:9000 | grep -q 'configuration OK'
 # libgnet.so exports exactly the functions its headers declare GNET_API:
 # nothing internal (gnet__*), nothing missing.
 lib="$dest/usr/local/lib/libgnet.so"

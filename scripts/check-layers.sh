@@ -14,8 +14,9 @@
 # Two rules, one per way of reaching another folder:
 #  includes  a file may include headers of its own folder or of a lower rank
 #            -- never of the same rank in another folder (codecs/ and
-#            actors/ know nothing of each other). The top rank is gnet's
-#            users: they may include only their own headers and include/'s.
+#            actors/ know nothing of each other). The ranks from $users up
+#            are gnet's users: they may include only their own headers and
+#            include/'s.
 #            include/ has nothing lower: system headers and its own only.
 #  uses      every symbol an object leaves undefined that another library
 #            object defines (nm) must come from its own folder or a lower
@@ -40,10 +41,14 @@ actors    4  stock actors: ticker, worker pool
 net       5  sockets, listeners, the connection actor, dial, the engine composition
 modules   6  users of the public headers only (gnetmodule.h)
 host      6  the module host in libgnet: public headers only
-tools     6  users of the public headers only
+tools     7  programs on the library and its module host: public headers only
 redis     6  users of the public headers only
 examples  6  users of the public headers only
 '
+# From this rank up, a folder is one of gnet's users (see "includes"
+# above). tools/ ranks above host/: a program such as gnetd calls the host
+# (through gnethost.h), which a module never does.
+users=6
 # Folders with C files but no rank: tests reach into every layer on
 # purpose, bench/ and fuzz/ are harnesses around the library, and the rest
 # hold no C of the library's.
@@ -122,7 +127,7 @@ mapfile -t objects < <(cd "$objs" && find . -name '*.o' | sed 's|^\./||' | LC_AL
 		(cd "$objs" && nm -A --defined-only -- "${objects[@]}") | sed 's/^/def /'
 		(cd "$objs" && nm -A -u -- "${objects[@]}") | sed 's/^/use /'
 	fi
-} | LC_ALL=C awk -v objs="$objs" '
+} | LC_ALL=C awk -v objs="$objs" -v users="$users" '
 function folder(p) { return index(p, "/") ? substr(p, 1, index(p, "/") - 1) : "" }
 # a/b/../c -> a/c, as the compiler opens it.
 function norm(p,   n, i, part, kept, k, out) {
@@ -148,12 +153,12 @@ function resolve(from, quoted, name,   dir) {
 	if (norm(name) in tree) return norm(name)
 	return ""
 }
-# May code in folder f reach folder t? Users (the top rank) may include
+# May code in folder f reach folder t? Users (rank >= users) may include
 # only include/; objects of every rank may use any lower rank.
 function down(f, t, including) {
 	if (f == t) return 1
 	if (!(t in rank)) return 0
-	if (including && rank[f] == top) return rank[t] == 0
+	if (including && rank[f] >= users) return rank[t] == 0
 	return rank[t] < rank[f]
 }
 function where(f) { return (f in rank) ? f " (rank " rank[f] ")" : (f == "" ? "the root" : f) " (no rank)" }
@@ -163,7 +168,7 @@ function report(file, how, what, t) {
 }
 function problem(msg) { print "layers: " msg | "sort"; bad++ }
 
-$1 == "rank"   { rank[$2] = $3 + 0; if (rank[$2] > top) top = rank[$2]; next }
+$1 == "rank"   { rank[$2] = $3 + 0; next }
 $1 == "exempt" { exempt[$2] = 1; next }
 $1 == "file" {
 	tree[$2] = 1
@@ -206,7 +211,7 @@ END {
 	# Every library source (between the public headers and the users) must
 	# have been compiled, or its calls would go unchecked.
 	for (src in tree)
-		if (src ~ /\.c$/ && (folder(src) in rank) && rank[folder(src)] > 0 && rank[folder(src)] < top) {
+		if (src ~ /\.c$/ && (folder(src) in rank) && rank[folder(src)] > 0 && rank[folder(src)] < users) {
 			o = src; sub(/\.c$/, ".o", o)
 			if (!(o in lib)) problem(src " has no object in " objs ": run make lib")
 		}

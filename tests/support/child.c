@@ -37,6 +37,11 @@ static void track(pid_t pid)
 	ck_abort_msg("more than %d children at once", TN_MAX_CHILDREN);
 }
 
+void tn_track_child(pid_t pid)
+{
+	track(pid);
+}
+
 static void untrack(pid_t pid)
 {
 	for (int i = 0; i < TN_MAX_CHILDREN; i++)
@@ -99,8 +104,8 @@ const char *tn_describe_status(int st)
  * Examples as child processes.
  */
 
-/* BUILD/tests/SUITE -> BUILD/examples/NAME */
-int tn_example_find(const char *name, char *out, size_t cap)
+/* BUILD/tests/SUITE -> BUILD/SUB/NAME */
+int tn_build_find(const char *sub, const char *name, char *out, size_t cap)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -117,11 +122,28 @@ int tn_example_find(const char *name, char *out, size_t cap)
 		}
 		*slash = '\0';
 	}
-	int k = snprintf(out, cap, "%s/examples/%s", self, name);
+	int k = snprintf(out, cap, "%s/%s/%s", self, sub, name);
 	if (k <= 0 || (size_t)k >= cap) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return access(out, F_OK);
+}
+
+void tn_build_path(const char *sub, const char *name, char *out, size_t cap)
+{
+	if (cap > 0)
+		out[0] = '\0';
+	ck_assert_msg(tn_build_find(sub, name, out, cap) == 0,
+	    "%s/%s not found at %s (%s): build everything of this BUILD "
+	    "(make all)", sub, name, out, strerror(errno));
+}
+
+/* BUILD/tests/SUITE -> BUILD/examples/NAME, which must be executable */
+int tn_example_find(const char *name, char *out, size_t cap)
+{
+	if (tn_build_find("examples", name, out, cap) != 0)
+		return -1;
 	return access(out, X_OK);
 }
 

@@ -4,8 +4,9 @@
  *
  * Every child is tracked until reaped, dies with the test process
  * (PR_SET_PDEATHSIG), and tn_kill_strays (a checked teardown) kills any a
- * failed test left. Examples are found next to the test binary:
- * BUILD/tests/NAME -> BUILD/examples/NAME. Every wait has a deadline.
+ * failed test left. Examples, tools and modules are found next to the
+ * test binary: BUILD/tests/NAME -> BUILD/examples/NAME, BUILD/tools/NAME,
+ * BUILD/modules/NAME.so. Every wait has a deadline.
  */
 #ifndef TESTS_SUPPORT_CHILD_H
 #define TESTS_SUPPORT_CHILD_H
@@ -31,6 +32,10 @@ typedef struct tn_tool_run {
 	char out[TN_TOOL_OUT_CAP];   /* stdout (and stderr if merged), NUL-ended */
 } tn_tool_run_t;
 
+/* Track a child forked by another harness module, until tn_reap reaps
+ * it (or tn_kill_strays kills it). */
+void tn_track_child(pid_t pid);
+
 /* Checked teardown: kill and reap every tracked child. */
 void tn_kill_strays(void);
 /* main() of a suite that runs children: a tool that exits before reading
@@ -45,6 +50,12 @@ void tn_child_prepare(pid_t parent);
 int tn_reap(pid_t pid, int *status, int timeout_ms);
 /* "exit status N", "signal N": a static buffer. */
 const char *tn_describe_status(int st);
+
+/* BUILD/SUB/NAME of this build (SUB: examples, tools, modules...): 0, or
+ * -1 with errno set (ENOENT when it is not built, ENAMETOOLONG). */
+int tn_build_find(const char *sub, const char *name, char *out, size_t cap);
+/* The same, failing the test when it is missing. */
+void tn_build_path(const char *sub, const char *name, char *out, size_t cap);
 
 /* The path of example NAME of this build; fails the test if missing. */
 void tn_example_path(const char *name, char *out, size_t cap);
