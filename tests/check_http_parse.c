@@ -18,7 +18,7 @@
  * chunk sizes and line ends, oversize chunks and sums, long lines),
  * HTTP/1.0 and 1.1 keep-alive rules, Connection lists, HEAD, Expect:
  * 100-continue; then route
- * matching, the IMF-fixdate and the formatted answers.
+ * matching, the IMF-fixdate, formatted responses and a loop's answers.
  */
 #include <check.h>
 #include <stdint.h>
@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "modules/http/answers.h"
 #include "modules/http/parse.h"
 #include "modules/http/response.h"
 #include "modules/http/route.h"
@@ -847,6 +848,50 @@ START_TEST(test_response_format)
 }
 END_TEST
 
+/* A loop's answers: ready 200s for each resource and Connection header,
+ * remade only when the second changes. */
+START_TEST(test_answers)
+{
+	static const char want[] = "HTTP/1.1 200 OK\r\nServer: gnet\r\n"
+	    "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 27\r\n"
+	    "Connection: close\r\n\r\n{\"message\":\"Hello, World!\"}";
+	http_answers_t *a = malloc(sizeof *a);
+	char buf[HTTP_RESPONSE_MAX];
+	const char *p;
+	size_t len, head, n;
+
+	ck_assert_ptr_nonnull(a);
+	http_answers_init(a, "gnet", 784111777);
+	p = http_answers_ok(a, HTTP_ROUTE_JSON, HTTP_CONN_CLOSE, 0, &len);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert(memcmp(p, want, len) == 0);
+	p = http_answers_ok(a, HTTP_ROUTE_JSON, HTTP_CONN_CLOSE, 1, &head);
+	ck_assert_uint_eq(head, len - 27);
+	p = http_answers_ok(a, HTTP_ROUTE_PLAINTEXT, HTTP_CONN_DEFAULT, 0, &len);
+	ck_assert(len > 13 && memcmp(p + len - 13, "Hello, World!", 13) == 0);
+	ck_assert_ptr_null(memmem(p, len, "Connection", 10));
+
+	/* The same second: untouched; the next: a new Date everywhere. */
+	http_answers_refresh(a, 784111777);
+	ck_assert_str_eq(a->date, "Sun, 06 Nov 1994 08:49:37 GMT");
+	http_answers_refresh(a, 784111778);
+	ck_assert_str_eq(a->date, "Sun, 06 Nov 1994 08:49:38 GMT");
+	p = http_answers_ok(a, HTTP_ROUTE_PLAINTEXT, HTTP_CONN_KEEP_ALIVE, 0,
+	    &len);
+	ck_assert_ptr_nonnull(memmem(p, len, "08:49:38 GMT\r\n", 14));
+	ck_assert_ptr_nonnull(memmem(p, len, "Connection: keep-alive\r\n", 24));
+
+	n = http_answers_status(a, buf, 405, HTTP_CONN_DEFAULT, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "HTTP/1.1 405 Method Not Allowed\r\n"
+	    "Server: gnet\r\nDate: Sun, 06 Nov 1994 08:49:38 GMT\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 19\r\n"
+	    "Allow: GET, HEAD\r\n\r\nMethod Not Allowed\n");
+	free(a);
+}
+END_TEST
+
 static Suite *
 http_parse_suite(void)
 {
@@ -890,6 +935,7 @@ http_parse_suite(void)
 	    (int)(sizeof routes / sizeof routes[0]));
 	tcase_add_test(tc, test_date);
 	tcase_add_test(tc, test_response_format);
+	tcase_add_test(tc, test_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }
