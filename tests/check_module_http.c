@@ -22,7 +22,8 @@
  * answered promptly, re-armed for a head that began later, and not
  * applied to idle connections; wrk at depth 1 and 16 with no errors, and
  * the stats it leaves; two loads of the .so with their own settings,
- * one unloaded while the other serves.
+ * one unloaded while the other serves; bad configurations refused with
+ * the option named.
  *
  * A sub-check that needs curl or wrk is skipped, with a message on
  * stderr, only when that tool is not installed.
