@@ -33,13 +33,9 @@ struct gnet_group {
 	 * change makes it "closing and empty" -- the close's, when nothing
 	 * was left, or the last leave after it -- and that one alone tells
 	 * the waiters (gnet__group_done).
-	 *
-	 * (It was two atomics and an eventfd: the last leaver read the flag
-	 * and wrote the eventfd after its decrement had already let a
-	 * waiter return, so the group -- freed by then, as the host does
-	 * right after gnet_group_wait -- was read, and its descriptor,
-	 * closed or reused by then, written. The mutex makes the signal
-	 * the signaller's last touch of the group.) */
+	 * The signal is under the mutex, so it is the signaller's last
+	 * touch of the group: a waiter that returns may free it at once.
+	 */
 	atomic_uint state;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;       /* broadcast when done turns true */

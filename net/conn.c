@@ -541,8 +541,7 @@ gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g)
 	/* Before the engine runs only UDP listeners are connection objects,
 	 * and no loop would finish a close begun now until it ran: the
 	 * group's close is to be done when it returns (gnet.h), so end it
-	 * here, as a failed listen does. (It was only marked dirty, which
-	 * left the socket bound and the group a member short of empty.) */
+	 * here, as a failed listen does. */
 	if (atomic_load(&l->eng->state) == GNET__ENG_NEW) {
 		gnet__conn_finish(c);
 		return;
