@@ -6,8 +6,9 @@
 #
 #   echo    gnet, raw epoll, libuv, libevent: {1, 64, 1000 conns} x
 #           {64 B, 4 KiB} x {depth 1, 16}, driven by bench/load
-#   http    gnet, raw epoll, nginx: {64, 1000 conns} x {depth 1, 16},
-#           driven by wrk (depth 16 = bench/pipeline.lua)
+#   http    gnet (examples/http.c), gnetd (the http module), raw epoll,
+#           nginx: {64, 1000 conns} x {depth 1, 16}, driven by wrk
+#           (depth 16 = bench/pipeline.lua)
 #   udp     gnet, raw epoll (one recvfrom/sendto per datagram): 64 peers,
 #           1 KiB datagrams, 4 and 16 in flight each, driven by bench/udp_load
 #   memory  RSS of each echo server with IDLE_CONNS idle connections
@@ -56,6 +57,8 @@ PORT_BASE=${PORT_BASE:-19500}
 
 BIN=$ROOT/build/bench
 GNET_BIN=$ROOT/build/release/examples
+GNET_TOOLS=$ROOT/build/release/tools
+GNET_MODULES=$ROOT/build/release/modules
 RESULTS=$ROOT/bench/results
 CFLAGS_BENCH=(-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror)
 WORK=$(mktemp -d /tmp/gnet-bench.XXXXXX)
@@ -82,8 +85,8 @@ check_number() {
 }
 
 build() {
-	log "run: building (make examples VARIANT=release, peers, load generators)"
-	make -s examples VARIANT=release
+	log "run: building (make examples modules tools VARIANT=release, peers, load generators)"
+	make -s examples modules tools VARIANT=release
 	mkdir -p "$BIN"
 	local p
 	for p in raw_epoll_echo raw_epoll_http raw_udp_echo; do
@@ -109,6 +112,8 @@ server_argv() {
 	echo:libuv)     ARGV=("$BIN/libuv_echo" --port "$port") ;;
 	echo:libevent)  ARGV=("$BIN/libevent_echo" --port "$port") ;;
 	http:gnet)      ARGV=("$GNET_BIN/http" --loops 1 --port "$port") ;;
+	http:gnetd)     ARGV=("$GNET_TOOLS/gnetd" --loops 1 --loadmodule \
+	                    "$GNET_MODULES/http.so" "listen=tcp://127.0.0.1:$port") ;;
 	http:raw_epoll) ARGV=("$BIN/raw_epoll_http" --port "$port") ;;
 	http:nginx)
 		dir=$WORK/nginx-$port
@@ -471,7 +476,7 @@ instr_cells() {
 }
 
 instr_all() {
-	local cell c s fw
+	local cell c s fw d
 	command -v valgrind >/dev/null || { log "run: no valgrind: no instruction counts"; return 0; }
 	while read -r c s; do
 		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -c "$c" -s "$s" \
@@ -484,19 +489,35 @@ instr_all() {
 			echo "$fw $c $s $n"
 		done >>"$WORK/instr.txt" || log "run: FAIL instruction counts c$c/${s}B"
 	done < <(instr_cells)
+	# HTTP, one connection at depth 1 and 16: the module in gnetd beside
+	# the example it must cost no more than, and the raw loop. The size
+	# column holds the depth ("d16").
+	for d in 1 16; do
+		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -m http -c 1 -d "$d" \
+		    "$GNET_BIN/http" "$BIN/raw_epoll_http" \
+		    "$GNET_TOOLS/gnetd --loops 1 --loadmodule $GNET_MODULES/http.so listen=tcp://127.0.0.1:@PORT@" |
+		while read -r _ bin c s n; do
+			case ${bin##*/} in
+			http) fw=gnet ;; raw_epoll_http) fw=raw_epoll ;;
+			gnetd+http.so) fw=gnetd ;; *) fw=${bin##*/} ;;
+			esac
+			echo "$fw $c $s $n"
+		done >>"$WORK/instr.txt" || log "run: FAIL HTTP instruction counts d$d"
+	done
 }
 
 instr_table() {
 	[ -s "$WORK/instr.txt" ] || return 0
 	echo
-	echo "User-space instructions per echoed message (callgrind, depth 1; bench/instr.sh):"
-	awk '{ cell = "c" $2 "/" $3 "B/d1"; v[cell, $1] = $4
+	echo "User-space instructions per echoed message (echo cells, depth 1) or HTTP request"
+	echo "(http cells: wrk, one connection; gnetd = the http module) -- callgrind, bench/instr.sh:"
+	awk '{ cell = $3 ~ /^d/ ? "http c" $2 "/" $3 : "c" $2 "/" $3 "B/d1"; v[cell, $1] = $4
 	       if (!(cell in seen)) { seen[cell]; order[++n] = cell }
 	       if (!($1 in fws)) { fws[$1]; fo[++m] = $1 } }
 	END {
-		printf "  %-12s", "cell"; for (j = 1; j <= m; j++) printf " %10s", fo[j]; print ""
+		printf "  %-14s", "cell"; for (j = 1; j <= m; j++) printf " %10s", fo[j]; print ""
 		for (i = 1; i <= n; i++) {
-			printf "  %-12s", order[i]
+			printf "  %-14s", order[i]
 			for (j = 1; j <= m; j++) printf " %10s", ((order[i], fo[j]) in v) ? v[order[i], fo[j]] : "-"
 			print ""
 		}
@@ -558,12 +579,13 @@ summarise() {
 	}' "$RAW"
 }
 
-# Echo, gnet against each peer but the raw loop, pair by pair: in every
-# repeat, gnet's CPU per message over the peer's; the median of those
-# ratios and the number of repeats where gnet used less.
+# pairs_table SUITE BASE PEERS TITLE: BASE against each of PEERS (all
+# but BASE and raw_epoll when empty), pair by pair: in every repeat,
+# BASE's CPU per message over the peer's; the median of those ratios and
+# the number of repeats where BASE used less.
 pairs_table() {
-	awk -F, "$AWK_MEDIAN"'
-	$1 == "echo" && $5 == "ok" && $9 != "nan" {
+	awk -F, -v suite="$1" -v base="$2" -v only="$3" -v title="$4" "$AWK_MEDIAN"'
+	$1 == suite && $5 == "ok" && $9 != "nan" {
 		cpu[$3, $2, $4] = $9; reps[$4]
 		if (!($3 in seen)) { seen[$3]; cell[++nc] = $3 }
 		if (!($2 in known)) { known[$2]; fw[++nf] = $2 }
@@ -571,10 +593,11 @@ pairs_table() {
 	END {
 		np = 0
 		for (j = 1; j <= nf; j++)
-			if (fw[j] != "gnet" && fw[j] != "raw_epoll") peer[++np] = fw[j]
-		if (!("gnet" in known) || np == 0) exit
+			if (only != "" ? index(" " only " ", " " fw[j] " ") > 0 :
+			    fw[j] != base && fw[j] != "raw_epoll") peer[++np] = fw[j]
+		if (!(base in known) || np == 0) exit
 		print ""
-		print "Echo, gnet against each peer within each repeat (median of gnet CPU / peer CPU; repeats where gnet used less):"
+		print title
 		printf "  %-16s", "cell"
 		for (j = 1; j <= np; j++) printf " %16s", peer[j]
 		print ""
@@ -583,9 +606,9 @@ pairs_table() {
 			for (j = 1; j <= np; j++) {
 				delete r; m = 0; w = 0
 				for (rep in reps)
-					if (((cell[i], "gnet", rep) in cpu) && ((cell[i], peer[j], rep) in cpu) &&
+					if (((cell[i], base, rep) in cpu) && ((cell[i], peer[j], rep) in cpu) &&
 					    cpu[cell[i], peer[j], rep] > 0) {
-						r[++m] = cpu[cell[i], "gnet", rep] / cpu[cell[i], peer[j], rep]
+						r[++m] = cpu[cell[i], base, rep] / cpu[cell[i], peer[j], rep]
 						if (r[m] < 1) w++
 					}
 				if (m) printf " %9.3f (%d/%d)", median(r, m), w, m
@@ -677,9 +700,13 @@ report() {
 	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
 	if [ -s "$WORK/instr.txt" ]; then
 		echo "framework,cell,instructions_per_msg" >"$RESULTS/instr.csv"
-		awk '{ printf "%s,c%s/%sB/d1,%s\n", $1, $2, $3, $4 }' "$WORK/instr.txt" >>"$RESULTS/instr.csv"
+		awk '{ printf "%s,%s,%s\n", $1, $3 ~ /^d/ ? "http c" $2 "/" $3 : "c" $2 "/" $3 "B/d1", $4 }' \
+		    "$WORK/instr.txt" >>"$RESULTS/instr.csv"
 	fi
-	{ print_table "$csv"; pairs_table; strace_table; instr_table; } | tee "$RESULTS/latest.txt"
+	{ print_table "$csv"
+	  pairs_table echo gnet "" "Echo, gnet against each peer within each repeat (median of gnet CPU / peer CPU; repeats where gnet used less):"
+	  pairs_table http gnetd gnet "HTTP, the http module in gnetd against examples/http.c within each repeat (median of module CPU / example CPU; repeats where the module used less):"
+	  strace_table; instr_table; } | tee "$RESULTS/latest.txt"
 	charts "$csv" "$RESULTS"
 	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"
 }
@@ -735,7 +762,7 @@ main() {
 	mapfile -t cells < <(echo_cells)
 	run_suite echo "gnet raw_epoll libuv libevent" "${cells[@]}"
 	mapfile -t cells < <(http_cells)
-	run_suite http "gnet raw_epoll nginx" "${cells[@]}"
+	run_suite http "gnet gnetd raw_epoll nginx" "${cells[@]}"
 	# The issue's cell (4 in flight), and 16 in flight, where consecutive
 	# replies to one peer are common enough for GSO runs to pay.
 	run_suite udp "gnet raw_epoll" "64 1024 4" "64 1024 16"

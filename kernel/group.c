@@ -3,11 +3,8 @@
  * knowing when it is all gone.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/eventfd.h>
 #include "kernel/group.h"
 #include "kernel/kernel.h"
 
@@ -18,7 +15,9 @@
 int
 gnet_group_new(gnet_engine_t *eng, gnet_group_t **out)
 {
+	pthread_condattr_t ca;
 	gnet_group_t *g;
+	int rc;
 
 	if (eng == NULL || out == NULL)
 		return GNET_EINVAL;
@@ -27,29 +26,53 @@ gnet_group_new(gnet_engine_t *eng, gnet_group_t **out)
 	g = calloc(1, sizeof(*g));
 	if (g == NULL)
 		return GNET_ENOMEM;
-	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (g->efd < 0) {
+	rc = pthread_condattr_init(&ca);
+	if (rc == 0) {
+		/* gnet_group_wait's deadline is on the monotonic clock. */
+		rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (rc == 0)
+			rc = pthread_cond_init(&g->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (rc == 0) {
+		rc = pthread_mutex_init(&g->mu, NULL);
+		if (rc != 0)
+			pthread_cond_destroy(&g->cv);
+	}
+	if (rc != 0) {
 		free(g);
-		return -errno;
+		return -rc;
 	}
 	g->eng = eng;
 	*out = g;
 	return 0;
 }
 
+/* The group is closing and empty, for good: tell the waiters. The
+ * unlock is the caller's last touch of g; a waiter returns only after
+ * taking the mutex again, so it may free g at once. */
+static void
+group_done(gnet_group_t *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->done = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 void
 gnet__group_leave(gnet_group_t *g)
 {
-	uint64_t one = 1;
+	unsigned old;
 
 	if (g == NULL)
 		return;
-	/* Release: whoever sees zero sees this member's end complete. The
-	 * closing flag is set before the close asks anyone to end a member,
-	 * so the leave that reaches zero after it also sees it. */
-	if (atomic_fetch_sub_explicit(&g->live, 1, memory_order_acq_rel) == 1 &&
-	    atomic_load_explicit(&g->closing, memory_order_acquire))
-		(void)write(g->efd, &one, sizeof(one));
+	/* Release: whoever sees zero sees this member's end complete. Only
+	 * the leave that empties a closing group goes on touching g. */
+	old = atomic_fetch_sub_explicit(&g->state, GNET__GROUP_MEMBER,
+	    memory_order_acq_rel);
+	if (old == (GNET__GROUP_MEMBER | GNET__GROUP_CLOSING))
+		group_done(g);
 }
 
 /* On loop l: offer every actor of its table to its kind's group_close. */
@@ -78,14 +101,15 @@ int
 gnet_group_close(gnet_group_t *g)
 {
 	gnet_engine_t *eng;
-	uint64_t one = 1;
+	unsigned old;
 	int i, rc;
 
 	if (g == NULL)
 		return GNET_EINVAL;
 	if (gnet__tls_loop != NULL)
 		return GNET_ETHREAD;
-	if (atomic_exchange(&g->closing, true))
+	old = atomic_fetch_or(&g->state, GNET__GROUP_CLOSING);
+	if (old & GNET__GROUP_CLOSING)
 		return 0;
 	eng = g->eng;
 	switch (atomic_load(&eng->state)) {
@@ -107,61 +131,71 @@ gnet_group_close(gnet_group_t *g)
 		}
 		break;
 	}
-	if (atomic_load_explicit(&g->live, memory_order_acquire) == 0)
-		(void)write(g->efd, &one, sizeof(one));
+	/* Empty already: no leave is left to tell the waiters. */
+	if (old == 0)
+		group_done(g);
 	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
 gnet_group_wait(gnet_group_t *g, int timeout_ms)
 {
-	int64_t deadline;
+	struct timespec dl;
+	int rc = 0;
 
 	if (g == NULL)
 		return GNET_EINVAL;
 	if (gnet__tls_loop != NULL)
 		return GNET_ETHREAD;
-	deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	for (;;) {
-		struct pollfd p = { .fd = g->efd, .events = POLLIN };
-		uint64_t v;
-		int left;
-
-		if (atomic_load(&g->closing) &&
-		    atomic_load_explicit(&g->live, memory_order_acquire) == 0)
-			return 0;
-		left = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
-		if (timeout_ms >= 0 && left <= 0)
-			return GNET_ETIMEDOUT;
-		if (poll(&p, 1, left) > 0)
-			(void)read(g->efd, &v, sizeof(v));
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	if (timeout_ms > 0) {
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
 	}
+	pthread_mutex_lock(&g->mu);
+	while (!g->done && rc != ETIMEDOUT) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&g->cv, &g->mu);
+		else
+			rc = pthread_cond_timedwait(&g->cv, &g->mu, &dl);
+	}
+	rc = g->done ? 0 : GNET_ETIMEDOUT;
+	pthread_mutex_unlock(&g->mu);
+	return rc;
 }
 
 int
 gnet_group_live(const gnet_group_t *g)
 {
 	return g == NULL ? GNET_EINVAL :
-	    atomic_load_explicit(&g->live, memory_order_acquire);
+	    (int)(atomic_load_explicit(&g->state, memory_order_acquire) /
+	    GNET__GROUP_MEMBER);
 }
 
 int
 gnet_group_free(gnet_group_t *g)
 {
+	unsigned st;
+
 	if (g == NULL)
 		return 0;
-	if (atomic_load_explicit(&g->live, memory_order_acquire) != 0)
+	st = atomic_load_explicit(&g->state, memory_order_acquire);
+	if (st / GNET__GROUP_MEMBER != 0)
 		return GNET_ESTATE;
-	close(g->efd);
+	/* Closing and empty: the one who emptied it may still be telling
+	 * the waiters (group_done); it is about to, so wait for it. */
+	if (st & GNET__GROUP_CLOSING) {
+		pthread_mutex_lock(&g->mu);
+		while (!g->done)
+			pthread_cond_wait(&g->cv, &g->mu);
+		pthread_mutex_unlock(&g->mu);
+	}
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
 	free(g);
 	return 0;
 }

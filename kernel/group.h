@@ -14,29 +14,40 @@
 #ifndef GNET_KERNEL_GROUP_H
 #define GNET_KERNEL_GROUP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include "gnet.h"
 
+/* state: members times GNET__GROUP_MEMBER, plus GNET__GROUP_CLOSING. */
+#define GNET__GROUP_CLOSING 1u
+#define GNET__GROUP_MEMBER 2u
+
 struct gnet_group {
 	gnet_engine_t *eng;
-	/* Members. Joined and left on loop threads (or the setup thread);
-	 * read by the closer. The leave that reaches zero is a release, so
-	 * the closer's acquire load of zero sees every member's last
-	 * callback finished. */
-	atomic_int live;
-	/* Set once by gnet_group_close before it asks the loops to end the
-	 * members; a layer about to add a member checks it (acquire) and
-	 * refuses, so no member joins a group that is ending. */
-	atomic_bool closing;
-	int efd;                 /* eventfd: the last leave after closing */
+	/* Members and the closing flag in one word. Members join and leave
+	 * on loop threads (or the setup thread); the closer sets the flag
+	 * once, before it asks the loops to end the members, and a layer
+	 * about to add a member checks it (acquire) and refuses, so no
+	 * member joins a group that is ending. One word, so exactly one
+	 * change makes it "closing and empty" -- the close's, when nothing
+	 * was left, or the last leave after it -- and that one alone tells
+	 * the waiters (gnet__group_done).
+	 * The signal is under the mutex, so it is the signaller's last
+	 * touch of the group: a waiter that returns may free it at once.
+	 */
+	atomic_uint state;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;       /* broadcast when done turns true */
+	bool done;               /* under mu: closing and no member left */
 };
 
 static inline void
 gnet__group_join(struct gnet_group *g)
 {
 	if (g != NULL)
-		atomic_fetch_add_explicit(&g->live, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&g->state, GNET__GROUP_MEMBER,
+		    memory_order_relaxed);
 }
 
 /* The member is gone; wakes gnet_group_wait when it was the last. */
@@ -45,8 +56,8 @@ void gnet__group_leave(struct gnet_group *g);
 static inline bool
 gnet__group_closing(const struct gnet_group *g)
 {
-	return g != NULL && atomic_load_explicit(&g->closing,
-	    memory_order_acquire);
+	return g != NULL && (atomic_load_explicit(&g->state,
+	    memory_order_acquire) & GNET__GROUP_CLOSING) != 0;
 }
 
 #endif

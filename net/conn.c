@@ -536,9 +536,17 @@ gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g)
 {
 	gnet_conn_t *c = obj;
 
-	(void)l;
-	if (c->bh->group == g && !gnet__conn_closing(c))
-		gnet__conn_begin_close(c, GNET_ESHUTDOWN);
+	if (c->bh->group != g || gnet__conn_closing(c))
+		return;
+	/* Before the engine runs only UDP listeners are connection objects,
+	 * and no loop would finish a close begun now until it ran: the
+	 * group's close is to be done when it returns (gnet.h), so end it
+	 * here, as a failed listen does. */
+	if (atomic_load(&l->eng->state) == GNET__ENG_NEW) {
+		gnet__conn_finish(c);
+		return;
+	}
+	gnet__conn_begin_close(c, GNET_ESHUTDOWN);
 }
 
 const gnet__kind_t gnet__conn_kind = {

@@ -199,7 +199,8 @@ extern const gnet__kind_t gnet__dialer_kind;   /* net/dial.c */
 void gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m);
 void gnet__conn_stop(gnet__loop_t *l, void *obj);
 /* The kind's group_close: a connection of group g closes gracefully
- * (GNET_ESHUTDOWN). */
+ * (GNET_ESHUTDOWN); before the engine runs (a UDP listener) it ends at
+ * once. */
 void gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g);
 void gnet__conns_flush(gnet__loop_t *l, void *nl);
 void gnet__conns_reread(gnet__loop_t *l, void *nl);
