@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 
 #include "gnet.h"
+#include "support/sockets.h"
 #include "support/testnet.h"
 #include "support/tmpdir.h"
 
@@ -100,32 +101,6 @@ refused(int port)
 		return 0;
 	}
 	return err == ECONNREFUSED;
-}
-
-/* Can a socket bind 127.0.0.1:port now, without SO_REUSEADDR? */
-static int
-port_free(int port)
-{
-	struct sockaddr_in sin = tn_loopback(port);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-	ck_assert_int_ge(fd, 0);
-	ok = bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
-	close(fd);
-	return ok;
-}
-
-/* The same for UDP. */
-static int
-udp_port_free(int port)
-{
-	struct sockaddr_in sin = tn_loopback(port);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok;
-
-	ck_assert_int_ge(fd, 0);
-	ok = bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
-	close(fd);
-	return ok;
 }
 
 /* One datagram to 127.0.0.1:port, and its echo. */
@@ -964,7 +939,7 @@ START_TEST(test_group_close_running)
 	/* The listeners are closed. */
 	ck_assert_msg(refused(pg), "a connect to the closed group's port: %s",
 	    strerror(errno));
-	ck_assert_msg(udp_port_free(pu), "UDP port %d still bound", pu);
+	ck_assert_msg(tn_port_free(SOCK_DGRAM, pu), "UDP port %d still bound", pu);
 
 	/* The other group and the group-less are untouched, and serve:
 	 * the old connections, new ones, and the actors. */
@@ -1072,8 +1047,8 @@ START_TEST(test_group_close_before_run)
 	pp = port_of(s.eng, 1);
 	pu = port_of(s.eng, 2);
 	ck_assert_int_eq(gnet_group_live(g), 4);
-	ck_assert_int_eq(port_free(pg), 0);
-	ck_assert_int_eq(udp_port_free(pu), 0);
+	ck_assert_int_eq(tn_port_free(SOCK_STREAM, pg), 0);
+	ck_assert_int_eq(tn_port_free(SOCK_DGRAM, pu), 0);
 
 	/* No loop runs: done before the call returns. */
 	ck_assert_int_eq(gnet_group_close(g), 0);
@@ -1081,8 +1056,8 @@ START_TEST(test_group_close_before_run)
 	ck_assert_int_eq(tn_ld(&ag0->stopped), 1);
 	ck_assert_int_eq(tn_ld(&ag1->stopped), 1);
 	ck_assert_int_eq(tn_ld(&an->stopped), 0);
-	ck_assert_msg(port_free(pg), "port %d still bound after the close", pg);
-	ck_assert_msg(udp_port_free(pu), "UDP port %d still bound after the close",
+	ck_assert_msg(tn_port_free(SOCK_STREAM, pg), "port %d still bound after the close", pg);
+	ck_assert_msg(tn_port_free(SOCK_DGRAM, pu), "UDP port %d still bound after the close",
 	    pu);
 	ck_assert_int_eq(gnet_group_wait(g, 0), 0);
 	/* Nothing joins a closed group. */

@@ -23,6 +23,7 @@
 
 #include "gnethost.h"
 #include "support/module_host.h"
+#include "support/sockets.h"
 #include "support/testnet.h"
 
 GNET_MODULE_STATIC(echo);
@@ -50,17 +51,20 @@ round_trip(int port, size_t n, uint64_t seed)
 	free(rx);
 }
 
-/* Can this process bind port now (nobody listens there)? */
-static int
-port_is_free(int port)
+/* Loading NAME fails with code `want`, and the message holds both
+ * needles (the second may be NULL). */
+static void
+expect_refused(tn_host_t *t, const char *name, const char *const *args,
+    int want, const char *needle, const char *needle2)
 {
-	struct sockaddr_in sin = tn_loopback(port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
+	int rc;
 
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	close(fd);
-	return ok;
+	ck_assert_ptr_null(tn_host_try(t, name, args, &rc));
+	ck_assert_msg(rc == want, "load %s: %d, not %d (%s)", name, rc, want,
+	    t->err);
+	ck_assert_msg(strstr(t->err, needle) != NULL &&
+	    (needle2 == NULL || strstr(t->err, needle2) != NULL),
+	    "load %s: \"%s\" lacks \"%s\"", name, t->err, needle);
 }
 
 /* After a failed load the host still loads and serves. */
@@ -77,13 +81,10 @@ host_still_serves(tn_host_t *t)
 START_TEST(test_missing_function_named)
 {
 	tn_host_t t;
-	int rc;
 
 	tn_host_new(&t, 2, 0);
-	ck_assert_ptr_null(tn_host_try(&t, "tests/needs_teleport", NULL, &rc));
-	ck_assert_int_eq(rc, GNET_ENOTSUP);
-	ck_assert_msg(strstr(t.err, "GnetModule_Teleport") != NULL &&
-	    strstr(t.err, "test host") != NULL, "error: %s", t.err);
+	expect_refused(&t, "tests/needs_teleport", NULL, GNET_ENOTSUP,
+	    "GnetModule_Teleport", "test host");
 	host_still_serves(&t);
 	tn_host_end(&t);
 }
@@ -92,12 +93,10 @@ END_TEST
 START_TEST(test_wrong_abi_refused)
 {
 	tn_host_t t;
-	int rc;
 
 	tn_host_new(&t, 1, 0);
-	ck_assert_ptr_null(tn_host_try(&t, "tests/abi_future", NULL, &rc));
-	ck_assert_int_eq(rc, GNET_ENOTSUP);
-	ck_assert_msg(strstr(t.err, "ABI 99") != NULL, "error: %s", t.err);
+	expect_refused(&t, "tests/abi_future", NULL, GNET_ENOTSUP, "ABI 99",
+	    NULL);
 	host_still_serves(&t);
 	tn_host_end(&t);
 }
@@ -107,13 +106,11 @@ START_TEST(test_onload_error_undone)
 {
 	static const char *const args[] = { "listen=tcp://127.0.0.1:0", NULL };
 	tn_host_t t;
-	int rc, port;
+	int port;
 
 	tn_host_new(&t, 2, 0);
-	ck_assert_ptr_null(tn_host_try(&t, "tests/refuses", args, &rc));
-	ck_assert_int_eq(rc, GNET_EINVAL);
-	ck_assert_msg(strstr(t.err, "refusing on purpose") != NULL &&
-	    strstr(t.err, "refuses") != NULL, "error: %s", t.err);
+	expect_refused(&t, "tests/refuses", args, GNET_EINVAL,
+	    "refusing on purpose", "module refuses");
 	/* The listener it made is gone: the port it was given (the message
 	 * names it) is free. */
 	{
@@ -122,7 +119,7 @@ START_TEST(test_onload_error_undone)
 		port = atoi(p + strlen("on port "));
 	}
 	ck_assert_int_gt(port, 0);
-	ck_assert_msg(port_is_free(port),
+	ck_assert_msg(tn_port_free(SOCK_STREAM, port),
 	    "port %d still bound after the failed load", port);
 	host_still_serves(&t);
 	tn_host_end(&t);
@@ -132,17 +129,12 @@ END_TEST
 START_TEST(test_missing_and_non_module_files)
 {
 	tn_host_t t;
-	int rc;
 
 	tn_host_new(&t, 1, 0);
-	ck_assert_ptr_null(tn_host_try(&t, "tests/no_such_module", NULL, &rc));
-	ck_assert_int_eq(rc, GNET_ENOENT);
-	ck_assert_msg(strstr(t.err, "no_such_module.so") != NULL &&
-	    strstr(t.err, "No such file") != NULL, "error: %s", t.err);
-	ck_assert_ptr_null(tn_host_try(&t, "tests/not_a_module", NULL, &rc));
-	ck_assert_int_eq(rc, GNET_EINVAL);
-	ck_assert_msg(strstr(t.err, "not a gnet module") != NULL, "error: %s",
-	    t.err);
+	expect_refused(&t, "tests/no_such_module", NULL, GNET_ENOENT,
+	    "no_such_module.so", "No such file");
+	expect_refused(&t, "tests/not_a_module", NULL, GNET_EINVAL,
+	    "not a gnet module", NULL);
 	host_still_serves(&t);
 	tn_host_end(&t);
 }
@@ -180,7 +172,7 @@ START_TEST(test_same_module_twice)
 	}
 	/* Unloading one leaves the other serving. */
 	ck_assert_int_eq(gnet_host_unload(t.h, m1, UNLOAD_MS), 0);
-	ck_assert_msg(port_is_free(p1), "port %d still bound after unload", p1);
+	ck_assert_msg(tn_port_free(SOCK_STREAM, p1), "port %d still bound after unload", p1);
 	/* Its listening socket, once the client's connection has ended. */
 	TN_WAIT_UNTIL(gnet_module_live(m2) == 1, IO_MS);
 	tn_host_end(&t);
@@ -230,7 +222,7 @@ START_TEST(test_unload_with_open_connections)
 		    sizeof(tx));
 		tn_close(&fds[i]);
 	}
-	ck_assert_msg(port_is_free(port), "port %d still bound after unload",
+	ck_assert_msg(tn_port_free(SOCK_STREAM, port), "port %d still bound after unload",
 	    port);
 	/* The host goes on: another module serves. */
 	round_trip(tn_module_port(other, 0), 4096, 9);
@@ -254,19 +246,15 @@ START_TEST(test_typed_config)
 	tn_host_t t;
 	gnet_module_t *m;
 	size_t i;
-	int rc;
 
 	tn_host_new(&t, 1, 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *args[] = { "name=n", bad[i].arg, NULL };
-		ck_assert_ptr_null(tn_host_try(&t, "tests/probe", args, &rc));
-		ck_assert_int_eq(rc, GNET_EINVAL);
-		ck_assert_msg(strstr(t.err, bad[i].want) != NULL,
-		    "%s: got \"%s\"", bad[i].arg, t.err);
+		expect_refused(&t, "tests/probe", args, GNET_EINVAL, bad[i].want,
+		    NULL);
 	}
-	ck_assert_ptr_null(tn_host_try(&t, "tests/probe", NULL, &rc));
-	ck_assert_msg(strstr(t.err, "option name is required") != NULL,
-	    "error: %s", t.err);
+	expect_refused(&t, "tests/probe", NULL, GNET_EINVAL,
+	    "option name is required", NULL);
 	m = tn_host_load(&t, "tests/probe", good);
 	ck_assert_int_eq(tn_host_log_count(&t,
 	    "config number=9 size=65536 flag=1 name=x y"), 1);

@@ -93,3 +93,18 @@ tn_full_backlog_close(tn_full_backlog_t *fb)
 		tn_close(&fb->fill[i]);
 	tn_close(&fb->lfd);
 }
+
+int tn_port_free(int type, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0), one = 1, ok;
+
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}

@@ -22,6 +22,12 @@ int tn_accept_within(int lfd, int timeout_ms);
 /* The local port of a bound socket, or -1. */
 int tn_sock_port(int fd);
 
+/* Is 127.0.0.1:port free for a socket of `type` (SOCK_STREAM or
+ * SOCK_DGRAM) -- nobody bound there? For TCP SO_REUSEADDR is set, so a
+ * closed connection's TIME_WAIT does not count as bound; not for UDP,
+ * where it would let the bind share a port gnet holds with it set. */
+int tn_port_free(int type, int port);
+
 /* A listener that never completes a connect: listen(fd, 0) with its
  * accept queue filled by connects nobody accepts, so the kernel drops
  * later SYNs. */
