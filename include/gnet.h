@@ -855,7 +855,8 @@ GNET_API int gnet_group_wait(gnet_group_t *g, int timeout_ms);
 GNET_API int gnet_group_live(const gnet_group_t *g);
 
 /* Free a group with no member left: GNET_ESTATE otherwise. A group may
- * outlive its engine. Thread: the one that created it. */
+ * outlive its engine, but then this is the only call it may take.
+ * Thread: the one that created it. */
 GNET_API int gnet_group_free(gnet_group_t *g);
 
 /* Index of the loop the calling thread runs, or -1 for a foreign thread.
