@@ -592,9 +592,14 @@ pairs_table() {
 	}
 	END {
 		np = 0
-		for (j = 1; j <= nf; j++)
-			if (only != "" ? index(" " only " ", " " fw[j] " ") > 0 :
-			    fw[j] != base && fw[j] != "raw_epoll") peer[++np] = fw[j]
+		for (j = 1; j <= nf; j++) {
+			if (only != "")
+				keep = index(" " only " ", " " fw[j] " ") > 0
+			else
+				keep = fw[j] != base && fw[j] != "raw_epoll"
+			if (keep)
+				peer[++np] = fw[j]
+		}
 		if (!(base in known) || np == 0) exit
 		print ""
 		print title
