@@ -58,12 +58,11 @@ api_ApplyConfig(GnetModuleCtx *ctx)
 static int
 api_SetError(GnetModuleCtx *ctx, const char *fmt, ...)
 {
-	gnet_module_t *m = module_of(ctx);
 	va_list ap;
 
-	if (m->err[0] == '\0' && fmt != NULL) {
+	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(m->err, sizeof(m->err), fmt, ap);
+		module_vfail(module_of(ctx), fmt, ap);
 		va_end(ap);
 	}
 	return GNETMODULE_ERR;

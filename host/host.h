@@ -94,6 +94,8 @@ bool host_control_thread(void);
 /* load.c: record the load's first failure. */
 void module_fail(gnet_module_t *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void module_vfail(gnet_module_t *m, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* api.c */
 int api_get(GnetModuleCtx *ctx, const char *name, void **out);

@@ -17,14 +17,19 @@
 #include "host/host.h"
 
 void
+module_vfail(gnet_module_t *m, const char *fmt, va_list ap)
+{
+	if (m->err[0] == '\0')
+		vsnprintf(m->err, sizeof(m->err), fmt, ap);
+}
+
+void
 module_fail(gnet_module_t *m, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (m->err[0] != '\0')
-		return;
 	va_start(ap, fmt);
-	vsnprintf(m->err, sizeof(m->err), fmt, ap);
+	module_vfail(m, fmt, ap);
 	va_end(ap);
 }
 

@@ -8,8 +8,9 @@
  * connection, an actor. Each layer joins a member when it creates it and
  * leaves when the member is entirely gone -- after the member's last
  * callback has returned and nothing of the owner's is referenced any
- * more. So `live` reaching zero after the close began means no loop can
- * call into the owner again, which is what lets a host dlclose a module.
+ * more. So the member count reaching zero after the close began means
+ * no loop can call into the owner again, which is what lets a host
+ * dlclose a module.
  */
 #ifndef GNET_KERNEL_GROUP_H
 #define GNET_KERNEL_GROUP_H
@@ -32,7 +33,7 @@ struct gnet_group {
 	 * member joins a group that is ending. One word, so exactly one
 	 * change makes it "closing and empty" -- the close's, when nothing
 	 * was left, or the last leave after it -- and that one alone tells
-	 * the waiters (gnet__group_done).
+	 * the waiters (group_done in kernel/group.c).
 	 * The signal is under the mutex, so it is the signaller's last
 	 * touch of the group: a waiter that returns may free it at once.
 	 */
