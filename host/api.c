@@ -180,6 +180,30 @@ api_CodecFixed(GnetModuleCtx *ctx, size_t frame_len, const GnetCodec **out)
 	    c, out);
 }
 
+static int
+api_CodecResp(GnetModuleCtx *ctx, const GnetRespLimits *lim,
+    const GnetCodec **out)
+{
+	gnet_resp_limits_t l = { .size = sizeof l };
+	gnet_codec_t *c = NULL;
+
+	if (out == NULL || (lim != NULL && lim->size < sizeof *lim))
+		return GNETMODULE_EINVAL;
+	if (lim != NULL) {
+		l.max_bulk_len = lim->max_bulk_len;
+		l.max_args = lim->max_args;
+		l.max_inline_len = lim->max_inline_len;
+		l.max_frame = lim->max_frame;
+	}
+	return keep_codec(module_of(ctx), gnet_codec_new_resp(&c, &l), c, out);
+}
+
+static const char *
+api_RespError(GnetConn *c)
+{
+	return gnet_resp_error(gnet_conn_codec_state(c));
+}
+
 /* ---- actors ---- */
 
 static int
@@ -273,6 +297,7 @@ api_HostName(GnetModuleCtx *ctx)
 #define api_RemoteAddr gnet_conn_remote_addr
 #define api_SetReading gnet_conn_set_reading
 #define api_SetCodec gnet_conn_set_codec
+#define api_RespArgs gnet_resp_args
 #define api_ActorState gnet_actor_state
 #define api_ActorHandle gnet_actor_handle
 #define api_ActorStop gnet_actor_stop

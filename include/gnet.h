@@ -709,6 +709,62 @@ typedef struct gnet_length_field_config {
 GNET_API int gnet_codec_new_length_field(gnet_codec_t **out,
     const gnet_length_field_config_t *cfg);
 
+/* RESP2 requests, as Redis reads them: multibulk arrays
+ * ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n") and inline commands ("GET k\n",
+ * split at blanks, with Redis's quoting). A frame is one whole command's
+ * bytes, to be split with gnet_resp_args. Encoding passes bytes through:
+ * replies are RESP the caller already formatted.
+ *
+ * Two kinds of frame have length 0 and carry no command: input Redis
+ * skips (an empty inline line, "*0", a negative count), which the caller
+ * ignores too, and a protocol error, which gnet_resp_error names. After
+ * an error every later decode consumes the whole input as another
+ * zero-length frame, so the caller replies once, in its turn after the
+ * replies it owes, and closes. Limits (0 in a field: Redis's default): */
+typedef struct gnet_resp_limits {
+	size_t size;            /* sizeof(gnet_resp_limits_t) */
+	size_t max_bulk_len;    /* longest argument; 512 MiB, as Redis's
+	                         * proto-max-bulk-len */
+	size_t max_args;        /* most arguments in one command; INT_MAX */
+	size_t max_inline_len;  /* longest inline command, and longest count
+	                         * line; 64 KiB */
+	size_t max_frame;       /* longest whole command, up to 4 GiB - 1;
+	                         * 1 GiB, as client-query-buffer-limit. Over
+	                         * it the connection closes with
+	                         * GNET_EFRAMESIZE, without a reply, as Redis
+	                         * closes a client over the limit. */
+} gnet_resp_limits_t;
+
+/* limits may be NULL (all defaults). Returns 0, GNET_EINVAL (a bad size
+ * or a limit above what the codec can count), GNET_ENOMEM. */
+GNET_API int gnet_codec_new_resp(gnet_codec_t **out,
+    const gnet_resp_limits_t *limits);
+
+/* One argument of a command. */
+#ifndef GNET__RESP_ARG_STRUCT
+#define GNET__RESP_ARG_STRUCT
+struct gnet_resp_arg {
+	const char *ptr;
+	size_t len;
+};
+#endif
+typedef struct gnet_resp_arg gnet_resp_arg_t;
+
+/* Split a command frame decoded by the RESP codec into its arguments:
+ * argv[0..min(argc, max)) are filled and argc is returned, so a caller
+ * whose array was short can call again with a longer one. A multibulk
+ * command's arguments point into the frame; an inline command's are
+ * unquoted into scratch, which then needs `len` bytes (a short or NULL
+ * scratch gives GNET_EINVAL). Returns 0 for a zero-length frame, and
+ * GNET_EBADFRAME for bytes the codec did not produce. */
+GNET_API long gnet_resp_args(const void *frame, size_t len,
+    gnet_resp_arg_t *argv, size_t max, char *scratch, size_t scratch_len);
+
+/* The protocol error the decoder found, as Redis words it without its
+ * "-ERR " ("Protocol error: invalid bulk length"), or NULL. `state` is
+ * the connection's codec state (gnet_conn_codec_state). */
+GNET_API const char *gnet_resp_error(const void *state);
+
 /* Custom codecs. A codec writes encoded bytes through a sink. */
 typedef struct gnet_codec_sink gnet_codec_sink_t;
 GNET_API int gnet_codec_sink_write(gnet_codec_sink_t *s, const void *p,

@@ -122,6 +122,25 @@ struct gnet_msg {
 #endif
 typedef struct gnet_msg GnetMsg;
 
+/* RESP2 (Redis's protocol): limits of the request codec and one argument
+ * of a command; the same types as gnet.h's gnet_resp_limits_t and
+ * gnet_resp_arg_t. Limits left 0 take Redis's defaults. */
+typedef struct GnetRespLimits {
+	size_t size;             /* sizeof(GnetRespLimits) */
+	size_t max_bulk_len;     /* 512 MiB */
+	size_t max_args;         /* INT_MAX */
+	size_t max_inline_len;   /* 64 KiB */
+	size_t max_frame;        /* 1 GiB */
+} GnetRespLimits;
+#ifndef GNET__RESP_ARG_STRUCT
+#define GNET__RESP_ARG_STRUCT
+struct gnet_resp_arg {
+	const char *ptr;
+	size_t len;
+};
+#endif
+typedef struct gnet_resp_arg GnetRespArg;
+
 /* A listener: an address and how its connections behave. Callbacks run
  * on the connection's loop; `udata` is the listener's. Unset ones are
  * skipped. Returning GNETMODULE_CLOSE closes the connection. */
@@ -212,6 +231,14 @@ typedef struct GnetModuleConfig {
 	    size_t len, size_t max_frame, const GnetCodec **out))              \
 	REQ(int, CodecFixed, (GnetModuleCtx *ctx, size_t frame_len,            \
 	    const GnetCodec **out))                                            \
+	/* RESP2 requests: a frame is one command (gnet.h's               */ \
+	/* gnet_codec_new_resp); RespArgs splits it (gnet_resp_args) and   */ \
+	/* RespError names a zero-length frame's protocol error, or NULL.  */ \
+	REQ(int, CodecResp, (GnetModuleCtx *ctx, const GnetRespLimits *lim,    \
+	    const GnetCodec **out))                                            \
+	REQ(long, RespArgs, (const void *frame, size_t len, GnetRespArg *argv, \
+	    size_t max, char *scratch, size_t scratch_len))                    \
+	REQ(const char *, RespError, (GnetConn *c))                            \
 	/* Connections ("conn"). As gnet.h's gnet_conn_* functions.        */ \
 	REQ(size_t, Peek, (GnetConn *c, const void **data))                    \
 	REQ(long, Read, (GnetConn *c, void *buf, size_t n))                    \
