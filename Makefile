@@ -12,8 +12,9 @@
 #                   table at the top of scripts/check-layers.sh)
 #   make install PREFIX=/usr/local DESTDIR=  (headers, libraries, gnet.pc,
 #                   gnetd in bin/, the modules in lib/gnet/modules/)
-#   make bench      gnet against raw epoll, libuv, libevent, nginx (bench/README.md;
-#                   QUICK=1 for a smoke run); not part of make test
+#   make bench      gnet against raw epoll, libuv, libevent, nginx, redis-server
+#                   (bench/README.md; QUICK=1 for a smoke run); not part of make test
+#   make bench-resp the RESP suite alone: gnetd + resp against redis-server
 #
 # VARIANT selects the flavour; each builds into its own folder so they never
 # mix objects: release (default), asan, tsan.
@@ -97,7 +98,7 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples modules tools tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench install clean
+.PHONY: all lib examples modules tools tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench bench-resp install clean
 
 all: lib examples modules tools tests
 
@@ -230,6 +231,11 @@ run: deps
 bench: deps
 	@bash scripts/deps-bench.sh
 	@bash bench/run.sh
+
+# The RESP suite alone (redis-server against gnetd + the resp module;
+# bench/README.md): redis-server and redis-benchmark come with deps.
+bench-resp: deps
+	@SUITES=resp bash bench/run.sh
 
 install: lib modules tools
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/instr.sh -- user-space instructions per echoed message of echo
-# servers, or per HTTP request of HTTP servers, counted by callgrind.
+# servers, or per HTTP request of HTTP servers, or per RESP request of
+# Redis-protocol servers, counted by callgrind.
 #
-#   bash bench/instr.sh [-m echo|http] [-c CONNS] [-s SIZE] [-d DEPTH]
-#                       [-t SHORT,LONG] SERVER...
+#   bash bench/instr.sh [-m echo|http|resp] [-c CONNS] [-s SIZE] [-d DEPTH]
+#                       [-t SHORT,LONG] [-T TESTS] SERVER...
 #
 # A SERVER is a binary, or a quoted command line in which @PORT@ stands
 # for the port (otherwise "--port PORT" is appended), e.g.
@@ -11,7 +12,22 @@
 #    build/release/modules/http.so listen=tcp://127.0.0.1:@PORT@"
 # echo mode drives bench/load at depth 1; http mode drives wrk with CONNS
 # connections, pipelining DEPTH requests (bench/pipeline.lua) when DEPTH
-# is above 1, and counts the requests wrk completed.
+# is above 1, and counts the requests wrk completed. resp mode drives
+# redis-benchmark with CONNS clients, -P DEPTH, the comma-separated TESTS
+# (default set,get,incr) one after the other, SHORT and LONG requests per
+# test (-n; default 5000,15000: with it, a short and a long run are counts
+# of requests, not seconds), keys drawn from 100000; a request is any of
+# them, so the figure is the mix's mean. E.g., redis-server against gnetd
+# with the resp module, one client, no pipelining:
+#   bash bench/instr.sh -m resp -c 1 -d 1 \
+#     "redis-server --port @PORT@ --bind 127.0.0.1 --save --appendonly no --io-threads 1" \
+#     "build/release/tools/gnetd --loops 1 --loadmodule
+#      build/release/modules/resp.so listen=tcp://127.0.0.1:@PORT@"
+# ("--save" alone is redis 7's empty save list: the command line is split
+# on blanks, so '' would not be an empty word.) Beside the wall-clock
+# noise CPU time has, redis-server's serverCron (10 times a second) runs
+# for longer in the long run: its instructions are counted in with the
+# requests', a few percent at most with the defaults.
 #
 # Why: with one connection at depth 1 the servers make the same three
 # syscalls per round trip (epoll_wait, read, write or send) and the kernel
@@ -31,41 +47,51 @@
 # messages a read takes, and with them the count. CONNS > 1 is allowed,
 # with the same caveat for how many events one epoll_wait returns.
 #
-# Prints one line per BIN: "instr BIN CONNS SIZE INSTRUCTIONS_PER_MSG".
+# Prints one line per BIN: "instr BIN CONNS SIZE INSTRUCTIONS_PER_MSG"
+# (http mode: SIZE is "dDEPTH"; resp mode: "resp-dDEPTH").
 #
-# Needs: valgrind, build/bench/load (bash bench/run.sh builds it).
+# Needs: valgrind, build/bench/load (bash bench/run.sh builds it); wrk
+# for http, redis-benchmark for resp.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOAD=$ROOT/build/bench/load
-CONNS=1 SIZE=64 SHORT=1 LONG=3 MODE=echo DEPTH=1
+CONNS=1 SIZE=64 SHORT= LONG= MODE=echo DEPTH=1 TESTS=set,get,incr
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
 
 usage() {
-	echo "usage: instr.sh [-m echo|http] [-c CONNS] [-s SIZE] [-d DEPTH] [-t SHORT,LONG] SERVER..." >&2
+	echo "usage: instr.sh [-m echo|http|resp] [-c CONNS] [-s SIZE] [-d DEPTH] [-t SHORT,LONG] [-T TESTS] SERVER..." >&2
 	exit 2
 }
 
-while getopts c:s:t:m:d: opt; do
+while getopts c:s:t:m:d:T: opt; do
 	case $opt in
 	c) CONNS=$OPTARG ;; s) SIZE=$OPTARG ;; m) MODE=$OPTARG ;; d) DEPTH=$OPTARG ;;
 	t) SHORT=${OPTARG%,*} LONG=${OPTARG#*,} ;;
+	T) TESTS=$OPTARG ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -ge 1 ] || usage
+# Seconds of load, or in resp mode requests per test.
+if [ "$MODE" = resp ]; then
+	SHORT=${SHORT:-5000} LONG=${LONG:-15000}
+else
+	SHORT=${SHORT:-1} LONG=${LONG:-3}
+fi
 for v in "$CONNS" "$SIZE" "$SHORT" "$LONG" "$DEPTH"; do
 	[[ $v =~ ^[0-9]+$ && $v -ge 1 ]] || usage
 done
-[ "$MODE" = echo ] || [ "$MODE" = http ] || usage
+[[ $TESTS =~ ^[a-z]+(,[a-z]+)*$ ]] || usage
+case $MODE in echo | http | resp) ;; *) usage ;; esac
 [ "$LONG" -gt "$SHORT" ] || { echo "instr.sh: LONG must exceed SHORT" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "instr.sh: valgrind is not installed" >&2; exit 1; }
-if [ "$MODE" = echo ]; then
-	[ -x "$LOAD" ] || { echo "instr.sh: $LOAD is missing (bash bench/run.sh builds it)" >&2; exit 1; }
-else
-	command -v wrk >/dev/null || { echo "instr.sh: wrk is not installed" >&2; exit 1; }
-fi
+case $MODE in
+echo) [ -x "$LOAD" ] || { echo "instr.sh: $LOAD is missing (bash bench/run.sh builds it)" >&2; exit 1; } ;;
+http) command -v wrk >/dev/null || { echo "instr.sh: wrk is not installed" >&2; exit 1; } ;;
+resp) command -v redis-benchmark >/dev/null || { echo "instr.sh: redis-benchmark is not installed (redis-tools)" >&2; exit 1; } ;;
+esac
 
 WORK=$(mktemp -d /tmp/gnet-instr.XXXXXX)
 SERVER=
@@ -88,7 +114,9 @@ start() {
 	    "${argv[@]}" >"$WORK/server.log" 2>&1 &
 	SERVER=$!
 	for i in $(seq 300); do
-		grep -q listening "$WORK/server.log" && return 0
+		# gnetd and the examples print "listening", redis-server "Ready
+		# to accept connections".
+		grep -Eq 'listening|Ready to accept' "$WORK/server.log" && return 0
 		kill -0 "$SERVER" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -98,6 +126,7 @@ start() {
 }
 
 # count BIN SECONDS: prints "INSTRUCTIONS MESSAGES" of one run, or fails.
+# (resp mode: SECONDS is the requests per test.)
 count() {
 	local bin=$1 secs=$2 port out=$WORK/cg.out i msgs ir
 	# Ports below Linux's ephemeral range (32768 up), where a client
@@ -118,6 +147,15 @@ count() {
 		"$LOAD" --addr "tcp://127.0.0.1:$port" --conns "$CONNS" --size "$SIZE" \
 		    --depth 1 --duration "$secs" --warmup 0 --cpu "$LOAD_CPU" \
 		    >"$WORK/load.out" 2>&1 || true
+	elif [ "$MODE" = resp ]; then
+		# Every request of every test completes or redis-benchmark fails:
+		# it exits 1 on an error reply, and the run gives no count.
+		if taskset -c "$LOAD_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CONNS" \
+		    -n "$secs" -r 100000 -P "$DEPTH" -t "$TESTS" --csv >"$WORK/rb.out" 2>&1; then
+			echo "RESULT msgs=$((secs * $(tr ',' '\n' <<<"$TESTS" | wc -l)))" >"$WORK/load.out"
+		else
+			cp "$WORK/rb.out" "$WORK/load.out"
+		fi
 	else
 		local wrk=(taskset -c "$LOAD_CPU" wrk -t 1 -c "$CONNS" -d "${secs}s")
 		[ "$DEPTH" -le 1 ] || wrk+=(-s "$ROOT/bench/pipeline.lua")
@@ -159,11 +197,14 @@ label() {
 	echo "$name"
 }
 
-# In http mode the size column is the pipelining depth.
-[ "$MODE" = echo ] || SIZE=d$DEPTH
+# In http mode the size column is the pipelining depth; in resp mode
+# too, marked as resp's.
+case $MODE in http) SIZE=d$DEPTH ;; resp) SIZE=resp-d$DEPTH ;; esac
 for bin in "$@"; do
 	read -ra first <<<"$bin"
-	[ -x "${first[0]}" ] || { echo "instr.sh: ${first[0]} is not an executable" >&2; exit 1; }
+	# A path, or a command on PATH (redis-server).
+	[ -x "${first[0]}" ] || [[ ${first[0]} != */* && -n $(type -P "${first[0]}") ]] ||
+	    { echo "instr.sh: ${first[0]} is not an executable" >&2; exit 1; }
 	if short=$(count "$bin" "$SHORT") && long=$(count "$bin" "$LONG"); then
 		awk -v bin="$(label "$bin")" -v c="$CONNS" -v s="$SIZE" -v a="$short" -v b="$long" 'BEGIN {
 			split(a, x, " "); split(b, y, " ")

@@ -11,6 +11,11 @@
 #           (depth 16 = bench/pipeline.lua)
 #   udp     gnet, raw epoll (one recvfrom/sendto per datagram): 64 peers,
 #           1 KiB datagrams, 4 and 16 in flight each, driven by bench/udp_load
+#   resp    redis-server (1 and 2 io-threads) and gnetd with the resp
+#           module (1 and 2 loops): SET, GET, INCR at -P 16 and -P 1,
+#           50 clients, driven by redis-benchmark; CPU per request and
+#           the ratio to redis-server with one thread. Skipped with a
+#           note while build/release/modules/resp.so is not built.
 #   memory  RSS of each echo server with IDLE_CONNS idle connections
 #   strace  syscalls per message, gnet echo vs raw epoll, 64 x 64 B x 16
 #   instr   user-space instructions per message of each echo server,
@@ -33,7 +38,8 @@
 # Environment: DURATION (s, default 3), WARMUP (s, 1), REPEATS (5),
 # QUICK=1 (a tiny matrix: 1 s runs, 1 repeat, 1000 idle connections),
 # IDLE_CONNS (10000), SERVER_CPU (0), LOAD_CPU (1), PORT_BASE (19500),
-# INSTR=0 (skip the instruction counts).
+# INSTR=0 (skip the instruction counts), SUITES (which suites run; all by
+# default), and the RESP_* knobs below.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +60,24 @@ fi
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19500}
+# The suites to run, in this order whatever order SUITES names them in
+# ("make bench-resp" is SUITES=resp).
+SUITES=${SUITES:-echo http udp resp memory strace instr}
+# The resp suite. RESP_THREADS: the thread counts compared, each as
+# redis-server --io-threads N (redis-ioN) against gnetd --loops N
+# (gnetd-lN); a server with more than one thread gets every CPU, so it
+# shares LOAD_CPU with redis-benchmark. RESP_REQUESTS: requests per
+# measured run (-n); by default sized for about DURATION seconds on a 2-core
+# VM (redis-server: ~900k SET/s at -P 16, ~115k at -P 1), so the two
+# depths are measured over a similar time.
+RESP_MODULE=${RESP_MODULE:-$ROOT/build/release/modules/resp.so}
+RESP_THREADS=${RESP_THREADS:-1 2}
+RESP_TESTS=${RESP_TESTS:-set get incr}
+RESP_DEPTHS=${RESP_DEPTHS:-16 1}
+RESP_CLIENTS=${RESP_CLIENTS:-50}
+RESP_KEYSPACE=${RESP_KEYSPACE:-100000}
+RESP_REQUESTS=${RESP_REQUESTS:-}
+RESP_TIMEOUT=${RESP_TIMEOUT:-120}
 
 BIN=$ROOT/build/bench
 GNET_BIN=$ROOT/build/release/examples
@@ -84,9 +108,19 @@ check_number() {
 	[[ $2 =~ ^[0-9]+$ && $2 -ge $3 ]] || { log "run: $1=$2: need an integer >= $3"; exit 2; }
 }
 
+# selected SUITE: whether SUITES names it.
+selected() {
+	[[ " $SUITES " == *" $1 "* ]]
+}
+
 build() {
 	log "run: building (make examples modules tools VARIANT=release, peers, load generators)"
 	make -s examples modules tools VARIANT=release
+	# The resp suite (and its instruction counts) needs none of the peers
+	# nor the load generators, nor libuv/libevent installed:
+	# redis-server and redis-benchmark are Debian's.
+	selected echo || selected http || selected udp || selected memory ||
+	    selected strace || return 0
 	mkdir -p "$BIN"
 	local p
 	for p in raw_epoll_echo raw_epoll_http raw_udp_echo; do
@@ -106,6 +140,7 @@ build() {
 
 server_argv() {
 	local key=$1 port=$2 dir
+	CPUS=$SERVER_CPU
 	case $key in
 	echo:gnet)      ARGV=("$GNET_BIN/echo" --loops 1 --port "$port") ;;
 	echo:raw_epoll) ARGV=("$BIN/raw_epoll_echo" --port "$port") ;;
@@ -122,17 +157,43 @@ server_argv() {
 		ARGV=(nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf") ;;
 	udp:gnet)       ARGV=("$GNET_BIN/udp_echo" --loops 1 --port "$port") ;;
 	udp:raw_epoll)  ARGV=("$BIN/raw_udp_echo" --port "$port") ;;
+	resp:redis-io*) resp_redis_argv "${key#resp:redis-io}" "$port" ;;
+	resp:gnetd-l*)
+		ARGV=("$GNET_TOOLS/gnetd" --loops "${key#resp:gnetd-l}" --loadmodule \
+		    "$RESP_MODULE" "listen=tcp://127.0.0.1:$port")
+		resp_cpus "${key#resp:gnetd-l}" ;;
 	*) log "run: no server $key"; return 1 ;;
 	esac
 }
 
-# Ready when it prints its "listening" line (nginx prints none: then when
-# the port accepts a TCP connection).
+# redis-server --io-threads N, persistence off (nothing but the requests
+# costs CPU: no RDB fork, no AOF write), its files in $WORK. With N > 1
+# the threads also read and parse (io-threads-do-reads): by default
+# they only write.
+resp_redis_argv() {
+	local n=$1 port=$2 dir=$WORK/redis-$2
+	mkdir -p "$dir"
+	ARGV=(redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no
+	      --daemonize no --dir "$dir" --io-threads "$n")
+	[ "$n" -le 1 ] || ARGV+=(--io-threads-do-reads yes)
+	resp_cpus "$n"
+}
+
+# A server of one thread runs on SERVER_CPU like every other server; one
+# of more threads gets every CPU (here both: it then shares LOAD_CPU with
+# the load generator, which the resp table notes).
+resp_cpus() {
+	[ "$1" -le 1 ] || CPUS=0-$(($(nproc) - 1))
+}
+
+# Ready when it prints its "listening" line (redis-server: "Ready to
+# accept connections"; nginx prints none: then when the port accepts a
+# TCP connection).
 wait_ready() {
 	local pid=$1 port=$2 out=$3 i
 	for i in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		grep -q 'listening' "$out" 2>/dev/null && return 0
+		grep -Eq 'listening|Ready to accept' "$out" 2>/dev/null && return 0
 		if [[ ${ARGV[0]} == nginx ]] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			return 0
 		fi
@@ -152,12 +213,13 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# start_server KEY: on a fresh port, pinned to SERVER_CPU.
+# start_server KEY: on a fresh port, pinned to SERVER_CPU (or the CPUs
+# server_argv sets).
 start_server() {
 	local key=$1 port=$NEXT_PORT out=$WORK/${1/:/_}.$NEXT_PORT.log pid
 	NEXT_PORT=$((NEXT_PORT + 1))
 	server_argv "$key" "$port" || return 1
-	taskset -c "$SERVER_CPU" "${ARGV[@]}" >"$out" 2>&1 &
+	taskset -c "$CPUS" "${ARGV[@]}" >"$out" 2>&1 &
 	pid=$!
 	STARTED+=("$pid")
 	if ! wait_ready "$pid" "$port" "$out"; then
@@ -273,6 +335,78 @@ wrk_result() {
 	}'
 }
 
+# redis-benchmark, one test (SIZE: set, get, incr) at DEPTH pipelined
+# requests per client, keys drawn from RESP_KEYSPACE. It has no duration
+# and no warm-up: an unmeasured pass of a tenth of the requests runs
+# first (unless WARMUP=0), then the CPU is read right before and right
+# after the measured pass and divided by its requests. One test per
+# invocation, so each test's CPU is its own. redis-benchmark exits 1 on
+# an error reply (say, a command the server does not know): that run
+# fails, and so does one whose CSV has no row for the test.
+drive_resp() {
+	local n pass
+	n=$(resp_requests "$4")
+	for pass in warmup measure; do
+		if [ "$pass" = warmup ]; then
+			[ "$6" = 0 ] && continue
+			resp_once "$1" "$2" "$3" "$4" $((n / 10 > 0 ? n / 10 : 1)) \
+			    >"$OUT.csv" 2>"$OUT.err" || return 1
+			continue
+		fi
+		cpu_mark start
+		resp_once "$1" "$2" "$3" "$4" "$n" >"$OUT.csv" 2>"$OUT.err" || return 1
+		cpu_mark end
+	done
+	resp_result "$7" "$2" "$3" "$4" "$n" <"$OUT.csv" >"$OUT"
+}
+
+# Requests per measured run at DEPTH: RESP_REQUESTS, or DURATION seconds
+# at a rate a 2-core VM reaches.
+resp_requests() {
+	if [ -n "$RESP_REQUESTS" ]; then
+		echo "$RESP_REQUESTS"
+	elif [ "$1" -gt 1 ]; then
+		echo $((DURATION * 800000))
+	else
+		echo $((DURATION * 100000))
+	fi
+}
+
+# resp_once PORT CLIENTS TEST DEPTH REQUESTS. redis-benchmark waits
+# forever for a reply that never comes (a server that drops a request, or
+# answers something it cannot parse): RESP_TIMEOUT seconds bound a run,
+# which then fails with a note.
+resp_once() {
+	local rc=0 err
+	taskset -c "$LOAD_CPU" timeout -k 5 "$RESP_TIMEOUT" redis-benchmark -h 127.0.0.1 \
+	    -p "$1" -c "$2" -n "$5" -r "$RESP_KEYSPACE" -P "$4" -t "$3" --csv 2>"$OUT.rb" || rc=$?
+	cat "$OUT.rb" >&2
+	err=$(grep -m1 'Error' "$OUT.rb" || true)
+	[ "$rc" != 124 ] || echo "redis-benchmark: no result within RESP_TIMEOUT=$RESP_TIMEOUT s" >&2
+	# The last line of stderr is measure's note of the failure: the
+	# status, with redis-benchmark's own "Error..." line when it printed one.
+	[ "$rc" = 0 ] || echo "redis-benchmark exited with status $rc${err:+: $err}" >&2
+	return "$rc"
+}
+
+# redis-benchmark's CSV row as a RESULT line (latency ms -> µs). Its 7.x
+# CSV has p50/p95/p99 columns, found by name; an older one without them
+# leaves p99 empty (n/a).
+resp_result() {
+	awk -F'"' -v label="$1" -v conns="$2" -v test="$3" -v depth="$4" -v n="$5" '
+	NR == 1 { for (i = 2; i <= NF; i += 2) col[$i] = i; next }
+	toupper($2) == toupper(test) && $(col["rps"]) + 0 > 0 {
+		rate = $(col["rps"])
+		p50 = ("p50_latency_ms" in col) ? sprintf("%.0f", $(col["p50_latency_ms"]) * 1000) : ""
+		p99 = ("p99_latency_ms" in col) ? sprintf("%.0f", $(col["p99_latency_ms"]) * 1000) : ""
+	}
+	END {
+		if (rate == "") exit 1
+		printf "RESULT label=%s mode=resp conns=%d size=0 depth=%d secs=%.3f msgs=%d msgs_per_s=%.0f mb_per_s= p50_us=%s p99_us=%s p999_us= errors=0\n",
+		    label, conns, depth, n / rate, n, rate, p50, p99
+	}'
+}
+
 # field KEY FILE: a key=value from the RESULT line in FILE.
 field() {
 	grep -m1 '^RESULT ' "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
@@ -284,8 +418,9 @@ field() {
 # Drivers with a warm-up of their own (load, udp_load) are sampled from
 # the script: /proc is read a little after the warm-up ends and a little
 # before the measured window closes, and the CPU is divided by msgs/s x the
-# sampled wall time. drive_http marks its own window around the measured
-# wrk pass (cpu_mark) and the CPU is divided by the requests wrk counted.
+# sampled wall time. drive_http and drive_resp mark their own window
+# around the measured pass (cpu_mark) and the CPU is divided by the
+# requests it counted.
 
 cpu_mark() {
 	local t c
@@ -297,7 +432,8 @@ cpu_mark() {
 # measure SUITE FRAMEWORK CELL REP CONNS SIZE DEPTH: appends a row to $RAW.
 measure() {
 	local suite=$1 fw=$2 cell=$3 rep=$4 conns=$5 size=$6 depth=$7
-	local key=$suite:$fw status=ok pid lpid margin cpu msgs rate note=""
+	local key=$suite:$fw status=ok pid lpid margin cpu msgs rate note="" whole=0
+	case $suite in http | resp) whole=1 ;; esac
 	OUT=$WORK/run.$suite.$fw.${cell//\//_}.$rep
 	: >"$OUT.marks"
 	if ! server_alive "$key"; then
@@ -309,7 +445,7 @@ measure() {
 	"drive_$suite" "${SERVER_PORT[$key]}" "$conns" "$size" "$depth" \
 	    "$DURATION" "$WARMUP" "$fw/$cell" &
 	lpid=$!
-	if [ "$suite" != http ]; then
+	if [ "$whole" = 0 ]; then
 		margin=$(awk -v d="$DURATION" 'BEGIN { m = d / 10; print (m > 0.2 ? 0.2 : m) }')
 		sleep "$(awk -v w="$WARMUP" -v m="$margin" 'BEGIN { print w + m }')"
 		cpu_mark start
@@ -328,7 +464,7 @@ measure() {
 	fi
 	rate=$(field msgs_per_s "$OUT")
 	msgs=$(field msgs "$OUT")
-	cpu=$(awk -v rate="$rate" -v msgs="$msgs" -v whole="$([ "$suite" = http ] && echo 1 || echo 0)" '
+	cpu=$(awk -v rate="$rate" -v msgs="$msgs" -v whole="$whole" '
 		$1 == "start" { c0 = $2; t0 = $3 } $1 == "end" { c1 = $2; t1 = $3 }
 		END {
 			n = whole ? msgs : rate * (t1 - t0)
@@ -349,6 +485,7 @@ cell_name() { # CONNS SIZE DEPTH
 	local size=$2
 	case $size in
 	0|-) size="" ;;
+	*[!0-9]*) size="/$size" ;; # resp: the test's name
 	*) [ $((size % 1024)) -eq 0 ] && size="/$((size / 1024))KiB" || size="/${size}B" ;;
 	esac
 	echo "c$1$size/d$3"
@@ -467,6 +604,8 @@ strace_table() {
 
 # User-space instructions per message (bench/instr.sh), one line per
 # server and cell in $WORK/instr.txt: "FRAMEWORK CONNS SIZE COUNT".
+# The cells of the suites selected: echo's and http's if either is,
+# resp's if it is.
 instr_cells() {
 	if [ "$QUICK" = 1 ]; then
 		echo "1 64"
@@ -478,6 +617,8 @@ instr_cells() {
 instr_all() {
 	local cell c s fw d
 	command -v valgrind >/dev/null || { log "run: no valgrind: no instruction counts"; return 0; }
+	selected resp && instr_resp
+	selected echo || selected http || return 0
 	while read -r c s; do
 		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -c "$c" -s "$s" \
 		    "$GNET_BIN/echo" "$BIN/raw_epoll_echo" "$BIN/libuv_echo" "$BIN/libevent_echo" |
@@ -506,12 +647,34 @@ instr_all() {
 	done
 }
 
+# RESP: redis-server (one thread) against gnetd + resp (one loop), one
+# redis-benchmark client at depth 1 and 16, SET+GET+INCR (instr.sh -m
+# resp); the size column holds "resp-dDEPTH".
+instr_resp() {
+	# "--save" alone is redis 7's empty save list (instr.sh splits the
+	# command line on blanks, so '' would not be an empty word).
+	local d servers=("redis-server --port @PORT@ --bind 127.0.0.1 --save --appendonly no --io-threads 1")
+	[ -f "$RESP_MODULE" ] &&
+	    servers+=("$GNET_TOOLS/gnetd --loops 1 --loadmodule $RESP_MODULE listen=tcp://127.0.0.1:@PORT@")
+	for d in 1 16; do
+		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -m resp -c 1 -d "$d" \
+		    "${servers[@]}" |
+		while read -r _ bin c s n; do
+			case ${bin##*/} in
+			redis-server) fw=redis-io1 ;; gnetd+*) fw=gnetd-l1 ;; *) fw=${bin##*/} ;;
+			esac
+			echo "$fw $c $s $n"
+		done >>"$WORK/instr.txt" || log "run: FAIL RESP instruction counts d$d"
+	done
+}
+
 instr_table() {
 	[ -s "$WORK/instr.txt" ] || return 0
 	echo
 	echo "User-space instructions per echoed message (echo cells, depth 1) or HTTP request"
-	echo "(http cells: wrk, one connection; gnetd = the http module) -- callgrind, bench/instr.sh:"
-	awk '{ cell = $3 ~ /^d/ ? "http c" $2 "/" $3 : "c" $2 "/" $3 "B/d1"; v[cell, $1] = $4
+	echo "(http cells: wrk, one connection; gnetd = the http module) or RESP request (resp"
+	echo "cells: redis-benchmark, one client, SET+GET+INCR) -- callgrind, bench/instr.sh:"
+	awk "$AWK_INSTR_CELL"'{ cell = instr_cell($2, $3); v[cell, $1] = $4
 	       if (!(cell in seen)) { seen[cell]; order[++n] = cell }
 	       if (!($1 in fws)) { fws[$1]; fo[++m] = $1 } }
 	END {
@@ -523,6 +686,13 @@ instr_table() {
 		}
 	}' "$WORK/instr.txt"
 }
+
+# awk: instr_cell(conns, size), the cell of an instr.txt line.
+AWK_INSTR_CELL='
+function instr_cell(c, s) {
+	if (s ~ /^resp-/) { sub(/^resp-/, "", s); return "resp c" c "/" s }
+	return s ~ /^d/ ? "http c" c "/" s : "c" c "/" s "B/d1"
+}'
 
 # ---------------------------------------------------------------------------
 # Report: medians, ratios, table, CSV, chart.
@@ -537,7 +707,8 @@ function median(v, m,    a, b, t) {
 }'
 
 # The median run of each (suite, framework, cell) by CPU per million
-# messages, and its ratio to raw_epoll: the median, over the repeats, of
+# messages, and its ratio to raw_epoll (in the resp suite to redis-io1,
+# redis-server with one thread): the median, over the repeats, of
 # the framework's CPU divided by raw_epoll's CPU in the same repeat. A
 # repeat measures every framework of a cell back to back, so a slow spell
 # of the machine (a whole run in the wake-per-event regime, a noisy
@@ -568,7 +739,7 @@ summarise() {
 			k = order[i]; split(k, kk, SUBSEP)
 			if (med[k] == "") { print kk[1], kk[2], kk[3], runs[k], 0, "", "", "", "", "", ""; continue }
 			split(med[k], f, ",")
-			ref = kk[1] SUBSEP "raw_epoll" SUBSEP kk[3]
+			ref = kk[1] SUBSEP (kk[1] == "resp" ? "redis-io1" : "raw_epoll") SUBSEP kk[3]
 			delete r; m = 0
 			for (rep in reps)
 				if (((k, rep) in at) && ((ref, rep) in at) && at[ref, rep] > 0)
@@ -628,7 +799,8 @@ print_table() {
 	local csv=$1
 	echo "gnet benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
 	echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; ${DURATION} s measured after ${WARMUP} s warm-up; median of $REPEATS"
-	echo "(vs raw: the median over the repeats of the CPU ratio to raw_epoll within each repeat)"
+	echo "(vs raw: the median over the repeats of the CPU ratio to raw_epoll within each repeat;"
+	echo " resp rows: to redis-io1, and CPU s/1M = CPU µs per request)"
 	echo
 	awk -F, '
 	NR == 1 { printf "%-6s %-10s %-16s %12s %9s %9s %11s %8s\n", "suite", "framework", "cell", "msgs/s", "MB/s", "p99 us", "CPU s/1M", "vs raw"; next }
@@ -641,6 +813,73 @@ print_table() {
 		awk -F, '{ if ($4 != "ok") printf "  %-10s FAIL\n", $2
 		           else printf "  %-10s %8s KiB idle %8s KiB loaded %7s B/conn\n", $2, $5, $6, $7 }' "$WORK/mem.csv"
 	fi
+}
+
+# resp_table CSV: the resp suite, one table per pipeline depth, from the
+# summary CSV (the median run's rps, p99 and CPU) and the runs in $RAW
+# (the ratios, pair by pair within each repeat, as pairs_table does):
+# every server against redis-io1, and gnetd-lN against redis-ioN, the
+# redis-server with as many threads, in CPU per request and in rps.
+resp_table() {
+	local csv=$1 d fws="" n
+	grep -q '^resp,' "$csv" || [ -n "${RESP_NOTE:-}" ] || return 0
+	for n in $RESP_THREADS; do fws+="redis-io$n gnetd-l$n "; done
+	for d in $RESP_DEPTHS; do
+		echo
+		echo "RESP at -P $d: redis-benchmark -c $RESP_CLIENTS -r $RESP_KEYSPACE -P $d -t TEST, $(resp_requests "$d") requests per run, median of $REPEATS"
+		echo "(CPU us/req: server CPU, all threads, per request; CPU vs X: median over the repeats of the server's CPU"
+		echo " per request over X's in the same repeat, with the repeats where it used less; rps vs X: the same for rps;"
+		echo " servers of more than one thread (*) run on every CPU and share CPU $LOAD_CPU with redis-benchmark)"
+		[ -z "${RESP_NOTE:-}" ] || echo "$RESP_NOTE"
+		awk -F, -v depth="d$d" -v clients="$RESP_CLIENTS" -v fws="$fws" -v tests="$RESP_TESTS" "$AWK_MEDIAN"'
+		function pair(cell, a, b, col,    r, m, w, rep) {
+			delete r; m = 0; w = 0
+			for (rep in reps)
+				if (((cell, a, rep, col) in v) && ((cell, b, rep, col) in v) && v[cell, b, rep, col] > 0) {
+					r[++m] = v[cell, a, rep, col] / v[cell, b, rep, col]
+					if (r[m] < 1) w++
+				}
+			return m ? sprintf("%.3f (%d/%d)", median(r, m), w, m) : "-"
+		}
+		FNR == NR { if ($1 == "resp" && FNR > 1) sum[$3, $2] = $0; next }
+		$1 == "resp" && $5 == "ok" && $9 != "nan" {
+			v[$3, $2, $4, 6] = $6; v[$3, $2, $4, 9] = $9; reps[$4]
+		}
+		END {
+			nf = split(fws, fw, " "); nt = split(tests, tt, " ")
+			printf "  %-11s %-5s %10s %8s %11s %16s %16s %16s\n", "server", "test", "rps", "p99 us",
+			    "CPU us/req", "CPU vs redis-io1", "CPU vs redis-ioN", "rps vs redis-ioN"
+			for (t = 1; t <= nt; t++) {
+				cell = "c" clients "/" tt[t] "/" depth
+				for (j = 1; j <= nf; j++) {
+					f = fw[j]; name = f; threads = f; sub(/^[a-z]+-[a-z]+/, "", threads)
+					if (threads + 0 > 1) name = name "*"
+					if (!((cell, f) in sum)) continue
+					split(sum[cell, f], s, ",")
+					if (s[5] == 0) { printf "  %-11s %-5s %10s\n", name, tt[t], "FAIL"; continue }
+					peer = "redis-io" threads
+					vs1 = (f == "redis-io1") ? "1.000" : pair(cell, f, "redis-io1", 9)
+					vsn = (f ~ /^gnetd/) ? pair(cell, f, peer, 9) : ""
+					rpsn = (f ~ /^gnetd/) ? pair(cell, f, peer, 6) : ""
+					out = sprintf("  %-11s %-5s %10s %8s %11s %16s %16s %16s", name, tt[t], s[6],
+					    (s[8] == "" ? "n/a" : s[8]), s[9], vs1, vsn, rpsn)
+					sub(/ +$/, "", out)
+					print out
+				}
+			}
+			# The target: gnetd with one loop at most 0.7x redis-server
+			# with one thread in CPU per request, on every test.
+			line = ""
+			for (t = 1; t <= nt; t++) {
+				cell = "c" clients "/" tt[t] "/" depth
+				r = pair(cell, "gnetd-l1", "redis-io1", 9)
+				if (r == "-") continue
+				split(r, x, " ")
+				line = line sprintf(" %s %s %s;", tt[t], x[1], (x[1] + 0 <= 0.7 ? "met" : "MISSED"))
+			}
+			if (line != "") print "  goal, gnetd-l1 CPU/req <= 0.70 x redis-io1:" line
+		}' "$csv" "$RAW"
+	done
 }
 
 # chart CSV PNG COLUMN TITLE YLABEL GNUPLOT-SETTINGS: one bar per framework
@@ -705,13 +944,15 @@ report() {
 	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
 	if [ -s "$WORK/instr.txt" ]; then
 		echo "framework,cell,instructions_per_msg" >"$RESULTS/instr.csv"
-		awk '{ printf "%s,%s,%s\n", $1, $3 ~ /^d/ ? "http c" $2 "/" $3 : "c" $2 "/" $3 "B/d1", $4 }' \
+		awk "$AWK_INSTR_CELL"'{ printf "%s,%s,%s\n", $1, instr_cell($2, $3), $4 }' \
 		    "$WORK/instr.txt" >>"$RESULTS/instr.csv"
 	fi
 	{ print_table "$csv"
 	  pairs_table echo gnet "" "Echo, gnet against each peer within each repeat (median of gnet CPU / peer CPU; repeats where gnet used less):"
 	  pairs_table http gnetd gnet "HTTP, the http module in gnetd against examples/http.c within each repeat (median of module CPU / example CPU; repeats where the module used less):"
-	  strace_table; instr_table; } | tee "$RESULTS/latest.txt"
+	  resp_table "$csv"
+	  ! selected strace || strace_table
+	  instr_table; } | tee "$RESULTS/latest.txt"
 	charts "$csv" "$RESULTS"
 	log "run: CSV $csv (and $RESULTS/$stamp.csv); table $RESULTS/latest.txt"
 }
@@ -732,6 +973,38 @@ echo_cells() {
 			done
 		done
 	done
+}
+
+# "CLIENTS TEST DEPTH": every test at every depth.
+resp_cells() {
+	local d t
+	for d in $RESP_DEPTHS; do
+		for t in $RESP_TESTS; do
+			echo "$RESP_CLIENTS $t $d"
+		done
+	done
+}
+
+# The resp suite: redis-server with RESP_THREADS io-threads against gnetd
+# with as many loops. gnetd's side runs only once the module is built
+# (until it is, the suite measures redis-server alone and says so).
+run_resp() {
+	local fws="" n cells
+	command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || {
+		log "run: redis-server or redis-benchmark is not installed (scripts/deps.sh): no resp suite"
+		return 0
+	}
+	RESP_NOTE=""
+	if [ ! -f "$RESP_MODULE" ]; then
+		RESP_NOTE="gnetd+resp: not built, skipped ($RESP_MODULE is missing)"
+		log "run: $RESP_NOTE"
+	fi
+	for n in $RESP_THREADS; do
+		fws+="redis-io$n "
+		[ -n "$RESP_NOTE" ] || fws+="gnetd-l$n "
+	done
+	mapfile -t cells < <(resp_cells)
+	run_suite resp "${fws% }" "${cells[@]}"
 }
 
 http_cells() {
@@ -759,27 +1032,47 @@ main() {
 	check_number WARMUP "$WARMUP" 0
 	check_number REPEATS "$REPEATS" 1
 	check_number IDLE_CONNS "$IDLE_CONNS" 1
+	check_number RESP_CLIENTS "$RESP_CLIENTS" 1
+	check_number RESP_KEYSPACE "$RESP_KEYSPACE" 1
+	[ -z "$RESP_REQUESTS" ] || check_number RESP_REQUESTS "$RESP_REQUESTS" 1
+	check_number RESP_TIMEOUT "$RESP_TIMEOUT" 1
+	for fw in $RESP_THREADS $RESP_DEPTHS; do check_number "RESP_THREADS/RESP_DEPTHS" "$fw" 1; done
+	for fw in $SUITES; do
+		case $fw in
+		echo | http | udp | resp | memory | strace | instr) ;;
+		*) log "run: SUITES: no suite $fw (echo http udp resp memory strace instr)"; exit 2 ;;
+		esac
+	done
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	[ -f bench/load.c ] || { log "run: bench/load.c is missing"; exit 1; }
 	build
 	: >"$RAW"
-	mapfile -t cells < <(echo_cells)
-	run_suite echo "gnet raw_epoll libuv libevent" "${cells[@]}"
-	mapfile -t cells < <(http_cells)
-	run_suite http "gnet gnetd raw_epoll nginx" "${cells[@]}"
+	if selected echo; then
+		mapfile -t cells < <(echo_cells)
+		run_suite echo "gnet raw_epoll libuv libevent" "${cells[@]}"
+	fi
+	if selected http; then
+		mapfile -t cells < <(http_cells)
+		run_suite http "gnet gnetd raw_epoll nginx" "${cells[@]}"
+	fi
 	# The issue's cell (4 in flight), and 16 in flight, where consecutive
 	# replies to one peer are common enough for GSO runs to pay.
-	run_suite udp "gnet raw_epoll" "64 1024 4" "64 1024 16"
-	log "run: memory with $IDLE_CONNS idle connections"
-	for fw in gnet raw_epoll libuv libevent; do
-		memory_one "$fw"
-	done
-	log "run: syscalls per message (strace)"
-	for fw in gnet raw_epoll; do
-		strace_one "$fw"
-	done
-	if [ "${INSTR:-1}" != 0 ]; then
+	selected udp && run_suite udp "gnet raw_epoll" "64 1024 4" "64 1024 16"
+	selected resp && run_resp
+	if selected memory; then
+		log "run: memory with $IDLE_CONNS idle connections"
+		for fw in gnet raw_epoll libuv libevent; do
+			memory_one "$fw"
+		done
+	fi
+	if selected strace; then
+		log "run: syscalls per message (strace)"
+		for fw in gnet raw_epoll; do
+			strace_one "$fw"
+		done
+	fi
+	if selected instr && [ "${INSTR:-1}" != 0 ]; then
 		log "run: user-space instructions per message (callgrind)"
 		instr_all
 	fi
