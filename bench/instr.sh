@@ -56,7 +56,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOAD=$ROOT/build/bench/load
-CONNS=1 SIZE=64 SHORT= LONG= MODE=echo DEPTH=1 TESTS=set,get,incr
+CONNS=1 SIZE=64 SHORT='' LONG='' MODE=echo DEPTH=1 TESTS=set,get,incr
 SERVER_CPU=${SERVER_CPU:-0} LOAD_CPU=${LOAD_CPU:-1}
 
 usage() {
