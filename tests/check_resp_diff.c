@@ -132,14 +132,17 @@ add_generated(tn_resp_corpus_t *c)
  * The runner.
  */
 
+/* A command on a server's control connection; a server that no longer
+ * answers fails the test with what it printed (a crash's report). */
 static void
-control(int fd, const char *what, const char *want)
+control(tn_resp_server_t *s, int fd, const char *what, const char *want)
 {
 	char reply[128];
 
 	ck_assert_msg(tn_resp_call(fd, 1, (const char *[]){ what }, reply,
-	    sizeof reply, CONTROL_MS) > 0, "%s: no reply", what);
-	ck_assert_msg(strcmp(reply, want) == 0, "%s: got \"%s\"", what, reply);
+	    sizeof reply, CONTROL_MS) > 0 && strcmp(reply, want) == 0,
+	    "%s on %s: got \"%s\", want \"%s\"; its output:\n%s", what,
+	    s->spec, reply, want, tn_resp_server_log(s));
 }
 
 static int
@@ -179,8 +182,8 @@ run_corpus(const char *spec)
 
 		if (!selected(k))
 			continue;
-		control(ca, "FLUSHALL", "+OK\r\n");
-		control(cb, "FLUSHALL", "+OK\r\n");
+		control(&ref, ca, "FLUSHALL", "+OK\r\n");
+		control(&tested, cb, "FLUSHALL", "+OK\r\n");
 		tn_resp_run_case(k, ref.port, &ra);
 		tn_resp_run_case(k, tested.port, &rb);
 		ran++;
@@ -200,8 +203,8 @@ run_corpus(const char *spec)
 		tn_resp_run_free(&rb);
 	}
 	/* Whatever the cases did, both servers still serve. */
-	control(ca, "PING", "+PONG\r\n");
-	control(cb, "PING", "+PONG\r\n");
+	control(&ref, ca, "PING", "+PONG\r\n");
+	control(&tested, cb, "PING", "+PONG\r\n");
 	close(ca);
 	close(cb);
 	printf("resp_diff [redis vs %s]: %d cases in %lld ms, %d differ\n",
@@ -292,6 +295,42 @@ START_TEST(compare_sees_a_difference)
 }
 END_TEST
 
+/* An "ours:" reply is what a gnetd+resp run must answer, and only such
+ * a run: against redis-server the replies are compared as they are. */
+START_TEST(compare_expected_difference)
+{
+	static const char refused[] = "-ERR DB index is out of range\r\n";
+	static const char ok[] = "+OK\r\n";
+	tn_resp_corpus_t c = { 0 };
+	tn_resp_run_t ref = { .want = 1 }, ours = { .want = 1 };
+	char *report = NULL;
+
+	tn_resp_case_t *k = tn_resp_case_add(&c, "select-1", __FILE__);
+	cmd(k, 2, (const char *[]){ "SELECT", "1" });
+	k->masks[k->nmasks++] = (tn_resp_mask_t){ .kind = TN_MASK_OURS,
+	    .reply = 1, .bytes = (uint8_t *)strdup(refused),
+	    .len = strlen(refused) };
+	ref.in = (tn_resp_in_t){ .buf = (uint8_t *)strdup(ok), .len = 5,
+	    .complete = 5, .replies = 1 };
+	ours.in = (tn_resp_in_t){ .buf = (uint8_t *)strdup(refused),
+	    .len = strlen(refused), .complete = strlen(refused), .replies = 1 };
+	strcpy(ref.sync, "+PONG\r\n");
+	strcpy(ours.sync, "+PONG\r\n");
+	ck_assert(tn_resp_compare(k, &ref, &ours, 1, &report));
+	ck_assert_ptr_null(report);
+	/* The same answer from a server that is not ours is a difference. */
+	ck_assert(!tn_resp_compare(k, &ref, &ours, 0, &report));
+	free(report);
+	/* And ours answering as Redis does is one too. */
+	ck_assert(!tn_resp_compare(k, &ref, &ref, 1, &report));
+	ck_assert_ptr_nonnull(strstr(report, "ours:"));
+	free(report);
+	tn_resp_run_free(&ref);
+	tn_resp_run_free(&ours);
+	tn_resp_corpus_free(&c);
+}
+END_TEST
+
 /* The reader counts nested, nil and RESP3 replies, and waits for the
  * bytes that complete one. */
 START_TEST(reply_reader_counts)
@@ -338,6 +377,7 @@ suite(void)
 	tcase_add_test(tc, reply_reader_counts);
 	tcase_add_test(tc, corpus_escapes);
 	tcase_add_test(tc, compare_sees_a_difference);
+	tcase_add_test(tc, compare_expected_difference);
 	suite_add_tcase(s, tc);
 	tc = tn_tcase("corpus", TCASE_TIMEOUT_S);
 	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);

@@ -27,13 +27,21 @@
 #define PING_MS 500            /* one PING of the start-up poll */
 #define READ_CHUNK (64 * 1024)
 
+const char *
+tn_redis_server_path(void)
+{
+	const char *env = getenv(TN_REDIS_SERVER_ENV);
+
+	return env != NULL && *env != '\0' ? env : TN_REDIS_SERVER;
+}
+
 int
 tn_redis_available(const char *what)
 {
-	if (access(TN_REDIS_SERVER, X_OK) == 0)
+	if (access(tn_redis_server_path(), X_OK) == 0)
 		return 1;
 	printf("skipped: no redis-server (%s: %s is not installed)\n", what,
-	    TN_REDIS_SERVER);
+	    tn_redis_server_path());
 	fflush(stdout);
 	return 0;
 }
@@ -87,7 +95,7 @@ spawn(tn_redis_t *r)
 			dup2(devnull, STDIN_FILENO);
 		dup2(r->log, STDOUT_FILENO);
 		dup2(r->log, STDERR_FILENO);
-		execl(TN_REDIS_SERVER, TN_REDIS_SERVER, "--port", port,
+		execl(tn_redis_server_path(), "redis-server", "--port", port,
 		    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		    "--daemonize", "no", "--dir", r->dir.path, (char *)NULL);
 		_exit(127);

@@ -24,6 +24,8 @@
 #include "tmpdir.h"
 
 #define TN_REDIS_SERVER "/usr/bin/redis-server"
+/* Another redis-server binary, or a missing one to see the skip. */
+#define TN_REDIS_SERVER_ENV "GNET_REDIS_SERVER"
 #define TN_REDIS_START_MS 10000    /* from exec to the first PONG */
 #define TN_REDIS_STOP_MS 10000     /* from SIGTERM to exit */
 
@@ -34,7 +36,9 @@ typedef struct tn_redis {
 	tn_tmpdir_t dir;             /* its --dir */
 } tn_redis_t;
 
-/* 1 when TN_REDIS_SERVER is installed; else 0, after printing
+/* The binary: $GNET_REDIS_SERVER, else TN_REDIS_SERVER. */
+const char *tn_redis_server_path(void);
+/* 1 when that binary is installed; else 0, after printing
  * "skipped: no redis-server (what)" so a skipped test says so. */
 int tn_redis_available(const char *what);
 
