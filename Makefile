@@ -2,7 +2,7 @@
 #
 #   make            libgnet.a, libgnet.so, examples and tests (build/release)
 #   make run        install missing packages, build, start gnetd with the
-#                   echo (PORT, 9000) and HTTP (HTTP_PORT, 8080) modules
+#                   echo (PORT, 9000), HTTP (HTTP_PORT, 8080) and RESP (RESP_PORT, 6380) modules
 #   make test       run every test suite, then check-layers (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make test-tsan  every suite under ThreadSanitizer
@@ -25,6 +25,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 PORT    ?= 9000
 HTTP_PORT ?= 8080
+RESP_PORT ?= 6380
 
 BUILD := build/$(VARIANT)
 
@@ -215,15 +216,18 @@ fuzz: deps
 
 run: deps
 	@$(MAKE) --no-print-directory lib modules tools VARIANT=release
-	@echo "gnetd: echo module on 127.0.0.1:$(PORT), HTTP module on 127.0.0.1:$(HTTP_PORT) -- try:"
+	@echo "gnetd: echo module on 127.0.0.1:$(PORT), HTTP module on 127.0.0.1:$(HTTP_PORT), RESP (Redis protocol) module on 127.0.0.1:$(RESP_PORT) -- try:"
 	@echo "  echo hello | socat - TCP:127.0.0.1:$(PORT)"
 	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/plaintext"
 	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/json"
 	@echo "  wrk -c 64 -d 5s http://127.0.0.1:$(HTTP_PORT)/plaintext"
+	@echo "  redis-cli -p $(RESP_PORT)        (then: set k v, get k, incr n, lpush l a b, info)"
+	@echo "  redis-benchmark -p $(RESP_PORT) -t set,get,incr -P 16 -q"
 	@echo "(Ctrl-C to stop: connections drain, then gnetd exits)"
 	./build/release/tools/gnetd --loops 2 \
 	  --loadmodule build/release/modules/echo.so listen=tcp://127.0.0.1:$(PORT) \
-	  --loadmodule build/release/modules/http.so listen=tcp://127.0.0.1:$(HTTP_PORT)
+	  --loadmodule build/release/modules/http.so listen=tcp://127.0.0.1:$(HTTP_PORT) \
+	  --loadmodule build/release/modules/resp.so listen=tcp://127.0.0.1:$(RESP_PORT)
 
 # The benchmark matrix against the peer servers (bench/README.md). Its
 # packages are installed by scripts/deps-bench.sh; DURATION, WARMUP,
