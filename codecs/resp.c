@@ -166,9 +166,13 @@ decode_inline(const resp_cfg_t *c, resp_state_t *st, const unsigned char *in,
 	return done(st, f, in, argc != 0 ? end : 0, end);
 }
 
+/* find_line's answer when the line is there (decode's own answers are
+ * 1, 0 and negative). */
+#define LINE_FOUND 2
+
 /* Find the end of the line starting at st->pos: its "\r" and the byte
- * after it, which Redis skips unseen. Returns 1 with *cr its offset, or
- * what decode returns while the line is incomplete. */
+ * after it, which Redis skips unseen. Returns LINE_FOUND with *cr its
+ * offset, or what decode returns while the line is incomplete. */
 static int
 find_line(const resp_cfg_t *c, resp_state_t *st, const unsigned char *in,
     size_t n, gnet_frame_t *f, enum resp_err too_big, size_t *cr)
@@ -187,7 +191,7 @@ find_line(const resp_cfg_t *c, resp_state_t *st, const unsigned char *in,
 	}
 	if (*cr + 2 > c->max_frame)
 		return GNET_EFRAMESIZE;
-	return 1;
+	return LINE_FOUND;
 }
 
 static int
@@ -201,7 +205,7 @@ decode_multibulk(const resp_cfg_t *c, resp_state_t *st,
 
 	if (st->left == 0) {
 		r = find_line(c, st, in, n, f, E_MBULK_TOO_BIG, &cr);
-		if (r != 1)
+		if (r != LINE_FOUND)
 			return r;
 		if (!gnet__resp_number(in + 1, cr - 1, &v) ||
 		    v > (int64_t)c->max_args)
@@ -215,7 +219,7 @@ decode_multibulk(const resp_cfg_t *c, resp_state_t *st,
 	for (;;) {
 		if (st->phase == PH_LINE) {
 			r = find_line(c, st, in, n, f, E_BULK_TOO_BIG, &cr);
-			if (r != 1)
+			if (r != LINE_FOUND)
 				return r;
 			at = st->pos;
 			if (in[at] != '$')
