@@ -10,8 +10,8 @@
  * text (checked against redis-server), kept for every later call;
  * GNET_EFRAMESIZE at the max frame; every table row decoded whole and in
  * reads of 1, 2, 3 and 7 bytes with the same outcome; pipelined commands;
- * binary arguments; a 64 MiB argument arriving in reads of 64 KiB and
- * 4 KiB parsed in linear time; encode passing bytes through; and
+ * binary arguments; a 64 MiB argument, and a 64 MiB inline line, arriving
+ * in reads of 64 KiB and 4 KiB parsed in linear time; encode passing bytes through; and
  * gnet_resp_args on multibulk frames, Redis's inline splits, bad frames
  * and short arrays.
  */
@@ -585,7 +585,8 @@ check_big_bulk(size_t chunk)
 		got += chunk < n - got ? chunk : n - got;
 		r = gnet_codec_decode(c, st, buf, got, &f);
 		calls++;
-		if (r != 0)
+		/* A quadratic decoder would take minutes: stop it early. */
+		if (r != 0 || now_s() - t0 >= BIG_BULK_BOUND_S)
 			break;
 	}
 	ck_assert_msg(now_s() - t0 < BIG_BULK_BOUND_S, "%zu calls in reads of "
@@ -604,6 +605,47 @@ START_TEST(test_big_bulk_linear)
 {
 	check_big_bulk(64 * KIB);
 	check_big_bulk(4 * KIB);
+}
+END_TEST
+
+/* The same for a line: its end is searched for once in all, each call
+ * going on from where the last one stopped. */
+static void
+check_long_line(size_t chunk)
+{
+	gnet_codec_t *c = codec_new(LIMITS(.max_inline_len = 2 * BIG_BULK));
+	size_t n = BIG_BULK, got = 0, calls = 0;
+	char *buf = malloc(n);
+	void *st = state_new(c);
+	gnet_frame_t f;
+	double t0;
+	int r = 0;
+
+	ck_assert(buf != NULL);
+	memset(buf, 'a', n);
+	buf[n - 1] = '\n';
+	t0 = now_s();
+	while (got < n) {
+		got += chunk < n - got ? chunk : n - got;
+		r = gnet_codec_decode(c, st, buf, got, &f);
+		calls++;
+		/* A quadratic decoder would take minutes: stop it early. */
+		if (r != 0 || now_s() - t0 >= BIG_BULK_BOUND_S)
+			break;
+	}
+	ck_assert_msg(now_s() - t0 < BIG_BULK_BOUND_S, "%zu calls in reads of "
+	    "%zu took %.2f s", calls, chunk, now_s() - t0);
+	ck_assert_int_eq(r, 1);
+	ck_assert_uint_eq(f.len, n);
+	free(st);
+	free(buf);
+	gnet_codec_free(c);
+}
+
+START_TEST(test_long_line_linear)
+{
+	check_long_line(64 * KIB);
+	check_long_line(4 * KIB);
 }
 END_TEST
 
@@ -800,6 +842,7 @@ resp_codec_suite(void)
 	tcase_add_test(tc, test_pipeline_reads);
 	tcase_add_test(tc, test_binary_args);
 	tcase_add_test(tc, test_big_bulk_linear);
+	tcase_add_test(tc, test_long_line_linear);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("args", TCASE_TIMEOUT_S);
