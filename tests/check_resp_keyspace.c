@@ -1050,12 +1050,12 @@ START_TEST(test_active_expiry)
 	n += shard_expire_cycle(sh, T0 + 60, 1000);
 	ck_assert_uint_eq(n, 50);
 	ck_assert_uint_eq(shard_expires(sh, T0 + 60), 150);
-	ck_assert_uint_eq(dict_size(&sh->keys), 250);
+	ck_assert_uint_eq(ks_dict_size(&sh->keys), 250);
 	/* A budget bounds the work: one key looked at, at most one gone. */
 	ck_assert_uint_le(shard_expire_cycle(sh, T0 + 200, 1), 1);
 	while (shard_expire_cycle(sh, T0 + 200, 7) > 0)
 		;
-	ck_assert_uint_eq(dict_size(&sh->keys), 200);
+	ck_assert_uint_eq(ks_dict_size(&sh->keys), 200);
 	ck_assert_uint_eq(shard_expires(sh, T0 + 200), 100);
 	shard_get_stats(sh, &st);
 	ck_assert_uint_eq(st.expired_keys, 100);
@@ -1126,7 +1126,7 @@ END_TEST
 static const void *
 value_of(shard_t *sh, const char *key)
 {
-	dict_entry_t *e = dict_find(&sh->keys, key, strlen(key));
+	ks_dict_entry_t *e = ks_dict_find(&sh->keys, key, strlen(key));
 
 	ck_assert_ptr_nonnull(e);
 	return e->val;

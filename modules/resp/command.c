@@ -87,6 +87,7 @@ static const resp_cmd_t table[] = {
 
 /* Slot + 1 of each command (0: empty). */
 static uint8_t cmd_index[INDEX_SIZE];
+static uint8_t name_len[NCMDS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 /* OR-ing 0x20 lower-cases a letter; names have nothing but letters, so
@@ -106,7 +107,10 @@ static void
 index_build(void)
 {
 	for (size_t i = 0; i < NCMDS; i++) {
-		unsigned h = name_hash(table[i].name, strlen(table[i].name));
+		size_t len = strlen(table[i].name);
+		unsigned h = name_hash(table[i].name, len);
+
+		name_len[i] = (uint8_t)len;
 
 		while (cmd_index[h] != 0)
 			h = (h + 1) & (INDEX_SIZE - 1);
@@ -127,7 +131,7 @@ cmd_lookup(const char *name, size_t len)
 		const resp_cmd_t *c = &table[cmd_index[h] - 1];
 		size_t i;
 
-		if (c->name[len] != '\0' || strlen(c->name) != len)
+		if (name_len[cmd_index[h] - 1] != len)
 			continue;
 		for (i = 0; i < len; i++)
 			if (((unsigned char)name[i] | 0x20) !=

@@ -5,17 +5,17 @@
  * The table grows to twice its size when it holds as many entries as
  * buckets, and shrinks when fewer than one bucket in eight is used, so a
  * chain is short on average and a random bucket is rarely empty (which
- * keeps dict_random cheap). A rehash moves one bucket per operation and
+ * keeps ks_dict_random cheap). A rehash moves one bucket per operation and
  * looks at a bounded number of empty buckets while doing so.
  */
 #include <string.h>
 #include "dict.h"
 #include "mem.h"
 
-#define DICT_MIN_SIZE 4
-#define DICT_SHRINK_RATIO 8      /* shrink below 1/8 full */
-#define DICT_EMPTY_VISITS 10     /* empty buckets skipped per rehash step */
-#define DICT_SEED 0x9e3779b97f4a7c15ull
+#define KS_DICT_MIN_SIZE 4
+#define KS_DICT_SHRINK_RATIO 8      /* shrink below 1/8 full */
+#define KS_DICT_EMPTY_VISITS 10     /* empty buckets skipped per rehash step */
+#define KS_DICT_SEED 0x9e3779b97f4a7c15ull
 
 /* Constants from wyhash (public domain): odd, with balanced bits. */
 #define WY0 0xa0761d6478bd642full
@@ -100,23 +100,23 @@ ks_hash(const void *key, size_t len, uint64_t seed)
 }
 
 uint64_t
-dict_hash(const void *key, size_t len)
+ks_dict_hash(const void *key, size_t len)
 {
-	return ks_hash(key, len, DICT_SEED);
+	return ks_hash(key, len, KS_DICT_SEED);
 }
 
 void
-dict_init(dict_t *d, size_t *used, int count_tables)
+ks_dict_init(ks_dict_t *d, size_t *used, int count_tables)
 {
 	memset(d, 0, sizeof(*d));
 	d->used = used;
 	d->count_tables = count_tables;
 }
 
-static dict_entry_t **
-table_alloc(dict_t *d, size_t n)
+static ks_dict_entry_t **
+table_alloc(ks_dict_t *d, size_t n)
 {
-	dict_entry_t **t;
+	ks_dict_entry_t **t;
 
 	if (d->count_tables)
 		t = ks_malloc(d->used, n * sizeof(*t));
@@ -128,7 +128,7 @@ table_alloc(dict_t *d, size_t n)
 }
 
 static void
-table_free(dict_t *d, dict_entry_t **t)
+table_free(ks_dict_t *d, ks_dict_entry_t **t)
 {
 	if (d->count_tables)
 		ks_free(d->used, t);
@@ -137,11 +137,11 @@ table_free(dict_t *d, dict_entry_t **t)
 }
 
 void
-dict_clear(dict_t *d, void (*free_val)(void *ctx, void *val), void *ctx)
+ks_dict_clear(ks_dict_t *d, void (*free_val)(void *ctx, void *val), void *ctx)
 {
 	for (int t = 0; t < 2; t++) {
 		for (size_t i = 0; i < d->size[t]; i++) {
-			dict_entry_t *e = d->table[t][i], *next;
+			ks_dict_entry_t *e = d->table[t][i], *next;
 
 			for (; e != NULL; e = next) {
 				next = e->next;
@@ -162,9 +162,9 @@ dict_clear(dict_t *d, void (*free_val)(void *ctx, void *val), void *ctx)
 /* Start moving to a table of n buckets; a failed allocation only
  * postpones the resize (the old table still works). */
 static void
-resize(dict_t *d, size_t n)
+resize(ks_dict_t *d, size_t n)
 {
-	dict_entry_t **t;
+	ks_dict_entry_t **t;
 
 	if (d->rehashing)
 		return;
@@ -182,9 +182,9 @@ resize(dict_t *d, size_t n)
 }
 
 static void
-rehash_step(dict_t *d)
+rehash_step(ks_dict_t *d)
 {
-	int empty = DICT_EMPTY_VISITS;
+	int empty = KS_DICT_EMPTY_VISITS;
 
 	while (d->rehash_idx < d->size[0] && d->table[0][d->rehash_idx] == NULL) {
 		d->rehash_idx++;
@@ -192,7 +192,7 @@ rehash_step(dict_t *d)
 			return;
 	}
 	if (d->rehash_idx < d->size[0]) {
-		dict_entry_t *e = d->table[0][d->rehash_idx], *next;
+		ks_dict_entry_t *e = d->table[0][d->rehash_idx], *next;
 		size_t mask = d->size[1] - 1;
 
 		for (; e != NULL; e = next) {
@@ -212,15 +212,15 @@ rehash_step(dict_t *d)
 	}
 }
 
-dict_entry_t *
-dict_find_h(dict_t *d, const void *key, size_t len, uint64_t h)
+ks_dict_entry_t *
+ks_dict_find_h(ks_dict_t *d, const void *key, size_t len, uint64_t h)
 {
 	if (d->count == 0)
 		return NULL;
 	if (d->rehashing)
 		rehash_step(d);
 	for (int t = 0; t <= d->rehashing; t++) {
-		dict_entry_t *e;
+		ks_dict_entry_t *e;
 
 		if (d->size[t] == 0)
 			continue;
@@ -235,22 +235,22 @@ dict_find_h(dict_t *d, const void *key, size_t len, uint64_t h)
 	return NULL;
 }
 
-dict_entry_t *
-dict_find(dict_t *d, const void *key, size_t len)
+ks_dict_entry_t *
+ks_dict_find(ks_dict_t *d, const void *key, size_t len)
 {
-	return dict_find_h(d, key, len, dict_hash(key, len));
+	return ks_dict_find_h(d, key, len, ks_dict_hash(key, len));
 }
 
-dict_entry_t *
-dict_insert_h(dict_t *d, const void *key, size_t len, uint64_t h)
+ks_dict_entry_t *
+ks_dict_insert_h(ks_dict_t *d, const void *key, size_t len, uint64_t h)
 {
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 	int t;
 
 	if (d->rehashing)
 		rehash_step(d);
 	else if (d->count >= d->size[0])
-		resize(d, d->size[0] ? d->size[0] * 2 : DICT_MIN_SIZE);
+		resize(d, d->size[0] ? d->size[0] * 2 : KS_DICT_MIN_SIZE);
 	if (d->table[0] == NULL)
 		return NULL;
 	if ((e = ks_malloc(d->used, sizeof(*e) + len)) == NULL)
@@ -266,25 +266,25 @@ dict_insert_h(dict_t *d, const void *key, size_t len, uint64_t h)
 	return e;
 }
 
-dict_entry_t *
-dict_add(dict_t *d, const void *key, size_t len, int *added)
+ks_dict_entry_t *
+ks_dict_add(ks_dict_t *d, const void *key, size_t len, int *added)
 {
-	uint64_t h = dict_hash(key, len);
-	dict_entry_t *e = dict_find_h(d, key, len, h);
+	uint64_t h = ks_dict_hash(key, len);
+	ks_dict_entry_t *e = ks_dict_find_h(d, key, len, h);
 
 	*added = 0;
 	if (e != NULL)
 		return e;
-	if ((e = dict_insert_h(d, key, len, h)) != NULL)
+	if ((e = ks_dict_insert_h(d, key, len, h)) != NULL)
 		*added = 1;
 	return e;
 }
 
 void
-dict_delete_entry(dict_t *d, dict_entry_t *e)
+ks_dict_delete_entry(ks_dict_t *d, ks_dict_entry_t *e)
 {
 	for (int t = 0; t < 2; t++) {
-		dict_entry_t **pp;
+		ks_dict_entry_t **pp;
 
 		if (d->size[t] == 0)
 			continue;
@@ -306,9 +306,9 @@ unlinked:
 		table_free(d, d->table[0]);
 		d->table[0] = NULL;
 		d->size[0] = 0;
-	} else if (d->size[0] > DICT_MIN_SIZE &&
-	    d->count * DICT_SHRINK_RATIO < d->size[0]) {
-		size_t n = DICT_MIN_SIZE;
+	} else if (d->size[0] > KS_DICT_MIN_SIZE &&
+	    d->count * KS_DICT_SHRINK_RATIO < d->size[0]) {
+		size_t n = KS_DICT_MIN_SIZE;
 
 		while (n < d->count * 2)
 			n *= 2;
@@ -316,10 +316,10 @@ unlinked:
 	}
 }
 
-dict_entry_t *
-dict_random(dict_t *d, uint64_t (*rnd)(void *), void *rctx)
+ks_dict_entry_t *
+ks_dict_random(ks_dict_t *d, uint64_t (*rnd)(void *), void *rctx)
 {
-	dict_entry_t *e = NULL, *x;
+	ks_dict_entry_t *e = NULL, *x;
 	size_t n, i;
 
 	if (d->count == 0)
@@ -347,7 +347,7 @@ dict_random(dict_t *d, uint64_t (*rnd)(void *), void *rctx)
 }
 
 void
-dict_iter_init(dict_iter_t *it, const dict_t *d)
+ks_dict_iter_init(ks_dict_iter_t *it, const ks_dict_t *d)
 {
 	it->d = d;
 	it->table = 0;
@@ -355,10 +355,10 @@ dict_iter_init(dict_iter_t *it, const dict_t *d)
 	it->next = NULL;
 }
 
-dict_entry_t *
-dict_next(dict_iter_t *it)
+ks_dict_entry_t *
+ks_dict_next(ks_dict_iter_t *it)
 {
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 
 	while (it->next == NULL) {
 		if (it->bucket >= it->d->size[it->table]) {

@@ -19,61 +19,61 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct dict_entry {
-	struct dict_entry *next;
+typedef struct ks_dict_entry {
+	struct ks_dict_entry *next;
 	void *val;
 	uint64_t hash;
 	size_t klen;
 	char key[];
-} dict_entry_t;
+} ks_dict_entry_t;
 
-typedef struct dict {
-	dict_entry_t **table[2];
+typedef struct ks_dict {
+	ks_dict_entry_t **table[2];
 	size_t size[2];          /* buckets: 0 or a power of two */
 	size_t count;            /* entries in both tables */
 	size_t rehash_idx;       /* next bucket of table[0] to move */
 	int rehashing;           /* table[1] is the target of a rehash */
 	int count_tables;
 	size_t *used;
-} dict_t;
+} ks_dict_t;
 
-typedef struct dict_iter {
-	const dict_t *d;
+typedef struct ks_dict_iter {
+	const ks_dict_t *d;
 	int table;
 	size_t bucket;
-	dict_entry_t *next;
-} dict_iter_t;
+	ks_dict_entry_t *next;
+} ks_dict_iter_t;
 
 /* A 64-bit hash of bytes (wyhash-style multiply-mix); seed picks one of
  * many independent functions. */
 uint64_t ks_hash(const void *key, size_t len, uint64_t seed);
 
-void dict_init(dict_t *d, size_t *used, int count_tables);
+void ks_dict_init(ks_dict_t *d, size_t *used, int count_tables);
 /* Delete every entry, calling free_val(ctx, val) on each value (may be
  * NULL); the dict is empty and usable afterwards. */
-void dict_clear(dict_t *d, void (*free_val)(void *ctx, void *val),
+void ks_dict_clear(ks_dict_t *d, void (*free_val)(void *ctx, void *val),
     void *ctx);
 
-static inline size_t dict_size(const dict_t *d) { return d->count; }
-uint64_t dict_hash(const void *key, size_t len);
+static inline size_t ks_dict_size(const ks_dict_t *d) { return d->count; }
+uint64_t ks_dict_hash(const void *key, size_t len);
 
-dict_entry_t *dict_find(dict_t *d, const void *key, size_t len);
-dict_entry_t *dict_find_h(dict_t *d, const void *key, size_t len,
+ks_dict_entry_t *ks_dict_find(ks_dict_t *d, const void *key, size_t len);
+ks_dict_entry_t *ks_dict_find_h(ks_dict_t *d, const void *key, size_t len,
     uint64_t h);
-/* Insert a key known to be absent (h = dict_hash of it); NULL when out
+/* Insert a key known to be absent (h = ks_dict_hash of it); NULL when out
  * of memory. The value is NULL. */
-dict_entry_t *dict_insert_h(dict_t *d, const void *key, size_t len,
+ks_dict_entry_t *ks_dict_insert_h(ks_dict_t *d, const void *key, size_t len,
     uint64_t h);
 /* Find or insert: *added says which. NULL when out of memory. */
-dict_entry_t *dict_add(dict_t *d, const void *key, size_t len, int *added);
+ks_dict_entry_t *ks_dict_add(ks_dict_t *d, const void *key, size_t len, int *added);
 /* Unlink and free an entry (its value is the caller's). */
-void dict_delete_entry(dict_t *d, dict_entry_t *e);
+void ks_dict_delete_entry(ks_dict_t *d, ks_dict_entry_t *e);
 /* A random entry, roughly uniform (NULL when empty); rnd(rctx) gives
  * random bits. */
-dict_entry_t *dict_random(dict_t *d, uint64_t (*rnd)(void *), void *rctx);
+ks_dict_entry_t *ks_dict_random(ks_dict_t *d, uint64_t (*rnd)(void *), void *rctx);
 
 /* Visit every entry; the dict must not change meanwhile. */
-void dict_iter_init(dict_iter_t *it, const dict_t *d);
-dict_entry_t *dict_next(dict_iter_t *it);
+void ks_dict_iter_init(ks_dict_iter_t *it, const ks_dict_t *d);
+ks_dict_entry_t *ks_dict_next(ks_dict_iter_t *it);
 
 #endif

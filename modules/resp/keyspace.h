@@ -42,14 +42,14 @@ typedef struct ks_obj {
 	size_t exp_slot;         /* index in shard.exp when expire_ms */
 	unsigned type;           /* KS_* */
 	size_t len, cap;         /* a string's bytes in data, and its room */
-	void *ptr;               /* ks_list_t (list) or dict_t (hash, set) */
+	void *ptr;               /* ks_list_t (list) or ks_dict_t (hash, set) */
 	char data[];
 } ks_obj_t;
 
 struct shard {
 	int index;
-	dict_t keys;             /* key -> ks_obj_t */
-	dict_entry_t **exp;      /* keys with a time, in no order */
+	ks_dict_t keys;             /* key -> ks_obj_t */
+	ks_dict_entry_t **exp;      /* keys with a time, in no order */
 	size_t nexp, exp_cap, exp_cursor;
 	uint64_t now_ms;         /* of the command running */
 	uint64_t rng;            /* xorshift state for SPOP */
@@ -65,33 +65,33 @@ struct shard {
 
 /* Lookups, deleting the key first if its time has passed. The read form
  * counts a keyspace hit or miss, as Redis's lookupKeyRead does. */
-dict_entry_t *ks_lookup(shard_t *sh, const GnetRespArg *key);
-dict_entry_t *ks_lookup_read(shard_t *sh, const GnetRespArg *key);
+ks_dict_entry_t *ks_lookup(shard_t *sh, const GnetRespArg *key);
+ks_dict_entry_t *ks_lookup_read(shard_t *sh, const GnetRespArg *key);
 /* WRONGTYPE is replied and 1 returned if e holds another type. */
-int ks_wrongtype(const dict_entry_t *e, unsigned type, reply_t *out);
+int ks_wrongtype(const ks_dict_entry_t *e, unsigned type, reply_t *out);
 
 /* Delete a key and its value. */
-void ks_delete(shard_t *sh, dict_entry_t *e);
+void ks_delete(shard_t *sh, ks_dict_entry_t *e);
 /* Set a key to a string, replacing any value; e is the key's entry
  * from ks_lookup, or NULL if it is absent. Its time is dropped unless
  * keepttl. NULL when out of memory (the value is then unchanged). */
-dict_entry_t *ks_set_string(shard_t *sh, const GnetRespArg *key,
-    dict_entry_t *e, const void *val, size_t len, int keepttl);
+ks_dict_entry_t *ks_set_string(shard_t *sh, const GnetRespArg *key,
+    ks_dict_entry_t *e, const void *val, size_t len, int keepttl);
 /* Make a string object's bytes these, reusing its room when it fits;
  * the entry's value may move. -1 when out of memory (value unchanged). */
-int ks_string_assign(shard_t *sh, dict_entry_t *e, const void *val,
+int ks_string_assign(shard_t *sh, ks_dict_entry_t *e, const void *val,
     size_t len);
 /* Append to a string object, growing its room geometrically so that
  * appending in small steps stays linear. -1 when out of memory. */
-int ks_string_append(shard_t *sh, dict_entry_t *e, const void *p,
+int ks_string_append(shard_t *sh, ks_dict_entry_t *e, const void *p,
     size_t len);
 /* A new key (known absent) holding an empty list, hash or set. */
-dict_entry_t *ks_add_container(shard_t *sh, const GnetRespArg *key,
+ks_dict_entry_t *ks_add_container(shard_t *sh, const GnetRespArg *key,
     unsigned type);
-void ks_set_expire(shard_t *sh, dict_entry_t *e, uint64_t when_ms);
+void ks_set_expire(shard_t *sh, ks_dict_entry_t *e, uint64_t when_ms);
 /* 1 if the key had a time. */
-int ks_persist(shard_t *sh, dict_entry_t *e);
-static inline ks_obj_t *ks_obj(const dict_entry_t *e) { return e->val; }
+int ks_persist(shard_t *sh, ks_dict_entry_t *e);
+static inline ks_obj_t *ks_obj(const ks_dict_entry_t *e) { return e->val; }
 
 /* Elements (list items, hash values). */
 ks_elem_t *ks_elem_new(shard_t *sh, const void *p, size_t len);

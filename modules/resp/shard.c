@@ -41,7 +41,7 @@ shard_new(int index)
 	if (sh == NULL)
 		return NULL;
 	sh->index = index;
-	dict_init(&sh->keys, &sh->used, 0);
+	ks_dict_init(&sh->keys, &sh->used, 0);
 	/* splitmix64 of the index: distinct, never-zero xorshift states. */
 	z = (uint64_t)index + 0x9e3779b97f4a7c15ull;
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -61,7 +61,7 @@ free_obj_cb(void *ctx, void *val)
 void
 shard_flush(shard_t *sh)
 {
-	dict_clear(&sh->keys, free_obj_cb, sh);
+	ks_dict_clear(&sh->keys, free_obj_cb, sh);
 	free(sh->exp);
 	sh->exp = NULL;
 	sh->nexp = sh->exp_cap = sh->exp_cursor = 0;
@@ -107,7 +107,7 @@ shard_expires(shard_t *sh, uint64_t now_ms)
 size_t
 shard_keys(shard_t *sh, uint64_t now_ms)
 {
-	return dict_size(&sh->keys) - (sh->nexp - shard_expires(sh, now_ms));
+	return ks_dict_size(&sh->keys) - (sh->nexp - shard_expires(sh, now_ms));
 }
 
 size_t
@@ -128,7 +128,7 @@ shard_expire_cycle(shard_t *sh, uint64_t now_ms, size_t budget)
 	size_t deleted = 0;
 
 	for (size_t looked = 0; looked < budget && sh->nexp > 0; looked++) {
-		dict_entry_t *e;
+		ks_dict_entry_t *e;
 
 		if (sh->exp_cursor >= sh->nexp)
 			sh->exp_cursor = 0;
@@ -160,10 +160,10 @@ ks_random(void *shard)
 
 /* Keys. */
 
-dict_entry_t *
+ks_dict_entry_t *
 ks_lookup(shard_t *sh, const GnetRespArg *key)
 {
-	dict_entry_t *e = dict_find(&sh->keys, key->ptr, key->len);
+	ks_dict_entry_t *e = ks_dict_find(&sh->keys, key->ptr, key->len);
 
 	if (e != NULL && expired(sh, ks_obj(e), sh->now_ms)) {
 		ks_delete(sh, e);
@@ -173,10 +173,10 @@ ks_lookup(shard_t *sh, const GnetRespArg *key)
 	return e;
 }
 
-dict_entry_t *
+ks_dict_entry_t *
 ks_lookup_read(shard_t *sh, const GnetRespArg *key)
 {
-	dict_entry_t *e = ks_lookup(sh, key);
+	ks_dict_entry_t *e = ks_lookup(sh, key);
 
 	if (e != NULL)
 		sh->stats.keyspace_hits++;
@@ -186,7 +186,7 @@ ks_lookup_read(shard_t *sh, const GnetRespArg *key)
 }
 
 int
-ks_wrongtype(const dict_entry_t *e, unsigned type, reply_t *out)
+ks_wrongtype(const ks_dict_entry_t *e, unsigned type, reply_t *out)
 {
 	if (e == NULL || ks_obj(e)->type == type)
 		return 0;
@@ -195,14 +195,14 @@ ks_wrongtype(const dict_entry_t *e, unsigned type, reply_t *out)
 }
 
 void
-ks_set_expire(shard_t *sh, dict_entry_t *e, uint64_t when_ms)
+ks_set_expire(shard_t *sh, ks_dict_entry_t *e, uint64_t when_ms)
 {
 	ks_obj_t *o = ks_obj(e);
 
 	if (o->expire_ms == 0) {
 		if (sh->nexp == sh->exp_cap) {
 			size_t cap = sh->exp_cap ? sh->exp_cap * 2 : EXP_MIN_CAP;
-			dict_entry_t **p = realloc(sh->exp, cap * sizeof(*p));
+			ks_dict_entry_t **p = realloc(sh->exp, cap * sizeof(*p));
 
 			if (p == NULL)
 				abort();     /* as Redis does on a failed allocation */
@@ -216,10 +216,10 @@ ks_set_expire(shard_t *sh, dict_entry_t *e, uint64_t when_ms)
 }
 
 int
-ks_persist(shard_t *sh, dict_entry_t *e)
+ks_persist(shard_t *sh, ks_dict_entry_t *e)
 {
 	ks_obj_t *o = ks_obj(e);
-	dict_entry_t *last;
+	ks_dict_entry_t *last;
 
 	if (o->expire_ms == 0)
 		return 0;
@@ -231,11 +231,11 @@ ks_persist(shard_t *sh, dict_entry_t *e)
 }
 
 void
-ks_delete(shard_t *sh, dict_entry_t *e)
+ks_delete(shard_t *sh, ks_dict_entry_t *e)
 {
 	ks_persist(sh, e);
 	obj_free(sh, ks_obj(e));
-	dict_delete_entry(&sh->keys, e);
+	ks_dict_delete_entry(&sh->keys, e);
 }
 
 /* Objects. */
@@ -282,7 +282,7 @@ obj_free(shard_t *sh, ks_obj_t *o)
 		break;
 	case KS_HASH:
 	case KS_SET:
-		dict_clear(o->ptr, o->type == KS_HASH ? free_elem_cb : NULL, sh);
+		ks_dict_clear(o->ptr, o->type == KS_HASH ? free_elem_cb : NULL, sh);
 		ks_free(&sh->used, o->ptr);
 		break;
 	}
@@ -291,7 +291,7 @@ obj_free(shard_t *sh, ks_obj_t *o)
 
 /* Put a new object in e's place, carrying the time over. */
 static void
-obj_replace(shard_t *sh, dict_entry_t *e, ks_obj_t *n)
+obj_replace(shard_t *sh, ks_dict_entry_t *e, ks_obj_t *n)
 {
 	ks_obj_t *o = ks_obj(e);
 
@@ -302,7 +302,7 @@ obj_replace(shard_t *sh, dict_entry_t *e, ks_obj_t *n)
 }
 
 int
-ks_string_assign(shard_t *sh, dict_entry_t *e, const void *val, size_t len)
+ks_string_assign(shard_t *sh, ks_dict_entry_t *e, const void *val, size_t len)
 {
 	ks_obj_t *o = ks_obj(e), *n;
 
@@ -321,7 +321,7 @@ ks_string_assign(shard_t *sh, dict_entry_t *e, const void *val, size_t len)
 
 /* Make room for a string to reach len bytes, keeping its bytes. */
 static int
-string_reserve(shard_t *sh, dict_entry_t *e, size_t len)
+string_reserve(shard_t *sh, ks_dict_entry_t *e, size_t len)
 {
 	ks_obj_t *o = ks_obj(e), *n;
 	size_t want, old;
@@ -340,7 +340,7 @@ string_reserve(shard_t *sh, dict_entry_t *e, size_t len)
 }
 
 int
-ks_string_append(shard_t *sh, dict_entry_t *e, const void *p, size_t len)
+ks_string_append(shard_t *sh, ks_dict_entry_t *e, const void *p, size_t len)
 {
 	ks_obj_t *o;
 
@@ -353,8 +353,8 @@ ks_string_append(shard_t *sh, dict_entry_t *e, const void *p, size_t len)
 	return 0;
 }
 
-dict_entry_t *
-ks_set_string(shard_t *sh, const GnetRespArg *key, dict_entry_t *e,
+ks_dict_entry_t *
+ks_set_string(shard_t *sh, const GnetRespArg *key, ks_dict_entry_t *e,
     const void *val, size_t len, int keepttl)
 {
 	ks_obj_t *o;
@@ -366,8 +366,8 @@ ks_set_string(shard_t *sh, const GnetRespArg *key, dict_entry_t *e,
 	}
 	if ((o = string_new(sh, val, len)) == NULL)
 		return NULL;
-	e = dict_insert_h(&sh->keys, key->ptr, key->len,
-	    dict_hash(key->ptr, key->len));
+	e = ks_dict_insert_h(&sh->keys, key->ptr, key->len,
+	    ks_dict_hash(key->ptr, key->len));
 	if (e == NULL) {
 		ks_free(&sh->used, o);
 		return NULL;
@@ -376,11 +376,11 @@ ks_set_string(shard_t *sh, const GnetRespArg *key, dict_entry_t *e,
 	return e;
 }
 
-dict_entry_t *
+ks_dict_entry_t *
 ks_add_container(shard_t *sh, const GnetRespArg *key, unsigned type)
 {
 	ks_obj_t *o = ks_malloc(&sh->used, sizeof(*o));
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 
 	if (o == NULL)
 		return NULL;
@@ -393,18 +393,18 @@ ks_add_container(shard_t *sh, const GnetRespArg *key, unsigned type)
 			memset(l, 0, sizeof(*l));
 		o->ptr = l;
 	} else {
-		dict_t *d = ks_malloc(&sh->used, sizeof(*d));
+		ks_dict_t *d = ks_malloc(&sh->used, sizeof(*d));
 
 		if (d != NULL)
-			dict_init(d, &sh->used, 1);
+			ks_dict_init(d, &sh->used, 1);
 		o->ptr = d;
 	}
 	if (o->ptr == NULL) {
 		ks_free(&sh->used, o);
 		return NULL;
 	}
-	e = dict_insert_h(&sh->keys, key->ptr, key->len,
-	    dict_hash(key->ptr, key->len));
+	e = ks_dict_insert_h(&sh->keys, key->ptr, key->len,
+	    ks_dict_hash(key->ptr, key->len));
 	if (e == NULL) {
 		obj_free(sh, o);
 		return NULL;

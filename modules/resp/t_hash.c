@@ -10,8 +10,8 @@ void
 cmd_hset(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
 	long long created = 0;
-	dict_entry_t *e;
-	dict_t *d;
+	ks_dict_entry_t *e;
+	ks_dict_t *d;
 
 	if (argc % 2 == 1) {
 		reply_error(out,
@@ -26,13 +26,13 @@ cmd_hset(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 	d = ks_obj(e)->ptr;
 	for (int j = 2; j < argc; j += 2) {
 		ks_elem_t *v = ks_elem_new(sh, argv[j + 1].ptr, argv[j + 1].len);
-		dict_entry_t *f;
+		ks_dict_entry_t *f;
 		int added;
 
 		if (v == NULL ||
-		    (f = dict_add(d, argv[j].ptr, argv[j].len, &added)) == NULL) {
+		    (f = ks_dict_add(d, argv[j].ptr, argv[j].len, &added)) == NULL) {
 			ks_elem_free(sh, v);
-			if (dict_size(d) == 0)
+			if (ks_dict_size(d) == 0)
 				ks_delete(sh, e);
 			goto nomem;
 		}
@@ -50,7 +50,7 @@ nomem:
 void
 cmd_hget(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]), *f;
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]), *f;
 	ks_elem_t *v;
 
 	if (e == NULL) {
@@ -59,7 +59,7 @@ cmd_hget(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 	}
 	if (ks_wrongtype(e, KS_HASH, out))
 		return;
-	f = dict_find(ks_obj(e)->ptr, argv[2].ptr, argv[2].len);
+	f = ks_dict_find(ks_obj(e)->ptr, argv[2].ptr, argv[2].len);
 	if (f == NULL) {
 		reply_nil(out);
 		return;
@@ -71,9 +71,9 @@ cmd_hget(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_hdel(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
 	long long n = 0;
-	dict_t *d;
+	ks_dict_t *d;
 
 	if (e == NULL) {
 		reply_int(out, 0);
@@ -83,15 +83,15 @@ cmd_hdel(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 		return;
 	d = ks_obj(e)->ptr;
 	for (int j = 2; j < argc; j++) {
-		dict_entry_t *f = dict_find(d, argv[j].ptr, argv[j].len);
+		ks_dict_entry_t *f = ks_dict_find(d, argv[j].ptr, argv[j].len);
 
 		if (f != NULL) {
 			ks_elem_free(sh, f->val);
-			dict_delete_entry(d, f);
+			ks_dict_delete_entry(d, f);
 			n++;
 		}
 	}
-	if (dict_size(d) == 0)
+	if (ks_dict_size(d) == 0)
 		ks_delete(sh, e);
 	reply_int(out, n);
 }
@@ -99,9 +99,9 @@ cmd_hdel(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_hgetall(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]), *f;
-	dict_iter_t it;
-	dict_t *d;
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]), *f;
+	ks_dict_iter_t it;
+	ks_dict_t *d;
 
 	if (ks_wrongtype(e, KS_HASH, out))
 		return;
@@ -110,9 +110,9 @@ cmd_hgetall(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 		return;
 	}
 	d = ks_obj(e)->ptr;
-	reply_array(out, 2 * (long long)dict_size(d));
-	dict_iter_init(&it, d);
-	while ((f = dict_next(&it)) != NULL) {
+	reply_array(out, 2 * (long long)ks_dict_size(d));
+	ks_dict_iter_init(&it, d);
+	while ((f = ks_dict_next(&it)) != NULL) {
 		ks_elem_t *v = f->val;
 
 		reply_bulk(out, f->key, f->klen);
@@ -123,9 +123,9 @@ cmd_hgetall(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_hlen(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	if (ks_wrongtype(e, KS_HASH, out))
 		return;
-	reply_int(out, e != NULL ? (long long)dict_size(ks_obj(e)->ptr) : 0);
+	reply_int(out, e != NULL ? (long long)ks_dict_size(ks_obj(e)->ptr) : 0);
 }

@@ -19,7 +19,7 @@ cmd_del(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 	long long n = 0;
 
 	for (int j = 1; j < argc; j++) {
-		dict_entry_t *e = ks_lookup(sh, &argv[j]);
+		ks_dict_entry_t *e = ks_lookup(sh, &argv[j]);
 
 		if (e != NULL) {
 			ks_delete(sh, e);
@@ -87,7 +87,7 @@ expire_generic(shard_t *sh, const GnetRespArg *argv, int argc, int secs,
     reply_t *out)
 {
 	long long when, cur;
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 	unsigned f;
 
 	if (expire_options(argv, argc, &f, out) < 0 ||
@@ -138,7 +138,7 @@ cmd_pexpire(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 static void
 ttl_generic(shard_t *sh, const GnetRespArg *key, int ms, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, key);
+	ks_dict_entry_t *e = ks_lookup_read(sh, key);
 	long long ttl;
 
 	if (e == NULL) {
@@ -170,7 +170,7 @@ cmd_pttl(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_persist(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
 
 	reply_int(out, e != NULL ? ks_persist(sh, e) : 0);
 }
@@ -182,7 +182,7 @@ cmd_type(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 		[KS_STRING] = "string", [KS_LIST] = "list",
 		[KS_HASH] = "hash", [KS_SET] = "set"
 	};
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	reply_status(out, e != NULL ? names[ks_obj(e)->type] : "none");
 }

@@ -11,7 +11,7 @@ static void
 push_generic(shard_t *sh, const GnetRespArg *argv, int argc, int left,
     reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
 	ks_list_t *l;
 
 	if (ks_wrongtype(e, KS_LIST, out))
@@ -64,7 +64,7 @@ pop_generic(shard_t *sh, const GnetRespArg *argv, int argc, int left,
 {
 	int hascount = argc == 3;
 	long count = 0;
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 	ks_list_t *l;
 
 	if (argc > 3) {
@@ -112,7 +112,7 @@ cmd_rpop(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_llen(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	if (ks_wrongtype(e, KS_LIST, out))
 		return;
@@ -125,7 +125,7 @@ void
 cmd_lrange(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
 	long long start, end, len;
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 	ks_list_t *l;
 
 	if (ks_arg_ll(&argv[2], &start, out) < 0 ||
@@ -164,7 +164,7 @@ cmd_lrange(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_lindex(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 	long long i, len;
 	ks_list_t *l;
 	ks_elem_t *el;

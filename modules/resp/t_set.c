@@ -10,9 +10,9 @@
 void
 cmd_sadd(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
 	long long added = 0;
-	dict_t *d;
+	ks_dict_t *d;
 
 	if (ks_wrongtype(e, KS_SET, out))
 		return;
@@ -22,8 +22,8 @@ cmd_sadd(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 	for (int j = 2; j < argc; j++) {
 		int a;
 
-		if (dict_add(d, argv[j].ptr, argv[j].len, &a) == NULL) {
-			if (dict_size(d) == 0)
+		if (ks_dict_add(d, argv[j].ptr, argv[j].len, &a) == NULL) {
+			if (ks_dict_size(d) == 0)
 				ks_delete(sh, e);
 			goto nomem;
 		}
@@ -38,9 +38,9 @@ nomem:
 void
 cmd_srem(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
 	long long n = 0;
-	dict_t *d;
+	ks_dict_t *d;
 
 	if (e == NULL) {
 		reply_int(out, 0);
@@ -50,34 +50,34 @@ cmd_srem(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 		return;
 	d = ks_obj(e)->ptr;
 	for (int j = 2; j < argc; j++) {
-		dict_entry_t *m = dict_find(d, argv[j].ptr, argv[j].len);
+		ks_dict_entry_t *m = ks_dict_find(d, argv[j].ptr, argv[j].len);
 
 		if (m != NULL) {
-			dict_delete_entry(d, m);
+			ks_dict_delete_entry(d, m);
 			n++;
 		}
 	}
-	if (dict_size(d) == 0)
+	if (ks_dict_size(d) == 0)
 		ks_delete(sh, e);
 	reply_int(out, n);
 }
 
 static void
-reply_members(dict_t *d, reply_t *out)
+reply_members(ks_dict_t *d, reply_t *out)
 {
-	dict_entry_t *m;
-	dict_iter_t it;
+	ks_dict_entry_t *m;
+	ks_dict_iter_t it;
 
-	reply_array(out, (long long)dict_size(d));
-	dict_iter_init(&it, d);
-	while ((m = dict_next(&it)) != NULL)
+	reply_array(out, (long long)ks_dict_size(d));
+	ks_dict_iter_init(&it, d);
+	while ((m = ks_dict_next(&it)) != NULL)
 		reply_bulk(out, m->key, m->klen);
 }
 
 void
 cmd_smembers(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	if (ks_wrongtype(e, KS_SET, out))
 		return;
@@ -90,32 +90,32 @@ cmd_smembers(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_scard(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	if (ks_wrongtype(e, KS_SET, out))
 		return;
-	reply_int(out, e != NULL ? (long long)dict_size(ks_obj(e)->ptr) : 0);
+	reply_int(out, e != NULL ? (long long)ks_dict_size(ks_obj(e)->ptr) : 0);
 }
 
 void
 cmd_sismember(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	if (ks_wrongtype(e, KS_SET, out))
 		return;
 	reply_int(out, e != NULL &&
-	    dict_find(ks_obj(e)->ptr, argv[2].ptr, argv[2].len) != NULL);
+	    ks_dict_find(ks_obj(e)->ptr, argv[2].ptr, argv[2].len) != NULL);
 }
 
 /* Take one random member out, replying with it. */
 static void
-pop_random(shard_t *sh, dict_t *d, reply_t *out)
+pop_random(shard_t *sh, ks_dict_t *d, reply_t *out)
 {
-	dict_entry_t *m = dict_random(d, ks_random, sh);
+	ks_dict_entry_t *m = ks_dict_random(d, ks_random, sh);
 
 	reply_bulk(out, m->key, m->klen);
-	dict_delete_entry(d, m);
+	ks_dict_delete_entry(d, m);
 }
 
 /* Redis's spopCommand and spopWithCountCommand: the count is checked
@@ -125,8 +125,8 @@ void
 cmd_spop(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
 	long count = 0;
-	dict_entry_t *e;
-	dict_t *d;
+	ks_dict_entry_t *e;
+	ks_dict_t *d;
 
 	if (argc > 3) {
 		reply_error(out, RESP_ERR_SYNTAX);
@@ -146,14 +146,14 @@ cmd_spop(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 	d = ks_obj(e)->ptr;
 	if (argc == 2) {
 		pop_random(sh, d, out);
-	} else if ((size_t)count >= dict_size(d)) {
+	} else if ((size_t)count >= ks_dict_size(d)) {
 		reply_members(d, out);
-		dict_clear(d, NULL, NULL);
+		ks_dict_clear(d, NULL, NULL);
 	} else {
 		reply_array(out, count);
 		while (count-- > 0)
 			pop_random(sh, d, out);
 	}
-	if (dict_size(d) == 0)
+	if (ks_dict_size(d) == 0)
 		ks_delete(sh, e);
 }

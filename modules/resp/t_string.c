@@ -108,10 +108,10 @@ invalid:
 
 /* Redis's getGenericCommand: the value, nil, or WRONGTYPE (-1). */
 static int
-get_generic(shard_t *sh, const GnetRespArg *key, dict_entry_t **ep,
+get_generic(shard_t *sh, const GnetRespArg *key, ks_dict_entry_t **ep,
     reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, key);
+	ks_dict_entry_t *e = ks_lookup_read(sh, key);
 
 	*ep = e;
 	if (e == NULL) {
@@ -128,7 +128,7 @@ void
 cmd_set(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
 	const GnetRespArg *expire = NULL;
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 	long long when = 0;
 	size_t mark = out->len;
 	unsigned f;
@@ -163,7 +163,7 @@ cmd_set(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_get(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 
 	(void)get_generic(sh, &argv[1], &e, out);
 }
@@ -172,7 +172,7 @@ void
 cmd_getset(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
 	size_t mark = out->len;
-	dict_entry_t *e;
+	ks_dict_entry_t *e;
 
 	if (get_generic(sh, &argv[1], &e, out) < 0)
 		return;
@@ -203,7 +203,7 @@ cmd_mset(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 		return;
 	}
 	for (int j = 1; j < argc; j += 2) {
-		dict_entry_t *e = ks_lookup(sh, &argv[j]);
+		ks_dict_entry_t *e = ks_lookup(sh, &argv[j]);
 
 		if (ks_set_string(sh, &argv[j], e, argv[j + 1].ptr,
 		    argv[j + 1].len, 0) == NULL) {
@@ -219,7 +219,7 @@ cmd_mget(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
 	reply_array(out, argc - 1);
 	for (int j = 1; j < argc; j++) {
-		dict_entry_t *e = ks_lookup_read(sh, &argv[j]);
+		ks_dict_entry_t *e = ks_lookup_read(sh, &argv[j]);
 
 		if (e == NULL || ks_obj(e)->type != KS_STRING)
 			reply_nil(out);
@@ -234,7 +234,7 @@ static void
 incr_generic(shard_t *sh, const GnetRespArg *key, long long incr,
     reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, key);
+	ks_dict_entry_t *e = ks_lookup(sh, key);
 	char buf[24];
 	long long v = 0;
 	size_t n;
@@ -300,7 +300,7 @@ cmd_decrby(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_append(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
 
 	if (e == NULL) {
 		if (ks_set_string(sh, &argv[1], NULL, argv[2].ptr, argv[2].len,
@@ -326,7 +326,7 @@ cmd_append(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_strlen(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
+	ks_dict_entry_t *e = ks_lookup_read(sh, &argv[1]);
 
 	if (ks_wrongtype(e, KS_STRING, out))
 		return;
