@@ -130,7 +130,10 @@ api_NumLoops(GnetModuleCtx *ctx)
 	return gnet_engine_num_loops(module_of(ctx)->host->eng);
 }
 
-/* A codec made for the module is freed with it. */
+/* A codec made for the module is freed with it. rc and c are the
+ * constructor's result and codec, so the constructor must have run
+ * before this is called (not in its argument list: C leaves the order
+ * of arguments unspecified). */
 static int
 keep_codec(gnet_module_t *m, int rc, gnet_codec_t *c, const GnetCodec **out)
 {
@@ -150,11 +153,13 @@ static int
 api_CodecLine(GnetModuleCtx *ctx, size_t max_frame, const GnetCodec **out)
 {
 	gnet_codec_t *c = NULL;
+	int rc;
 
 	if (out == NULL)
 		return GNETMODULE_EINVAL;
-	return keep_codec(module_of(ctx), gnet_codec_new_line(&c, max_frame), c,
-	    out);
+	rc = gnet_codec_new_line(&c, max_frame);
+
+	return keep_codec(module_of(ctx), rc, c, out);
 }
 
 static int
@@ -162,22 +167,26 @@ api_CodecDelimiter(GnetModuleCtx *ctx, const void *delim, size_t len,
     size_t max_frame, const GnetCodec **out)
 {
 	gnet_codec_t *c = NULL;
+	int rc;
 
 	if (out == NULL)
 		return GNETMODULE_EINVAL;
-	return keep_codec(module_of(ctx),
-	    gnet_codec_new_delimiter(&c, delim, len, max_frame), c, out);
+	rc = gnet_codec_new_delimiter(&c, delim, len, max_frame);
+
+	return keep_codec(module_of(ctx), rc, c, out);
 }
 
 static int
 api_CodecFixed(GnetModuleCtx *ctx, size_t frame_len, const GnetCodec **out)
 {
 	gnet_codec_t *c = NULL;
+	int rc;
 
 	if (out == NULL)
 		return GNETMODULE_EINVAL;
-	return keep_codec(module_of(ctx), gnet_codec_new_fixed(&c, frame_len),
-	    c, out);
+	rc = gnet_codec_new_fixed(&c, frame_len);
+
+	return keep_codec(module_of(ctx), rc, c, out);
 }
 
 static int
@@ -186,6 +195,7 @@ api_CodecResp(GnetModuleCtx *ctx, const GnetRespLimits *lim,
 {
 	gnet_resp_limits_t l = { .size = sizeof l };
 	gnet_codec_t *c = NULL;
+	int rc;
 
 	if (out == NULL || (lim != NULL && lim->size < sizeof *lim))
 		return GNETMODULE_EINVAL;
@@ -195,7 +205,9 @@ api_CodecResp(GnetModuleCtx *ctx, const GnetRespLimits *lim,
 		l.max_inline_len = lim->max_inline_len;
 		l.max_frame = lim->max_frame;
 	}
-	return keep_codec(module_of(ctx), gnet_codec_new_resp(&c, &l), c, out);
+	rc = gnet_codec_new_resp(&c, &l);
+
+	return keep_codec(module_of(ctx), rc, c, out);
 }
 
 static const char *

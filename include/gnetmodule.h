@@ -308,11 +308,16 @@ GNETMODULE_API_LIST(GNETMODULE__DECLARE, GNETMODULE__DECLARE)
 #define GNETMODULE_GET_API(ctx, name, ptr) \
 	((ctx)->GetApi((ctx), (name), (void **)(ptr)))
 
-/* Resolve every function listed above, then tell the host who we are.
- * Returns GNETMODULE_OK, or GNETMODULE_ERR when the host lacks a required
- * function (it names it in its error) or refuses the ABI version. */
+/* Resolve every function listed above into this file's pointers. They
+ * are static, one set per source file, so a module never exports them and
+ * several modules link into one program without clashing; a module of
+ * several files therefore calls this once in each file that uses the API
+ * (GnetModule_Init does it for the file with OnLoad), e.g. from an init
+ * function of that file which OnLoad calls. Returns GNETMODULE_OK, or
+ * GNETMODULE_ERR when the host lacks a required function (it names it in
+ * its error). */
 static inline int
-GnetModule_Init(GnetModuleCtx *ctx, const char *name, int version)
+GnetModule_InitApi(GnetModuleCtx *ctx)
 {
 	int rc = GNETMODULE_OK;
 
@@ -330,8 +335,17 @@ GnetModule_Init(GnetModuleCtx *ctx, const char *name, int version)
 	GNETMODULE_API_LIST(GNETMODULE__REQ, GNETMODULE__OPT)
 #undef GNETMODULE__REQ
 #undef GNETMODULE__OPT
-	if (rc != GNETMODULE_OK)
-		return rc;
+	return rc;
+}
+
+/* Resolve the API for this file, then tell the host who we are. Returns
+ * GNETMODULE_OK, or GNETMODULE_ERR when the host lacks a required
+ * function (it names it in its error) or refuses the ABI version. */
+static inline int
+GnetModule_Init(GnetModuleCtx *ctx, const char *name, int version)
+{
+	if (GnetModule_InitApi(ctx) != GNETMODULE_OK)
+		return GNETMODULE_ERR;
 	return GnetModule_SetInfo(ctx, name, version, GNETMODULE_ABI_VERSION);
 }
 

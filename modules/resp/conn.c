@@ -15,6 +15,12 @@
 
 #include "resp.h"
 
+int
+resp_conn_init_api(GnetModuleCtx *ctx)
+{
+	return GnetModule_InitApi(ctx);
+}
+
 static resp_loop_t *
 loop_of(resp_server_t *srv, GnetConn *c)
 {

@@ -262,7 +262,9 @@ GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv, int argc)
 
 	(void)argv;
 	(void)argc;
-	if (GnetModule_Init(ctx, "resp", 1) != GNETMODULE_OK)
+	if (GnetModule_Init(ctx, "resp", 1) != GNETMODULE_OK ||
+	    resp_conn_init_api(ctx) != GNETMODULE_OK ||
+	    resp_route_init_api(ctx) != GNETMODULE_OK)
 		return GNETMODULE_ERR;
 	if ((srv = calloc(1, sizeof *srv)) == NULL)
 		return GnetModule_SetError(ctx, "out of memory");

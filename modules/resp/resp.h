@@ -136,6 +136,11 @@ struct envelope {
 	size_t reply_len;
 };
 
+/* Each file that calls the host has its own pointers to resolve
+ * (gnetmodule.h's GnetModule_InitApi): OnLoad calls these. */
+int resp_conn_init_api(GnetModuleCtx *ctx);
+int resp_route_init_api(GnetModuleCtx *ctx);
+
 /* conn.c: the listener's callbacks. */
 int resp_on_open(GnetConn *c, void *udata);
 int resp_on_traffic(GnetConn *c, void *udata);

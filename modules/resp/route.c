@@ -27,6 +27,12 @@ typedef struct envelope_block {
 	char small[ENVELOPE_SMALL_REPLY];
 } envelope_block_t;
 
+int
+resp_route_init_api(GnetModuleCtx *ctx)
+{
+	return GnetModule_InitApi(ctx);
+}
+
 /* An envelope with its own copy of the arguments. */
 static envelope_t *
 envelope_new(resp_loop_t *lp, int kind, const resp_cmd_t *cmd,
