@@ -23,6 +23,7 @@
  * knows which commands cross loops. Every wait has a deadline.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,36 +430,38 @@ START_TEST(maxmemory_refuses_writes_only)
 {
 	const char *extra[] = { "maxmemory=1m", NULL };
 	server_t *s = server_start(1, extra);
-	char *big = malloc(2 << 20), out[512];
-	const char *set_big[] = { "SET", "big", big };
-	const char *set[] = { "SET", "small", "v" };
-	const char *get[] = { "GET", "small" };
-	const char *del[] = { "DEL", "big" };
-	const char *cfg[] = { "CONFIG", "GET", "maxmemory" };
+	size_t big_len = 2u << 20;
+	char *big = malloc(big_len + 1);
+	text_t req = { 0 }, want = { 0 };
 	int fd = tn_connect(s->port);
 
 	ck_assert_ptr_nonnull(big);
-	memset(big, 'b', (2 << 20) - 1);
-	big[(2 << 20) - 1] = '\0';
-	ck_assert_int_gt(tn_resp_call(fd, 3, set, out, sizeof out, IO_MS), 0);
-	ck_assert_str_eq(out, "+OK\r\n");
+	memset(big, 'b', big_len);
+	big[big_len] = '\0';
+	CMD(&req, "SET", "small", "v");
+	putf(&want, "+OK\r\n");
 	/* Under the limit when it starts: allowed, as Redis allows it. */
-	ck_assert_int_gt(tn_resp_call(fd, 3, set_big, out, sizeof out, IO_MS),
-	    0);
-	ck_assert_str_eq(out, "+OK\r\n");
-	ck_assert_int_gt(tn_resp_call(fd, 3, set, out, sizeof out, IO_MS), 0);
-	ck_assert_str_eq(out, "-OOM command not allowed when used memory > "
+	CMD(&req, "SET", "big", big);
+	putf(&want, "+OK\r\n");
+	CMD(&req, "SET", "small", "w");
+	putf(&want, "-OOM command not allowed when used memory > "
 	    "'maxmemory'.\r\n");
-	ck_assert_int_gt(tn_resp_call(fd, 2, get, out, sizeof out, IO_MS), 0);
-	ck_assert_str_eq(out, "$1\r\nv\r\n");
-	ck_assert_int_gt(tn_resp_call(fd, 2, del, out, sizeof out, IO_MS), 0);
-	ck_assert_str_eq(out, ":1\r\n");
-	ck_assert_int_gt(tn_resp_call(fd, 3, set, out, sizeof out, IO_MS), 0);
-	ck_assert_str_eq(out, "+OK\r\n");
-	ck_assert_int_gt(tn_resp_call(fd, 3, cfg, out, sizeof out, IO_MS), 0);
-	ck_assert_str_eq(out, "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n");
+	CMD(&req, "APPEND", "small", "w");
+	putf(&want, "-OOM command not allowed when used memory > "
+	    "'maxmemory'.\r\n");
+	CMD(&req, "GET", "small");
+	bulk(&want, "v");
+	CMD(&req, "DEL", "big");
+	putf(&want, ":1\r\n");
+	CMD(&req, "SET", "small", "w");
+	putf(&want, "+OK\r\n");
+	CMD(&req, "CONFIG", "GET", "maxmemory");
+	putf(&want, "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n");
+	exchange(fd, &req, 8, &want, 0, "maxmemory");
 	close(fd);
 	free(big);
+	text_free(&req);
+	text_free(&want);
 	server_stop(s);
 }
 END_TEST
@@ -482,10 +485,14 @@ START_TEST(unload_with_connections_open)
 		tn_send_all(fds[i], req.p, req.len, IO_MS);
 	}
 	ck_assert_int_eq(gnet_host_unload(s->host.h, s->m, UNLOAD_MS), 0);
+	/* Each connection ends: EOF, or a reset where the peer still had
+	 * commands unread when the socket closed (the kernel's rule). */
 	for (int i = 0; i < 4; i++) {
 		size_t extra = 0;
+		int r = tn_wait_eof(fds[i], IO_MS, &extra);
 
-		ck_assert_int_eq(tn_wait_eof(fds[i], IO_MS, &extra), 1);
+		ck_assert_msg(r == 1 || r == -ECONNRESET, "connection %d did "
+		    "not end: %d", i, r);
 		close(fds[i]);
 	}
 	text_free(&req);
