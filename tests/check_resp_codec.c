@@ -187,6 +187,8 @@ static const struct dec_case dec_table[] = {
 	{ "INT_MAX count waits", S("*2147483647\r\n"), "", 0, NULL },
 	{ "count over INT_MAX", S("*2147483648\r\n"), "0/*", 0,
 	    P "invalid multibulk length" },
+	{ "count over INT64_MAX", S("*9223372036854775808\r\n"), "0/*", 0,
+	    P "invalid multibulk length" },
 	{ "count under INT64_MIN", S("*-9223372036854775809\r\n"), "0/*", 0,
 	    P "invalid multibulk length" },
 	{ "count with +", S("*+1\r\n"), "0/*", 0, P "invalid multibulk length" },
