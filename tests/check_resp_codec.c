@@ -243,8 +243,9 @@ parse_frames(const char *spec, size_t n, struct run *r)
 
 	memset(r, 0, sizeof(*r));
 	while (*p != '\0') {
-		if (sscanf(p, "%zu/*%n", &r->len[r->n], &k) == 1 && k > 0 &&
-		    p[k - 1] == '*')
+		/* %n is stored only when the "*" matched. */
+		k = 0;
+		if (sscanf(p, "%zu/*%n", &r->len[r->n], &k) == 1 && k > 0)
 			r->used[r->n] = n - pos;
 		else
 			ck_assert(sscanf(p, "%zu/%zu%n", &r->len[r->n],
