@@ -1,7 +1,7 @@
 /*
  * check_resp_codec -- unit suite "resp_codec": the RESP2 request codec
  * (gnet_codec_new_resp, gnet_resp_args, gnet_resp_error) through its pure
- * API, no engine, no sockets.
+ * API, and once live on an engine.
  *
  * Covers: the limits' validation; Redis 7.0's rules one by one -- inline
  * lines and their quoting, the multibulk count line, bulk headers, the 2
@@ -10,12 +10,12 @@
  * text (checked against redis-server), kept for every later call;
  * GNET_EFRAMESIZE at the max frame; every table row decoded whole and in
  * reads of 1, 2, 3 and 7 bytes with the same outcome; pipelined commands;
- * binary arguments; a 64 MiB argument, and a 64 MiB inline line, arriving
- * in reads of 64 KiB and 4 KiB parsed in linear time; encode passing bytes through; and
- * gnet_resp_args on multibulk frames, Redis's inline splits, bad frames
- * and short arrays; and an engine reading 3 bytes at a time answering a
- * pipeline, a protocol error (replied, then closed) and a command over
- * the max frame (closed without a reply).
+ * binary arguments; a 64 MiB argument, and a 64 MiB inline line,
+ * arriving in reads of 64 KiB and 4 KiB parsed in linear time; encode
+ * passing bytes through; gnet_resp_args on multibulk frames, Redis's
+ * inline splits, bad frames and short arrays; and an engine reading 3
+ * bytes at a time answering a pipeline, a protocol error (replied, then
+ * closed) and a command over the max frame (closed without a reply).
  */
 #include <check.h>
 #include <limits.h>
