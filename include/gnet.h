@@ -763,8 +763,10 @@ typedef struct gnet_resp_arg gnet_resp_arg_t;
  * whose array was short can call again with a longer one. A multibulk
  * command's arguments point into the frame; an inline command's are
  * unquoted into scratch, which then needs `len` bytes (a short or NULL
- * scratch gives GNET_EINVAL). Returns 0 for a zero-length frame, and
- * GNET_EBADFRAME for bytes the codec did not produce. */
+ * scratch gives GNET_EINVAL). Returns 0 for a zero-length frame (and for
+ * a blank line or a count <= 0, which the codec skips), and
+ * GNET_EBADFRAME for bytes the codec would not produce as one command:
+ * every header is checked, the limits are not. */
 GNET_API long gnet_resp_args(const void *frame, size_t len,
     gnet_resp_arg_t *argv, size_t max, char *scratch, size_t scratch_len);
 
