@@ -25,7 +25,6 @@
  * ordinary byte, where Redis would wait for a line end it can never find.
  */
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include "codecs/codec.h"
 #include "codecs/resp.h"
