@@ -196,7 +196,7 @@ FUZZ_EXTRA_fuzz_http := modules/http/parse.c modules/http/parse.h
 
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/%)
 
-build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) codecs/codec.h base/buf.h include/gnet.h $$(FUZZ_EXTRA_$$*)
+build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) $(wildcard codecs/*.h base/*.h) include/gnet.h $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(filter %.c,$(FUZZ_EXTRA_$*)) -o $@
 

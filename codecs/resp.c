@@ -25,7 +25,6 @@
  * ordinary byte, where Redis would wait for a line end it can never find.
  */
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include "codecs/codec.h"
 #include "codecs/resp.h"
@@ -201,14 +200,20 @@ decode_multibulk(const resp_cfg_t *c, resp_state_t *st,
 	size_t cr, at;
 	uint64_t end;
 	int64_t v;
-	int r;
+	int r, ok;
 
 	if (st->left == 0) {
-		r = find_line(c, st, in, n, f, E_MBULK_TOO_BIG, &cr);
-		if (r != LINE_FOUND)
-			return r;
-		if (!gnet__resp_number(in + 1, cr - 1, &v) ||
-		    v > (int64_t)c->max_args)
+		ok = gnet__resp_short_header(in, n, 0, '*', &cr, &v);
+		if (ok) {
+			if (cr + 2 > c->max_frame)
+				return GNET_EFRAMESIZE;
+		} else {
+			r = find_line(c, st, in, n, f, E_MBULK_TOO_BIG, &cr);
+			if (r != LINE_FOUND)
+				return r;
+			ok = gnet__resp_number(in + 1, cr - 1, &v);
+		}
+		if (!ok || v > (int64_t)c->max_args)
 			return fail(st, f, in, n, E_MBULK_LEN, 0);
 		if (v <= 0)
 			return done(st, f, in, 0, cr + 2);
@@ -218,14 +223,22 @@ decode_multibulk(const resp_cfg_t *c, resp_state_t *st,
 	}
 	for (;;) {
 		if (st->phase == PH_LINE) {
-			r = find_line(c, st, in, n, f, E_BULK_TOO_BIG, &cr);
-			if (r != LINE_FOUND)
-				return r;
 			at = st->pos;
-			if (in[at] != '$')
-				return fail(st, f, in, n, E_DOLLAR, in[at]);
-			if (!gnet__resp_number(in + at + 1, cr - at - 1, &v) ||
-			    v < 0 || v > (int64_t)c->max_bulk)
+			ok = gnet__resp_short_header(in, n, at, '$', &cr, &v);
+			if (ok) {
+				if (cr + 2 > c->max_frame)
+					return GNET_EFRAMESIZE;
+			} else {
+				r = find_line(c, st, in, n, f, E_BULK_TOO_BIG,
+				    &cr);
+				if (r != LINE_FOUND)
+					return r;
+				if (in[at] != '$')
+					return fail(st, f, in, n, E_DOLLAR, in[at]);
+				ok = gnet__resp_number(in + at + 1, cr - at - 1,
+				    &v) && v >= 0;
+			}
+			if (!ok || v > (int64_t)c->max_bulk)
 				return fail(st, f, in, n, E_BULK_LEN, 0);
 			end = (uint64_t)cr + 2 + (uint64_t)v + 2;
 			if (end > c->max_frame)

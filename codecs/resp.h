@@ -1,8 +1,9 @@
 /*
  * What the RESP decoder (codecs/resp.c) and the argument splitter
  * (codecs/resp_args.c) share: Redis's rules for a number in a count line
- * and for splitting an inline command, so the decoder validates a
- * command exactly as gnet_resp_args will later read it.
+ * (and a fast path for the usual short one) and for splitting an inline
+ * command, so the decoder validates a command exactly as gnet_resp_args
+ * will later read it.
  */
 #ifndef GNET_CODECS_RESP_H
 #define GNET_CODECS_RESP_H
@@ -49,6 +50,41 @@ gnet__resp_number(const unsigned char *s, size_t len, int64_t *v)
 		acc = acc * 10 + d;
 	}
 	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return 1;
+}
+
+/* Digits read in one pass by gnet__resp_short_header: below 10^18, no
+ * overflow to check. */
+#define GNET__RESP_SHORT_DIGITS 18
+
+/* Most headers are a marker and a few digits, "$3\r": read those in one
+ * pass. Returns 1 with *cr and *v when in[at] is `mark` followed by a
+ * number without a sign of at most GNET__RESP_SHORT_DIGITS digits, then
+ * "\r" and a byte after it -- that "\r" is then the first one from `at`,
+ * as the marker and digits are not "\r". Anything else (0) goes the
+ * general way: memchr, then gnet__resp_number. */
+static inline int
+gnet__resp_short_header(const unsigned char *in, size_t n, size_t at,
+    unsigned char mark, size_t *cr, int64_t *v)
+{
+	size_t i = at + 1, end;
+	int64_t x = 0;
+
+	if (i >= n || in[at] != mark)
+		return 0;
+	end = n - i > GNET__RESP_SHORT_DIGITS ? i + GNET__RESP_SHORT_DIGITS : n;
+	if (in[i] == '0') {
+		i++;
+	} else {
+		for (; i < end && in[i] >= '0' && in[i] <= '9'; i++)
+			x = x * 10 + (in[i] - '0');
+		if (i == at + 1)
+			return 0;
+	}
+	if (i + 1 >= n || in[i] != '\r')
+		return 0;
+	*cr = i;
+	*v = x;
 	return 1;
 }
 

@@ -151,10 +151,17 @@ multibulk_args(const unsigned char *p, size_t len, gnet_resp_arg_t *argv,
 	const unsigned char *end = p + len, *cr, *q;
 	int64_t count, blen, i;
 
-	cr = memchr(p, '\r', len);
-	if (cr == NULL || end - cr < 2 ||
-	    !gnet__resp_number(p + 1, (size_t)(cr - p - 1), &count) ||
-	    count > INT_MAX)
+	size_t at;
+
+	if (gnet__resp_short_header(p, len, 0, '*', &at, &count)) {
+		cr = p + at;
+	} else {
+		cr = memchr(p, '\r', len);
+		if (cr == NULL || end - cr < 2 ||
+		    !gnet__resp_number(p + 1, (size_t)(cr - p - 1), &count))
+			return GNET_EBADFRAME;
+	}
+	if (count > INT_MAX)
 		return GNET_EBADFRAME;
 	q = cr + 2;
 	if (count <= 0)
@@ -162,10 +169,17 @@ multibulk_args(const unsigned char *p, size_t len, gnet_resp_arg_t *argv,
 	for (i = 0; i < count; i++) {
 		if (q == end || *q != '$')
 			return GNET_EBADFRAME;
-		cr = memchr(q, '\r', (size_t)(end - q));
-		if (cr == NULL || end - cr < 2 ||
-		    !gnet__resp_number(q + 1, (size_t)(cr - q - 1), &blen) ||
-		    blen < 0 || (uint64_t)blen + 2 > (uint64_t)(end - cr - 2))
+		if (gnet__resp_short_header(q, (size_t)(end - q), 0, '$', &at,
+		    &blen)) {
+			cr = q + at;
+		} else {
+			cr = memchr(q, '\r', (size_t)(end - q));
+			if (cr == NULL || end - cr < 2 ||
+			    !gnet__resp_number(q + 1, (size_t)(cr - q - 1),
+			    &blen) || blen < 0)
+				return GNET_EBADFRAME;
+		}
+		if ((uint64_t)blen + 2 > (uint64_t)(end - cr - 2))
 			return GNET_EBADFRAME;
 		if ((size_t)i < max) {
 			argv[i].ptr = (const char *)cr + 2;

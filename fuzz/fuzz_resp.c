@@ -446,7 +446,7 @@ run(ctx_t *x, const unsigned char *s, size_t n, const uint8_t *sizes,
 	while (got < n && !over) {
 		size_t k = whole ? n : nsizes != 0 ?
 		    (size_t)sizes[i++ % nsizes] + 1 : 1;
-		size_t pend, off = 0, used;
+		size_t pend, off = 0, used = 0;
 		unsigned char *buf;
 		int r = 1;
 

@@ -720,19 +720,27 @@ GNET_API int gnet_codec_new_length_field(gnet_codec_t **out,
  * ignores too, and a protocol error, which gnet_resp_error names. After
  * an error every later decode consumes the whole input as another
  * zero-length frame, so the caller replies once, in its turn after the
- * replies it owes, and closes. Limits (0 in a field: Redis's default): */
+ * replies it owes, and closes. The decoder keeps how far it parsed an
+ * incomplete command in the connection's codec state (16 bytes), so a
+ * command arriving in many reads is parsed once, and a bulk's payload is
+ * counted, never scanned. One difference from Redis: a NUL is an
+ * ordinary byte, where Redis's strchr would wait for a line end forever.
+ * Limits (0 in a field: Redis's default): */
 typedef struct gnet_resp_limits {
 	size_t size;            /* sizeof(gnet_resp_limits_t) */
-	size_t max_bulk_len;    /* longest argument; 512 MiB, as Redis's
-	                         * proto-max-bulk-len */
-	size_t max_args;        /* most arguments in one command; INT_MAX */
-	size_t max_inline_len;  /* longest inline command, and longest count
-	                         * line; 64 KiB */
+	size_t max_bulk_len;    /* longest argument, up to 4 GiB - 1;
+	                         * 512 MiB, as Redis's proto-max-bulk-len */
+	size_t max_args;        /* most arguments in one command, up to
+	                         * INT_MAX (the default) */
+	size_t max_inline_len;  /* most bytes buffered for an inline line or
+	                         * a count line without its end ("too big"
+	                         * errors), up to 4 GiB - 1; 64 KiB */
 	size_t max_frame;       /* longest whole command, up to 4 GiB - 1;
 	                         * 1 GiB, as client-query-buffer-limit. Over
 	                         * it the connection closes with
 	                         * GNET_EFRAMESIZE, without a reply, as Redis
-	                         * closes a client over the limit. */
+	                         * closes a client over the limit -- as soon
+	                         * as a header or the bytes buffered show it. */
 } gnet_resp_limits_t;
 
 /* limits may be NULL (all defaults). Returns 0, GNET_EINVAL (a bad size
@@ -755,14 +763,20 @@ typedef struct gnet_resp_arg gnet_resp_arg_t;
  * whose array was short can call again with a longer one. A multibulk
  * command's arguments point into the frame; an inline command's are
  * unquoted into scratch, which then needs `len` bytes (a short or NULL
- * scratch gives GNET_EINVAL). Returns 0 for a zero-length frame, and
- * GNET_EBADFRAME for bytes the codec did not produce. */
+ * scratch gives GNET_EINVAL). Returns 0 for a zero-length frame (and for
+ * a blank line or a count <= 0, which the codec skips), and
+ * GNET_EBADFRAME for bytes the codec would not produce as one command:
+ * every header is checked, the limits are not. */
 GNET_API long gnet_resp_args(const void *frame, size_t len,
     gnet_resp_arg_t *argv, size_t max, char *scratch, size_t scratch_len);
 
 /* The protocol error the decoder found, as Redis words it without its
- * "-ERR " ("Protocol error: invalid bulk length"), or NULL. `state` is
- * the connection's codec state (gnet_conn_codec_state). */
+ * "-ERR " ("Protocol error: invalid bulk length"), or NULL (also for a
+ * NULL state). `state` is the connection's codec state
+ * (gnet_conn_codec_state). The string is static. In "expected '$', got
+ * 'X'" X is the byte as it came: as Redis does when it sends an error,
+ * turn a "\r" or "\n" in it into a space before replying (a NUL ends the
+ * string there). */
 GNET_API const char *gnet_resp_error(const void *state);
 
 /* Custom codecs. A codec writes encoded bytes through a sink. */

@@ -1,7 +1,7 @@
 /*
  * check_resp_codec -- unit suite "resp_codec": the RESP2 request codec
  * (gnet_codec_new_resp, gnet_resp_args, gnet_resp_error) through its pure
- * API, no engine, no sockets.
+ * API, and once live on an engine.
  *
  * Covers: the limits' validation; Redis 7.0's rules one by one -- inline
  * lines and their quoting, the multibulk count line, bulk headers, the 2
@@ -10,10 +10,12 @@
  * text (checked against redis-server), kept for every later call;
  * GNET_EFRAMESIZE at the max frame; every table row decoded whole and in
  * reads of 1, 2, 3 and 7 bytes with the same outcome; pipelined commands;
- * binary arguments; a 64 MiB argument, and a 64 MiB inline line, arriving
- * in reads of 64 KiB and 4 KiB parsed in linear time; encode passing bytes through; and
- * gnet_resp_args on multibulk frames, Redis's inline splits, bad frames
- * and short arrays.
+ * binary arguments; a 64 MiB argument, and a 64 MiB inline line,
+ * arriving in reads of 64 KiB and 4 KiB parsed in linear time; encode
+ * passing bytes through; gnet_resp_args on multibulk frames, Redis's
+ * inline splits, bad frames and short arrays; and an engine reading 3
+ * bytes at a time answering a pipeline, a protocol error (replied, then
+ * closed) and a command over the max frame (closed without a reply).
  */
 #include <check.h>
 #include <limits.h>
@@ -187,6 +189,8 @@ static const struct dec_case dec_table[] = {
 	{ "INT_MAX count waits", S("*2147483647\r\n"), "", 0, NULL },
 	{ "count over INT_MAX", S("*2147483648\r\n"), "0/*", 0,
 	    P "invalid multibulk length" },
+	{ "count over INT64_MAX", S("*9223372036854775808\r\n"), "0/*", 0,
+	    P "invalid multibulk length" },
 	{ "count under INT64_MIN", S("*-9223372036854775809\r\n"), "0/*", 0,
 	    P "invalid multibulk length" },
 	{ "count with +", S("*+1\r\n"), "0/*", 0, P "invalid multibulk length" },
@@ -241,8 +245,9 @@ parse_frames(const char *spec, size_t n, struct run *r)
 
 	memset(r, 0, sizeof(*r));
 	while (*p != '\0') {
-		if (sscanf(p, "%zu/*%n", &r->len[r->n], &k) == 1 && k > 0 &&
-		    p[k - 1] == '*')
+		/* %n is stored only when the "*" matched. */
+		k = 0;
+		if (sscanf(p, "%zu/*%n", &r->len[r->n], &k) == 1 && k > 0)
 			r->used[r->n] = n - pos;
 		else
 			ck_assert(sscanf(p, "%zu/%zu%n", &r->len[r->n],
@@ -816,6 +821,113 @@ START_TEST(test_args_garbage)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Live: an engine whose connections use the codec, reading 3 bytes at a
+ * time, answers each command with its arguments as a RESP array, a
+ * protocol error with "-ERR" and a close, and closes without a word on a
+ * command over the max frame.
+ */
+#define LIVE_IO_MS 10000
+#define LIVE_READ_CAP 3
+#define LIVE_MAX_FRAME 1024
+
+static tn_loop_errors_t live_errs;
+
+static void
+live_put(gnet_conn_t *c, const char *fmt, size_t n, const void *p)
+{
+	char head[32];
+	int k = snprintf(head, sizeof(head), fmt, n);
+
+	TN_LOOP_CHECK(&live_errs, gnet_conn_write(c, head, (size_t)k) == k);
+	if (p != NULL)
+		TN_LOOP_CHECK(&live_errs, gnet_conn_write(c, p, n) == (long)n &&
+		    gnet_conn_write(c, "\r\n", 2) == 2);
+}
+
+static gnet_action_t
+live_on_traffic(gnet_conn_t *c, void *udata)
+{
+	const void *data = NULL;
+	size_t n = gnet_conn_peek(c, &data);
+	const char *e = gnet_resp_error(gnet_conn_codec_state(c));
+	gnet_resp_arg_t a[8];
+	char *scratch;
+	long argc, i;
+
+	if (n == 0) {
+		if (e == NULL)
+			return GNET_NONE;
+		live_put(c, "-ERR ", 0, NULL);
+		TN_LOOP_CHECK(&live_errs, gnet_conn_write(c, e, strlen(e)) ==
+		    (long)strlen(e) && gnet_conn_write(c, "\r\n", 2) == 2);
+		return GNET_CLOSE;
+	}
+	scratch = malloc(n);
+	argc = gnet_resp_args(data, n, a, 8, scratch, n);
+	TN_LOOP_CHECK(&live_errs, argc > 0 && argc <= 8);
+	if (argc > 0 && argc <= 8) {
+		live_put(c, "*%zu\r\n", (size_t)argc, NULL);
+		for (i = 0; i < argc; i++)
+			live_put(c, "$%zu\r\n", a[i].len, a[i].ptr);
+	}
+	free(scratch);
+	gnet_conn_discard(c, n);
+	return GNET_NONE;
+}
+
+START_TEST(test_live_engine)
+{
+	static const char req[] =
+	    "*2\r\n$4\r\nECHO\r\n$5\r\nh\r\n\0y\r\n"
+	    "\r\n"
+	    "SET \"a b\" '\\'c'\r\n"
+	    "*0\r\n"
+	    "*1\r\nX\r\n"
+	    "PING\r\n";
+	static const char want[] =
+	    "*2\r\n$4\r\nECHO\r\n$5\r\nh\r\n\0y\r\n"
+	    "*3\r\n$3\r\nSET\r\n$3\r\na b\r\n$2\r\n'c\r\n"
+	    "-ERR Protocol error: expected '$', got 'X'\r\n";
+	gnet_codec_t *codec = codec_new(LIMITS(.max_frame = LIVE_MAX_FRAME));
+	gnet_events_t ev = { .size = sizeof(ev),
+	    .on_traffic = live_on_traffic };
+	gnet_options_t opts = { .size = sizeof(opts), .codec = codec,
+	    .read_buffer_cap = LIVE_READ_CAP };
+	char got[sizeof(want)], big[32];
+	tn_server_t srv;
+	size_t extra = 0;
+	int fd;
+
+	tn_loop_errors_reset(&live_errs);
+	tn_server_start(&srv, &ev, &opts, NULL);
+	fd = tn_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_eq(tn_send_all(fd, req, sizeof(req) - 1, LIVE_IO_MS),
+	    sizeof(req) - 1);
+	ck_assert_uint_eq(tn_read_exact(fd, got, sizeof(want) - 1, LIVE_IO_MS),
+	    sizeof(want) - 1);
+	ck_assert(memcmp(got, want, sizeof(want) - 1) == 0);
+	/* Nothing after the error: PING is never answered. */
+	ck_assert_int_eq(tn_wait_eof(fd, LIVE_IO_MS, &extra), 1);
+	ck_assert_uint_eq(extra, 0);
+	tn_close(&fd);
+
+	fd = tn_connect(srv.port);
+	ck_assert_int_ge(fd, 0);
+	snprintf(big, sizeof(big), "*1\r\n$%d\r\n", LIVE_MAX_FRAME);
+	ck_assert_uint_eq(tn_send_all(fd, big, strlen(big), LIVE_IO_MS),
+	    strlen(big));
+	ck_assert_int_eq(tn_wait_eof(fd, LIVE_IO_MS, &extra), 1);
+	ck_assert_uint_eq(extra, 0);
+	tn_close(&fd);
+
+	tn_server_close(&srv);
+	TN_ASSERT_NO_LOOP_ERRORS(&live_errs);
+	gnet_codec_free(codec);
+}
+END_TEST
+
 static Suite *
 resp_codec_suite(void)
 {
@@ -849,6 +961,10 @@ resp_codec_suite(void)
 	tcase_add_test(tc, test_args_inline);
 	tcase_add_test(tc, test_args_calls);
 	tcase_add_test(tc, test_args_garbage);
+	suite_add_tcase(s, tc);
+
+	tc = tn_tcase("live", TCASE_TIMEOUT_S);
+	tcase_add_test(tc, test_live_engine);
 	suite_add_tcase(s, tc);
 	return s;
 }
