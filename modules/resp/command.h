@@ -48,7 +48,7 @@ typedef struct resp_cmd {
 	int gather;               /* GATHER_* */
 	/* Run on the shard that owns the keys (or on every shard). The
 	 * arity was checked; anything else the command checks itself, as
-	 * Redis does, with Redis's error text. */
+	 * Redis does, with Redis's error text. NULL for CMD_CONN. */
 	void (*exec)(shard_t *sh, const GnetRespArg *argv, int argc,
 	    reply_t *out);
 } resp_cmd_t;

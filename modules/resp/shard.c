@@ -89,7 +89,7 @@ shard_exec(shard_t *sh, const resp_cmd_t *cmd, const GnetRespArg *argv,
 }
 
 static inline int
-expired(const shard_t *sh, const ks_obj_t *o, uint64_t now)
+expired(const ks_obj_t *o, uint64_t now)
 {
 	return o->expire_ms != 0 && now > o->expire_ms;
 }
@@ -100,7 +100,7 @@ shard_expires(shard_t *sh, uint64_t now_ms)
 	size_t n = 0;
 
 	for (size_t i = 0; i < sh->nexp; i++)
-		n += !expired(sh, ks_obj(sh->exp[i]), now_ms);
+		n += !expired(ks_obj(sh->exp[i]), now_ms);
 	return n;
 }
 
@@ -133,7 +133,7 @@ shard_expire_cycle(shard_t *sh, uint64_t now_ms, size_t budget)
 		if (sh->exp_cursor >= sh->nexp)
 			sh->exp_cursor = 0;
 		e = sh->exp[sh->exp_cursor];
-		if (expired(sh, ks_obj(e), now_ms)) {
+		if (expired(ks_obj(e), now_ms)) {
 			/* The last key moves into this slot: look at it next. */
 			ks_delete(sh, e);
 			sh->stats.expired_keys++;
@@ -165,7 +165,7 @@ ks_lookup(shard_t *sh, const GnetRespArg *key)
 {
 	ks_dict_entry_t *e = ks_dict_find(&sh->keys, key->ptr, key->len);
 
-	if (e != NULL && expired(sh, ks_obj(e), sh->now_ms)) {
+	if (e != NULL && expired(ks_obj(e), sh->now_ms)) {
 		ks_delete(sh, e);
 		sh->stats.expired_keys++;
 		return NULL;

@@ -10,8 +10,10 @@
  * deleted when a command touches it -- and active: shard_expire_cycle,
  * called from the owner loop's timer, samples keys with a time and
  * deletes the expired ones within a bounded effort. Memory the shard
- * allocates for keys and values is counted, so maxmemory can be enforced
- * across shards without asking the allocator.
+ * allocates for keys and values is counted (the allocator's usable size
+ * of each block, a value's own tables included; not the keyspace's
+ * bucket table or the list of keys with a time), so maxmemory can be
+ * enforced across shards without asking the allocator.
  *
  * Thread: the owner loop, except shard_of and shard_used_memory (any).
  */
@@ -36,7 +38,8 @@ void shard_exec(shard_t *sh, const resp_cmd_t *cmd, const GnetRespArg *argv,
     int argc, uint64_t now_ms, reply_t *out);
 
 /* Keys, and keys with a time to live, not yet expired (INFO keyspace,
- * DBSIZE): expired keys not yet collected are not counted. */
+ * DBSIZE): expired keys not yet collected are not counted (Redis counts
+ * them until collected). Cost: one look at each key with a time. */
 size_t shard_keys(shard_t *sh, uint64_t now_ms);
 size_t shard_expires(shard_t *sh, uint64_t now_ms);
 void shard_flush(shard_t *sh);
