@@ -4,8 +4,9 @@
  *
  * Reads are handed to on_traffic in place; only bytes the handler leaves
  * unconsumed are copied into the connection's own buffer, which exists
- * only while non-empty. What the handler wrote is sent right after it
- * returns (flush_if_fresh), or at the latest before the loop sleeps.
+ * only while non-empty. What the handler wrote is sent before the loop
+ * sleeps, with the other replies of the batch; a small write of the read
+ * bytes themselves goes right after the handler returns (flush_if_fresh).
  * Also here: the loop's re-read list (edge-triggered sockets whose read
  * used its whole budget) and its parked readers.
  */
@@ -252,7 +253,7 @@ gnet__conns_resume_parked(gnet__loop_t *l, void *arg)
  * tested that)? So it is after an echo's held write went out whole: no
  * outbound block to send or give back, nothing armed, not paused, and
  * the registered events already what gnet__conn_sync_events would want.
- * Then the call, the common case of an echo, is skipped.
+ * Then it need not join the dirty list, the common case of an echo.
  */
 static bool
 flush_is_noop(const gnet_conn_t *c)
@@ -262,43 +263,33 @@ flush_is_noop(const gnet_conn_t *c)
 }
 
 /*
- * Send what c's own on_traffic just wrote, now, rather than in the pass
- * over the dirty list before the loop sleeps. Every handler write of the
- * event is in c->out or held (net/conn_write.c), so this is still one
- * send per event; what changes is that the socket is written while the
- * read has left it (and the connection) in the CPU's cache -- deferred,
- * a whole batch of reads would come between a socket's read and its
- * write. Only the plain cases are taken here, c open and connected and
- * either at the head of the dirty list (nothing marked after it) or the
- * holder of the only write there is, held (an echo's); closes and
- * anything marked dirty by others keep to the pass.
+ * What c's own on_traffic just wrote. A write held in the loop's scratch
+ * buffer (an echo's: bytes gnet_conn_peek showed, sent without a copy)
+ * must go now, before the next read reuses the buffer: it is sent
+ * straight from there, or copied when c cannot take it now. Anything
+ * else waits in the outbound buffer for the pass over the dirty list
+ * before the loop sleeps, so the replies to one batch of events leave
+ * back to back: each send on loopback may wake its peer, and sends
+ * spread between the batch's reads find the peers asleep again more
+ * often (on a VM each such wakeup is an interrupt sent between CPUs, a
+ * costly exit), where sends made together find them still awake.
  */
 static void
 flush_if_fresh(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
-	bool plain;
-
-	/* Nothing written, or all of it sent through already. */
-	if (nl->dirty == NULL && nl->held.conn == NULL) {
+	if (nl->held.conn == NULL) {
 		nl->held.open = false;
 		return;
 	}
-	plain = c->state == GNET__CS_OPEN;
-	if (plain && nl->dirty == c) {
-		nl->dirty = c->dirty_next;
-		if (nl->dirty == NULL)
-			gnet__loop_not_due(c->loop, nl->flush_bit);
-		c->dirty_next = NULL;
-		c->flags &= ~(unsigned)GNET__C_DIRTY;
-	} else if (!plain || nl->dirty != NULL || nl->held.conn != c) {
-		/* A write held for c, or one another's handler made, is
-		 * copied: the next read reuses the scratch buffer. */
-		gnet__conn_send_held(nl, NULL);
+	if (c->state == GNET__CS_OPEN && nl->held.conn == c) {
+		gnet__conn_send_held(nl, c);
+		if (!flush_is_noop(c))
+			gnet__conn_mark_dirty(c);
 		return;
 	}
-	gnet__conn_send_held(nl, c);
-	if (!flush_is_noop(c))
-		gnet__conn_flush_one(nl, c);
+	/* Held for another connection: copied, as the next read reuses
+	 * the scratch buffer. */
+	gnet__conn_send_held(nl, NULL);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include "dict.h"
 #include "reply.h"
 #include "shard.h"
+#include "util.h"
 
 enum { KS_STRING, KS_LIST, KS_HASH, KS_SET };
 
@@ -61,7 +62,6 @@ struct shard {
 #define KS_MAX_STRING (512ll * 1024 * 1024)
 
 #define KS_ERR_NOMEM "ERR out of memory"
-#define KS_ERR_RANGE_POSITIVE "ERR value is out of range, must be positive"
 
 /* Lookups, deleting the key first if its time has passed. The read form
  * counts a keyspace hit or miss, as Redis's lookupKeyRead does. */
@@ -107,19 +107,6 @@ ks_list_at(const ks_list_t *l, size_t i)
 }
 
 uint64_t ks_random(void *shard);
-
-/* Redis's string2ll: an optional '-', then digits with no leading zero
- * (or a lone "0"), no blanks, within long long. 1 if it parsed. */
-int ks_string2ll(const char *s, size_t len, long long *v);
-/* The integer of an argument, or Redis's error and -1. */
-int ks_arg_ll(const GnetRespArg *a, long long *v, reply_t *out);
-/* A count in [0, LONG_MAX], or "value is out of range, must be
- * positive" for anything else (as Redis's getPositiveLong...). */
-int ks_arg_count(const GnetRespArg *a, long *v, reply_t *out);
-/* Case-insensitive comparison of an argument with a lower-case word. */
-int ks_arg_is(const GnetRespArg *a, const char *word);
-/* Decimal text of v (21 bytes of room); returns the length. */
-size_t ks_ll2str(char *buf, long long v);
 
 /* The commands (command.c's table points at them). */
 #define KS_CMD(name) void name(shard_t *sh, const GnetRespArg *argv, \

@@ -4,7 +4,7 @@
  */
 #include <limits.h>
 #include <string.h>
-#include "keyspace.h"
+#include "util.h"
 
 #define LONG_STR_SIZE 21        /* Redis refuses longer integer strings */
 
