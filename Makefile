@@ -130,10 +130,13 @@ $(BUILD)/obj-static/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DGNETMODULE_STATIC_NAME=$(word 2,$(subst /, ,$<)) -MMD -MP -c $< -o $@
 
+# -z defs: a module reaches the host only through its API table, so a
+# symbol left undefined (a misspelt or missing function of its own) is a
+# link error here, not a module that fails to load.
 .SECONDEXPANSION:
 $(BUILD)/modules/%.so: $$(call module_objs,%)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^
+	$(CC) -shared $(LDFLAGS) -Wl,-z,defs -o $@ $^
 
 $(BUILD)/modules/libgnetmod_%.a: $$(call module_static_objs,%)
 	@mkdir -p $(dir $@)
