@@ -158,7 +158,6 @@ api_CodecLine(GnetModuleCtx *ctx, size_t max_frame, const GnetCodec **out)
 	if (out == NULL)
 		return GNETMODULE_EINVAL;
 	rc = gnet_codec_new_line(&c, max_frame);
-
 	return keep_codec(module_of(ctx), rc, c, out);
 }
 
@@ -172,7 +171,6 @@ api_CodecDelimiter(GnetModuleCtx *ctx, const void *delim, size_t len,
 	if (out == NULL)
 		return GNETMODULE_EINVAL;
 	rc = gnet_codec_new_delimiter(&c, delim, len, max_frame);
-
 	return keep_codec(module_of(ctx), rc, c, out);
 }
 
@@ -185,7 +183,6 @@ api_CodecFixed(GnetModuleCtx *ctx, size_t frame_len, const GnetCodec **out)
 	if (out == NULL)
 		return GNETMODULE_EINVAL;
 	rc = gnet_codec_new_fixed(&c, frame_len);
-
 	return keep_codec(module_of(ctx), rc, c, out);
 }
 
@@ -206,14 +203,7 @@ api_CodecResp(GnetModuleCtx *ctx, const GnetRespLimits *lim,
 		l.max_frame = lim->max_frame;
 	}
 	rc = gnet_codec_new_resp(&c, &l);
-
 	return keep_codec(module_of(ctx), rc, c, out);
-}
-
-static const char *
-api_RespError(GnetConn *c)
-{
-	return gnet_resp_error(gnet_conn_codec_state(c));
 }
 
 /* ---- actors ---- */
@@ -310,6 +300,9 @@ api_HostName(GnetModuleCtx *ctx)
 #define api_SetReading gnet_conn_set_reading
 #define api_SetCodec gnet_conn_set_codec
 #define api_RespArgs gnet_resp_args
+#define api_RespError gnet_resp_error
+#define api_CodecStateSize gnet_codec_state_size
+#define api_CodecDecode gnet_codec_decode
 #define api_ActorState gnet_actor_state
 #define api_ActorHandle gnet_actor_handle
 #define api_ActorStop gnet_actor_stop

@@ -789,11 +789,15 @@ GNET_API int gnet_codec_sink_writev(gnet_codec_sink_t *s,
 
 /* One decoded frame: the payload to hand to on_traffic and how many input
  * bytes the frame used (header, payload and trailer). */
-typedef struct gnet_frame {
+#ifndef GNET__FRAME_STRUCT
+#define GNET__FRAME_STRUCT
+struct gnet_frame {
 	const void *data; /* points into the input (or into decoder state) */
 	size_t len;
 	size_t consumed;  /* > 0, <= the input length */
-} gnet_frame_t;
+};
+#endif
+typedef struct gnet_frame gnet_frame_t;
 
 typedef struct gnet_codec_def {
 	size_t size;        /* sizeof(gnet_codec_def_t) */

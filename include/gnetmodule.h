@@ -140,6 +140,17 @@ struct gnet_resp_arg {
 };
 #endif
 typedef struct gnet_resp_arg GnetRespArg;
+/* One frame a codec decoded (gnet.h's gnet_frame_t): the payload, and
+ * how many input bytes it used. */
+#ifndef GNET__FRAME_STRUCT
+#define GNET__FRAME_STRUCT
+struct gnet_frame {
+	const void *data;
+	size_t len;
+	size_t consumed;
+};
+#endif
+typedef struct gnet_frame GnetFrame;
 
 /* A listener: an address and how its connections behave. Callbacks run
  * on the connection's loop; `udata` is the listener's. Unset ones are
@@ -233,12 +244,20 @@ typedef struct GnetModuleConfig {
 	    const GnetCodec **out))                                            \
 	/* RESP2 requests: a frame is one command (gnet.h's               */ \
 	/* gnet_codec_new_resp); RespArgs splits it (gnet_resp_args) and   */ \
-	/* RespError names a zero-length frame's protocol error, or NULL.  */ \
+	/* RespError names a zero-length frame's protocol error, or NULL,  */ \
+	/* given the decoder's state (gnet_resp_error).                    */ \
 	REQ(int, CodecResp, (GnetModuleCtx *ctx, const GnetRespLimits *lim,    \
 	    const GnetCodec **out))                                            \
 	REQ(long, RespArgs, (const void *frame, size_t len, GnetRespArg *argv, \
 	    size_t max, char *scratch, size_t scratch_len))                    \
-	REQ(const char *, RespError, (GnetConn *c))                            \
+	REQ(const char *, RespError, (const void *state))                      \
+	/* A codec outside the connection ("any"): for a module that reads */ \
+	/* its connections' bytes itself and decodes them in batches      */ \
+	/* (gnet_codec_decode, gnet_codec_state_size: the state is that   */ \
+	/* many zeroed bytes the module keeps per connection).            */ \
+	REQ(int, CodecDecode, (const GnetCodec *codec, void *state,            \
+	    const void *in, size_t n, GnetFrame *f))                           \
+	REQ(size_t, CodecStateSize, (const GnetCodec *codec))                  \
 	/* Connections ("conn"). As gnet.h's gnet_conn_* functions.        */ \
 	REQ(size_t, Peek, (GnetConn *c, const void **data))                    \
 	REQ(long, Read, (GnetConn *c, void *buf, size_t n))                    \

@@ -235,6 +235,31 @@ ks_dict_find_h(ks_dict_t *d, const void *key, size_t len, uint64_t h)
 	return NULL;
 }
 
+void
+ks_dict_prefetch(const ks_dict_t *d, uint64_t h, int stage)
+{
+	for (int t = 0; t <= d->rehashing; t++) {
+		ks_dict_entry_t *const *b, *e;
+
+		if (d->size[t] == 0)
+			continue;
+		b = &d->table[t][h & (d->size[t] - 1)];
+		if (stage == 0) {
+			__builtin_prefetch(b);
+			continue;
+		}
+		/* The bucket is in cache by now: its first entry, or that
+		 * entry's value when it is the key's (usually: chains are
+		 * short). */
+		if ((e = *b) == NULL)
+			continue;
+		if (stage == 1)
+			__builtin_prefetch(e);
+		else if (e->hash == h)
+			__builtin_prefetch(e->val);
+	}
+}
+
 ks_dict_entry_t *
 ks_dict_find(ks_dict_t *d, const void *key, size_t len)
 {

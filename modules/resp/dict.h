@@ -58,6 +58,12 @@ static inline size_t ks_dict_size(const ks_dict_t *d) { return d->count; }
 uint64_t ks_dict_hash(const void *key, size_t len);
 
 ks_dict_entry_t *ks_dict_find(ks_dict_t *d, const void *key, size_t len);
+/* Ask the CPU to fetch what a lookup of hash h will read, one level per
+ * stage: 0 the bucket, 1 its first entry, 2 that entry's value. Called
+ * for a batch of keys a stage at a time, the memory waits overlap
+ * instead of coming one after another; a wrong guess costs nothing but
+ * the fetch. */
+void ks_dict_prefetch(const ks_dict_t *d, uint64_t h, int stage);
 ks_dict_entry_t *ks_dict_find_h(ks_dict_t *d, const void *key, size_t len,
     uint64_t h);
 /* Insert a key known to be absent (h = ks_dict_hash of it); NULL when out

@@ -188,6 +188,10 @@ make_codec(GnetModuleCtx *ctx, resp_server_t *srv)
 	if (rc != GNETMODULE_OK)
 		return GnetModule_SetError(ctx, "the RESP codec: %s",
 		    GnetModule_Strerror(rc));
+	if (GnetModule_CodecStateSize(srv->codec) > RESP_DECODER_STATE)
+		return GnetModule_SetError(ctx, "the RESP decoder keeps %zu "
+		    "bytes a connection, more than the %d kept for it",
+		    GnetModule_CodecStateSize(srv->codec), RESP_DECODER_STATE);
 	return GNETMODULE_OK;
 }
 
@@ -246,8 +250,8 @@ server_start(GnetModuleCtx *ctx, resp_server_t *srv)
 	if (rc != GNETMODULE_OK)
 		return GnetModule_SetError(ctx, "tick: %s",
 		    GnetModule_Strerror(rc));
+	/* No codec on the listener: traffic.c decodes a batch at a time. */
 	l.addr = srv->listen_addr;
-	l.codec = srv->codec;
 	rc = GnetModule_Listen(ctx, &l);
 	if (rc < 0)
 		return GnetModule_SetError(ctx, "listen %s: %s",
@@ -264,7 +268,8 @@ GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv, int argc)
 	(void)argc;
 	if (GnetModule_Init(ctx, "resp", 1) != GNETMODULE_OK ||
 	    resp_conn_init_api(ctx) != GNETMODULE_OK ||
-	    resp_route_init_api(ctx) != GNETMODULE_OK)
+	    resp_route_init_api(ctx) != GNETMODULE_OK ||
+	    resp_traffic_init_api(ctx) != GNETMODULE_OK)
 		return GNETMODULE_ERR;
 	if ((srv = calloc(1, sizeof *srv)) == NULL)
 		return GnetModule_SetError(ctx, "out of memory");

@@ -38,6 +38,14 @@
 #define RESP_MSG_RUN (GNETMODULE_MSG_USER + 1)   /* a = envelope, to a shard */
 #define RESP_MSG_DONE (GNETMODULE_MSG_USER + 2)  /* a = envelope, back home */
 
+/* Commands read before any of them runs (traffic.c): enough for a
+ * pipeline's keys to be fetched together, few enough that the batch's
+ * bookkeeping stays in cache. */
+#define RESP_BATCH 32
+/* Bytes of the decoder's state kept per connection (the RESP codec's is
+ * smaller; checked at load). */
+#define RESP_DECODER_STATE 16
+
 /* Cache line size of x86-64: loops' data never share one. */
 #define RESP_CACHE_LINE 64
 
@@ -58,6 +66,17 @@ enum {
 typedef struct resp_server resp_server_t;
 typedef struct envelope envelope_t;
 
+/* A command of the batch being read (traffic.c). */
+typedef struct resp_pending {
+	const resp_cmd_t *cmd;      /* NULL: unknown, or a protocol error */
+	const char *why;            /* the protocol error, or NULL */
+	size_t argv_at;             /* its arguments: loop's argv from here */
+	int argc;
+	int shard;                  /* where it runs; -1: several shards */
+	uint64_t hash;              /* its key's, when it runs on this loop's
+	                             * shard (prefetched); 0: none */
+} resp_pending_t;
+
 /* What one loop keeps: used only by that loop. */
 typedef struct resp_loop {
 	_Alignas(RESP_CACHE_LINE) resp_server_t *srv;
@@ -65,8 +84,9 @@ typedef struct resp_loop {
 	shard_t *shard;
 	GnetHandle actor;           /* serves the shard and takes returns */
 	reply_t out;                /* the reply being made, reused */
-	GnetRespArg *argv;          /* the command being run, reused */
+	GnetRespArg *argv;          /* the batch's arguments, reused */
 	size_t argv_cap;
+	resp_pending_t batch[RESP_BATCH];
 	char *scratch;              /* inline commands are unquoted here */
 	size_t scratch_cap;
 	uint64_t *row;              /* its stats row */
@@ -96,6 +116,7 @@ struct resp_server {
 
 /* Per connection (the listener's conn_state_size), zeroed at open. */
 typedef struct resp_conn {
+	unsigned char dec[RESP_DECODER_STATE]; /* the RESP decoder's state */
 	envelope_t *head, *tail;    /* replies owed, in request order */
 	uint32_t owed;              /* envelopes in the queue */
 	uint8_t closing;            /* QUIT or a protocol error: close once
@@ -140,8 +161,9 @@ struct envelope {
  * (gnetmodule.h's GnetModule_InitApi): OnLoad calls these. */
 int resp_conn_init_api(GnetModuleCtx *ctx);
 int resp_route_init_api(GnetModuleCtx *ctx);
+int resp_traffic_init_api(GnetModuleCtx *ctx);
 
-/* conn.c: the listener's callbacks. */
+/* conn.c and traffic.c: the listener's callbacks. */
 int resp_on_open(GnetConn *c, void *udata);
 int resp_on_traffic(GnetConn *c, void *udata);
 void resp_on_close(GnetConn *c, int reason, void *udata);

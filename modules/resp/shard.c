@@ -32,6 +32,18 @@ shard_of(const void *key, size_t len, unsigned nshards)
 	return (unsigned)(((__uint128_t)h * nshards) >> 64);
 }
 
+uint64_t
+shard_key_hash(const void *key, size_t len)
+{
+	return ks_dict_hash(key, len);
+}
+
+void
+shard_prefetch(const shard_t *sh, uint64_t h, int stage)
+{
+	ks_dict_prefetch(&sh->keys, h, stage);
+}
+
 shard_t *
 shard_new(int index)
 {

@@ -28,6 +28,13 @@
 /* Which of nshards owns a key. */
 unsigned shard_of(const void *key, size_t len, unsigned nshards);
 
+/* The hash shard_prefetch takes: the keyspace's own, not shard_of's. */
+uint64_t shard_key_hash(const void *key, size_t len);
+/* Warm the caches for a command about to run here on a key of hash h,
+ * one stage (0, 1, 2) at a time over a whole batch of commands, so a
+ * pipeline's memory waits overlap (dict.h's ks_dict_prefetch). */
+void shard_prefetch(const shard_t *sh, uint64_t h, int stage);
+
 shard_t *shard_new(int index);
 void shard_free(shard_t *sh);
 
