@@ -7,6 +7,9 @@
  *
  *   - a pipeline mixing every shard gets its replies in request order,
  *     and the stats show the commands really crossed loops;
+ *   - batches: inline and multibulk commands mixed in one read, an MSET
+ *     too big for a batch's argument array, a protocol error past the
+ *     first batch, a command over client-query-buffer-limit;
  *   - MSET/MGET/DEL/EXISTS split over shards and gathered in key order;
  *     DBSIZE, FLUSHALL and INFO's keyspace summed over shards;
  *   - a protocol error, or QUIT, after commands still out on other
@@ -319,6 +322,124 @@ START_TEST(info_sums_every_shard)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * Batches: a read is taken as batches of commands (traffic.c), which end
+ * early at an inline command, a full argument array or a protocol error,
+ * and go on from the next byte.
+ */
+START_TEST(batches_end_and_resume_anywhere)
+{
+	server_t *s = server_start(2, NULL);
+	text_t req = { 0 }, want = { 0 };
+	const char **mset = calloc(1 + 2 * 3000, sizeof *mset);
+	char (*keys)[32] = calloc(3000, sizeof *keys);
+	char key[64];
+	int fd = tn_connect(s->port), n = 0;
+
+	ck_assert(mset != NULL && keys != NULL);
+	/* 200 commands in one write: every seventh inline (quoted), the
+	 * rest multibulk, on both shards, with blank lines Redis skips. */
+	for (int i = 0; i < 200; i++) {
+		key_on(key, sizeof key, "b", i, i % 2, 2);
+		if (i % 7 == 0) {
+			putf(&req, "SET %s \"v %d\"\r\n\r\n", key, i);
+			putf(&want, "+OK\r\n");
+		} else {
+			CMD(&req, "INCRBY", key, "2");
+			putf(&want, ":2\r\n");
+		}
+		n++;
+	}
+	/* An MSET of 3000 pairs after small commands: more arguments than
+	 * the batch's array holds, so the batch ends before it. */
+	CMD(&req, "PING");
+	putf(&want, "+PONG\r\n");
+	mset[0] = "MSET";
+	for (int i = 0; i < 3000; i++) {
+		snprintf(keys[i], sizeof keys[i], "many:%d", i);
+		mset[1 + 2 * i] = keys[i];
+		mset[2 + 2 * i] = keys[i];
+	}
+	cmdv(&req, 1 + 2 * 3000, mset);
+	putf(&want, "+OK\r\n");
+	CMD(&req, "GET", "many:2999");
+	bulk(&want, "many:2999");
+	/* Each inline SET kept its own value (they share one buffer). */
+	for (int i = 0; i < 200; i += 7) {
+		char val[32];
+
+		key_on(key, sizeof key, "b", i, i % 2, 2);
+		snprintf(val, sizeof val, "v %d", i);
+		CMD(&req, "GET", key);
+		bulk(&want, val);
+		n++;
+	}
+	CMD(&req, "DBSIZE");
+	putf(&want, ":3200\r\n");
+	n += 4;
+	exchange(fd, &req, n, &want, 0, "batches");
+	close(fd);
+	text_free(&req);
+	text_free(&want);
+	free(mset);
+	free(keys);
+	server_stop(s);
+}
+END_TEST
+
+START_TEST(protocol_error_deep_in_a_pipeline)
+{
+	server_t *s = server_start(1, NULL);
+	text_t req = { 0 }, want = { 0 };
+	char key[32];
+	int fd = tn_connect(s->port);
+
+	/* Past the first batch, and the error in the middle of another. */
+	for (int i = 0; i < 45; i++) {
+		snprintf(key, sizeof key, "d%d", i);
+		CMD(&req, "SET", key, "v");
+		putf(&want, "+OK\r\n");
+	}
+	put(&req, "*2\r\n$3\r\nGET\r\n!", 17);
+	CMD(&req, "PING");
+	putf(&want, "-ERR Protocol error: expected '$', got '!'\r\n");
+	exchange(fd, &req, 46, &want, 1, "error after 45 commands");
+	close(fd);
+	text_free(&req);
+	text_free(&want);
+	server_stop(s);
+}
+END_TEST
+
+START_TEST(command_over_query_buffer_limit_closes)
+{
+	const char *extra[] = { "client-query-buffer-limit=4k", NULL };
+	server_t *s = server_start(1, extra);
+	text_t req = { 0 }, want = { 0 };
+	char big[8192];
+	int fd = tn_connect(s->port), fd2;
+	char out[64];
+	const char *ping[] = { "PING" };
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CMD(&req, "SET", "a", "1");
+	putf(&want, "+OK\r\n");
+	CMD(&req, "SET", "b", big);
+	exchange(fd, &req, 1, &want, 1, "over the limit");
+	/* The server itself goes on. */
+	fd2 = tn_connect(s->port);
+	ck_assert_int_gt(tn_resp_call(fd2, 1, ping, out, sizeof out, IO_MS),
+	    0);
+	ck_assert_str_eq(out, "+PONG\r\n");
+	close(fd);
+	close(fd2);
+	text_free(&req);
+	text_free(&want);
+	server_stop(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * Endings in their turn.
  */
 START_TEST(protocol_error_after_remote_commands)
@@ -510,6 +631,9 @@ suite(void)
 	tcase_add_test(tc, pipeline_mixing_shards_keeps_order);
 	tcase_add_test(tc, multi_key_commands_gather_in_key_order);
 	tcase_add_test(tc, info_sums_every_shard);
+	tcase_add_test(tc, batches_end_and_resume_anywhere);
+	tcase_add_test(tc, protocol_error_deep_in_a_pipeline);
+	tcase_add_test(tc, command_over_query_buffer_limit_closes);
 	tcase_add_test(tc, protocol_error_after_remote_commands);
 	tcase_add_test(tc, quit_after_remote_commands);
 	tcase_add_test(tc, owing_max_pending_pauses_reading);
