@@ -388,6 +388,7 @@ END_TEST
 
 START_TEST(protocol_error_deep_in_a_pipeline)
 {
+	static const char bad[] = "*2\r\n$3\r\nGET\r\n!";
 	server_t *s = server_start(1, NULL);
 	text_t req = { 0 }, want = { 0 };
 	char key[32];
@@ -399,7 +400,7 @@ START_TEST(protocol_error_deep_in_a_pipeline)
 		CMD(&req, "SET", key, "v");
 		putf(&want, "+OK\r\n");
 	}
-	put(&req, "*2\r\n$3\r\nGET\r\n!", 17);
+	put(&req, bad, sizeof bad - 1);
 	CMD(&req, "PING");
 	putf(&want, "-ERR Protocol error: expected '$', got '!'\r\n");
 	exchange(fd, &req, 46, &want, 1, "error after 45 commands");
