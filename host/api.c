@@ -130,6 +130,18 @@ api_NumLoops(GnetModuleCtx *ctx)
 	return gnet_engine_num_loops(module_of(ctx)->host->eng);
 }
 
+static void
+api_SetModuleData(GnetModuleCtx *ctx, void *data)
+{
+	module_of(ctx)->data = data;
+}
+
+static void *
+api_ModuleData(GnetModuleCtx *ctx)
+{
+	return module_of(ctx)->data;
+}
+
 /* A codec made for the module is freed with it. rc and c are the
  * constructor's result and codec, so the constructor must have run
  * before this is called (not in its argument list: C leaves the order

@@ -49,6 +49,7 @@ struct gnet_module {
 	int version, abi;
 	void *dl;                    /* dlopen handle; NULL when linked in */
 	gnet_module_onunload_fn onunload;
+	void *data;                  /* SetModuleData's */
 	gnet_group_t *group;         /* its listeners, connections, actors */
 	const char **argv;           /* its arguments (copies) */
 	int argc;

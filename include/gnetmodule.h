@@ -229,6 +229,11 @@ typedef struct GnetModuleConfig {
 	REQ(int, ApplyConfig, (GnetModuleCtx *ctx))                            \
 	/* Fail the load with this reason ("load"). Returns GNETMODULE_ERR. */ \
 	REQ(int, SetError, (GnetModuleCtx *ctx, const char *fmt, ...))         \
+	/* This load's own pointer ("any"): set in OnLoad, found again in  */ \
+	/* OnUnload, so loads of one module (other ports, other settings) */ \
+	/* keep their state apart without a list of their own.            */ \
+	REQ(void, SetModuleData, (GnetModuleCtx *ctx, void *data))             \
+	REQ(void *, ModuleData, (GnetModuleCtx *ctx))                          \
 	/* Listen ("load"). Returns the listener's index or a negative code. */\
 	REQ(int, Listen, (GnetModuleCtx *ctx, const GnetModuleListener *l))    \
 	/* The bound address of the module's listener `index` ("any"). */      \

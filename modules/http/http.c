@@ -39,7 +39,6 @@
  * own http_server_t, passed to the callbacks as the listener's udata and
  * found again at unload through the context.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +100,6 @@ typedef struct http_loop {
 /* One load of the module. */
 typedef struct http_server {
 	GnetModuleCtx *ctx;
-	struct http_server *next;  /* in the list of loads */
 	/* Configs. */
 	const char *listen_addr;
 	const char *server_name;
@@ -122,10 +120,6 @@ typedef struct http_conn {
 	uint8_t route;             /* of the request whose body is read */
 	uint8_t timer_armed;       /* a header-timeout message is on its way */
 } http_conn_t;
-
-/* The loads, for OnUnload, which is given only the context. */
-static pthread_mutex_t loads_lock = PTHREAD_MUTEX_INITIALIZER;
-static http_server_t *loads;
 
 static uint64_t
 now_ms(void)
@@ -522,27 +516,15 @@ GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv, int argc)
 		server_free(srv);
 		return GNETMODULE_ERR;
 	}
-	pthread_mutex_lock(&loads_lock);
-	srv->next = loads;
-	loads = srv;
-	pthread_mutex_unlock(&loads_lock);
+	GnetModule_SetModuleData(ctx, srv);
 	return GNETMODULE_OK;
 }
 
 void
 GnetModule_OnUnload(GnetModuleCtx *ctx)
 {
-	http_server_t **pp, *srv = NULL;
+	http_server_t *srv = GnetModule_ModuleData(ctx);
 
-	pthread_mutex_lock(&loads_lock);
-	for (pp = &loads; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->ctx == ctx) {
-			srv = *pp;
-			*pp = srv->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&loads_lock);
 	if (srv != NULL)
 		server_free(srv);
 }

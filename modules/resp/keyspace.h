@@ -88,6 +88,10 @@ int ks_string_append(shard_t *sh, ks_dict_entry_t *e, const void *p,
 /* A new key (known absent) holding an empty list, hash or set. */
 ks_dict_entry_t *ks_add_container(shard_t *sh, const GnetRespArg *key,
     unsigned type);
+/* HDEL and SREM: remove argv[2..) from the hash or set at argv[1] (of
+ * `type`), deleting the key once it is empty; replies the count. */
+void ks_remove_members(shard_t *sh, const GnetRespArg *argv, int argc,
+    unsigned type, reply_t *out);
 void ks_set_expire(shard_t *sh, ks_dict_entry_t *e, uint64_t when_ms);
 /* 1 if the key had a time. */
 int ks_persist(shard_t *sh, ks_dict_entry_t *e);

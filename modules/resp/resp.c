@@ -22,7 +22,6 @@
  * load configures lives in its resp_server_t, found again at unload
  * through the context.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +43,6 @@ static const char *const stat_names[RST_COUNT] = {
 	[RST_CONNS_OPEN] = "connections_open",
 	[RST_PAUSED] = "reads_paused",
 };
-
-static pthread_mutex_t loads_lock = PTHREAD_MUTEX_INITIALIZER;
-static resp_server_t *loads;
 
 uint64_t
 resp_now_ms(void)
@@ -281,27 +277,15 @@ GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv, int argc)
 		server_free(srv);
 		return GNETMODULE_ERR;
 	}
-	pthread_mutex_lock(&loads_lock);
-	srv->next = loads;
-	loads = srv;
-	pthread_mutex_unlock(&loads_lock);
+	GnetModule_SetModuleData(ctx, srv);
 	return GNETMODULE_OK;
 }
 
 void
 GnetModule_OnUnload(GnetModuleCtx *ctx)
 {
-	resp_server_t **pp, *srv = NULL;
+	resp_server_t *srv = GnetModule_ModuleData(ctx);
 
-	pthread_mutex_lock(&loads_lock);
-	for (pp = &loads; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->ctx == ctx) {
-			srv = *pp;
-			*pp = srv->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&loads_lock);
 	if (srv != NULL)
 		server_free(srv);
 }

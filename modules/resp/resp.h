@@ -96,7 +96,6 @@ typedef struct resp_loop {
 /* One load of the module. */
 struct resp_server {
 	GnetModuleCtx *ctx;
-	struct resp_server *next;   /* in the list of loads */
 	/* Configs. */
 	const char *listen_addr;
 	long long maxmemory;

@@ -388,6 +388,36 @@ ks_set_string(shard_t *sh, const GnetRespArg *key, ks_dict_entry_t *e,
 	return e;
 }
 
+void
+ks_remove_members(shard_t *sh, const GnetRespArg *argv, int argc,
+    unsigned type, reply_t *out)
+{
+	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
+	long long n = 0;
+	ks_dict_t *d;
+
+	if (e == NULL) {
+		reply_int(out, 0);
+		return;
+	}
+	if (ks_wrongtype(e, type, out))
+		return;
+	d = ks_obj(e)->ptr;
+	for (int j = 2; j < argc; j++) {
+		ks_dict_entry_t *m = ks_dict_find(d, argv[j].ptr, argv[j].len);
+
+		if (m != NULL) {
+			if (m->val != NULL)
+				ks_elem_free(sh, m->val);
+			ks_dict_delete_entry(d, m);
+			n++;
+		}
+	}
+	if (ks_dict_size(d) == 0)
+		ks_delete(sh, e);
+	reply_int(out, n);
+}
+
 ks_dict_entry_t *
 ks_add_container(shard_t *sh, const GnetRespArg *key, unsigned type)
 {

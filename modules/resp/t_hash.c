@@ -71,29 +71,7 @@ cmd_hget(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 void
 cmd_hdel(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
-	long long n = 0;
-	ks_dict_t *d;
-
-	if (e == NULL) {
-		reply_int(out, 0);
-		return;
-	}
-	if (ks_wrongtype(e, KS_HASH, out))
-		return;
-	d = ks_obj(e)->ptr;
-	for (int j = 2; j < argc; j++) {
-		ks_dict_entry_t *f = ks_dict_find(d, argv[j].ptr, argv[j].len);
-
-		if (f != NULL) {
-			ks_elem_free(sh, f->val);
-			ks_dict_delete_entry(d, f);
-			n++;
-		}
-	}
-	if (ks_dict_size(d) == 0)
-		ks_delete(sh, e);
-	reply_int(out, n);
+	ks_remove_members(sh, argv, argc, KS_HASH, out);
 }
 
 void

@@ -38,28 +38,7 @@ nomem:
 void
 cmd_srem(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
 {
-	ks_dict_entry_t *e = ks_lookup(sh, &argv[1]);
-	long long n = 0;
-	ks_dict_t *d;
-
-	if (e == NULL) {
-		reply_int(out, 0);
-		return;
-	}
-	if (ks_wrongtype(e, KS_SET, out))
-		return;
-	d = ks_obj(e)->ptr;
-	for (int j = 2; j < argc; j++) {
-		ks_dict_entry_t *m = ks_dict_find(d, argv[j].ptr, argv[j].len);
-
-		if (m != NULL) {
-			ks_dict_delete_entry(d, m);
-			n++;
-		}
-	}
-	if (ks_dict_size(d) == 0)
-		ks_delete(sh, e);
-	reply_int(out, n);
+	ks_remove_members(sh, argv, argc, KS_SET, out);
 }
 
 static void
