@@ -994,8 +994,7 @@ resp_cells() {
 }
 
 # The resp suite: redis-server with RESP_THREADS io-threads against gnetd
-# with as many loops. gnetd's side runs only once the module is built
-# (until it is, the suite measures redis-server alone and says so).
+# with as many loops.
 run_resp() {
 	local fws="" n cells
 	if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
@@ -1004,12 +1003,11 @@ run_resp() {
 	fi
 	RESP_NOTE=""
 	if [ ! -f "$RESP_MODULE" ]; then
-		RESP_NOTE="gnetd+resp: not built, skipped ($RESP_MODULE is missing)"
-		log "run: $RESP_NOTE"
+		log "run: $RESP_MODULE is missing (make modules builds it; RESP_MODULE names another)"
+		exit 1
 	fi
 	for n in $RESP_THREADS; do
-		fws+="redis-io$n "
-		[ -n "$RESP_NOTE" ] || fws+="gnetd-l$n "
+		fws+="redis-io$n gnetd-l$n "
 	done
 	mapfile -t cells < <(resp_cells)
 	run_suite resp "${fws% }" "${cells[@]}"
