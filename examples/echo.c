@@ -6,6 +6,7 @@
  *
  * Try it:  echo hello | socat - TCP:127.0.0.1:9000
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,28 +61,43 @@ usage(void)
 	exit(2);
 }
 
+/* A decimal flag value in [min, max], or usage: "--loops abc" or
+ * "--loops 1000" is a mistake to report, not a value to guess. */
+static int
+number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		usage();
+	return (int)v;
+}
+
 int
 main(int argc, char **argv)
 {
 	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_traffic = on_traffic };
 	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
-	const char *port = "9000";
+	int port = 9000;
 	char addr[64];
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = argv[++i];
+			port = number(argv[++i], 0, 65535);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
-			opt.num_loops = atoi(argv[++i]);
+			opt.num_loops = number(argv[++i], 1, GNET_MAX_LOOPS);
 		else if (strcmp(argv[i], "--reuseport") == 0)
 			opt.reuseport = 1;
 		else
 			usage();
 	}
-	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%s", port);
+	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
 	rc = gnet_engine_new(&engine, &ev, &opt, NULL);
 	if (rc == 0)
 		rc = gnet_engine_listen(engine, addr);

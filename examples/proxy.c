@@ -282,6 +282,14 @@ main(int argc, char **argv)
 	    strstr(backend, "://") != NULL ? "" : "tcp://", backend);
 	if (k < 0 || (size_t)k >= sizeof backend_addr)
 		usage();
+	/* A backend that can never be dialled is refused now, before the
+	 * proxy listens, not found out by every client it accepts. */
+	rc = gnet_addr_check(backend_addr);
+	if (rc != 0) {
+		fprintf(stderr, "proxy: --backend %s: %s\n", backend,
+		    gnet_strerror(rc));
+		usage();
+	}
 	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
 	rc = gnet_engine_new(&engine, &ev, &opt, NULL);
 	if (rc == 0)

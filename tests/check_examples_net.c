@@ -647,6 +647,11 @@ static const char *const bad_flags[][5] = {
 	{ "blocking_echo", "--delay-ms", "soon", NULL },
 	{ "http", "--loops", "x", NULL },
 	{ "http", "--help", NULL },
+	{ "echo", "--loops", "abc", NULL },
+	{ "echo", "--loops", "1000", NULL },
+	{ "echo", "--port", "http", NULL },
+	{ "proxy", "--backend", "garbage", NULL },
+	{ "proxy", "--backend", "127.0.0.1:99999", NULL },
 };
 
 START_TEST(test_bad_flags)
