@@ -62,7 +62,7 @@ typedef void (*gnet_host_log_fn)(int level, const char *module,
 typedef struct gnet_host_options {
 	size_t size;                /* sizeof(gnet_host_options_t) */
 	const char *name;           /* the host as errors name it, e.g.
-	                             * "gnetd 0.3.0"; default "gnet host" */
+	                             * "gnetd 0.4.0"; default "gnet host" */
 	const gnet_options_t *engine; /* the engine's options; NULL: defaults */
 	gnet_host_log_fn log;       /* NULL: lines go to stderr */
 	void *log_udata;

@@ -10,7 +10,7 @@
 #include "gnethost.h"
 #include "config.h"
 
-/* "gnetd 0.3.0": how the host names itself in modules' errors. */
+/* "gnetd 0.4.0": how the host names itself in modules' errors. */
 const char *gnetd_name(void);
 
 /* Create the host for c: its engine's loops, linger, reuseport and idle
