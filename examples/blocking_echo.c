@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 #include <gnet.h>
+#include "flags.h"
 
 #define MSG_ECHO GNET_MSG_USER     /* job -> connection: a = job_t * */
 #define MAX_JOB_BYTES (64 * 1024)  /* bytes per job; the rest waits its turn */
@@ -183,20 +184,6 @@ usage(void)
 	exit(2);
 }
 
-/* A decimal flag value in [min, max], or usage. */
-static int
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage();
-	return (int)v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -209,15 +196,15 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = number(argv[++i], 0, 65535);
+			port = flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
-			opt.workers = number(argv[++i], 1, 1024);
+			opt.workers = flag_number(argv[++i], 1, 1024, usage);
 		else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
-			delay_ms = (unsigned)number(argv[++i], 0, 3600000);
+			delay_ms = (unsigned)flag_number(argv[++i], 0, 3600000, usage);
 		else if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc)
-			opt.worker_queue = (unsigned)number(argv[++i], 1, 1 << 20);
+			opt.worker_queue = (unsigned)flag_number(argv[++i], 1, 1 << 20, usage);
 		else
 			usage();
 	}

@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <gnet.h>
+#include "flags.h"
 
 #define LENGTH_FIELD_BYTES 4
 #define IO_TIMEOUT_S 5
@@ -69,21 +70,6 @@ usage(void)
 	fprintf(stderr, "usage: codec_client [--addr tcp://HOST:PORT | --port N]"
 	    " [--frames N] [--size BYTES] [--conns N]\n");
 	exit(2);
-}
-
-/* A decimal number in [min, max], or usage(). */
-static unsigned long long
-number(const char *s, unsigned long long min, unsigned long long max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
-	    v > max)
-		usage();
-	return v;
 }
 
 /* Split "tcp://HOST:PORT" (HOST may be "[v6]") into host and port. */
@@ -270,14 +256,14 @@ main(int argc, char **argv)
 			addr = argv[++a];
 		} else if (strcmp(argv[a], "--port") == 0 && a + 1 < argc) {
 			snprintf(addrbuf, sizeof(addrbuf), "tcp://127.0.0.1:%u",
-			    (unsigned)number(argv[++a], 1, 65535));
+			    (unsigned)flag_number(argv[++a], 1, 65535, usage));
 			addr = addrbuf;
 		} else if (strcmp(argv[a], "--frames") == 0 && a + 1 < argc) {
-			frames = (unsigned)number(argv[++a], 0, UINT32_MAX);
+			frames = (unsigned)flag_number(argv[++a], 0, UINT32_MAX, usage);
 		} else if (strcmp(argv[a], "--size") == 0 && a + 1 < argc) {
-			size = (size_t)number(argv[++a], 0, MAX_SIZE);
+			size = (size_t)flag_number(argv[++a], 0, MAX_SIZE, usage);
 		} else if (strcmp(argv[a], "--conns") == 0 && a + 1 < argc) {
-			nconns = (unsigned)number(argv[++a], 1, MAX_CONNS);
+			nconns = (unsigned)flag_number(argv[++a], 1, MAX_CONNS, usage);
 		} else {
 			usage();
 		}

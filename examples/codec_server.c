@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <gnet.h>
+#include "flags.h"
 
 #define LENGTH_FIELD_BYTES 4
 
@@ -138,21 +139,6 @@ usage(void)
 	exit(2);
 }
 
-/* A decimal number in [min, max], or usage(). */
-static unsigned long long
-number(const char *s, unsigned long long min, unsigned long long max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min ||
-	    v > max)
-		usage();
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -180,13 +166,13 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = (int)number(argv[++i], 0, 65535);
+			port = (int)flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
-			opt.num_loops = (int)number(argv[++i], 1, GNET_MAX_LOOPS);
+			opt.num_loops = (int)flag_number(argv[++i], 1, GNET_MAX_LOOPS, usage);
 		else if (strcmp(argv[i], "--max-frame") == 0 && i + 1 < argc)
-			lf.max_frame = (size_t)number(argv[++i], 1, (size_t)1 << 40);
+			lf.max_frame = (size_t)flag_number(argv[++i], 1, (size_t)1 << 40, usage);
 		else
 			usage();
 	}

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <gnet.h>
+#include "flags.h"
 
 #define PROTO_VERSION 0x8001u        /* the seed's protocol version */
 #define PROTO_HDR 8                  /* version + action type + data length */
@@ -603,19 +604,6 @@ usage(void)
 	exit(2);
 }
 
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage();
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -628,9 +616,9 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--client") == 0)
 			client = 1;
 		else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = (int)number(argv[++i], 0, 65535);
+			port = (int)flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--frames") == 0 && i + 1 < argc)
-			app.frames = (unsigned)number(argv[++i], 0, 1000000000);
+			app.frames = (unsigned)flag_number(argv[++i], 0, 1000000000, usage);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			multicore = 1;
 		else

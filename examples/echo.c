@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gnet.h>
+#include "flags.h"
 
 static gnet_engine_t *engine;
 
@@ -63,19 +64,6 @@ usage(void)
 
 /* A decimal flag value in [min, max], or usage: "--loops abc" or
  * "--loops 1000" is a mistake to report, not a value to guess. */
-static int
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage();
-	return (int)v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -87,11 +75,11 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = number(argv[++i], 0, 65535);
+			port = flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
-			opt.num_loops = number(argv[++i], 1, GNET_MAX_LOOPS);
+			opt.num_loops = flag_number(argv[++i], 1, GNET_MAX_LOOPS, usage);
 		else if (strcmp(argv[i], "--reuseport") == 0)
 			opt.reuseport = 1;
 		else

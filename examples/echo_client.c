@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <gnet.h>
+#include "flags.h"
 
 #define MSG_STDIN_EOF (GNET_MSG_USER + 1)
 #define STDIN_GRACE_MS 5000     /* replies after stdin's EOF */
@@ -392,20 +393,6 @@ usage(void)
 	exit(2);
 }
 
-static uint64_t
-number(const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || *s == '-' || v < min ||
-	    v > max)
-		usage();
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -420,15 +407,15 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
 			addr = argv[++i];
 		else if (strcmp(argv[i], "--load") == 0 && i + 1 < argc)
-			load = number(argv[++i], 1, UINT32_MAX);
+			load = flag_number(argv[++i], 1, UINT32_MAX, usage);
 		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
-			size = number(argv[++i], 1, 64u << 20);
+			size = flag_number(argv[++i], 1, 64u << 20, usage);
 		else if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc)
-			nconns = (unsigned)number(argv[++i], 1, 100000);
+			nconns = (unsigned)flag_number(argv[++i], 1, 100000, usage);
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
-			opt.num_loops = (int)number(argv[++i], 1, GNET_MAX_LOOPS);
+			opt.num_loops = (int)flag_number(argv[++i], 1, GNET_MAX_LOOPS, usage);
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-			timeout_ms = (int64_t)number(argv[++i], 1, 3600000);
+			timeout_ms = (int64_t)flag_number(argv[++i], 1, 3600000, usage);
 		else
 			usage();
 	}

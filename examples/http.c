@@ -33,6 +33,7 @@
 #include <strings.h>
 #include <time.h>
 #include <gnet.h>
+#include "flags.h"
 
 #define MAX_HEADER (8 * 1024)     /* request line + headers + blank line */
 #define BATCH_BYTES (16 * 1024)   /* answers gathered before one write */
@@ -368,20 +369,6 @@ usage(void)
 	exit(2);
 }
 
-/* A decimal flag value in [0, max], or usage. */
-static int
-number(const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
-		usage();
-	return (int)v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -394,11 +381,11 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = number(argv[++i], 65535);
+			port = flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
-			opt.num_loops = number(argv[++i], GNET_MAX_LOOPS);
+			opt.num_loops = flag_number(argv[++i], 0, GNET_MAX_LOOPS, usage);
 		else if (strcmp(argv[i], "--reuseport") == 0)
 			opt.reuseport = 1;
 		else

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gnet.h>
+#include "flags.h"
 
 /* One client and its backend. Both are on the same loop, so this state
  * is only ever touched by that loop's thread. Each connection's context
@@ -237,19 +238,6 @@ usage(void)
 	exit(2);
 }
 
-static int
-number(const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
-		usage();
-	return (int)v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -265,13 +253,13 @@ main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = number(argv[++i], 65535);
+			port = flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
 			backend = argv[++i];
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
-			opt.num_loops = number(argv[++i], GNET_MAX_LOOPS);
+			opt.num_loops = flag_number(argv[++i], 0, GNET_MAX_LOOPS, usage);
 		else
 			usage();
 	}

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gnet.h>
+#include "flags.h"
 
 enum {
 	MSG_REGISTER = GNET_MSG_USER, /* connection -> hub, a = its handle */
@@ -219,20 +220,6 @@ usage(void)
 	exit(2);
 }
 
-/* A decimal flag value in [0, max], or usage. */
-static int
-number(const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
-		usage();
-	return (int)v;
-}
-
 /* "50ms", "1s", "2m", "500us" -> nanoseconds, or usage. */
 static uint64_t
 duration(const char *s)
@@ -270,7 +257,7 @@ main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-			port = number(argv[++i], 65535);
+			port = flag_number(argv[++i], 0, 65535, usage);
 		else if (strcmp(argv[i], "--multicore") == 0)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--tick") == 0 && i + 1 < argc)
