@@ -26,6 +26,9 @@
 
 #include "resp.h"
 
+/* Arguments the loop's array keeps room for between reads. */
+#define RESP_ARGV_KEEP 4096
+
 int
 resp_traffic_init_api(GnetModuleCtx *ctx)
 {
@@ -359,6 +362,13 @@ resp_on_traffic(GnetConn *c, void *udata)
 	/* Whole commands are consumed; an unfinished one stays buffered
 	 * and is read again, with the decoder's state, when more comes. */
 	GnetModule_Discard(c, rc->closing ? n : pos);
+	/* An array grown for one huge command (an MSET of a million keys)
+	 * is given back rather than kept by the loop for good. */
+	if (lp->argv_cap > RESP_ARGV_KEEP) {
+		free(lp->argv);
+		lp->argv = NULL;
+		lp->argv_cap = 0;
+	}
 	if (rc->closing && rc->head == NULL)
 		return GNETMODULE_CLOSE;
 	return GNETMODULE_CONTINUE;
