@@ -202,19 +202,12 @@ static int
 api_CodecResp(GnetModuleCtx *ctx, const GnetRespLimits *lim,
     const GnetCodec **out)
 {
-	gnet_resp_limits_t l = { .size = sizeof l };
 	gnet_codec_t *c = NULL;
 	int rc;
 
-	if (out == NULL || (lim != NULL && lim->size < sizeof *lim))
+	if (out == NULL)
 		return GNETMODULE_EINVAL;
-	if (lim != NULL) {
-		l.max_bulk_len = lim->max_bulk_len;
-		l.max_args = lim->max_args;
-		l.max_inline_len = lim->max_inline_len;
-		l.max_frame = lim->max_frame;
-	}
-	rc = gnet_codec_new_resp(&c, &l);
+	rc = gnet_codec_new_resp(&c, lim);
 	return keep_codec(module_of(ctx), rc, c, out);
 }
 

@@ -726,7 +726,9 @@ GNET_API int gnet_codec_new_length_field(gnet_codec_t **out,
  * counted, never scanned. One difference from Redis: a NUL is an
  * ordinary byte, where Redis's strchr would wait for a line end forever.
  * Limits (0 in a field: Redis's default): */
-typedef struct gnet_resp_limits {
+#ifndef GNET__RESP_LIMITS_STRUCT
+#define GNET__RESP_LIMITS_STRUCT
+struct gnet_resp_limits {
 	size_t size;            /* sizeof(gnet_resp_limits_t) */
 	size_t max_bulk_len;    /* longest argument, up to 4 GiB - 1;
 	                         * 512 MiB, as Redis's proto-max-bulk-len */
@@ -741,7 +743,9 @@ typedef struct gnet_resp_limits {
 	                         * GNET_EFRAMESIZE, without a reply, as Redis
 	                         * closes a client over the limit -- as soon
 	                         * as a header or the bytes buffered show it. */
-} gnet_resp_limits_t;
+};
+#endif
+typedef struct gnet_resp_limits gnet_resp_limits_t;
 
 /* limits may be NULL (all defaults). Returns 0, GNET_EINVAL (a bad size
  * or a limit above what the codec can count), GNET_ENOMEM. */

@@ -123,15 +123,19 @@ struct gnet_msg {
 typedef struct gnet_msg GnetMsg;
 
 /* RESP2 (Redis's protocol): limits of the request codec and one argument
- * of a command; the same types as gnet.h's gnet_resp_limits_t and
- * gnet_resp_arg_t. Limits left 0 take Redis's defaults. */
-typedef struct GnetRespLimits {
+ * of a command: gnet.h's gnet_resp_limits_t and gnet_resp_arg_t, one C
+ * type each wherever both headers meet. Limits left 0 take Redis's defaults. */
+#ifndef GNET__RESP_LIMITS_STRUCT
+#define GNET__RESP_LIMITS_STRUCT
+struct gnet_resp_limits {
 	size_t size;             /* sizeof(GnetRespLimits) */
 	size_t max_bulk_len;     /* 512 MiB */
 	size_t max_args;         /* INT_MAX */
 	size_t max_inline_len;   /* 64 KiB */
 	size_t max_frame;        /* 1 GiB */
-} GnetRespLimits;
+};
+#endif
+typedef struct gnet_resp_limits GnetRespLimits;
 #ifndef GNET__RESP_ARG_STRUCT
 #define GNET__RESP_ARG_STRUCT
 struct gnet_resp_arg {

@@ -17,22 +17,34 @@
 enum { INFO_KEYS, INFO_EXPIRES, INFO_MEMORY, INFO_HITS, INFO_MISSES,
 	INFO_EXPIRED, INFO_NUMBERS };
 
+/* A shard's numbers for INFO, in INFO_* order. */
 static void
-info_part_exec(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
+info_numbers(shard_t *sh, long long n[INFO_NUMBERS])
 {
 	uint64_t now = resp_now_ms();
 	shard_stats_t st;
 
+	shard_get_stats(sh, &st);
+	n[INFO_KEYS] = (long long)shard_keys(sh, now);
+	n[INFO_EXPIRES] = (long long)shard_expires(sh, now);
+	n[INFO_MEMORY] = (long long)shard_used_memory(sh);
+	n[INFO_HITS] = (long long)st.keyspace_hits;
+	n[INFO_MISSES] = (long long)st.keyspace_misses;
+	n[INFO_EXPIRED] = (long long)st.expired_keys;
+}
+
+/* On each shard of several: the numbers as an array, summed by route.c. */
+static void
+info_part_exec(shard_t *sh, const GnetRespArg *argv, int argc, reply_t *out)
+{
+	long long n[INFO_NUMBERS];
+
 	(void)argv;
 	(void)argc;
-	shard_get_stats(sh, &st);
+	info_numbers(sh, n);
 	reply_array(out, INFO_NUMBERS);
-	reply_int(out, (long long)shard_keys(sh, now));
-	reply_int(out, (long long)shard_expires(sh, now));
-	reply_int(out, (long long)shard_used_memory(sh));
-	reply_int(out, (long long)st.keyspace_hits);
-	reply_int(out, (long long)st.keyspace_misses);
-	reply_int(out, (long long)st.expired_keys);
+	for (int i = 0; i < INFO_NUMBERS; i++)
+		reply_int(out, n[i]);
 }
 
 const resp_cmd_t resp_info_part = {
@@ -195,24 +207,14 @@ int
 admin_info(resp_loop_t *lp, resp_conn_t *rc, GnetConn *c, const GnetRespArg *argv,
     int argc)
 {
-	reply_t *out = &lp->out;
-	size_t mark;
 	long long sums[INFO_NUMBERS];
 
 	if (lp->srv->nloops > 1)
 		return resp_route_scatter(lp, rc, c, &resp_info_part, argv,
 		    argc) == 0 ? 1 : -1;
-	/* One shard: its numbers at once. */
-	mark = out->len;
-	info_part_exec(lp->shard, argv, argc, out);
-	for (int i = 0; i < INFO_NUMBERS; i++) {
-		const char *p = memchr(out->buf + mark, ':', out->len - mark);
-
-		sums[i] = p != NULL ? strtoll(p + 1, NULL, 10) : 0;
-		mark = p != NULL ? (size_t)(p - out->buf) + 1 : out->len;
-	}
-	out->len = 0;
-	resp_info_reply(lp, argv, argc, sums, INFO_NUMBERS, out);
+	/* One shard: its numbers are the sums. */
+	info_numbers(lp->shard, sums);
+	resp_info_reply(lp, argv, argc, sums, INFO_NUMBERS, &lp->out);
 	return 0;
 }
 

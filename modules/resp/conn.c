@@ -15,20 +15,12 @@ resp_conn_init_api(GnetModuleCtx *ctx)
 	return GnetModule_InitApi(ctx);
 }
 
-static resp_loop_t *
-loop_of(resp_server_t *srv, GnetConn *c)
-{
-	int i = GnetModule_ConnLoop(c);
-
-	return i >= 0 && i < srv->nloops ? &srv->loops[i] : NULL;
-}
-
 int
 resp_on_open(GnetConn *c, void *udata)
 {
 	resp_server_t *srv = udata;
 	resp_conn_t *rc = GnetModule_ConnState(c);
-	resp_loop_t *lp = loop_of(srv, c);
+	resp_loop_t *lp = resp_loop_of(srv, c);
 
 	if (rc == NULL || lp == NULL)
 		return GNETMODULE_CLOSE;
@@ -43,7 +35,7 @@ resp_on_close(GnetConn *c, int reason, void *udata)
 {
 	resp_server_t *srv = udata;
 	resp_conn_t *rc = GnetModule_ConnState(c);
-	resp_loop_t *lp = loop_of(srv, c);
+	resp_loop_t *lp = resp_loop_of(srv, c);
 	envelope_t *e, *next;
 
 	(void)reason;

@@ -162,6 +162,17 @@ int resp_conn_init_api(GnetModuleCtx *ctx);
 int resp_route_init_api(GnetModuleCtx *ctx);
 int resp_traffic_init_api(GnetModuleCtx *ctx);
 
+/* The loop data of c's loop, or NULL for a loop index out of range.
+ * Inline, so it uses the including file's API pointers (resolved by its
+ * init function). */
+static inline resp_loop_t *
+resp_loop_of(resp_server_t *srv, const GnetConn *c)
+{
+	int i = GnetModule_ConnLoop(c);
+
+	return i >= 0 && i < srv->nloops ? &srv->loops[i] : NULL;
+}
+
 /* conn.c and traffic.c: the listener's callbacks. */
 int resp_on_open(GnetConn *c, void *udata);
 int resp_on_traffic(GnetConn *c, void *udata);

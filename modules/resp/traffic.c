@@ -329,15 +329,13 @@ resp_on_traffic(GnetConn *c, void *udata)
 {
 	resp_server_t *srv = udata;
 	resp_conn_t *rc = GnetModule_ConnState(c);
-	int loop = GnetModule_ConnLoop(c);
-	resp_loop_t *lp;
+	resp_loop_t *lp = resp_loop_of(srv, c);
 	const void *view;
 	size_t n = GnetModule_Peek(c, &view), pos = 0;
 	int k, how = READ_MORE;
 
-	if (rc == NULL || loop < 0 || loop >= srv->nloops)
+	if (rc == NULL || lp == NULL)
 		return GNETMODULE_CLOSE;
-	lp = &srv->loops[loop];
 	/* After QUIT or a protocol error, input is dropped. */
 	while (!rc->closing && how == READ_MORE) {
 		how = read_batch(lp, rc, view, n, &pos, &k);
