@@ -173,7 +173,7 @@ typedef struct gnet__loop {
 	bool stamp_wakeups;
 	bool stopping;           /* ending its actors before exit */
 	uint64_t stop_deadline_ns;
-} gnet__loop_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__loop_t;
 
 enum gnet__engine_state {
 	GNET__ENG_NEW = 0,

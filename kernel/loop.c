@@ -36,8 +36,8 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	unsigned ring = eng->opt.mailbox_ring_size;
 	int rc;
 
-	/* Aligned so that the producers' fields (waker, inbox) and the
-	 * published stats keep to cache lines of their own. */
+	/* Aligned (the type is) so that the fields producers touch (waker,
+	 * inbox) keep to cache lines of their own. */
 	l = aligned_alloc(GNET__CACHE_PAIR, sizeof(*l));
 	if (l == NULL)
 		return GNET_ENOMEM;
