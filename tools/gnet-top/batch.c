@@ -1,0 +1,181 @@
+/*
+ * batch.c -- gnet-top without a screen: samples printed as plain text
+ * (top -b) or as JSON Lines, COUNT of them or until the engine stops.
+ * Every sample printed has rates: a first reading is taken without being
+ * printed, and each printed one is measured against the one before.
+ * Samples are spaced on a fixed schedule, so slow output does not make
+ * the interval drift.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "top.h"
+
+/* The wait before the first printed sample of an open-ended run: rates
+ * need two readings, and a person should not wait a whole delay. */
+#define FIRST_WAIT_S 0.2
+
+static void
+sleep_until(int64_t mono_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(mono_ns / 1000000000),
+		.tv_nsec = (long)(mono_ns % 1000000000),
+	};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
+}
+
+static void
+print_text(FILE *f, const top_sample_t *cur, const top_options_t *o)
+{
+	char lines[GNET_MAX_LOOPS + 64][TOP_LINE_MAX], line[TOP_LINE_MAX];
+	char when[32];
+	const top_actor_t **shown = NULL;
+	int order[GNET_MAX_LOOPS], n, i, nshown = 0;
+	time_t t = (time_t)(cur->unix_ms / 1000);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(when, sizeof when, "?");
+	fprintf(f, "gnet-top %s.%03d\n", when, (int)(cur->unix_ms % 1000));
+	n = top_view_summary(cur, o, lines, (int)(sizeof lines / sizeof *lines));
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\n", lines[i]);
+
+	fputc('\n', f);
+	top_view_loop_header(line, sizeof line);
+	fprintf(f, "%s\n", line);
+	top_sort_loops(cur, o->sort, order);
+	for (i = 0; i < cur->nloops; i++) {
+		top_view_loop_row(cur, &cur->loops[order[i]], line, sizeof line);
+		fprintf(f, "%s\n", line);
+	}
+	top_view_loop_row(cur, &cur->sum, line, sizeof line);
+	fprintf(f, "%s\n", line);
+
+	n = top_view_sections(cur, TOP_LINE_MAX - 1, lines,
+	    (int)(sizeof lines / sizeof *lines));
+	if (n > 0)
+		fputc('\n', f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\n", lines[i]);
+
+	if (cur->nactors > 0) {
+		shown = calloc((size_t)cur->nactors, sizeof(*shown));
+		if (shown != NULL)
+			nshown = top_select_actors(cur, o->kind, o->sort, shown);
+	}
+	fprintf(f, "\nactors: %d shown of %d, kind %s, sort %s\n", nshown,
+	    cur->nactors, o->kind[0] ? o->kind : "all",
+	    top_sort_name(o->sort));
+	top_view_actor_header(line, sizeof line);
+	fprintf(f, "%s\n", line);
+	for (i = 0; i < nshown; i++) {
+		top_view_actor_row(shown[i], line, sizeof line);
+		fprintf(f, "%s\n", line);
+	}
+	fputc('\n', f);
+	free(shown);
+}
+
+static int
+take_failed(gnet_stats_t *s, int rc)
+{
+	gnet_stats_engine_t e = { .size = sizeof e };
+	char label[GNET_STATS_NAME_MAX + 32] = "the engine";
+
+	if (gnet_stats_engine(s, &e) == 0)
+		top_engine_label(&e, label, sizeof label);
+	fprintf(stderr, "gnet-top: cannot read %s: %s\n", label,
+	    gnet_strerror(rc));
+	return rc == GNET_ENOMEM ? TOP_EXIT_SOFTWARE : TOP_EXIT_GONE;
+}
+
+/* After a sample of an engine that is not running. */
+static int
+engine_gone(const top_sample_t *cur)
+{
+	char label[GNET_STATS_NAME_MAX + 32];
+
+	fprintf(stderr, "gnet-top: engine %s is not running\n",
+	    top_engine_label(&cur->eng, label, sizeof label));
+	return TOP_EXIT_GONE;
+}
+
+static int
+show(const top_sample_t *cur, const top_options_t *o)
+{
+	if (o->json)
+		top_json_sample(stdout, cur, o);
+	else
+		print_text(stdout, cur, o);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "gnet-top: writing the output: %s\n",
+		    strerror(errno));
+		return TOP_EXIT_OSERR;
+	}
+	return TOP_EXIT_OK;
+}
+
+int
+top_batch_run(gnet_stats_t *s, const top_options_t *o)
+{
+	top_sample_t *prev = calloc(1, sizeof *prev);
+	top_sample_t *cur = calloc(1, sizeof *cur), *t;
+	int64_t delay_ns = (int64_t)(o->delay_s * 1e9), next;
+	long shown = 0;
+	int rc = TOP_EXIT_OK, trc;
+
+	if (prev == NULL || cur == NULL) {
+		fprintf(stderr, "gnet-top: out of memory\n");
+		rc = TOP_EXIT_SOFTWARE;
+		goto out;
+	}
+	if ((trc = top_sample_take(s, prev, NULL, o->stall_ms)) != 0) {
+		rc = take_failed(s, trc);
+		goto out;
+	}
+	if (!prev->eng.alive) {
+		/* Its last numbers are still worth a look (a crash). */
+		if ((rc = show(prev, o)) == TOP_EXIT_OK)
+			rc = engine_gone(prev);
+		goto out;
+	}
+	next = prev->mono_ns + (o->once || o->delay_s < FIRST_WAIT_S ?
+	    delay_ns : (int64_t)(FIRST_WAIT_S * 1e9));
+	for (;;) {
+		sleep_until(next);
+		if ((trc = top_sample_take(s, cur, prev, o->stall_ms)) != 0) {
+			rc = take_failed(s, trc);
+			break;
+		}
+		if ((rc = show(cur, o)) != TOP_EXIT_OK)
+			break;
+		if (!cur->eng.alive) {
+			rc = engine_gone(cur);
+			break;
+		}
+		if (++shown >= o->count && o->count > 0)
+			break;
+		t = prev;
+		prev = cur;
+		cur = t;
+		next += delay_ns;
+		if (next < top_now_ns())
+			next = top_now_ns() + delay_ns;
+	}
+out:
+	if (prev != NULL)
+		top_sample_free(prev);
+	if (cur != NULL)
+		top_sample_free(cur);
+	free(prev);
+	free(cur);
+	return rc;
+}
