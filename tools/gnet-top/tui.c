@@ -30,6 +30,7 @@ typedef struct tui {
 	int prompt;             /* typing a kind after '/' */
 	char input[24];
 	int color;
+	SCREEN *screen;
 } tui_t;
 
 static const char *const help_text[] = {
@@ -294,7 +295,7 @@ static int
 start_screen(tui_t *t)
 {
 	setlocale(LC_ALL, "");
-	if (newterm(NULL, stdout, stdin) == NULL) {
+	if ((t->screen = newterm(NULL, stdout, stdin)) == NULL) {
 		fprintf(stderr, "gnet-top: cannot use the terminal (TERM=%s): "
 		    "try -b\n", getenv("TERM") ? getenv("TERM") : "");
 		return TOP_EXIT_OSERR;
@@ -375,8 +376,11 @@ top_tui_run(gnet_stats_t *s, top_options_t *o)
 			next = top_now_ns() + delay_ns;
 	}
 out:
-	if (up)
+	if (up) {
+		curs_set(1);
 		endwin();
+		delscreen(t.screen);
+	}
 	if (gone)
 		fprintf(stderr, "gnet-top: engine %s is not running any more\n",
 		    top_engine_label(&t.cur->eng, label, sizeof label));

@@ -128,7 +128,7 @@ top_view_loop_row(const top_sample_t *cur, const top_loop_t *l, char *buf,
 		top_fmt_count(acc, sizeof acc, l->accepted);
 	}
 	snprintf(buf, cap, LOOP_FMT, idx, tid, cpu,
-	    all ? "-" : top_state_name(l->s.state),
+	    all ? "-" : l->stalled ? "STALLED" : top_state_name(l->s.state),
 	    top_fmt_rate(it, sizeof it, l->r_iter),
 	    top_fmt_rate(in, sizeof in, l->r_in),
 	    top_fmt_rate(out, sizeof out, l->r_out),
