@@ -314,6 +314,19 @@ typedef struct gnet_options {
 	                         * resume at a quarter of it); default 65536 */
 	const gnet_codec_t *codec; /* frame codec for every connection (NULL:
 	                         * raw bytes); must outlive the engine */
+	/* The stats segment (gnetstats.h): what inspectors such as gnet-top
+	 * read, /dev/shm/gnet.<name>.<pid>, mode 0600, removed when
+	 * gnet_engine_run returns. */
+	const char *name;       /* the engine's name: letters, digits, '_' and
+	                         * '-', at most 47 (default: the program's
+	                         * name); others are GNET_EINVAL */
+	int stats;              /* 0 default: publish; < 0: no segment (the
+	                         * counters stay private) */
+	unsigned stats_interval_ms; /* how often a loop republishes its actor
+	                         * rows while it is active, and once more
+	                         * after; default 1000 */
+	unsigned stats_actor_rows; /* actor rows per loop (later actors are
+	                         * counted, not listed); default 65536 */
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64
@@ -426,12 +439,35 @@ typedef struct gnet_loop_stats {
 	uint64_t udp_dropped;   /* datagrams dropped: truncated on receive,
 	                         * or refused by the kernel on send */
 	uint64_t syscalls_io;   /* recv/send-family calls (for batching stats) */
+	uint64_t bytes_in;      /* bytes received (streams and datagrams) */
+	uint64_t bytes_out;     /* bytes sent */
 } gnet_loop_stats_t;
 
 /* Copy loop `index`'s counters. Values are a consistent-enough snapshot for
  * monitoring, not a transaction. Thread: any. */
 GNET_API int gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
     gnet_loop_stats_t *out);
+
+/* A named table of counters, one row per loop, published in the stats
+ * segment beside the engine's own (gnet-top shows them; a module's stats
+ * section is one). A loop adds to its own row only, with relaxed
+ * load-and-store (GNET_COUNTER_ADD): one writer needs no locked add, and
+ * readers see whole values. section: up to 31 bytes; names: n (1..256)
+ * counter names of up to 31 bytes. Returns 0, GNET_EINVAL or GNET_ENOMEM;
+ * a segment with no room left keeps the table private (still counted,
+ * not shown). Thread: any. */
+typedef struct gnet_counters gnet_counters_t;
+GNET_API int gnet_counters_new(gnet_engine_t *eng, const char *section,
+    const char *const *names, int n, gnet_counters_t **out);
+/* Loop `loop`'s row: n counters, or NULL for a bad loop. Thread: any (to
+ * get it); write it from that loop only. */
+GNET_API uint64_t *gnet_counters_row(gnet_counters_t *c, int loop);
+/* Remove the table from the segment and free it; no loop may use its rows
+ * any more. Thread: any. */
+GNET_API void gnet_counters_free(gnet_counters_t *c);
+#define GNET_COUNTER_ADD(row, i, n)                                        \
+	__atomic_store_n(&(row)[i], __atomic_load_n(&(row)[i],             \
+	    __ATOMIC_RELAXED) + (uint64_t)(n), __ATOMIC_RELAXED)
 
 /* ------------------------------------------------------------------------
  * Connections. Thread: owner loop, unless marked otherwise.
@@ -866,6 +902,9 @@ typedef struct gnet_actor_def {
 	void (*on_stop)(gnet_actor_t *self);
 	void *state;
 	gnet_group_t *group;  /* the group it belongs to, or NULL */
+	const char *name;     /* what inspectors call it (gnet-top's kind
+	                       * column; at most 23 bytes shown); NULL: "actor".
+	                       * Must outlive the actor. */
 } gnet_actor_def_t;
 
 /* Spawn an actor on loop `loop_index` and return its handle in *out.
@@ -903,6 +942,21 @@ GNET_API gnet_engine_t *gnet_actor_engine(const gnet_actor_t *self);
 /* Stop this actor after the current message; later messages are dropped.
  * Thread: owner loop. */
 GNET_API void gnet_actor_stop(gnet_actor_t *self);
+
+/* Stop (on = 0) or resume (on = 1) taking messages: while off, messages
+ * sent to the actor wait in its mailbox, in order, and are handled when it
+ * resumes -- e.g. an actor waiting for a reply before it serves more
+ * requests (Pony's muting, Akka's stash). The mailbox is not bounded
+ * meanwhile: the senders' protocol must be. gnet_actor_stop_async
+ * resumes a muted actor (its stop comes after the messages before it).
+ * Takes effect after the
+ * current message. gnet_actor_set_receiving: Thread: owner loop;
+ * _async, by handle, as a message that overtakes the mailbox (a muted
+ * actor cannot receive its own resume): Thread: any, returns as
+ * gnet_actor_send. */
+GNET_API void gnet_actor_set_receiving(gnet_actor_t *self, int on);
+GNET_API int gnet_actor_set_receiving_async(gnet_engine_t *eng,
+    gnet_handle_t actor, int on);
 
 /* ------------------------------------------------------------------------
  * Groups. A group gathers what one owner -- a module, for a host -- put

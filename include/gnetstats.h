@@ -150,8 +150,9 @@ typedef struct gnet_stats_actor {
 	size_t size;            /* sizeof(gnet_stats_actor_t) */
 	int loop;
 	gnet_handle_t handle;
-	char kind[24];          /* "conn", "listener", "udp", "actor", "ticker",
-	                         * "pool", or an actor's own name */
+	char kind[24];          /* "connection", "listener", "udp", "dialer",
+	                         * "actor", "ticker", "pool", or an actor's
+	                         * own name (gnet_actor_def_t.name) */
 	uint32_t mailbox;       /* messages waiting in its mailbox */
 	uint32_t mailbox_hwm;   /* the most that ever waited */
 	uint64_t handled;       /* messages and I/O events handled */

@@ -53,11 +53,20 @@ actor_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 		actor_end(l, a);
 }
 
+static void
+actor_describe(gnet__loop_t *l, void *obj, gnet__actor_desc_t *d)
+{
+	gnet_actor_t *a = obj;
+
+	d->name = a->def.name;
+}
+
 static const gnet__kind_t actor_kind = {
 	.name = "actor",
 	.receive = actor_receive,
 	.stop = actor_end,
 	.group_close = actor_group_close,
+	.describe = actor_describe,
 };
 
 int
@@ -132,6 +141,26 @@ void
 gnet_actor_stop(gnet_actor_t *self)
 {
 	self->stopping = true;
+}
+
+void
+gnet_actor_set_receiving(gnet_actor_t *self, int on)
+{
+	gnet__loop_t *l = self->loop;
+
+	gnet__slot_set_receiving(l, &l->slots[gnet__handle_slot(self->handle)],
+	    on != 0);
+}
+
+int
+gnet_actor_set_receiving_async(gnet_engine_t *eng, gnet_handle_t actor, int on)
+{
+	gnet_msg_t m = { .to = actor, .type = GNET__MSG_RECEIVING,
+	    .a = on != 0 };
+
+	if (eng == NULL)
+		return GNET_EINVAL;
+	return gnet__send(eng, &m);
 }
 
 int

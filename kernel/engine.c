@@ -111,6 +111,11 @@ gnet__engine_create(gnet_engine_t **out, const gnet_events_t *events,
 		eng->opt.size = sizeof(eng->opt);
 	if (rc == 0)
 		rc = kernel_options(&eng->opt);
+	eng->nloops = eng->opt.num_loops;
+	if (rc == 0)
+		rc = gnet__seg_options(&eng->opt);
+	if (rc == 0)
+		rc = gnet__seg_open(eng);
 	if (rc == 0)
 		rc = gnet__msgtypes_claim_kernel(eng);
 	for (i = 0; i < n && rc == 0; i++) {
@@ -119,7 +124,6 @@ gnet__engine_create(gnet_engine_t **out, const gnet_events_t *events,
 		if (exts[i]->engine_init != NULL)
 			rc = exts[i]->engine_init(eng, &eng->ext[i]);
 	}
-	eng->nloops = eng->opt.num_loops;
 	if (rc == 0)
 		rc = create_loops(eng);
 	if (rc != 0) {
@@ -183,6 +187,7 @@ pin(gnet__loop_t *l)
 	/* Best effort: a restricted cpuset just leaves the thread unpinned. */
 	if (pthread_setaffinity_np(l->thread, sizeof(set), &set) != 0)
 		l->cpu = -1;
+	GNET__STAT_SET(l, cpu, l->cpu);
 }
 
 /* The extensions' stop-side hook, for those that started. */
@@ -239,6 +244,7 @@ gnet_engine_run(gnet_engine_t *eng)
 	for (i = 0; i < started; i++)
 		pthread_join(eng->loops[i]->thread, NULL);
 	atomic_store(&eng->state, GNET__ENG_STOPPED);
+	gnet__seg_stopped(eng);
 	exts_stopped(eng, eng->nexts);
 	drain_leftovers(eng);
 	if (eng->ev.on_shutdown != NULL)
@@ -291,6 +297,7 @@ gnet_engine_free(gnet_engine_t *eng)
 		gnet__loop_free(eng->loops[i]);
 	free(eng->loops);
 	free(eng->inboxes);
+	gnet__seg_close(eng);
 	free(eng);
 }
 

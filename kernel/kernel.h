@@ -78,12 +78,20 @@ typedef struct gnet__slot {
 	 * -1 when unused; the kernel only resets it. */
 	int io_fd;
 	uint8_t queued;      /* on the run queue */
+	uint8_t muted;       /* not taking messages (gnet_actor_set_receiving) */
 	const gnet__kind_t *kind; /* NULL: free */
 	gnet__fifo_t mbox;   /* the actor's mailbox */
 	void *obj;           /* the kind's object */
+	/* Accounting, published by the loop's sweep (kernel/stats_sweep.c):
+	 * cycles spent in the actor's handlers, messages and events handled
+	 * (wrapping: the sweep adds differences), the deepest mailbox. */
+	uint64_t busy;
+	uint32_t handled;
+	uint32_t mbox_hwm;
 } gnet__slot_t;
 
-_Static_assert(sizeof(gnet__slot_t) == 48, "a slot is 48 bytes");
+/* One cache line: a slot never straddles two. */
+_Static_assert(sizeof(gnet__slot_t) == 64, "a slot is 64 bytes");
 
 #define GNET__NO_SLOT UINT32_MAX
 
@@ -128,7 +136,11 @@ typedef struct gnet__loop {
 
 	gnet__waker_t waker;     /* touched by producers */
 	gnet__inbox_t inbox;     /* producers push, this loop pops */
-	gnet__loop_stats_t stats; /* this loop writes, anyone reads */
+	/* Its row in the stats segment: this loop writes, anyone reads. */
+	gnet__loop_stats_t *stats;
+	gnet__seg_actor_t *actor_rows; /* its actor rows in the segment */
+	uint64_t next_sweep;     /* gnet__cycles() when the rows are due */
+	uint64_t swept_at;       /* iterations when they were last written */
 
 	gnet__outbox_t outbox;
 	gnet__msgpool_t pool;
@@ -169,6 +181,18 @@ typedef struct gnet__msgtype_range {
 	const gnet__msgtype_t *defs;
 } gnet__msgtype_range_t;
 
+/* The engine's stats segment (kernel/stats_segment.c). */
+typedef struct gnet__seg {
+	unsigned char *base;     /* the mapping; NULL: none */
+	size_t len;
+	gnet__seg_header_t *hdr;
+	bool shared;             /* a file in /dev/shm, not private memory */
+	bool removed;            /* its file is unlinked */
+	char path[128];
+	uint64_t interval_cycles;
+	pthread_mutex_t lock;    /* appending sections */
+} gnet__seg_t;
+
 struct gnet_engine {
 	gnet_events_t ev;
 	gnet_options_t opt;      /* with defaults filled in */
@@ -182,6 +206,8 @@ struct gnet_engine {
 	int nexts;
 	gnet__msgtype_range_t msgtypes[GNET__MSGTYPE_RANGES];
 	int nmsgtypes;
+
+	gnet__seg_t seg;
 
 	atomic_int state;
 	atomic_int stop_requested;
@@ -241,6 +267,26 @@ gnet__loop_backlog(const gnet__loop_t *l)
 	return l->outbox.parked;
 }
 
+/* kernel/stats_segment.c */
+/* Fill in the stats options' defaults and check them. */
+int gnet__seg_options(gnet_options_t *o);
+/* Map the engine's segment (a private one when options.stats < 0 or no
+ * file can be made): eng->nloops and the options are set. */
+int gnet__seg_open(gnet_engine_t *eng);
+/* The engine stopped: mark the segment so and remove its file. */
+void gnet__seg_stopped(gnet_engine_t *eng);
+void gnet__seg_close(gnet_engine_t *eng);
+/* Loop i's row and actor rows. */
+gnet__loop_stats_t *gnet__seg_loop(gnet_engine_t *eng, int i);
+gnet__seg_actor_t *gnet__seg_actors(gnet_engine_t *eng, int i);
+
+/* kernel/stats_sweep.c */
+/* Republish loop l's actor rows; now: gnet__cycles(). */
+void gnet__stats_sweep(gnet__loop_t *l, uint64_t now);
+/* How long (ms) the loop may sleep before its rows are owed a sweep, or
+ * -1 when they are up to date. */
+int gnet__stats_sweep_timeout(gnet__loop_t *l);
+
 /* kernel/table.c: the actor table */
 /* A slot for obj of kind on loop l; its handle in *out. Returns 0,
  * GNET_ELIMIT (the table is at GNET__MAX_SLOTS) or GNET_ENOMEM. */
@@ -266,6 +312,9 @@ void gnet__slots_stop_all(gnet__loop_t *l);
 
 /* kernel/sched.c: mailboxes and the run queue */
 void gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m);
+/* Mute (on = false) or resume slot s's actor: muted, its messages wait in
+ * its mailbox and it is not scheduled. */
+void gnet__slot_set_receiving(gnet__loop_t *l, gnet__slot_t *s, bool on);
 void gnet__run_actors(gnet__loop_t *l);
 
 /* kernel/send.c */

@@ -19,6 +19,17 @@
 struct gnet__loop;
 struct gnet__slot;
 
+/* What an actor tells inspectors about itself (kind->describe), beyond
+ * what the kernel knows (mailbox, messages handled, time spent). */
+typedef struct gnet__actor_desc {
+	const char *name;    /* NULL: the kind's name */
+	/* Non-NULL when the row is new: write the peer's text here. */
+	char *peer;
+	size_t peer_cap;
+	uint64_t in_bytes, out_bytes; /* buffered, not yet consumed / sent */
+	unsigned flags;      /* GNET_STATS_A_* (gnetstats.h) */
+} gnet__actor_desc_t;
+
 typedef struct gnet__kind {
 	/* What inspectors (gnet-top) call it. */
 	const char *name;
@@ -46,6 +57,9 @@ typedef struct gnet__kind {
 	 * that never belong to a group. */
 	void (*group_close)(struct gnet__loop *l, void *obj,
 	    struct gnet_group *g);
+	/* The loop's stats sweep: fill in d (zeroed by the caller). NULL:
+	 * the kernel's fields only. */
+	void (*describe)(struct gnet__loop *l, void *obj, gnet__actor_desc_t *d);
 } gnet__kind_t;
 
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include "gnetstats.h"
 #include "kernel/kernel.h"
 #include "kernel/poller_epoll.h"
 
@@ -47,11 +49,14 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	l->waker.efd = -1;
 	l->free_head = GNET__NO_SLOT;
 	l->runq_head = l->runq_tail = GNET__NO_SLOT;
+	l->stats = gnet__seg_loop(eng, index);
+	l->actor_rows = gnet__seg_actors(eng, index);
 	gnet__msgpool_init(&l->pool);
 	gnet__timers_init(&l->timers);
 
 	rc = gnet__inbox_init(&l->inbox, eng->nloops, index, ring,
 	    ring * GNET__FOREIGN_RING_FACTOR);
+	l->inbox.gauges = l->stats->ring;
 	if (rc == 0)
 		rc = gnet__outbox_init(&l->outbox, eng->nloops, index);
 	if (rc == 0)
@@ -178,6 +183,12 @@ sleep_timeout(gnet__loop_t *l, bool more)
 		t = GNET__OVERFLOW_RETRY_MS;
 	if (l->stopping && (t < 0 || t > GNET__STOP_POLL_MS))
 		t = GNET__STOP_POLL_MS;
+	if (t != 0) {
+		/* The actor rows are owed one sweep after activity. */
+		int st = gnet__stats_sweep_timeout(l);
+		if (st >= 0 && (t < 0 || st < t))
+			t = st;
+	}
 	return t;
 }
 
@@ -203,10 +214,15 @@ poll_wait(gnet__poller_t *p, gnet__pevent_t *out, int32_t *res, int max,
 	return p->ops->wait(p, out, res, max, timeout_ms);
 }
 
+/* Hand one event to its actor, and charge the actor the time since
+ * *stamp (the previous event's end, or the turn's start). */
 static void
-dispatch(gnet__loop_t *l, const gnet__pevent_t *ev, const int32_t *res)
+dispatch(gnet__loop_t *l, const gnet__pevent_t *ev, const int32_t *res,
+    uint64_t *stamp)
 {
 	gnet__slot_t *s;
+	uint64_t now;
+	uint32_t i;
 
 	if (ev->tag == GNET__POLL_WAKER_TAG) {
 		gnet__waker_drain(&l->waker);
@@ -216,9 +232,18 @@ dispatch(gnet__loop_t *l, const gnet__pevent_t *ev, const int32_t *res)
 	/* A stale tag (the actor ended earlier in this batch) finds no
 	 * slot and is ignored. */
 	s = gnet__slot_lookup(l, ev->tag);
-	if (s != NULL)
-		s->kind->io(l, s, ev->events,
-		    (ev->events & GNET__POLL_DONE) ? *res : 0);
+	if (s == NULL)
+		return;
+	i = (uint32_t)(s - l->slots);
+	s->kind->io(l, s, ev->events,
+	    (ev->events & GNET__POLL_DONE) ? *res : 0);
+	/* The table may have moved (an actor spawned); a slot freed meanwhile
+	 * is charged harmlessly: allocation resets it. */
+	now = gnet__cycles();
+	s = &l->slots[i];
+	s->busy += now - *stamp;
+	s->handled++;
+	*stamp = now;
 }
 
 static void
@@ -254,6 +279,17 @@ stop_finished(gnet__loop_t *l)
 	return true;
 }
 
+/* The loop's identity in its row, for inspectors: its thread (whose CPU
+ * time /proc tells them) and CPU. */
+static void
+stats_enter(gnet__loop_t *l, uint64_t now)
+{
+	GNET__STAT_SET(l, tid, (int32_t)gettid());
+	GNET__STAT_SET(l, turn_start, now);
+	GNET__STAT_SET(l, state, GNET_STATS_LOOP_RUNNING);
+	l->next_sweep = now + l->eng->seg.interval_cycles;
+}
+
 static void
 thread_hooks(gnet__loop_t *l, bool enter)
 {
@@ -276,9 +312,13 @@ gnet__loop_main(void *arg)
 	gnet__pevent_t events[GNET__POLL_BATCH];
 	int32_t results[GNET__POLL_BATCH];
 
+	uint64_t turn_start = gnet__cycles();
+
 	gnet__tls_loop = l;
+	stats_enter(l, turn_start);
 	thread_hooks(l, true);
 	for (;;) {
+		uint64_t stamp;
 		bool more;
 		int timeout, n, i;
 
@@ -290,8 +330,11 @@ gnet__loop_main(void *arg)
 			run_hooks(l, GNET__PHASE_FLUSH);
 		if (l->stopping && stop_finished(l))
 			break;
+		if (turn_start >= l->next_sweep)
+			gnet__stats_sweep(l, turn_start);
 		timeout = sleep_timeout(l, more);
 		if (timeout != 0) {
+			GNET__STAT_SET(l, turn_start, 0);
 			gnet__waker_prepare_sleep(&l->waker);
 			if (gnet__inbox_nonempty(&l->inbox) ||
 			    (l->outbox.parked != 0 &&
@@ -301,6 +344,8 @@ gnet__loop_main(void *arg)
 		n = poll_wait(&l->poller, events, results, GNET__POLL_BATCH,
 		    timeout);
 		gnet__waker_awake(&l->waker);
+		turn_start = gnet__cycles();
+		GNET__STAT_SET(l, turn_start, turn_start);
 		if (l->stamp_wakeups)
 			l->now_ns = gnet__now_ns();
 		GNET__STAT_ADD(l, iterations, 1);
@@ -314,14 +359,16 @@ gnet__loop_main(void *arg)
 		/* Work a level-triggered poll would have reported first. */
 		if (l->due & GNET__PHASE_BITS(GNET__PHASE_POLLED))
 			run_hooks(l, GNET__PHASE_POLLED);
+		stamp = turn_start;
 		for (i = 0; i < n; i++) {
 			if (i + 1 < n)
 				prefetch_slot(l, events[i + 1].tag);
-			dispatch(l, &events[i], &results[i]);
+			dispatch(l, &events[i], &results[i], &stamp);
 		}
 	}
 	gnet__slots_stop_all(l);
 	thread_hooks(l, false);
+	GNET__STAT_SET(l, state, GNET_STATS_LOOP_STOPPED);
 	gnet__tls_loop = NULL;
 	return NULL;
 }

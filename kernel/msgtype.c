@@ -11,6 +11,7 @@ static const gnet__msgtype_t kernel_types[GNET__MSG_KERNEL_END - 1] = {
 	/* Undelivered only when the engine stops first, which ends what
 	 * the call was for (a group's members) by itself. */
 	[GNET__MSG_LOOP_CALL - 1] = { .name = "loop call" },
+	[GNET__MSG_RECEIVING - 1] = { .name = "receiving" },
 };
 
 int

@@ -25,6 +25,8 @@ enum {
 	GNET__MSG_STOP = 1,      /* to any actor: stop (gnet_actor_stop_async) */
 	GNET__MSG_LOOP_CALL = 2, /* to a loop itself: a = function, b = its
 	                          * argument (gnet__loop_call) */
+	GNET__MSG_RECEIVING = 3, /* to any actor, past its mailbox: a = 0
+	                          * mute, 1 resume (gnet_actor_set_receiving) */
 	GNET__MSG_KERNEL_END = 16 /* the first type a layer above may claim */
 };
 

@@ -35,6 +35,14 @@ gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 		gnet__msg_dropped(l->eng, l, m);
 		return;
 	}
+	if (m->type == GNET__MSG_RECEIVING) {
+		gnet__slot_set_receiving(l, s, m->a != 0);
+		return;
+	}
+	/* A stop is handled in its turn even by a muted actor: muting must
+	 * not make an actor unstoppable. */
+	if (m->type == GNET__MSG_STOP && s->muted)
+		s->muted = 0;
 	n = gnet__msgpool_get(&l->pool);
 	if (n == NULL) {
 		gnet__log(0, "loop %d: out of memory queueing a message", l->index);
@@ -44,9 +52,20 @@ gnet__deliver_local(gnet__loop_t *l, const gnet_msg_t *m)
 	n->msg = *m;
 	gnet__fifo_push(&s->mbox, n);
 	GNET__STAT_ADD(l, msgs_in, 1);
-	if (s->mbox.len > GNET__STAT_GET(l, mailbox_hwm))
-		GNET__STAT_SET(l, mailbox_hwm, s->mbox.len);
-	if (!s->queued)
+	if (s->mbox.len > s->mbox_hwm) {
+		s->mbox_hwm = s->mbox.len;
+		if (s->mbox.len > GNET__STAT_GET(l, mailbox_hwm))
+			GNET__STAT_SET(l, mailbox_hwm, s->mbox.len);
+	}
+	if (!s->queued && !s->muted)
+		runq_push(l, (uint32_t)(s - l->slots));
+}
+
+void
+gnet__slot_set_receiving(gnet__loop_t *l, gnet__slot_t *s, bool on)
+{
+	s->muted = !on;
+	if (on && s->mbox.len != 0 && !s->queued)
 		runq_push(l, (uint32_t)(s - l->slots));
 }
 
@@ -74,15 +93,17 @@ gnet__run_actors(gnet__loop_t *l)
 			s->next = l->free_head;
 			l->free_head = i;
 		} else {
+			uint64_t start = gnet__cycles();
+
 			for (n = 0; n < GNET__ACTOR_BUDGET; n++) {
 				gnet__node_t *node;
 				gnet_msg_t m;
 
 				/* The slot array may move (an actor spawned)
-				 * and the actor may end: re-read it every
-				 * message. */
+				 * and the actor may end or mute itself:
+				 * re-read it every message. */
 				s = &l->slots[i];
-				if (s->gen != gen || s->kind == NULL)
+				if (s->gen != gen || s->kind == NULL || s->muted)
 					break;
 				node = gnet__fifo_pop(&s->mbox);
 				if (node == NULL)
@@ -92,8 +113,10 @@ gnet__run_actors(gnet__loop_t *l)
 				s->kind->receive(l, s->obj, &m);
 			}
 			s = &l->slots[i];
+			s->handled += n;
+			s->busy += gnet__cycles() - start;
 			if (s->gen == gen && s->kind != NULL &&
-			    s->mbox.len != 0 && !s->queued)
+			    s->mbox.len != 0 && !s->queued && !s->muted)
 				runq_push(l, i);
 		}
 		if (was_last)

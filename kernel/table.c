@@ -42,6 +42,10 @@ gnet__slot_alloc(gnet__loop_t *l, const gnet__kind_t *kind, void *obj,
 	s = &l->slots[i];
 	s->kind = kind;
 	s->obj = obj;
+	s->muted = 0;
+	s->busy = 0;
+	s->handled = 0;
+	s->mbox_hwm = 0;
 	s->next = GNET__NO_SLOT;
 	s->io_fd = -1;
 	*out = gnet__handle_make((unsigned)l->index, i, s->gen);

@@ -12,6 +12,7 @@ gnet__inbox_init(gnet__inbox_t *in, int npeers, int self,
 
 	in->npeers = npeers;
 	in->self = self;
+	in->gauges = NULL;
 	in->from_loop = aligned_alloc(GNET__CACHE_PAIR,
 	    sizeof(gnet__ring_t) * (size_t)npeers);
 	if (in->from_loop == NULL)
@@ -49,12 +50,24 @@ gnet__inbox_destroy(gnet__inbox_t *in)
 	gnet__ring_destroy(&in->foreign);
 }
 
+static void
+gauge(gnet__ring_gauge_t *g, uint32_t depth)
+{
+	if (g == NULL)
+		return;
+	atomic_store_explicit(&g->depth, depth, memory_order_relaxed);
+	if (depth > atomic_load_explicit(&g->hwm, memory_order_relaxed))
+		atomic_store_explicit(&g->hwm, depth, memory_order_relaxed);
+}
+
 static unsigned
 drain_ring(gnet__ring_t *r, unsigned budget, gnet__inbox_fn fn, void *ctx,
-    bool *more)
+    bool *more, gnet__ring_gauge_t *g)
 {
 	gnet_msg_t m;
 	unsigned n = 0;
+
+	gauge(g, gnet__ring_depth(r));
 
 	while (n < budget && gnet__ring_pop(r, &m)) {
 		fn(ctx, &m);
@@ -78,13 +91,23 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 	 * without the call and its dequeue. */
 	for (i = 0; i < in->npeers; i++) {
 		gnet__ring_t *r = &in->from_loop[i];
-		if (i == in->self || gnet__ring_depth(r) == 0)
+		gnet__ring_gauge_t *g = in->gauges != NULL ? &in->gauges[i] : NULL;
+		if (i == in->self || gnet__ring_depth(r) == 0) {
+			/* The gauge falls back to 0 once the ring is empty. */
+			if (g != NULL && atomic_load_explicit(&g->depth,
+			    memory_order_relaxed) != 0)
+				gauge(g, 0);
 			continue;
+		}
 		if (i < GNET__LOOP_MASK_BITS && gnet__ring_full(r))
 			*was_full |= (uint64_t)1 << i;
-		n += drain_ring(r, budget_per_ring, fn, ctx, more);
+		n += drain_ring(r, budget_per_ring, fn, ctx, more, g);
 	}
 	if (gnet__ring_depth(&in->foreign) != 0)
-		n += drain_ring(&in->foreign, budget_per_ring, fn, ctx, more);
+		n += drain_ring(&in->foreign, budget_per_ring, fn, ctx, more,
+		    in->gauges != NULL ? &in->gauges[in->npeers] : NULL);
+	else if (in->gauges != NULL && atomic_load_explicit(
+	    &in->gauges[in->npeers].depth, memory_order_relaxed) != 0)
+		gauge(&in->gauges[in->npeers], 0);
 	return n;
 }

@@ -9,6 +9,7 @@
 #ifndef GNET_MAILBOX_INBOX_H
 #define GNET_MAILBOX_INBOX_H
 
+#include <stdatomic.h>
 #include "mailbox/ring.h"
 
 /* Loops are named in reports to a producer (was_full below, the outbox's
@@ -16,11 +17,20 @@
  * number of loops to this. */
 #define GNET__LOOP_MASK_BITS 64
 
+/* What the consumer saw of a ring when it last drained it, for
+ * inspectors: written by the consumer only, read by anyone (relaxed). */
+typedef struct gnet__ring_gauge {
+	_Atomic uint32_t depth, hwm;
+} gnet__ring_gauge_t;
+
 typedef struct gnet__inbox {
 	int npeers;              /* number of loops; ring[self] is unused */
 	int self;
 	gnet__ring_t *from_loop; /* [npeers] SPSC rings */
 	gnet__ring_t foreign;    /* MPSC ring */
+	/* NULL, or npeers + 1 gauges: one per peer ring, then the foreign
+	 * ring's. */
+	gnet__ring_gauge_t *gauges;
 } gnet__inbox_t;
 
 /* loop_ring_size / foreign_ring_size: powers of two >= 4. */

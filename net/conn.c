@@ -555,4 +555,5 @@ const gnet__kind_t gnet__conn_kind = {
 	.io = gnet__conn_io,
 	.stop = gnet__conn_stop,
 	.group_close = gnet__conn_group_close,
+	.describe = gnet__conn_describe,
 };

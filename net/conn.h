@@ -168,6 +168,11 @@ gnet__conn_reads(const gnet_conn_t *c)
 	return c->state == GNET__CS_OPEN && !(c->flags & GNET__C_READ_BLOCKERS);
 }
 
+/* net/conn_describe.c: the kinds' describe hooks (kernel/kind.h). */
+void gnet__conn_describe(gnet__loop_t *l, void *obj, gnet__actor_desc_t *d);
+void gnet__listener_describe(gnet__loop_t *l, void *obj,
+    gnet__actor_desc_t *d);
+
 /* net/conn_addr.c */
 enum { GNET__ADDR_LOCAL = 0, GNET__ADDR_PEER = 1 };
 

@@ -153,7 +153,9 @@ net_engine_init(gnet_engine_t *eng, void **state)
 	net->bh.udata = eng->udata;
 	net->bh.codec = o->codec;
 	*state = net;
-	return 0;
+	return gnet_counters_new(eng, "net",
+	    (const char *const[])GNET__NET_COUNTER_NAMES,
+	    (int)(sizeof(gnet__net_stats_t) / sizeof(uint64_t)), &net->counters);
 }
 
 static int
@@ -169,6 +171,8 @@ net_loop_init(gnet__loop_t *l, void **state)
 	*state = nl;
 	nl->loop = l;
 	nl->net = net;
+	nl->stats = (gnet__net_stats_t *)(void *)gnet_counters_row(net->counters,
+	    l->index);
 	/* One byte over the budget: a read that stops short of the buffer
 	 * proves the socket drained, so a peer that sent exactly the budget
 	 * (64 KiB: 16 x 4 KiB pipelined) costs no second read to learn that
@@ -260,6 +264,7 @@ net_engine_free(gnet_engine_t *eng, void *state)
 	if (net == NULL)
 		return;
 	gnet__listeners_close(net, NULL);
+	gnet_counters_free(net->counters);
 	free(net);
 }
 
@@ -318,6 +323,8 @@ gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
 	st.udp_out = GNET__STAT_GET(nl, udp_out);
 	st.udp_dropped = GNET__STAT_GET(nl, udp_dropped);
 	st.syscalls_io = GNET__STAT_GET(nl, syscalls_io);
+	st.bytes_in = GNET__STAT_GET(nl, bytes_in);
+	st.bytes_out = GNET__STAT_GET(nl, bytes_out);
 	return gnet__struct_out(out,
 	    GNET__SIZE_THROUGH(gnet_loop_stats_t, syscalls_io), &st,
 	    sizeof(st));

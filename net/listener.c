@@ -523,4 +523,5 @@ const gnet__kind_t gnet__listener_kind = {
 	.receive = listener_receive,
 	.io = listener_io,
 	.group_close = listener_group_close,
+	.describe = gnet__listener_describe,
 };

@@ -103,11 +103,15 @@ typedef struct gnet__listener {
 	gnet__behaviour_t bh;    /* its connections' */
 } gnet__listener_t;
 
-/* net/'s published row of a loop (kernel/stats.h's rules). */
+/* net/'s published row of a loop (kernel/stats.h's rules): its row of
+ * the "net" counter section (gnet_counters_new), in the order of
+ * GNET__NET_COUNTER_NAMES. */
 typedef struct gnet__net_stats {
 	_Atomic uint64_t conns, accepted, udp_in, udp_out, udp_dropped,
-	    syscalls_io;
-} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__net_stats_t;
+	    syscalls_io, bytes_in, bytes_out;
+} gnet__net_stats_t;
+#define GNET__NET_COUNTER_NAMES { "conns", "accepted", "udp_in", "udp_out", \
+	"udp_dropped", "syscalls_io", "bytes_in", "bytes_out" }
 
 /* net/'s state of one engine. */
 typedef struct gnet__net_engine {
@@ -118,6 +122,7 @@ typedef struct gnet__net_engine {
 	int nlisteners;
 	unsigned rr_next;        /* the acceptor's round robin (loop 0 only) */
 	atomic_uint dial_rr;     /* round robin for dials from other threads */
+	gnet_counters_t *counters; /* the "net" section: each loop's stats */
 } gnet__net_t;
 
 struct gnet_conn;
@@ -161,7 +166,7 @@ typedef struct gnet__net_loop {
 	 * acceptor (+1 at hand-off) and by this loop (-1 at close), read by
 	 * the least-connections balancer. */
 	atomic_int live;
-	gnet__net_stats_t stats; /* this loop writes, anyone reads */
+	gnet__net_stats_t *stats; /* this loop writes, anyone reads */
 } gnet__net_loop_t;
 
 /* net/engine.c composes every engine of these extensions, in this order
