@@ -71,9 +71,8 @@ print_text(FILE *f, const top_sample_t *cur, const top_options_t *o)
 		if (shown != NULL)
 			nshown = top_select_actors(cur, o->kind, o->sort, shown);
 	}
-	fprintf(f, "\nactors: %d shown of %d, kind %s, sort %s\n", nshown,
-	    cur->nactors, o->kind[0] ? o->kind : "all",
-	    top_sort_name(o->sort));
+	top_view_actor_title(cur, o, nshown, line, sizeof line);
+	fprintf(f, "\n%s\n", line);
 	top_view_actor_header(line, sizeof line);
 	fprintf(f, "%s\n", line);
 	for (i = 0; i < nshown; i++) {

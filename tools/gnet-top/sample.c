@@ -243,7 +243,7 @@ sum_loops(top_sample_t *cur)
 		ADD(s.iterations); ADD(s.msgs_in); ADD(s.msgs_out);
 		ADD(s.msgs_dropped); ADD(s.overflowed); ADD(s.parked);
 		ADD(s.wakeups); ADD(s.actors); ADD(s.cpu_ns);
-		ADD(s.actor_rows); ADD(s.actor_rows_unlisted);
+		ADD(s.actor_rows); ADD(s.actor_rows_unlisted); ADD(s.sweeps);
 		ADD(inbox_depth); ADD(conns); ADD(accepted); ADD(bytes_in);
 		ADD(bytes_out); ADD(syscalls); ADD(buffered);
 		ADD(r_iter); ADD(r_in); ADD(r_out); ADD(r_drop); ADD(r_wake);

@@ -166,6 +166,9 @@ void top_view_loop_row(const top_sample_t *cur, const top_loop_t *l,
  * are left out). */
 int top_view_sections(const top_sample_t *cur, int width,
     char lines[][TOP_LINE_MAX], int max);
+/* "actors: N shown of M, kind K, sort S", and why there are none yet. */
+void top_view_actor_title(const top_sample_t *cur, const top_options_t *o,
+    int shown, char *buf, size_t cap);
 void top_view_actor_header(char *buf, size_t cap);
 void top_view_actor_row(const top_actor_t *a, char *buf, size_t cap);
 

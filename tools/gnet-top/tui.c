@@ -131,9 +131,7 @@ draw_actors(tui_t *t, int y)
 		t->scroll = n - rows;
 	if (t->scroll < 0)
 		t->scroll = 0;
-	snprintf(line, sizeof line, "actors: %d shown of %d%s%s%s", n,
-	    cur->nactors, t->o->kind[0] ? " (kind " : "", t->o->kind,
-	    t->o->kind[0] ? ")" : "");
+	top_view_actor_title(cur, t->o, n, line, sizeof line);
 	if (n > rows)
 		snprintf(line + strlen(line), sizeof line - strlen(line),
 		    ", rows %d-%d", t->scroll + 1,
@@ -377,7 +375,6 @@ top_tui_run(gnet_stats_t *s, top_options_t *o)
 	}
 out:
 	if (up) {
-		curs_set(1);
 		endwin();
 		delscreen(t.screen);
 	}

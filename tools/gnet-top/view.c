@@ -185,6 +185,18 @@ top_view_sections(const top_sample_t *cur, int width,
 }
 
 void
+top_view_actor_title(const top_sample_t *cur, const top_options_t *o,
+    int shown, char *buf, size_t cap)
+{
+	/* A young engine has not swept yet: say so rather than show an
+	 * engine without actors. */
+	snprintf(buf, cap, "actors: %d shown of %d, kind %s, sort %s%s", shown,
+	    cur->nactors, o->kind[0] ? o->kind : "all", top_sort_name(o->sort),
+	    cur->sum.s.sweeps == 0 && cur->nactors == 0 ? " (no rows "
+	    "published yet: loops publish them every stats interval)" : "");
+}
+
+void
 top_view_actor_header(char *buf, size_t cap)
 {
 	snprintf(buf, cap, ACTOR_FMT, "LOOP", "HANDLE", "KIND", "MBOX",
