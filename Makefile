@@ -92,7 +92,7 @@ TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/tools/%)
 tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
 # Libraries a tool needs beyond libgnet's: TOOL_LIBS_<name>.
-TOOL_LIBS_gnet-top := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+TOOL_LIBS_gnet-top := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
 
 # Modules the loader's tests need: broken on purpose, one file each.
 TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
