@@ -229,7 +229,9 @@ gnetd_start(tn_gnetd_t *g, char *pid, size_t cap)
 /* ------------------------------------------------------------------------
  * The probe: an engine in this process. A client's first byte says what
  * its connection does: 'S' stalls the loop (until released), 'H' holds
- * everything it receives unconsumed, anything else is echoed.
+ * everything it receives unconsumed, anything else is echoed. It counts
+ * echoes and holds in a counter section of its own, "probe", as a
+ * module would.
  */
 typedef struct probe {
 	tn_server_t srv;
@@ -237,6 +239,7 @@ typedef struct probe {
 	atomic_int stalls;      /* handlers that entered a stall */
 	atomic_int stalls_done; /* ... and returned */
 	atomic_int release;
+	gnet_counters_t *counters; /* section "probe": echoes, holds */
 	int fds[4];
 	int nfds;
 } probe_t;
@@ -254,6 +257,16 @@ stall(void)
 	atomic_fetch_add(&probe.stalls_done, 1);
 }
 
+static void
+probe_count(gnet_conn_t *c, int counter)
+{
+	uint64_t *row = gnet_counters_row(probe.counters,
+	    gnet_conn_loop_index(c));
+
+	if (row != NULL)
+		GNET_COUNTER_ADD(row, counter, 1);
+}
+
 static gnet_action_t
 probe_traffic(gnet_conn_t *c, void *udata)
 {
@@ -263,12 +276,16 @@ probe_traffic(gnet_conn_t *c, void *udata)
 	(void)udata;
 	if (n == 0)
 		return GNET_NONE;
-	if (((const char *)data)[0] == 'H')
+	if (((const char *)data)[0] == 'H') {
+		probe_count(c, 1);
 		return GNET_NONE;       /* held: counted in in_bytes */
-	if (((const char *)data)[0] == 'S')
+	}
+	if (((const char *)data)[0] == 'S') {
 		stall();
-	else
+	} else {
 		gnet_conn_write(c, data, n);
+		probe_count(c, 0);
+	}
 	gnet_conn_discard(c, n);
 	return GNET_NONE;
 }
@@ -296,8 +313,14 @@ probe_start(int loops)
 		.stats_interval_ms = 50,
 	};
 
-	tn_server_start(&probe.srv, &ev, &opts, &probe);
-	probe.started = 1;
+	static const char *const names[] = { "echoes", "holds" };
+
+	tn_server_new(&probe.srv, &ev, &opts, &probe);
+	ck_assert_int_eq(gnet_counters_new(probe.srv.eng, "probe", names, 2,
+	    &probe.counters), 0);
+	tn_server_listen(&probe.srv, "tcp://127.0.0.1:0");
+	tn_server_run(&probe.srv);
+	probe.started = 1;      /* from here on the teardown stops it */
 }
 
 /* A client of the probe that has been echoed "x": open and served. */
@@ -349,8 +372,12 @@ probe_teardown(void)
 	atomic_store(&probe.release, 1);
 	for (int i = 0; i < probe.nfds; i++)
 		tn_close(&probe.fds[i]);
-	if (probe.started)
-		tn_server_close(&probe.srv);
+	if (probe.started) {
+		tn_server_stop(&probe.srv);
+		if (probe.counters != NULL)
+			gnet_counters_free(probe.counters);
+		tn_server_free(&probe.srv);
+	}
 	probe.started = 0;
 }
 
@@ -683,6 +710,9 @@ START_TEST(test_stall_flag)
 	assert_has(r->out, "\"name\":\"gnet-top-probe\"", "probe");
 	assert_has(r->out, "\"stalled_loops\":0,", "before the stall");
 	ck_assert(strstr(r->out, "\"stalled\":true") == NULL);
+	/* The probe's own section, beside net: one echo so far. */
+	assert_has(r->out, "\"probe\":{\"echoes\":{\"total\":1,",
+	    "the probe's section");
 	free(r);
 
 	probe_stall(fd);
@@ -700,6 +730,7 @@ START_TEST(test_stall_flag)
 	assert_status(r, 0, "stalled, text");
 	assert_has(r->out, "WARNING: loop ", "stalled, text");
 	assert_has(r->out, " STALLED ", "stalled, text: the row");
+	assert_has(r->out, "\nprobe      echoes ", "the probe's section");
 	free(r);
 
 	/* The turn ends: the flag goes. */
@@ -939,6 +970,7 @@ START_TEST(test_screen)
 	pane_wait_text("view: loops", "l (loops view)");
 	pane_wait_text("SECTION ", "the sections");
 	pane_wait_text("\nnet        conns ", "the net section");
+	pane_wait_text("\nprobe      holds ", "the probe's section");
 	probe_stall(a);
 	pane_wait_text("WARNING: loop ", "the stall warning");
 	pane_wait_text("STALLED ", "the stalled row");

@@ -33,10 +33,11 @@ sleep_until(int64_t mono_ns)
 static void
 print_text(FILE *f, const top_sample_t *cur, const top_options_t *o)
 {
-	char lines[GNET_MAX_LOOPS + 64][TOP_LINE_MAX], line[TOP_LINE_MAX];
+	char lines[GNET_MAX_LOOPS + 16][TOP_LINE_MAX], line[TOP_LINE_MAX];
+	char (*sec)[TOP_LINE_MAX];
 	char when[32];
 	const top_actor_t **shown = NULL;
-	int order[GNET_MAX_LOOPS], n, i, nshown = 0;
+	int order[GNET_MAX_LOOPS], n, i, k, nshown = 0, nsec = 1;
 	time_t t = (time_t)(cur->unix_ms / 1000);
 	struct tm tm;
 
@@ -59,12 +60,17 @@ print_text(FILE *f, const top_sample_t *cur, const top_options_t *o)
 	top_view_loop_row(cur, &cur->sum, line, sizeof line);
 	fprintf(f, "%s\n", line);
 
-	n = top_view_sections(cur, TOP_LINE_MAX - 1, lines,
-	    (int)(sizeof lines / sizeof *lines));
-	if (n > 0)
-		fputc('\n', f);
-	for (i = 0; i < n; i++)
-		fprintf(f, "%s\n", lines[i]);
+	/* Every counter of every section: a module may have 256. */
+	for (k = 0; k < cur->nsections; k++)
+		nsec += cur->sections[k].ncounters;
+	if ((sec = calloc((size_t)nsec, sizeof(*sec))) != NULL) {
+		n = top_view_sections(cur, TOP_LINE_MAX - 1, sec, nsec);
+		if (n > 0)
+			fputc('\n', f);
+		for (i = 0; i < n; i++)
+			fprintf(f, "%s\n", sec[i]);
+		free(sec);
+	}
 
 	if (cur->nactors > 0) {
 		shown = calloc((size_t)cur->nactors, sizeof(*shown));

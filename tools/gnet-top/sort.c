@@ -43,7 +43,7 @@ static int
 desc_double(double a, double b)
 {
 	if (isnan(a) || isnan(b))
-		return isnan(a) - isnan(b);
+		return (isnan(a) != 0) - (isnan(b) != 0);
 	return a > b ? -1 : a < b;
 }
 
