@@ -321,7 +321,8 @@ typedef struct gnet_options {
 	                         * '-', at most 47 (default: the program's
 	                         * name); others are GNET_EINVAL */
 	int stats;              /* 0 default: publish; < 0: no segment (the
-	                         * counters stay private) */
+	                         * counters stay private); the environment
+	                         * variable GNET_STATS=off does the same */
 	unsigned stats_interval_ms; /* how often a loop republishes its actor
 	                         * rows while it is active, and once more
 	                         * after; default 1000 */
@@ -440,7 +441,9 @@ typedef struct gnet_loop_stats {
 	                         * or refused by the kernel on send */
 	uint64_t syscalls_io;   /* recv/send-family calls (for batching stats) */
 	uint64_t bytes_in;      /* bytes received (streams and datagrams) */
-	uint64_t bytes_out;     /* bytes sent */
+	uint64_t bytes_out;     /* bytes sent; these two are published every
+	                         * options.stats_interval_ms while the loop is
+	                         * active, and when it stops */
 } gnet_loop_stats_t;
 
 /* Copy loop `index`'s counters. Values are a consistent-enough snapshot for

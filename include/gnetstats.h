@@ -12,7 +12,7 @@
  * What is published:
  *   - one row per loop, live: the kernel's counters (iterations, messages,
  *     wakeups), inbox depths, and whether the loop is waiting for events
- *     or is in a turn, and since when -- a loop that stays in one turn is
+ *     or is in a turn -- a loop a reader keeps seeing in the same turn is
  *     stalled (gnet_stats_loop_t.turn_ns);
  *   - named counter sections, one row per loop, live: "net" (connections,
  *     bytes, syscalls) and any a module registers;
@@ -90,8 +90,11 @@ typedef struct gnet_stats_loop {
 	int tid;                /* its thread (0 before it starts) */
 	int cpu;                /* the CPU it is pinned to, or -1 */
 	int state;              /* enum gnet_stats_loop_state */
-	/* RUNNING: how long the current turn has lasted so far. A turn is
-	 * microseconds; one lasting long is a loop stuck in a handler. */
+	/* RUNNING: how long this reader has seen the loop in the same turn
+	 * (running, its iteration count unchanged): 0 at the first look, so
+	 * a reader looks twice. A turn is microseconds; one lasting long is
+	 * a loop stuck in a handler. (The loop publishes no clock: a clock
+	 * read every turn would cost more than the rest of its stats.) */
 	uint64_t turn_ns;
 	uint64_t cpu_ns;        /* CPU time of its thread (busy, user and
 	                         * kernel; 0 if the kernel does not say) */

@@ -64,6 +64,10 @@ typedef struct gnet__ext {
 	/* May the stopping loop exit, as far as this extension is
 	 * concerned? */
 	bool (*stop_done)(struct gnet__loop *l);
+	/* The loop republishes its stats (kernel/stats_sweep.c): write the
+	 * counters kept privately -- those that change on every byte --
+	 * to their published rows. */
+	void (*stats_publish)(struct gnet__loop *l);
 
 	/* Thread: the one freeing the engine, after the loops stopped (or
 	 * never ran) and in-flight messages were dropped; loop_free before

@@ -57,6 +57,11 @@
 /* A stopping loop polls at least this often (ms) for its actors to end
  * and for the grace deadline. */
 #define GNET__STOP_POLL_MS 10
+/* One loop turn in this many has its I/O events timed, each actor
+ * charged this many times what its event took: a clock read per event
+ * would cost the event path more than all its other bookkeeping, and
+ * sampling turns estimates the same share without it. A power of two. */
+#define GNET__TIMED_TURN 16
 /* Default grace period (ms) of a stop, options.linger_ms. */
 #define GNET__DEFAULT_LINGER_MS 5000
 /* Turn hooks a loop can hold per phase (kernel/loop.c). */
@@ -140,7 +145,9 @@ typedef struct gnet__loop {
 	gnet__loop_stats_t *stats;
 	gnet__seg_actor_t *actor_rows; /* its actor rows in the segment */
 	uint64_t next_sweep;     /* gnet__cycles() when the rows are due */
-	uint64_t swept_at;       /* iterations when they were last written */
+	unsigned sweep_ms;       /* options.stats_interval_ms */
+	unsigned sweep_cap;      /* longest sleep: sweep_ms while a sweep is
+	                          * owed, else UINT_MAX */
 
 	gnet__outbox_t outbox;
 	gnet__msgpool_t pool;
@@ -283,9 +290,6 @@ gnet__seg_actor_t *gnet__seg_actors(gnet_engine_t *eng, int i);
 /* kernel/stats_sweep.c */
 /* Republish loop l's actor rows; now: gnet__cycles(). */
 void gnet__stats_sweep(gnet__loop_t *l, uint64_t now);
-/* How long (ms) the loop may sleep before its rows are owed a sweep, or
- * -1 when they are up to date. */
-int gnet__stats_sweep_timeout(gnet__loop_t *l);
 
 /* kernel/table.c: the actor table */
 /* A slot for obj of kind on loop l; its handle in *out. Returns 0,

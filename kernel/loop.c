@@ -10,6 +10,7 @@
  *   4. POLLED hooks, then hand each I/O event to its actor's kind.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -177,18 +178,20 @@ sleep_timeout(gnet__loop_t *l, bool more)
 	if (more || l->runq_head != GNET__NO_SLOT ||
 	    (l->due & GNET__PHASE_BITS(GNET__PHASE_POLLED)) != 0)
 		return 0;
-	t = l->timers.len != 0 ?
-	    gnet__timers_timeout_ms(&l->timers, gnet__now_ns()) : -1;
+	/* A turn that did not sweep changed what the rows show: the cap is
+	 * then the stats interval, so the loop wakes up in time to sweep
+	 * once more (kernel/stats_sweep.c); after a sweep it is UINT_MAX,
+	 * which is -1, "wait forever", as an int. */
+	t = (int)l->sweep_cap;
+	if (l->timers.len != 0) {
+		int due = gnet__timers_timeout_ms(&l->timers, gnet__now_ns());
+		if ((unsigned)due < (unsigned)t)
+			t = due;
+	}
 	if (l->outbox.parked != 0 && (t < 0 || t > GNET__OVERFLOW_RETRY_MS))
 		t = GNET__OVERFLOW_RETRY_MS;
 	if (l->stopping && (t < 0 || t > GNET__STOP_POLL_MS))
 		t = GNET__STOP_POLL_MS;
-	if (t != 0) {
-		/* The actor rows are owed one sweep after activity. */
-		int st = gnet__stats_sweep_timeout(l);
-		if (st >= 0 && (t < 0 || st < t))
-			t = st;
-	}
 	return t;
 }
 
@@ -214,36 +217,51 @@ poll_wait(gnet__poller_t *p, gnet__pevent_t *out, int32_t *res, int max,
 	return p->ops->wait(p, out, res, max, timeout_ms);
 }
 
-/* Hand one event to its actor, and charge the actor the time since
- * *stamp (the previous event's end, or the turn's start). */
-static void
-dispatch(gnet__loop_t *l, const gnet__pevent_t *ev, const int32_t *res,
-    uint64_t *stamp)
+/* Hand one event to its actor; returns its slot's index, or
+ * GNET__NO_SLOT when there was none. */
+static inline uint32_t
+dispatch(gnet__loop_t *l, const gnet__pevent_t *ev, const int32_t *res)
 {
 	gnet__slot_t *s;
-	uint64_t now;
-	uint32_t i;
 
 	if (ev->tag == GNET__POLL_WAKER_TAG) {
 		gnet__waker_drain(&l->waker);
 		GNET__STAT_ADD(l, wakeups, 1);
-		return;
+		return GNET__NO_SLOT;
 	}
 	/* A stale tag (the actor ended earlier in this batch) finds no
 	 * slot and is ignored. */
 	s = gnet__slot_lookup(l, ev->tag);
 	if (s == NULL)
-		return;
-	i = (uint32_t)(s - l->slots);
+		return GNET__NO_SLOT;
+	s->handled++;
 	s->kind->io(l, s, ev->events,
 	    (ev->events & GNET__POLL_DONE) ? *res : 0);
-	/* The table may have moved (an actor spawned); a slot freed meanwhile
-	 * is charged harmlessly: allocation resets it. */
-	now = gnet__cycles();
-	s = &l->slots[i];
-	s->busy += now - *stamp;
-	s->handled++;
-	*stamp = now;
+	return gnet__handle_slot(ev->tag);
+}
+
+/* Dispatch a turn's events and charge each actor the cycles its event
+ * took, times GNET__TIMED_TURN (only that share of turns is timed). */
+static __attribute__((noinline)) void
+dispatch_timed(gnet__loop_t *l, const gnet__pevent_t *events,
+    const int32_t *results, int n, uint64_t start)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t k;
+		uint64_t now;
+
+		if (i + 1 < n)
+			prefetch_slot(l, events[i + 1].tag);
+		k = dispatch(l, &events[i], &results[i]);
+		now = gnet__cycles();
+		/* The table may have moved (an actor spawned); a slot freed
+		 * meanwhile is charged harmlessly: allocation resets it. */
+		if (k != GNET__NO_SLOT)
+			l->slots[k].busy += (now - start) * GNET__TIMED_TURN;
+		start = now;
+	}
 }
 
 static void
@@ -279,15 +297,27 @@ stop_finished(gnet__loop_t *l)
 	return true;
 }
 
+/* Rows are swept as a turn begins, showing the actors as the last turn
+ * left them. */
+static void
+maybe_sweep(gnet__loop_t *l, uint64_t now)
+{
+	if (now >= l->next_sweep) {
+		gnet__stats_sweep(l, now);
+		l->sweep_cap = UINT_MAX;
+	}
+}
+
 /* The loop's identity in its row, for inspectors: its thread (whose CPU
  * time /proc tells them) and CPU. */
 static void
 stats_enter(gnet__loop_t *l, uint64_t now)
 {
 	GNET__STAT_SET(l, tid, (int32_t)gettid());
-	GNET__STAT_SET(l, turn_start, now);
 	GNET__STAT_SET(l, state, GNET_STATS_LOOP_RUNNING);
 	l->next_sweep = now + l->eng->seg.interval_cycles;
+	l->sweep_ms = l->eng->opt.stats_interval_ms;
+	l->sweep_cap = l->sweep_ms;
 }
 
 static void
@@ -312,13 +342,15 @@ gnet__loop_main(void *arg)
 	gnet__pevent_t events[GNET__POLL_BATCH];
 	int32_t results[GNET__POLL_BATCH];
 
-	uint64_t turn_start = gnet__cycles();
+	/* The loop's row, held in a register: the turn's two stores to it
+	 * are the whole price of a live turn stamp. */
+	gnet__loop_stats_t *const row = l->stats;
+	uint64_t turns, now;
 
 	gnet__tls_loop = l;
-	stats_enter(l, turn_start);
+	stats_enter(l, gnet__cycles());
 	thread_hooks(l, true);
 	for (;;) {
-		uint64_t stamp;
 		bool more;
 		int timeout, n, i;
 
@@ -330,11 +362,10 @@ gnet__loop_main(void *arg)
 			run_hooks(l, GNET__PHASE_FLUSH);
 		if (l->stopping && stop_finished(l))
 			break;
-		if (turn_start >= l->next_sweep)
-			gnet__stats_sweep(l, turn_start);
 		timeout = sleep_timeout(l, more);
 		if (timeout != 0) {
-			GNET__STAT_SET(l, turn_start, 0);
+			atomic_store_explicit(&row->state,
+			    GNET_STATS_LOOP_WAITING, memory_order_relaxed);
 			gnet__waker_prepare_sleep(&l->waker);
 			if (gnet__inbox_nonempty(&l->inbox) ||
 			    (l->outbox.parked != 0 &&
@@ -344,30 +375,50 @@ gnet__loop_main(void *arg)
 		n = poll_wait(&l->poller, events, results, GNET__POLL_BATCH,
 		    timeout);
 		gnet__waker_awake(&l->waker);
-		turn_start = gnet__cycles();
-		GNET__STAT_SET(l, turn_start, turn_start);
+		atomic_store_explicit(&row->state, GNET_STATS_LOOP_RUNNING,
+		    memory_order_relaxed);
+		/* A turn leaves the actor rows owing a sweep, which
+		 * sleep_timeout's cap makes sure comes. */
+		l->sweep_cap = l->sweep_ms;
 		if (l->stamp_wakeups)
 			l->now_ns = gnet__now_ns();
-		GNET__STAT_ADD(l, iterations, 1);
-		if (n < 0) {
+		turns = atomic_load_explicit(&row->iterations,
+		    memory_order_relaxed) + 1;
+		atomic_store_explicit(&row->iterations, turns,
+		    memory_order_relaxed);
+		if (n <= 0) {
 			if (n == -EINTR)
 				continue;
-			gnet__log(0, "loop %d: %s wait: %s", l->index,
-			    l->poller.ops->name, gnet_strerror(n));
-			break;
+			if (n < 0) {
+				gnet__log(0, "loop %d: %s wait: %s", l->index,
+				    l->poller.ops->name, gnet_strerror(n));
+				break;
+			}
+			/* A wait that timed out, maybe for the sweep. */
+			maybe_sweep(l, gnet__cycles());
 		}
 		/* Work a level-triggered poll would have reported first. */
 		if (l->due & GNET__PHASE_BITS(GNET__PHASE_POLLED))
 			run_hooks(l, GNET__PHASE_POLLED);
-		stamp = turn_start;
+		/* The sampled turn: time its events and see whether the rows
+		 * are due. The clock is read only here: once a turn, it would
+		 * cost as much as the rest of the turn's bookkeeping. */
+		if ((turns & (GNET__TIMED_TURN - 1)) == 0) {
+			now = gnet__cycles();
+			maybe_sweep(l, now);
+			dispatch_timed(l, events, results, n, now);
+			continue;
+		}
 		for (i = 0; i < n; i++) {
 			if (i + 1 < n)
 				prefetch_slot(l, events[i + 1].tag);
-			dispatch(l, &events[i], &results[i], &stamp);
+			dispatch(l, &events[i], &results[i]);
 		}
 	}
 	gnet__slots_stop_all(l);
 	thread_hooks(l, false);
+	/* The last word: rows emptied, privately kept counters final. */
+	gnet__stats_sweep(l, gnet__cycles());
 	GNET__STAT_SET(l, state, GNET_STATS_LOOP_STOPPED);
 	gnet__tls_loop = NULL;
 	return NULL;

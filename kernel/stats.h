@@ -52,16 +52,17 @@
 typedef struct gnet__loop_stats {
 	_Atomic uint64_t iterations, msgs_in, msgs_out, msgs_dropped,
 	    mailbox_hwm, overflowed, wakeups, actors;
-	/* gnet__cycles() when the current turn began (the poller returned);
-	 * 0 while the loop waits in the poller. A turn that began long ago
-	 * is a loop stuck in a handler. */
-	_Atomic uint64_t turn_start;
 	_Atomic uint64_t parked, sweeps, actor_rows, actor_rows_unlisted;
 	/* Rows [0, actor_extent) have been written: readers look no
 	 * further (a tmpfs hole they read would be allocated). */
 	_Atomic uint64_t actor_extent;
 	_Atomic int32_t tid, cpu;
-	_Atomic uint32_t state;   /* enum gnet_stats_loop_state */
+	/* enum gnet_stats_loop_state: WAITING while the loop sleeps in the
+	 * poller, RUNNING in a turn. A reader that sees RUNNING and the
+	 * same iterations for long has found a loop stuck in a handler --
+	 * two stores a turn, where a clock read would cost more than the
+	 * turn's other bookkeeping. */
+	_Atomic uint32_t state;
 	_Atomic uint32_t nrings;
 	gnet__ring_gauge_t ring[GNET__SEG_RINGS];
 } __attribute__((aligned(GNET__CACHE_PAIR))) gnet__loop_stats_t;

@@ -32,6 +32,13 @@ struct gnet_stats {
 	size_t len;
 	const gnet__seg_header_t *h;
 	char path[128];
+	/* What this reader last saw of each loop in a turn: a loop seen
+	 * RUNNING at the same iteration count since `since_ns` has spent
+	 * that long in one turn. */
+	struct {
+		bool running;
+		uint64_t iterations, since_ns;
+	} seen[GNET_MAX_LOOPS];
 };
 
 static bool
@@ -302,7 +309,7 @@ gnet_stats_loop(gnet_stats_t *s, int i, gnet_stats_loop_t *out)
 {
 	const gnet__loop_stats_t *r;
 	gnet_stats_loop_t v;
-	uint64_t start, now;
+	uint64_t now = gnet__now_ns();
 	int k;
 
 	if (s == NULL || out == NULL || i < 0 || i >= (int)s->h->nloops)
@@ -315,20 +322,23 @@ gnet_stats_loop(gnet_stats_t *s, int i, gnet_stats_loop_t *out)
 	v.tid = LOAD(r->tid);
 	v.cpu = LOAD(r->cpu);
 	v.state = (int)LOAD(r->state);
-	start = LOAD(r->turn_start);
+	v.iterations = LOAD(r->iterations);
 	if (atomic_load_explicit(&((gnet__seg_header_t *)s->h)->state,
 	    memory_order_acquire) != GNET__SEG_LIVE ||
 	    !gnet__proc_alive(s->h->pid, s->h->proc_start))
 		v.state = GNET_STATS_LOOP_STOPPED;
-	else if (v.state == GNET_STATS_LOOP_RUNNING && start == 0)
-		v.state = GNET_STATS_LOOP_WAITING;
-	if (v.state == GNET_STATS_LOOP_RUNNING) {
-		now = gnet__cycles();
-		v.turn_ns = now > start ? cycles_to_ns(s->h, now - start) : 0;
+	if (v.state != GNET_STATS_LOOP_RUNNING) {
+		s->seen[i].running = false;
+	} else if (!s->seen[i].running ||
+	    s->seen[i].iterations != v.iterations) {
+		s->seen[i].running = true;
+		s->seen[i].iterations = v.iterations;
+		s->seen[i].since_ns = now;
+	} else {
+		v.turn_ns = now - s->seen[i].since_ns;
 	}
 	if (v.tid > 0)
 		v.cpu_ns = gnet__thread_cpu_ns(s->h->pid, v.tid);
-	v.iterations = LOAD(r->iterations);
 	v.msgs_in = LOAD(r->msgs_in);
 	v.msgs_out = LOAD(r->msgs_out);
 	v.msgs_dropped = LOAD(r->msgs_dropped);

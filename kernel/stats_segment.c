@@ -56,8 +56,14 @@ name_ok(const char *n)
 int
 gnet__seg_options(gnet_options_t *o)
 {
+	const char *env = getenv("GNET_STATS");
+
 	if (o->name != NULL && !name_ok(o->name))
 		return GNET_EINVAL;
+	/* GNET_STATS=off turns the segment off without a rebuild, e.g. to
+	 * measure a server with and without it. */
+	if (env != NULL && (strcmp(env, "off") == 0 || strcmp(env, "0") == 0))
+		o->stats = -1;
 	if (o->stats_interval_ms == 0)
 		o->stats_interval_ms = DEFAULT_INTERVAL_MS;
 	if (o->stats_actor_rows == 0)

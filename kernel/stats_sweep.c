@@ -75,6 +75,7 @@ gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 	gnet__seg_t *seg = &l->eng->seg;
 	uint32_t cap = seg->hdr->actor_rows, n = l->nslots, i, listed = 0;
 	uint64_t now_ns = gnet__now_ns(), unlisted = 0;
+	int k;
 
 	for (i = 0; i < n; i++) {
 		gnet__seg_actor_t *row = i < cap ? &l->actor_rows[i] : NULL;
@@ -89,24 +90,13 @@ gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 			listed++;
 		}
 	}
+	for (k = 0; k < l->eng->nexts; k++)
+		if (l->eng->exts[k]->stats_publish != NULL)
+			l->eng->exts[k]->stats_publish(l);
 	GNET__STAT_SET(l, actor_rows, listed);
 	GNET__STAT_SET(l, actor_extent, n < cap ? n : cap);
 	GNET__STAT_SET(l, actor_rows_unlisted, unlisted);
 	GNET__STAT_SET(l, parked, gnet__loop_backlog(l));
 	GNET__STAT_ADD(l, sweeps, 1);
 	l->next_sweep = now + seg->interval_cycles;
-	l->swept_at = GNET__STAT_GET(l, iterations);
-}
-
-int
-gnet__stats_sweep_timeout(gnet__loop_t *l)
-{
-	uint64_t now, per_ms = l->eng->seg.hdr->cycles_per_ms;
-
-	if (l->swept_at == GNET__STAT_GET(l, iterations))
-		return -1;
-	now = gnet__cycles();
-	if (now >= l->next_sweep)
-		return 0;
-	return (int)((l->next_sweep - now + per_ms - 1) / per_ms);
 }

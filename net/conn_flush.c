@@ -34,7 +34,7 @@ stream_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 		    MSG_NOSIGNAL);
 		GNET__STAT_ADD(nl, syscalls_io, 1);
 		if (n > 0) {
-			GNET__STAT_ADD(nl, bytes_out, (uint64_t)n);
+			nl->bytes_out += (uint64_t)n;
 			gnet__buf_consume(&c->out, (size_t)n);
 			c->last_io_ns = nl->loop->now_ns;
 			continue;

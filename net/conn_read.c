@@ -165,7 +165,7 @@ static void
 took_read(gnet__net_loop_t *nl, gnet_conn_t *c, ssize_t n, int err)
 {
 	if (n > 0) {
-		GNET__STAT_ADD(nl, bytes_in, (uint64_t)n);
+		nl->bytes_in += (uint64_t)n;
 		c->last_io_ns = nl->loop->now_ns;
 		/* A full read may have left bytes behind, and after a FIN
 		 * or an error the end of the stream is still to be read:

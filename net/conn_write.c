@@ -52,7 +52,7 @@ write_through(gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 	GNET__STAT_ADD(c->nl, syscalls_io, 1);
 	if (n <= 0)
 		return 0;
-	GNET__STAT_ADD(c->nl, bytes_out, (uint64_t)n);
+	c->nl->bytes_out += (uint64_t)n;
 	c->last_io_ns = c->loop->now_ns;
 	return (size_t)n;
 }

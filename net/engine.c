@@ -228,6 +228,15 @@ net_thread_exit(gnet__loop_t *l)
 }
 
 static void
+net_stats_publish(gnet__loop_t *l)
+{
+	gnet__net_loop_t *nl = gnet__net_loop(l);
+
+	GNET__STAT_SET(nl, bytes_in, nl->bytes_in);
+	GNET__STAT_SET(nl, bytes_out, nl->bytes_out);
+}
+
+static void
 net_stop_begin(gnet__loop_t *l)
 {
 	/* Stop accepting before the connections drain. */
@@ -280,6 +289,7 @@ const gnet__ext_t gnet__net_ext = {
 	.stop_done = net_stop_done,
 	.loop_free = net_loop_free,
 	.engine_free = net_engine_free,
+	.stats_publish = net_stats_publish,
 };
 
 /* ---- engine-wide readings ---- */

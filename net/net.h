@@ -167,6 +167,9 @@ typedef struct gnet__net_loop {
 	 * the least-connections balancer. */
 	atomic_int live;
 	gnet__net_stats_t *stats; /* this loop writes, anyone reads */
+	/* Counted privately (a plain add on every read and send) and
+	 * published to stats at each stats sweep. */
+	uint64_t bytes_in, bytes_out;
 } gnet__net_loop_t;
 
 /* net/engine.c composes every engine of these extensions, in this order

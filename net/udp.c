@@ -152,7 +152,7 @@ udp_read(gnet_conn_t *c)
 				continue;
 			}
 			GNET__STAT_ADD(nl, udp_in, 1);
-			GNET__STAT_ADD(nl, bytes_in, b->msgs[i].msg_len);
+			nl->bytes_in += b->msgs[i].msg_len;
 			(void)gnet__conn_store_addr(c, GNET__ADDR_PEER, &b->addrs[i],
 			    b->msgs[i].msg_hdr.msg_namelen);
 			/* The datagram is the whole view; what the handler
@@ -345,7 +345,7 @@ gnet__udp_flush(gnet_conn_t *c)
 		for (i = 0; i < n; i++) {
 			gnet__buf_consume(&c->out, sends[i].bytes);
 			GNET__STAT_ADD(nl, udp_out, sends[i].dgrams);
-			GNET__STAT_ADD(nl, bytes_out, sends[i].bytes);
+			nl->bytes_out += sends[i].bytes;
 		}
 		if (n > 0)
 			c->last_io_ns = c->loop->now_ns;
