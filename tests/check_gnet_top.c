@@ -725,6 +725,15 @@ START_TEST(test_stall_flag)
 	assert_has(r->out, "STALLED", "stalled: the warning");
 	free(r);
 
+	/* The default threshold (500 ms) is longer than --once's window
+	 * (200 ms): a loop seen in one turn is watched until it is decided. */
+	const char *dflt[] = { "--once", "--json", self, NULL };
+	r = top_run(dflt);
+	assert_status(r, 0, "stalled, default threshold");
+	assert_has(r->out, "\"stalled_loops\":1,", "stalled, default "
+	    "threshold");
+	free(r);
+
 	const char *text[] = { "--once", "-b", "--stall-ms", "100", self, NULL };
 	r = top_run(text);
 	assert_status(r, 0, "stalled, text");

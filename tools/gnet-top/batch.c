@@ -16,6 +16,8 @@
 /* The wait before the first printed sample of an open-ended run: rates
  * need two readings, and a person should not wait a whole delay. */
 #define FIRST_WAIT_S 0.2
+/* How often a last sample looks again at a loop seen in one turn. */
+#define RECHECK_NS 25000000
 
 static void
 sleep_until(int64_t mono_ns)
@@ -113,6 +115,40 @@ engine_gone(const top_sample_t *cur)
 	return TOP_EXIT_GONE;
 }
 
+/* A loop seen in the same turn as at the reading before, not yet for
+ * --stall-ms: a stall or a long turn, which only more watching tells
+ * apart (the reader, not the loop, measures turns: turn_ns). */
+static int
+undecided(const top_sample_t *cur)
+{
+	int i;
+
+	for (i = 0; i < cur->nloops; i++)
+		if (cur->loops[i].s.state == GNET_STATS_LOOP_RUNNING &&
+		    cur->loops[i].s.turn_ns > 0 && !cur->loops[i].stalled)
+			return 1;
+	return 0;
+}
+
+/* The last sample of a run has no later one to show a stall in: it
+ * keeps reading, until --stall-ms after the first reading at most,
+ * while a loop is undecided. Returns 0 or a GNET_E* code. */
+static int
+settle(gnet_stats_t *s, top_sample_t *cur, const top_sample_t *prev,
+    const top_options_t *o)
+{
+	int64_t until = prev->mono_ns + (int64_t)o->stall_ms * 1000000 +
+	    RECHECK_NS;
+	int rc = 0;
+
+	while (undecided(cur) && top_now_ns() < until) {
+		sleep_until(top_now_ns() + RECHECK_NS);
+		if ((rc = top_sample_take(s, cur, prev, o->stall_ms)) != 0)
+			break;
+	}
+	return rc;
+}
+
 static int
 show(const top_sample_t *cur, const top_options_t *o)
 {
@@ -156,7 +192,10 @@ top_batch_run(gnet_stats_t *s, const top_options_t *o)
 	    delay_ns : (int64_t)(FIRST_WAIT_S * 1e9));
 	for (;;) {
 		sleep_until(next);
-		if ((trc = top_sample_take(s, cur, prev, o->stall_ms)) != 0) {
+		trc = top_sample_take(s, cur, prev, o->stall_ms);
+		if (trc == 0 && o->count > 0 && shown + 1 >= o->count)
+			trc = settle(s, cur, prev, o);
+		if (trc != 0) {
 			rc = take_failed(s, trc);
 			break;
 		}

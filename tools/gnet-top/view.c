@@ -82,8 +82,8 @@ top_view_summary(const top_sample_t *cur, const top_options_t *o,
 
 		if (l->stalled)
 			n = add_line(lines, n, max, "WARNING: loop %d STALLED: "
-			    "one turn has run %s (thread %d); over %ums is a "
-			    "stall", i, top_fmt_ms(a, sizeof a,
+			    "seen in one turn for %s (thread %d); over %ums "
+			    "is a stall", i, top_fmt_ms(a, sizeof a,
 			    l->s.turn_ns / 1000000), l->s.tid, o->stall_ms);
 		else if (l->s.state == GNET_STATS_LOOP_STOPPED &&
 		    cur->eng.alive)
