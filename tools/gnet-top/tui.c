@@ -354,7 +354,9 @@ top_tui_run(gnet_stats_t *s, top_options_t *o)
 		if (ch != ERR) {
 			if ((k = key(&t, ch)) == 1)
 				break;
-			if (k != 2) {
+			/* Keys come before the clock, but a held key must
+			 * not stop the sampling. */
+			if (k != 2 && top_now_ns() < next) {
 				draw(&t);
 				continue;
 			}
