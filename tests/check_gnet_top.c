@@ -37,6 +37,7 @@
 #include "support/module_host.h"
 #include "support/sockets.h"
 #include "support/testnet.h"
+#include "support/tmpdir.h"
 #include "support/tmux_pane.h"
 
 #define TCASE_TIMEOUT_S 120
@@ -240,6 +241,8 @@ typedef struct probe {
 	atomic_int stalls_done; /* ... and returned */
 	atomic_int release;
 	gnet_counters_t *counters; /* section "probe": echoes, holds */
+	tn_tmpdir_t dir;        /* for a unix listener, when there is one */
+	char sock[108];
 	int fds[4];
 	int nfds;
 } probe_t;
@@ -298,8 +301,10 @@ probe_setup(void)
 		probe.fds[i] = -1;
 }
 
+/* The probe on tcp://127.0.0.1:0 (listener 0), and on unix://unix_path
+ * too unless it is NULL. */
 static void
-probe_start(int loops)
+probe_start_at(int loops, const char *unix_path)
 {
 	static const gnet_events_t ev = {
 		.size = sizeof ev,
@@ -319,8 +324,20 @@ probe_start(int loops)
 	ck_assert_int_eq(gnet_counters_new(probe.srv.eng, "probe", names, 2,
 	    &probe.counters), 0);
 	tn_server_listen(&probe.srv, "tcp://127.0.0.1:0");
+	if (unix_path != NULL) {
+		char addr[160];
+
+		snprintf(addr, sizeof addr, "unix://%s", unix_path);
+		tn_server_listen(&probe.srv, addr);
+	}
 	tn_server_run(&probe.srv);
 	probe.started = 1;      /* from here on the teardown stops it */
+}
+
+static void
+probe_start(int loops)
+{
+	probe_start_at(loops, NULL);
 }
 
 /* A client of the probe that has been echoed "x": open and served. */
@@ -379,6 +396,11 @@ probe_teardown(void)
 		tn_server_free(&probe.srv);
 	}
 	probe.started = 0;
+	if (probe.dir.path[0] != '\0') {
+		unlink(probe.sock);     /* the engine removes it; a failed
+		                         * test may not have stopped it */
+		rmdir(probe.dir.path);
+	}
 }
 
 /* "127.0.0.1:PORT" of a client, as gnet-top shows the peer, with what
@@ -816,6 +838,37 @@ START_TEST(test_sort_bytes_batch)
 }
 END_TEST
 
+/* A peer with a quote, a backslash and a tab (a unix listener's path):
+ * JSON escapes them and stays valid, text shows the tab as '?'. */
+START_TEST(test_json_escapes)
+{
+	char self[16], want[256];
+
+	tn_tmpdir_make(&probe.dir, "top");
+	tn_tmpdir_file(&probe.dir, "q\"b\\s\tt.sock", probe.sock,
+	    sizeof probe.sock);
+	probe_start_at(1, probe.sock);
+	probe_client();
+	pid_arg(self, sizeof self, getpid());
+	snprintf(want, sizeof want, "\"peer\":\"%s/q\\\"b\\\\s\\tt.sock\"",
+	    probe.dir.path);
+	const char *json[] = { "--once", "--json", "-d", "0.05", "--kind",
+		"listener", self, NULL };
+	top_run_t *r = top_run_until(json, want);
+	assert_has(r->out, want, "escaped peer");
+	ck_assert_int_eq(json_lines(r->out), 1);
+	free(r);
+
+	snprintf(want, sizeof want, " %s/q\"b\\s?t.sock\n", probe.dir.path);
+	const char *text[] = { "--once", "-b", "-d", "0.05", "--kind",
+		"listener", self, NULL };
+	r = top_run(text);
+	assert_status(r, 0, "text");
+	assert_has(r->out, want, "peer in text");
+	free(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * The screen, in tmux.
  */
@@ -1038,6 +1091,7 @@ gnet_top_suite(void)
 	tcase_add_checked_fixture(prb, NULL, tn_kill_strays);
 	tcase_add_test(prb, test_stall_flag);
 	tcase_add_test(prb, test_sort_bytes_batch);
+	tcase_add_test(prb, test_json_escapes);
 	tcase_add_checked_fixture(scr, probe_setup, probe_teardown);
 	tcase_add_checked_fixture(scr, NULL, pane_teardown);
 	tcase_add_checked_fixture(scr, NULL, tn_kill_strays);
