@@ -228,6 +228,8 @@ run: deps
 	@echo "  wrk -c 64 -d 5s http://127.0.0.1:$(HTTP_PORT)/plaintext"
 	@echo "  redis-cli -p $(RESP_PORT)        (then: set k v, get k, incr n, lpush l a b, info)"
 	@echo "  redis-benchmark -p $(RESP_PORT) -t set,get,incr -P 16 -q"
+	@echo "watch it (loops, actors, mailboxes, buffered bytes; q quits):"
+	@echo "  ./build/release/tools/gnet-top gnetd        (or --once --json for a snapshot)"
 	@echo "(Ctrl-C to stop: connections drain, then gnetd exits)"
 	./build/release/tools/gnetd --loops 2 \
 	  --loadmodule build/release/modules/echo.so listen=tcp://127.0.0.1:$(PORT) \
@@ -251,7 +253,7 @@ install: lib modules tools
 	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/gnet/modules
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(MODULE_SOS) $(DESTDIR)$(PREFIX)/lib/gnet/modules/
-	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h include/gnetstats.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libgnet.so

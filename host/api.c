@@ -9,6 +9,7 @@
  * time (the API_TYPE_CHECK below), so the table cannot drift from the
  * header.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "host/host.h"
@@ -220,7 +221,9 @@ api_Spawn(GnetModuleCtx *ctx, int loop, const GnetModuleActor *def,
 	gnet_module_t *m = module_of(ctx);
 	gnet_actor_def_t d = { .size = sizeof(d) };
 
-	if (def == NULL || def->size < sizeof(GnetModuleActor) || out == NULL)
+	/* A module built before `name` was added passes a smaller struct. */
+	if (def == NULL || def->size < offsetof(GnetModuleActor, name) ||
+	    out == NULL)
 		return GNETMODULE_EINVAL;
 	if (m->state == MODULE_ENDING)
 		return GNETMODULE_ESHUTDOWN;
@@ -228,6 +231,8 @@ api_Spawn(GnetModuleCtx *ctx, int loop, const GnetModuleActor *def,
 	d.on_stop = def->on_stop;
 	d.state = def->state;
 	d.group = m->group;
+	d.name = def->size >= sizeof(GnetModuleActor) && def->name != NULL ?
+	    def->name : m->name;
 	return gnet_actor_spawn(m->host->eng, loop, &d, out);
 }
 

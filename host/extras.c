@@ -6,18 +6,20 @@
  * A tick is an actor of the module's group on its loop that calls the
  * module's function and sets a timer to itself for the next period.
  *
- * A stats section is a table of counters with one row per loop, each row
- * on cache lines of its own: a loop adds to its row with relaxed stores
+ * A stats section is the engine's counter table of that name
+ * (gnet_counters_new), so it is published in the stats segment beside
+ * the engine's own and gnet-top shows it: one row per loop, each on cache
+ * lines of its own; a loop adds to its row with relaxed stores
  * (GNETMODULE_STAT_ADD), sharing nothing with the other loops, and
  * readers sum the rows with relaxed loads, seeing each counter whole, if
  * a moment old.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "host/host.h"
 
 #define TICK_MSG (GNET_MSG_USER + 1)
-#define STATS_ALIGN 64
 #define STATS_MAX_COUNTERS 256
 
 enum owned_kind { OWNED_CODEC, OWNED_TICK, OWNED_STATS };
@@ -27,6 +29,7 @@ typedef struct tick {
 	void *udata;
 	uint64_t period_ms;
 	gnet_engine_t *eng;
+	char name[HOST_NAME_CAP + 8]; /* "MODULE.tick", for gnet-top */
 } tick_t;
 
 struct GnetModuleStats {
@@ -34,8 +37,7 @@ struct GnetModuleStats {
 	char **names;
 	int n;
 	int nloops;
-	size_t stride;               /* counters per row, cache-line padded */
-	uint64_t *rows;
+	gnet_counters_t *counters;
 };
 
 struct host_owned {
@@ -101,6 +103,8 @@ tick_on(gnet_module_t *m, int loop, tick_t *proto)
 	if (t == NULL)
 		return GNET_ENOMEM;
 	*t = *proto;
+	snprintf(t->name, sizeof(t->name), "%s.tick", m->name);
+	d.name = t->name;
 	rc = own(m, OWNED_TICK, t);
 	if (rc != 0) {
 		free(t);
@@ -119,7 +123,8 @@ int
 tick_start(gnet_module_t *m, int loop, uint64_t period_ms,
     void (*fn)(int, void *), void *udata)
 {
-	tick_t proto = { fn, udata, period_ms, m->host->eng };
+	tick_t proto = { .fn = fn, .udata = udata, .period_ms = period_ms,
+	    .eng = m->host->eng };
 	int nloops = gnet_engine_num_loops(m->host->eng), i, rc = 0;
 
 	if (fn == NULL || period_ms == 0 || loop < -1 || loop >= nloops) {
@@ -150,7 +155,7 @@ stats_free(GnetModuleStats *s)
 		free(s->names[i]);
 	free(s->names);
 	free(s->section);
-	free(s->rows);
+	gnet_counters_free(s->counters);
 	free(s);
 }
 
@@ -159,8 +164,7 @@ stats_register(gnet_module_t *m, const char *section,
     const char *const *names, int n, GnetModuleStats **out)
 {
 	GnetModuleStats *s;
-	size_t per_line = STATS_ALIGN / sizeof(uint64_t);
-	int i;
+	int i, rc;
 
 	if (section == NULL || names == NULL || out == NULL || n <= 0 ||
 	    n > STATS_MAX_COUNTERS) {
@@ -172,16 +176,20 @@ stats_register(gnet_module_t *m, const char *section,
 	if (s == NULL)
 		return GNET_ENOMEM;
 	s->nloops = gnet_engine_num_loops(m->host->eng);
-	s->stride = ((size_t)n + per_line - 1) / per_line * per_line;
 	s->section = strdup(section);
 	s->names = calloc((size_t)n, sizeof(*s->names));
-	s->rows = aligned_alloc(STATS_ALIGN,
-	    s->stride * (size_t)s->nloops * sizeof(uint64_t));
-	if (s->section == NULL || s->names == NULL || s->rows == NULL) {
+	if (s->section == NULL || s->names == NULL) {
 		stats_free(s);
 		return GNET_ENOMEM;
 	}
-	memset(s->rows, 0, s->stride * (size_t)s->nloops * sizeof(uint64_t));
+	rc = gnet_counters_new(m->host->eng, section, names, n, &s->counters);
+	if (rc != 0) {
+		stats_free(s);
+		if (rc == GNET_EINVAL)
+			module_fail(m, "GnetModule_RegisterStats: a section name "
+			    "and counter names of 1 to 31 bytes");
+		return rc;
+	}
 	for (i = 0; i < n; i++) {
 		s->names[i] = strdup(names[i] != NULL ? names[i] : "");
 		if (s->names[i] == NULL) {
@@ -202,9 +210,9 @@ stats_register(gnet_module_t *m, const char *section,
 uint64_t *
 stats_row(GnetModuleStats *s, int loop)
 {
-	if (s == NULL || loop < 0 || loop >= s->nloops)
+	if (s == NULL)
 		return NULL;
-	return &s->rows[(size_t)loop * s->stride];
+	return gnet_counters_row(s->counters, loop);
 }
 
 int
@@ -223,8 +231,8 @@ stats_sum(const gnet_module_t *m, const char *section, const char *name,
 			if (strcmp(s->names[i], name) != 0)
 				continue;
 			for (loop = 0; loop < s->nloops; loop++)
-				sum += __atomic_load_n(&s->rows[(size_t)loop *
-				    s->stride + (size_t)i], __ATOMIC_RELAXED);
+				sum += __atomic_load_n(&gnet_counters_row(
+				    s->counters, loop)[i], __ATOMIC_RELAXED);
 			*value = sum;
 			return 0;
 		}

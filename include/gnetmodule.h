@@ -189,6 +189,9 @@ typedef struct GnetModuleActor {
 	void (*receive)(GnetActor *self, const GnetMsg *m);
 	void (*on_stop)(GnetActor *self); /* optional */
 	void *state;             /* GnetModule_ActorState */
+	/* What gnet-top calls it ("resp.shard"); NULL: the module's name.
+	 * Must outlive the actor. */
+	const char *name;
 } GnetModuleActor;
 
 /* A typed configuration option, given to the module as "name=value" in

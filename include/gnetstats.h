@@ -18,9 +18,17 @@
  *     bytes, syscalls) and any a module registers;
  *   - one row per actor (connections, listeners, user actors, ticker,
  *     pool...), republished by the owner loop every stats interval
- *     (gnet_options_t.stats_interval_ms) after activity: mailbox depth,
- *     messages handled, time spent, and for connections the peer, the
- *     buffered bytes and the paused or closing state.
+ *     (gnet_options_t.stats_interval_ms, default 1 s) while a reader
+ *     watches: mailbox depth, messages handled, time spent, and for
+ *     connections the peer, the buffered bytes and the paused or closing
+ *     state. Reading actor rows (gnet_stats_actors) is what tells the
+ *     engine someone watches (it stops after 5 s, or three intervals, without a
+ *     look), so rows appear within one interval of the first look and an
+ *     engine nobody inspects spends nothing on them. A reader that opened
+ *     the segment read-only sees only rows another reader asked for.
+ *
+ * A reader writes one field of the segment, that "someone watches" time;
+ * everything else it only reads.
  *
  * The segment's layout is gnet's own and versioned; read it through these
  * functions (docs/ARCHITECTURE.md describes it for other languages).
@@ -168,7 +176,9 @@ typedef struct gnet_stats_actor {
 	uint64_t in_bytes;      /* received, not yet consumed */
 	uint64_t out_bytes;     /* written, not yet sent */
 	unsigned flags;         /* GNET_STATS_A_* */
-	uint64_t published_ms_ago; /* when the owner loop wrote this row */
+	uint64_t published_ms_ago; /* when the owner loop wrote this row (a
+	                         * row of an engine nobody watched lately is
+	                         * as old as that look) */
 } gnet_stats_actor_t;
 
 /* Copy up to max actor rows of loop i (loop -1: every loop) into out.

@@ -145,9 +145,8 @@ typedef struct gnet__loop {
 	gnet__loop_stats_t *stats;
 	gnet__seg_actor_t *actor_rows; /* its actor rows in the segment */
 	uint64_t next_sweep;     /* gnet__cycles() when the rows are due */
-	unsigned sweep_ms;       /* options.stats_interval_ms */
-	unsigned sweep_cap;      /* longest sleep: sweep_ms while a sweep is
-	                          * owed, else UINT_MAX */
+	unsigned sweep_ms;       /* options.stats_interval_ms: the longest
+	                          * sleep */
 
 	gnet__outbox_t outbox;
 	gnet__msgpool_t pool;
@@ -174,7 +173,7 @@ typedef struct gnet__loop {
 	bool stamp_wakeups;
 	bool stopping;           /* ending its actors before exit */
 	uint64_t stop_deadline_ns;
-} gnet__loop_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__loop_t;
 
 enum gnet__engine_state {
 	GNET__ENG_NEW = 0,

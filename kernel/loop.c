@@ -10,7 +10,6 @@
  *   4. POLLED hooks, then hand each I/O event to its actor's kind.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,8 +36,8 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	unsigned ring = eng->opt.mailbox_ring_size;
 	int rc;
 
-	/* Aligned so that the producers' fields (waker, inbox) and the
-	 * published stats keep to cache lines of their own. */
+	/* Aligned (the type is) so that the fields producers touch (waker,
+	 * inbox) keep to cache lines of their own. */
 	l = aligned_alloc(GNET__CACHE_PAIR, sizeof(*l));
 	if (l == NULL)
 		return GNET_ENOMEM;
@@ -178,14 +177,13 @@ sleep_timeout(gnet__loop_t *l, bool more)
 	if (more || l->runq_head != GNET__NO_SLOT ||
 	    (l->due & GNET__PHASE_BITS(GNET__PHASE_POLLED)) != 0)
 		return 0;
-	/* A turn that did not sweep changed what the rows show: the cap is
-	 * then the stats interval, so the loop wakes up in time to sweep
-	 * once more (kernel/stats_sweep.c); after a sweep it is UINT_MAX,
-	 * which is -1, "wait forever", as an int. */
-	t = (int)l->sweep_cap;
+	/* The loop wakes at least once a stats interval: to sweep after
+	 * activity, and so an idle loop notices a reader that has come to
+	 * watch it (kernel/stats_sweep.c). */
+	t = (int)l->sweep_ms;
 	if (l->timers.len != 0) {
 		int due = gnet__timers_timeout_ms(&l->timers, gnet__now_ns());
-		if ((unsigned)due < (unsigned)t)
+		if (due < t)
 			t = due;
 	}
 	if (l->outbox.parked != 0 && (t < 0 || t > GNET__OVERFLOW_RETRY_MS))
@@ -302,10 +300,8 @@ stop_finished(gnet__loop_t *l)
 static void
 maybe_sweep(gnet__loop_t *l, uint64_t now)
 {
-	if (now >= l->next_sweep) {
+	if (now >= l->next_sweep)
 		gnet__stats_sweep(l, now);
-		l->sweep_cap = UINT_MAX;
-	}
 }
 
 /* The loop's identity in its row, for inspectors: its thread (whose CPU
@@ -317,7 +313,6 @@ stats_enter(gnet__loop_t *l, uint64_t now)
 	GNET__STAT_SET(l, state, GNET_STATS_LOOP_RUNNING);
 	l->next_sweep = now + l->eng->seg.interval_cycles;
 	l->sweep_ms = l->eng->opt.stats_interval_ms;
-	l->sweep_cap = l->sweep_ms;
 }
 
 static void
@@ -377,9 +372,6 @@ gnet__loop_main(void *arg)
 		gnet__waker_awake(&l->waker);
 		atomic_store_explicit(&row->state, GNET_STATS_LOOP_RUNNING,
 		    memory_order_relaxed);
-		/* A turn leaves the actor rows owing a sweep, which
-		 * sleep_timeout's cap makes sure comes. */
-		l->sweep_cap = l->sweep_ms;
 		if (l->stamp_wakeups)
 			l->now_ns = gnet__now_ns();
 		turns = atomic_load_explicit(&row->iterations,

@@ -101,7 +101,17 @@ typedef struct gnet__seg_header {
 	 * then this is advanced with release order, so a reader that loads
 	 * it with acquire order sees every section before it complete. */
 	_Atomic uint32_t sections_used;
+	/* CLOCK_MONOTONIC ns when a reader last looked at actor rows,
+	 * written by readers: the loops republish their actor rows only
+	 * while someone watches, so an unwatched engine spends neither the
+	 * sweeps' time nor the rows' memory. */
+	_Atomic uint64_t watched_ns;
 } gnet__seg_header_t;
+
+/* A reader's look keeps the rows published for this long, or three
+ * stats intervals if longer: a reader sampling every second or two
+ * keeps them fresh. */
+#define GNET__SEG_WATCH_MS 5000
 
 /* A counter section's record in the sections area, followed by its
  * counter names (GNET__SEG_COUNTER_NAME bytes each), then, at

@@ -31,6 +31,9 @@ struct gnet_stats {
 	unsigned char *base;
 	size_t len;
 	const gnet__seg_header_t *h;
+	/* The header again, writable, for the one field readers write
+	 * (watched_ns); NULL when the file could only be opened read-only. */
+	gnet__seg_header_t *h_rw;
 	char path[128];
 	/* What this reader last saw of each loop in a turn: a loop seen
 	 * RUNNING at the same iteration count since `since_ns` has spent
@@ -132,7 +135,9 @@ scan(gnet_stats_engine_t **out)
 		if (strncmp(d->d_name, "gnet.", 5) != 0 ||
 		    strlen(GNET_STATS_DIR) + 1 + strlen(d->d_name) >= sizeof(path))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", GNET_STATS_DIR, d->d_name);
+		/* Length checked above: the copy is whole. */
+		memcpy(path, GNET_STATS_DIR "/", sizeof(GNET_STATS_DIR));
+		strcpy(path + sizeof(GNET_STATS_DIR), d->d_name);
 		if (peek_header(path, &h) != 0)
 			continue;
 		if (n == cap) {
@@ -224,6 +229,16 @@ resolve(const char *who, char *path, size_t cap)
 
 /* ---- attaching ---- */
 
+/* Tell the loops someone is looking at their actor rows: they publish
+ * them only then (kernel/stats_sweep.c). */
+static void
+watch(gnet_stats_t *s)
+{
+	if (s->h_rw != NULL)
+		atomic_store_explicit(&s->h_rw->watched_ns, gnet__now_ns(),
+		    memory_order_relaxed);
+}
+
 int
 gnet_stats_attach(gnet_stats_t **out, const char *who)
 {
@@ -232,6 +247,7 @@ gnet_stats_attach(gnet_stats_t **out, const char *who)
 	gnet_stats_t *s;
 	void *base;
 	int fd, rc;
+
 
 	if (out == NULL || who == NULL || *who == '\0')
 		return GNET_EINVAL;
@@ -243,7 +259,9 @@ gnet_stats_attach(gnet_stats_t **out, const char *who)
 	} else if ((rc = resolve(who, path, sizeof(path))) != 0) {
 		return rc;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == EACCES)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -252,21 +270,27 @@ gnet_stats_attach(gnet_stats_t **out, const char *who)
 		return GNET_ENOTSUP;
 	}
 	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
-	if (!header_ok(base, (size_t)st.st_size)) {
-		munmap(base, (size_t)st.st_size);
-		return GNET_ENOTSUP;
+	if (base == MAP_FAILED) {
+		rc = -errno;
+		close(fd);
+		return rc;
 	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
+	if (!header_ok(base, (size_t)st.st_size) ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		rc = header_ok(base, (size_t)st.st_size) ? GNET_ENOMEM :
+		    GNET_ENOTSUP;
 		munmap(base, (size_t)st.st_size);
-		return GNET_ENOMEM;
+		close(fd);
+		return rc;
 	}
 	s->base = base;
 	s->len = (size_t)st.st_size;
 	s->h = base;
+	s->h_rw = mmap(NULL, GNET__SEG_HEADER, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (s->h_rw == MAP_FAILED)
+		s->h_rw = NULL;
+	close(fd);
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	*out = s;
 	return 0;
@@ -277,6 +301,8 @@ gnet_stats_detach(gnet_stats_t *s)
 {
 	if (s == NULL)
 		return;
+	if (s->h_rw != NULL)
+		munmap(s->h_rw, GNET__SEG_HEADER);
 	munmap(s->base, s->len);
 	free(s);
 }
@@ -516,6 +542,7 @@ gnet_stats_actors(gnet_stats_t *s, int loop, gnet_stats_actor_t *out, int max)
 	if (s == NULL || loop < -1 || loop >= (int)s->h->nloops ||
 	    max < 0 || (out == NULL && max != 0))
 		return GNET_EINVAL;
+	watch(s);
 	for (i = 0; i < (int)s->h->nloops; i++) {
 		const gnet__loop_stats_t *lr = (const gnet__loop_stats_t *)(
 		    s->base + s->h->loops_off + (size_t)i * s->h->loop_row_size);

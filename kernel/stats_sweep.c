@@ -4,10 +4,12 @@
  * Actor state changes on every message and event; writing it to the
  * segment each time would put stores to a shared line on every path.
  * Instead the slots keep their accounting privately and the owner loop
- * copies it out, each row under its sequence lock, every stats interval
- * while the loop is active and once more after (kernel/loop.c asks). A
- * row therefore shows an actor as it was up to one interval ago; the
- * loop rows, written as things happen, are live.
+ * copies it out, each row under its sequence lock, once a stats interval
+ * (the loop wakes at least that often: kernel/loop.c) -- and only while
+ * a reader has looked lately (watched_ns), so an engine nobody inspects
+ * touches no row: no sweep time, no tmpfs pages. A row therefore shows
+ * an actor as it was up to one interval ago; the loop rows, written as
+ * things happen, are live.
  *
  * Row i is slot i, so a row remembers its occupant between sweeps: a new
  * handle starts a new row (its age counts from then, its peer is
@@ -69,6 +71,19 @@ publish(gnet__loop_t *l, uint32_t i, gnet__seg_actor_t *row, uint64_t now_ns)
 	ck_sequence_write_end(&row->seq);
 }
 
+/* Has a reader looked at the rows lately? */
+static bool
+watched(const gnet__seg_t *seg, uint64_t now_ns)
+{
+	uint64_t seen = atomic_load_explicit(
+	    &((gnet__seg_header_t *)seg->hdr)->watched_ns, memory_order_relaxed);
+	uint64_t window = (uint64_t)GNET__SEG_WATCH_MS;
+
+	if (window < 3ull * seg->hdr->interval_ms)
+		window = 3ull * seg->hdr->interval_ms;
+	return seen != 0 && now_ns - seen < window * GNET__NS_PER_MS;
+}
+
 void
 gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 {
@@ -77,6 +92,8 @@ gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 	uint64_t now_ns = gnet__now_ns(), unlisted = 0;
 	int k;
 
+	if (!watched(seg, now_ns))
+		n = 0;
 	for (i = 0; i < n; i++) {
 		gnet__seg_actor_t *row = i < cap ? &l->actor_rows[i] : NULL;
 
@@ -93,9 +110,11 @@ gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 	for (k = 0; k < l->eng->nexts; k++)
 		if (l->eng->exts[k]->stats_publish != NULL)
 			l->eng->exts[k]->stats_publish(l);
-	GNET__STAT_SET(l, actor_rows, listed);
-	GNET__STAT_SET(l, actor_extent, n < cap ? n : cap);
-	GNET__STAT_SET(l, actor_rows_unlisted, unlisted);
+	if (n != 0) {
+		GNET__STAT_SET(l, actor_rows, listed);
+		GNET__STAT_SET(l, actor_rows_unlisted, unlisted);
+		GNET__STAT_SET(l, actor_extent, n < cap ? n : cap);
+	}
 	GNET__STAT_SET(l, parked, gnet__loop_backlog(l));
 	GNET__STAT_ADD(l, sweeps, 1);
 	l->next_sweep = now + seg->interval_cycles;

@@ -170,7 +170,7 @@ typedef struct gnet__net_loop {
 	/* Counted privately (a plain add on every read and send) and
 	 * published to stats at each stats sweep. */
 	uint64_t bytes_in, bytes_out;
-} gnet__net_loop_t;
+} __attribute__((aligned(GNET__CACHE_PAIR))) gnet__net_loop_t;
 
 /* net/engine.c composes every engine of these extensions, in this order
  * (which is the order of their hooks). net/ knows its own place, so it

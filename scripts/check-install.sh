@@ -37,7 +37,7 @@ nm -D --defined-only "$dest/echo-module.so" | grep -q ' T GnetModule_OnLoad$'
 # nothing internal (gnet__*), nothing missing.
 lib="$dest/usr/local/lib/libgnet.so"
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort)
-declared=$(cat include/gnet.h include/gnethost.h |
+declared=$(cat include/gnet.h include/gnethost.h include/gnetstats.h |
 	sed -n 's/^GNET_API .*[^a-z_0-9]\(gnet_[a-z_0-9]*\)(.*/\1/p' | sort)
 stray=$(nm -D --defined-only "$lib" | awk '$2 != "w" && $2 != "U" { print $3 }' | grep -v '^gnet_[a-z]' || true)
 if [ "$exported" != "$declared" ] || [ -n "$stray" ]; then

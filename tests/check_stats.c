@@ -155,6 +155,41 @@ START_TEST(mailbox_depth_is_exact)
 }
 END_TEST
 
+/* Nobody watching: the loops publish no actor rows (no sweep time, no
+ * tmpfs pages); the first look at them starts the publishing. */
+START_TEST(actor_rows_only_while_watched)
+{
+	const char *name = unique("watch");
+	gnet_events_t ev = { .size = sizeof(ev) };
+	gnet_options_t o;
+	tn_server_t srv;
+	sink_t k = { 0 };
+	gnet_stats_loop_t r = { .size = sizeof(r) };
+	gnet_stats_actor_t a;
+	gnet_stats_t *s;
+	gnet_handle_t h;
+
+	stats_opts(&o, name, 1);
+	tn_server_new(&srv, &ev, &o, NULL);
+	h = spawn_sink(srv.eng, 0, &k, "watched");
+	tn_server_run(&srv);
+	s = attach(name);
+	/* Several sweeps pass (an idle loop still wakes for them)... */
+	TN_WAIT_UNTIL(gnet_stats_loop(s, 0, &r) == 0 && r.sweeps >= 3, 5000);
+	ck_assert_uint_ge(r.sweeps, 3);
+	/* ...and not one row was written. */
+	ck_assert_uint_eq(r.actor_rows, 0);
+	/* A look: rows within an interval or two. */
+	TN_WAIT_UNTIL(actor_row(s, h, &a), 5000);
+	ck_assert_int_eq(actor_row(s, h, &a), 1);
+	ck_assert_str_eq(a.kind, "watched");
+	ck_assert_int_eq(gnet_stats_loop(s, 0, &r), 0);
+	ck_assert_uint_ge(r.actor_rows, 2); /* the sink and the dialer */
+	gnet_stats_detach(s);
+	tn_server_close(&srv);
+}
+END_TEST
+
 /* A muted actor is still stopped by gnet_actor_stop_async, after the
  * messages before the stop. */
 static void
@@ -675,6 +710,7 @@ stats_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, mailbox_depth_is_exact);
 	tcase_add_test(tc, muted_actor_can_be_stopped);
+	tcase_add_test(tc, actor_rows_only_while_watched);
 	tcase_add_test(tc, loop_rows_match_engine_stats);
 	tcase_add_test(tc, wedged_loop_is_flagged_and_cleared);
 	tcase_add_test(tc, backed_up_connection_shows_paused);

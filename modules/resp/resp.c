@@ -207,7 +207,8 @@ make_loops(GnetModuleCtx *ctx, resp_server_t *srv)
 	for (int i = 0; i < srv->nloops; i++) {
 		resp_loop_t *lp = &srv->loops[i];
 		GnetModuleActor def = { .size = sizeof def,
-		    .receive = resp_actor_receive, .state = lp };
+		    .receive = resp_actor_receive, .state = lp,
+		    .name = "resp.shard" };
 		int rc;
 
 		lp->srv = srv;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,33 @@ apply_reuseport(gnetd_config_t *c, const directive_ctx_t *d)
 	return 0;
 }
 
+static bool
+name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+static int
+apply_name(gnetd_config_t *c, const directive_ctx_t *d)
+{
+	const char *n = d->args[0];
+	size_t i;
+	char *copy;
+
+	for (i = 0; n[i] != '\0'; i++)
+		if (!name_char(n[i]))
+			break;
+	if (i == 0 || n[i] != '\0' || i >= GNETD_NAME_MAX)
+		return bad(c, d, "\"%s\" is not a name of 1 to %d letters, "
+		    "digits, '_' or '-'", n, GNETD_NAME_MAX - 1);
+	if ((copy = strdup(n)) == NULL)
+		return out_of_memory(c, d);
+	free(c->name);
+	c->name = copy;
+	return 0;
+}
+
 /* include reads a file (below), which applies directives (further below). */
 static int load_file(gnetd_config_t *c, const char *path,
     const directive_ctx_t *from);
@@ -279,6 +307,8 @@ static const directive_t directives[] = {
 	{ "idle-timeout-ms", 1, 1, "1 argument (milliseconds, 0 for none)",
 	    apply_idle_timeout },
 	{ "reuseport", 1, 1, "1 argument (yes or no)", apply_reuseport },
+	{ "name", 1, 1, "1 argument (letters, digits, '_' or '-')",
+	    apply_name },
 	{ "include", 1, 1, "1 argument (a config file)", apply_include },
 };
 
@@ -420,6 +450,7 @@ gnetd_config_free(gnetd_config_t *c)
 	free(c->help_module);
 	free(c->pidfile);
 	free(c->logfile);
+	free(c->name);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -431,6 +462,25 @@ gnetd_config_loops(const gnetd_config_t *c, long ncpu)
 	if (ncpu < 1)
 		return 1;
 	return ncpu > GNETD_MAX_LOOPS ? GNETD_MAX_LOOPS : (int)ncpu;
+}
+
+const char *
+gnetd_config_name(const gnetd_config_t *c, char *buf)
+{
+	const char *base;
+	size_t i;
+
+	if (c->name != NULL)
+		return c->name;
+	if (c->config_file == NULL)
+		return "gnetd";
+	base = strrchr(c->config_file, '/');
+	base = base != NULL ? base + 1 : c->config_file;
+	for (i = 0; base[i] != '\0' && base[i] != '.' && i + 1 < GNETD_NAME_MAX;
+	    i++)
+		buf[i] = name_char(base[i]) ? base[i] : '_';
+	buf[i] = '\0';
+	return i > 0 ? buf : "gnetd";
 }
 
 const char *

@@ -67,6 +67,8 @@ typedef struct gnetd_config {
 	int linger_ms;          /* 0: drop unsent output at once */
 	int reuseport;          /* 0 or 1 */
 	int idle_timeout_ms;    /* 0: never */
+	char *name;             /* the engine's name (gnet-top); NULL: from
+	                         * the config file's name (gnetd_config_name) */
 	gnetd_module_spec_t *modules; /* in load order: the file's, then the
 	                         * command line's */
 	int nmodules;
@@ -109,6 +111,11 @@ void gnetd_config_error(gnetd_config_t *c, const char *fmt, ...)
 /* The loop count to run: c->loops, or for auto the online CPUs (ncpu,
  * at least 1, at most GNETD_MAX_LOOPS). */
 int gnetd_config_loops(const gnetd_config_t *c, long ncpu);
+/* The engine's name: the name directive's, else the config file's base
+ * name up to its first '.' ("/etc/web.conf": "web") made of what a name
+ * may hold, else "gnetd". Written into buf (GNETD_NAME_MAX bytes). */
+#define GNETD_NAME_MAX 48
+const char *gnetd_config_name(const gnetd_config_t *c, char *buf);
 
 /* The name of a GNETD_LOG_* level: "error", "warning", "info". */
 const char *gnetd_loglevel_name(int level);

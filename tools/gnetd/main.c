@@ -44,6 +44,9 @@ static const char usage_text[] =
 "  --idle-timeout-ms N        close connections idle this long (default 0:\n"
 "                             never)\n"
 "  --reuseport yes|no         SO_REUSEPORT: a listener per loop (default no)\n"
+"  --name NAME                the engine's name, which gnet-top attaches\n"
+"                             by (default: the config file's name up to\n"
+"                             its first '.', or gnetd)\n"
 "  --include FILE             read another config file\n"
 "  --check-config             load every module without serving, print\n"
 "                             \"configuration OK\" or every error\n"
@@ -196,7 +199,7 @@ static int
 serve(const gnetd_config_t *c)
 {
 	gnet_host_t *h;
-	char err[512];
+	char err[512], name[GNETD_NAME_MAX];
 	int rc;
 
 	if (pidfile_free(c->pidfile) != 0)
@@ -212,10 +215,12 @@ serve(const gnetd_config_t *c)
 		gnetd_log_close();
 		return rc;
 	}
-	gnetd_log(GNETD_LOG_INFO, "gnetd", "serving %d module%s on %d loop%s",
+	gnetd_log(GNETD_LOG_INFO, "gnetd", "serving %d module%s on %d loop%s "
+	    "as engine %s (watch it: gnet-top %s)",
 	    c->nmodules, c->nmodules == 1 ? "" : "s",
 	    gnet_engine_num_loops(gnet_host_engine(h)),
-	    gnet_engine_num_loops(gnet_host_engine(h)) == 1 ? "" : "s");
+	    gnet_engine_num_loops(gnet_host_engine(h)) == 1 ? "" : "s",
+	    gnetd_config_name(c, name), gnetd_config_name(c, name));
 	rc = gnet_host_run(h);
 	gnetd_signals_forget_host();
 	gnet_host_free(h);

@@ -29,6 +29,7 @@ gnetd_host_create(const gnetd_config_t *c, int dry_run, gnet_host_t **out)
 {
 	gnet_options_t eng = { .size = sizeof(eng) };
 	gnet_host_options_t ho = { .size = sizeof(ho) };
+	static char name[GNETD_NAME_MAX];
 
 	eng.num_loops = gnetd_config_loops(c, sysconf(_SC_NPROCESSORS_ONLN));
 	/* gnetd's "linger-ms 0" means "do not wait"; the engine's 0 means
@@ -36,6 +37,9 @@ gnetd_host_create(const gnetd_config_t *c, int dry_run, gnet_host_t **out)
 	eng.linger_ms = c->linger_ms > 0 ? c->linger_ms : -1;
 	eng.reuseport = c->reuseport;
 	eng.idle_timeout_ms = (unsigned)c->idle_timeout_ms;
+	/* The stats segment gnet-top attaches to; a check publishes none. */
+	eng.name = gnetd_config_name(c, name);
+	eng.stats = dry_run ? -1 : 0;
 	ho.name = gnetd_name();
 	ho.engine = &eng;
 	ho.log = gnetd_log_host;
