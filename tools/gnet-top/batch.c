@@ -16,11 +16,24 @@
 /* The wait before the first printed sample of an open-ended run: rates
  * need two readings, and a person should not wait a whole delay. */
 #define FIRST_WAIT_S 0.2
-/* How often a last sample looks again at a loop seen in one turn. */
+/* How often a last sample looks again at a loop seen in one turn, or
+ * for rows not yet published. */
 #define RECHECK_NS 25000000
+/* The longest a last sample waits for actor rows. */
+#define ROWS_WAIT_MAX_MS 4000
+
+/* Loops publish actor rows only while a reader watches (gnetstats.h),
+ * so at a first look the rows may be missing or old. What the first
+ * reading saw, to tell when every loop has swept its rows since. */
+typedef struct rows_watch {
+	int64_t until_ns;       /* wait no longer than this for them */
+	int fresh;              /* the rows were current at the first look
+	                         * (another reader watches) */
+	uint64_t sweeps[GNET_MAX_LOOPS];
+} rows_watch_t;
 
 static void
-sleep_until(int64_t mono_ns)
+nap_until(int64_t mono_ns)
 {
 	struct timespec ts = {
 		.tv_sec = (time_t)(mono_ns / 1000000000),
@@ -30,6 +43,57 @@ sleep_until(int64_t mono_ns)
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
 	    EINTR)
 		;
+}
+
+/* A long wait keeps telling the engine it is watched. */
+static void
+sleep_until(gnet_stats_t *s, int64_t mono_ns)
+{
+	while (mono_ns - top_now_ns() > TOP_WATCH_EVERY_NS) {
+		nap_until(top_now_ns() + TOP_WATCH_EVERY_NS);
+		top_sample_watch(s);
+	}
+	nap_until(mono_ns);
+}
+
+static void
+rows_watch_start(rows_watch_t *w, const top_sample_t *first)
+{
+	/* A loop sweeps when an interval has passed since its last sweep
+	 * and it wakes, which it does at least once an interval: up to two
+	 * intervals after a look. */
+	int64_t wait_ms = (int64_t)first->eng.interval_ms * 5 / 2 + 200;
+	int i;
+
+	if (wait_ms > ROWS_WAIT_MAX_MS)
+		wait_ms = ROWS_WAIT_MAX_MS;
+	w->until_ns = first->mono_ns + wait_ms * 1000000;
+	w->fresh = first->nactors > 0;
+	for (i = 0; i < first->nactors; i++)
+		if (first->actors[i].a.published_ms_ago >
+		    (uint64_t)first->eng.interval_ms + 100)
+			w->fresh = 0;
+	for (i = 0; i < first->nloops; i++)
+		w->sweeps[i] = first->loops[i].s.sweeps;
+}
+
+/* A loop that could sweep and has not since the first look. */
+static int
+rows_pending(const rows_watch_t *w, const top_sample_t *cur)
+{
+	int i;
+
+	if (w->fresh)
+		return 0;
+	for (i = 0; i < cur->nloops; i++) {
+		const top_loop_t *l = &cur->loops[i];
+
+		if (l->s.state == GNET_STATS_LOOP_WAITING ||
+		    (l->s.state == GNET_STATS_LOOP_RUNNING && !l->stalled))
+			if (l->s.sweeps == w->sweeps[i])
+				return 1;
+	}
+	return 0;
 }
 
 static void
@@ -130,19 +194,22 @@ undecided(const top_sample_t *cur)
 	return 0;
 }
 
-/* The last sample of a run has no later one to show a stall in: it
- * keeps reading, until --stall-ms after the first reading at most,
- * while a loop is undecided. Returns 0 or a GNET_E* code. */
+/* The last sample of a run has no later one to show a stall or the
+ * actor rows in: it keeps reading while a loop is undecided (up to
+ * --stall-ms after the reading before) or rows are still owed (up to
+ * about one stats interval after the first look). Returns 0 or a
+ * GNET_E* code. */
 static int
 settle(gnet_stats_t *s, top_sample_t *cur, const top_sample_t *prev,
-    const top_options_t *o)
+    const rows_watch_t *w, const top_options_t *o)
 {
-	int64_t until = prev->mono_ns + (int64_t)o->stall_ms * 1000000 +
+	int64_t stall_until = prev->mono_ns + (int64_t)o->stall_ms * 1000000 +
 	    RECHECK_NS;
 	int rc = 0;
 
-	while (undecided(cur) && top_now_ns() < until) {
-		sleep_until(top_now_ns() + RECHECK_NS);
+	while ((undecided(cur) && top_now_ns() < stall_until) ||
+	    (rows_pending(w, cur) && top_now_ns() < w->until_ns)) {
+		nap_until(top_now_ns() + RECHECK_NS);
 		if ((rc = top_sample_take(s, cur, prev, o->stall_ms)) != 0)
 			break;
 	}
@@ -170,6 +237,7 @@ top_batch_run(gnet_stats_t *s, const top_options_t *o)
 	top_sample_t *prev = calloc(1, sizeof *prev);
 	top_sample_t *cur = calloc(1, sizeof *cur), *t;
 	int64_t delay_ns = (int64_t)(o->delay_s * 1e9), next;
+	rows_watch_t rows;
 	long shown = 0;
 	int rc = TOP_EXIT_OK, trc;
 
@@ -178,6 +246,9 @@ top_batch_run(gnet_stats_t *s, const top_options_t *o)
 		rc = TOP_EXIT_SOFTWARE;
 		goto out;
 	}
+	/* The look first: a sweep counted in the first reading then
+	 * already knew it was watched. */
+	top_sample_watch(s);
 	if ((trc = top_sample_take(s, prev, NULL, o->stall_ms)) != 0) {
 		rc = take_failed(s, trc);
 		goto out;
@@ -188,13 +259,14 @@ top_batch_run(gnet_stats_t *s, const top_options_t *o)
 			rc = engine_gone(prev);
 		goto out;
 	}
+	rows_watch_start(&rows, prev);
 	next = prev->mono_ns + (o->once || o->delay_s < FIRST_WAIT_S ?
 	    delay_ns : (int64_t)(FIRST_WAIT_S * 1e9));
 	for (;;) {
-		sleep_until(next);
+		sleep_until(s, next);
 		trc = top_sample_take(s, cur, prev, o->stall_ms);
 		if (trc == 0 && o->count > 0 && shown + 1 >= o->count)
-			trc = settle(s, cur, prev, o);
+			trc = settle(s, cur, prev, &rows, o);
 		if (trc != 0) {
 			rc = take_failed(s, trc);
 			break;

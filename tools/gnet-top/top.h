@@ -120,6 +120,11 @@ typedef struct top_sample {
 int top_sample_take(gnet_stats_t *s, top_sample_t *cur,
     const top_sample_t *prev, unsigned stall_ms);
 void top_sample_free(top_sample_t *cur);
+/* Tell the engine it is watched, between samples: loops publish actor
+ * rows only for a few seconds after a reader last read them. */
+void top_sample_watch(gnet_stats_t *s);
+/* How often to do so while waiting. */
+#define TOP_WATCH_EVERY_NS 1000000000
 /* Section "name"'s counter "counter", or NULL. */
 const top_counter_t *top_sample_counter(const top_sample_t *cur,
     const char *section, const char *counter);

@@ -330,6 +330,7 @@ top_tui_run(gnet_stats_t *s, top_options_t *o)
 	}
 	/* Read once before the screen: a bad engine is an error message
 	 * on a normal terminal. */
+	top_sample_watch(s);
 	if ((trc = top_sample_take(s, t.cur, NULL, o->stall_ms)) != 0) {
 		rc = trc == GNET_ENOMEM ? TOP_EXIT_SOFTWARE : TOP_EXIT_GONE;
 		goto out;
@@ -349,6 +350,10 @@ top_tui_run(gnet_stats_t *s, top_options_t *o)
 		int64_t left = next - top_now_ns();
 		int ch, k = 0;
 
+		/* At least once a second: the engine must see it is
+		 * watched, or its loops stop publishing actor rows. */
+		if (left > TOP_WATCH_EVERY_NS)
+			left = TOP_WATCH_EVERY_NS;
 		timeout(left > 0 ? (int)(left / 1000000) + 1 : 0);
 		ch = getch();
 		if (ch != ERR) {
@@ -361,6 +366,7 @@ top_tui_run(gnet_stats_t *s, top_options_t *o)
 				continue;
 			}
 		} else if (top_now_ns() < next) {
+			top_sample_watch(s);
 			continue;
 		}
 		if ((trc = sample(&t, &rc)) != 0)

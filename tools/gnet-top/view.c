@@ -192,8 +192,8 @@ top_view_actor_title(const top_sample_t *cur, const top_options_t *o,
 	 * engine without actors. */
 	snprintf(buf, cap, "actors: %d shown of %d, kind %s, sort %s%s", shown,
 	    cur->nactors, o->kind[0] ? o->kind : "all", top_sort_name(o->sort),
-	    cur->sum.s.sweeps == 0 && cur->nactors == 0 ? " (no rows "
-	    "published yet: loops publish them every stats interval)" : "");
+	    cur->nactors == 0 ? " (none published yet: loops publish their "
+	    "rows within a stats interval of a reader's first look)" : "");
 }
 
 void
