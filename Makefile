@@ -91,6 +91,10 @@ module_static_objs = $(patsubst %.c,$(BUILD)/obj-static/%.o,$(wildcard modules/$
 TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/tools/%)
 tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
+# A tool's objects are kept (not deleted as intermediates of the link), so
+# that check-layers sees what they use.
+TOOL_OBJS := $(foreach t,$(TOOL_NAMES),$(call tool_objs,$(t)))
+.SECONDARY: $(TOOL_OBJS)
 # Libraries a tool needs beyond libgnet's: TOOL_LIBS_<name>.
 TOOL_LIBS_gnet-top := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
 
