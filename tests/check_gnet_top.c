@@ -1095,6 +1095,9 @@ gnet_top_suite(void)
 	tcase_add_test(prb, test_stall_flag);
 	tcase_add_test(prb, test_sort_bytes_batch);
 	tcase_add_test(prb, test_json_escapes);
+	/* In the suite's process, around the whole case: what a failed
+	 * test left in tmux goes. */
+	tcase_add_unchecked_fixture(scr, tn_pane_owner_setup, tn_pane_sweep);
 	tcase_add_checked_fixture(scr, probe_setup, probe_teardown);
 	tcase_add_checked_fixture(scr, NULL, pane_teardown);
 	tcase_add_checked_fixture(scr, NULL, tn_kill_strays);

@@ -4,9 +4,14 @@
  * deadline.
  */
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -18,9 +23,76 @@
 #define MAX_ARGS 48
 #define SESSION "tn"
 
-/* The shell around the program: its status, then stay. */
+/* The shell around the program: its status, then stay -- for a minute.
+ * The program gets at most five minutes (timeout --foreground keeps it
+ * on the terminal): a server nobody killed still goes away by itself. */
 static const char wrapper[] =
-    "\"$@\"; echo \"EXITED $?\"; exec sleep 600";
+    "timeout --foreground -k 5 300 \"$@\"; echo \"EXITED $?\"; "
+    "exec sleep 60";
+
+/* The suite's process, whose pid names the panes' folders. */
+static pid_t owner;
+
+void
+tn_pane_owner_setup(void)
+{
+	owner = getpid();
+}
+
+static pid_t
+owner_pid(void)
+{
+	return owner != 0 ? owner : getpid();
+}
+
+/* tmux kill-server, without Check (a teardown in the suite's process). */
+static void
+kill_server(const char *sock)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		if (devnull >= 0) {
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		execlp("tmux", "tmux", "-S", sock, "kill-server", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		return;
+	for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(10 * 1000);
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+}
+
+void
+tn_pane_sweep(void)
+{
+	char prefix[64], sock[256], dir[256];
+	struct dirent *e;
+	DIR *tmp = opendir("/tmp");
+
+	if (tmp == NULL)
+		return;
+	snprintf(prefix, sizeof prefix, "gnet-tmux-%ld-", (long)owner_pid());
+	while ((e = readdir(tmp)) != NULL) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(dir, sizeof dir, "/tmp/%.200s", e->d_name);
+		snprintf(sock, sizeof sock, "%.200s/sock", dir);
+		kill_server(sock);
+		unlink(sock);
+		rmdir(dir);
+	}
+	closedir(tmp);
+}
 
 /* Run tmux -S sock ARGS...; its output (stderr merged) in t. */
 static void
@@ -55,13 +127,14 @@ void
 tn_pane_start(tn_pane_t *p, int cols, int rows, const char *const *argv)
 {
 	const char *args[MAX_ARGS];
-	char c[16], r[16];
+	char c[16], r[16], tag[32];
 	tn_tool_run_t *t = run_new();
 	tn_tmpdir_t d;
 	int n = 0;
 
 	memset(p, 0, sizeof *p);
-	tn_tmpdir_make(&d, "tmux");
+	snprintf(tag, sizeof tag, "tmux-%ld", (long)owner_pid());
+	tn_tmpdir_make(&d, tag);
 	snprintf(p->dir, sizeof p->dir, "%s", d.path);
 	tn_tmpdir_file(&d, "sock", p->sock, sizeof p->sock);
 	p->open = 1;

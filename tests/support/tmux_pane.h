@@ -6,9 +6,12 @@
  * Each pane has its own tmux server (a socket in a fresh directory, no
  * config file), so a test never meets the user's tmux or another suite's.
  * The program runs under `sh -c`, which after it exits prints
- * "EXITED <status>" and stays (sleeping) so the pane, with what the
- * program left on it and the terminal modes it left, can still be read.
- * Every wait is bounded; tn_pane_close kills the server.
+ * "EXITED <status>" and stays (sleeping, for a minute) so the pane, with
+ * what the program left on it and the terminal modes it left, can still
+ * be read. Every wait is bounded; tn_pane_close kills the server. A
+ * failed check ends a forked test at once, without its teardown, and a
+ * tmux server is no child of the test's to die with it: tn_pane_sweep,
+ * an unchecked teardown, kills what the suite's tests left.
  */
 #ifndef TESTS_SUPPORT_TMUX_PANE_H
 #define TESTS_SUPPORT_TMUX_PANE_H
@@ -55,6 +58,12 @@ int tn_pane_exit_status(tn_pane_t *p, int timeout_ms);
 
 /* Kill the server and remove its directory (also when not started). */
 void tn_pane_close(tn_pane_t *p);
+
+/* An unchecked setup and teardown of a suite's case (they run in the
+ * suite's process): the first names the panes after that process, the
+ * second kills every server and removes every folder its tests left. */
+void tn_pane_owner_setup(void);
+void tn_pane_sweep(void);
 
 /* The row (0-based) of the first screen line containing text, or -1. */
 int tn_screen_row(const char *screen, const char *text);
