@@ -91,6 +91,12 @@ module_static_objs = $(patsubst %.c,$(BUILD)/obj-static/%.o,$(wildcard modules/$
 TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 TOOLS := $(TOOL_NAMES:%=$(BUILD)/tools/%)
 tool_objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c))
+# A tool's objects are kept (not deleted as intermediates of the link), so
+# that check-layers sees what they use.
+TOOL_OBJS := $(foreach t,$(TOOL_NAMES),$(call tool_objs,$(t)))
+.SECONDARY: $(TOOL_OBJS)
+# Libraries a tool needs beyond libgnet's: TOOL_LIBS_<name>.
+TOOL_LIBS_gnet-top := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
 
 # Modules the loader's tests need: broken on purpose, one file each.
 TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
@@ -145,7 +151,7 @@ $(BUILD)/modules/libgnetmod_%.a: $$(call module_static_objs,%)
 
 $(BUILD)/tools/%: $$(call tool_objs,%) $(BUILD)/libgnet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(call tool_objs,$*) $(BUILD)/libgnet.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(call tool_objs,$*) $(BUILD)/libgnet.a $(TOOL_LIBS_$*) $(LIBS)
 
 $(BUILD)/tests/modules/%.so: tests/modules/%.c include/gnetmodule.h
 	@mkdir -p $(dir $@)
