@@ -113,7 +113,8 @@ typedef struct gnet_stats_loop {
 	uint64_t parked;        /* messages parked now */
 	uint64_t wakeups;
 	uint64_t actors;        /* live user actors */
-	uint64_t sweeps;        /* times its actor rows were republished */
+	uint64_t sweeps;        /* times its actor rows were republished
+	                         * (only while a reader watches) */
 	uint64_t actor_rows;    /* actor rows it publishes now */
 	uint64_t actor_rows_unlisted; /* live actors past the segment's room */
 	/* Inbox: ring[i] for messages from loop i (i < nloops; its own is

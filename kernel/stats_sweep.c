@@ -116,6 +116,10 @@ gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 		GNET__STAT_SET(l, actor_extent, n < cap ? n : cap);
 	}
 	GNET__STAT_SET(l, parked, gnet__loop_backlog(l));
-	GNET__STAT_ADD(l, sweeps, 1);
-	l->next_sweep = now + seg->interval_cycles;
+	if (n != 0)
+		GNET__STAT_ADD(l, sweeps, 1);
+	/* Due again a little before a whole interval: the loop's wake-up
+	 * once an interval comes a hair early as often as late, and must
+	 * not wait for the next one. */
+	l->next_sweep = now + seg->interval_cycles / 8 * 7;
 }
