@@ -66,68 +66,24 @@ top_path(char *out, size_t cap)
 	tn_build_path("tools", "gnet-top", out, cap);
 }
 
-static void
-read_all(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	while (len < cap - 1) {
-		ssize_t r = pread(fd, buf + len, cap - 1 - len, (off_t)len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-}
 
 /* Fork gnet-top with args; stdout and stderr to out and err. */
 static pid_t
 top_spawn(const char *const *args, int out, int err)
 {
 	char path[PATH_MAX];
-	const char *argv[MAX_ARGS];
-	pid_t parent = getpid(), pid;
-	int n = 0;
 
 	top_path(path, sizeof path);
-	argv[n++] = path;
-	for (int i = 0; args[i] != NULL; i++) {
-		ck_assert(n < MAX_ARGS - 1);
-		argv[n++] = args[i];
-	}
-	argv[n] = NULL;
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		tn_child_prepare(parent);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	tn_track_child(pid);
-	return pid;
+	return tn_spawn_to(path, args, out, err);
 }
 
-static int
-memory_file(const char *name)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "memfd_create: %s", strerror(errno));
-	return fd;
-}
 
 /* Run gnet-top with args to its end (within RUN_MS). */
 static top_run_t *
 top_run(const char *const *args)
 {
 	top_run_t *r = malloc(sizeof *r);
-	int out = memory_file("top-out"), err = memory_file("top-err");
+	int out = tn_memory_file("top-out"), err = tn_memory_file("top-err");
 	pid_t pid;
 
 	ck_assert(r != NULL);
@@ -135,12 +91,12 @@ top_run(const char *const *args)
 	if (!tn_reap(pid, &r->status, RUN_MS)) {
 		kill(pid, SIGKILL);
 		tn_reap(pid, &r->status, TN_CHILD_STOP_MS);
-		read_all(err, r->err, sizeof r->err);
+		tn_memory_read(err, r->err, sizeof r->err);
 		ck_abort_msg("gnet-top did not finish within %d ms; stderr:\n%s",
 		    RUN_MS, r->err);
 	}
-	read_all(out, r->out, sizeof r->out);
-	read_all(err, r->err, sizeof r->err);
+	tn_memory_read(out, r->out, sizeof r->out);
+	tn_memory_read(err, r->err, sizeof r->err);
 	close(out);
 	close(err);
 	return r;
@@ -693,7 +649,7 @@ START_TEST(test_engine_gone_batch)
 {
 	tn_gnetd_t g;
 	char pid[16];
-	int out = memory_file("top-out"), err = memory_file("top-err"), st;
+	int out = tn_memory_file("top-out"), err = tn_memory_file("top-err"), st;
 	char *text = malloc(OUT_CAP);
 
 	ck_assert(text != NULL);
@@ -701,13 +657,13 @@ START_TEST(test_engine_gone_batch)
 	const char *args[] = { "-b", "-d", "0.1", pid, NULL };
 	pid_t top = top_spawn(args, out, err);
 	/* Watching: its first sample is out. */
-	TN_WAIT_UNTIL((read_all(out, text, OUT_CAP), strstr(text, "\nLOOP ")
+	TN_WAIT_UNTIL((tn_memory_read(out, text, OUT_CAP), strstr(text, "\nLOOP ")
 	    != NULL), WAIT_MS);
 	assert_has(text, "\nLOOP ", "before the stop");
 	tn_gnetd_stop(&g, SIGTERM, 0);
 	ck_assert_msg(tn_reap(top, &st, RUN_MS), "gnet-top did not exit after "
 	    "its engine stopped");
-	read_all(err, text, OUT_CAP);
+	tn_memory_read(err, text, OUT_CAP);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 69, "gnet-top: %s "
 	    "(want 69); stderr:\n%s", tn_describe_status(st), text);
 	assert_has(text, "is not running", "stderr");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -358,4 +359,58 @@ void tn_assert_tool_ok(const tn_tool_run_t *t, const char *what)
 {
 	ck_assert_msg(WIFEXITED(t->status) && WEXITSTATUS(t->status) == 0,
 	    "%s: %s, output:\n%s", what, tn_describe_status(t->status), t->out);
+}
+
+pid_t
+tn_spawn_to(const char *path, const char *const *args, int out, int err)
+{
+	const char *argv[TN_SPAWN_MAX_ARGS + 2];
+	pid_t parent = getpid(), pid;
+	int n = 0;
+
+	argv[n++] = path;
+	for (int i = 0; args[i] != NULL; i++) {
+		ck_assert_msg(n <= TN_SPAWN_MAX_ARGS, "too many arguments");
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		tn_child_prepare(parent);
+		if (devnull >= 0)
+			dup2(devnull, STDIN_FILENO);
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	tn_track_child(pid);
+	return pid;
+}
+
+int
+tn_memory_file(const char *name)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "memfd_create: %s", strerror(errno));
+	return fd;
+}
+
+size_t
+tn_memory_read(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	while (len < cap - 1) {
+		ssize_t r = pread(fd, buf + len, cap - 1 - len, (off_t)len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	return len;
 }

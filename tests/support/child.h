@@ -51,6 +51,17 @@ int tn_reap(pid_t pid, int *status, int timeout_ms);
 /* "exit status N", "signal N": a static buffer. */
 const char *tn_describe_status(int st);
 
+/* Fork the program at path with args (NULL-ended, without argv[0]; at
+ * most TN_SPAWN_MAX_ARGS), its stdin /dev/null, stdout to out, stderr to
+ * err; tracked (tn_track_child). Fails the test if it cannot fork. */
+#define TN_SPAWN_MAX_ARGS 30
+pid_t tn_spawn_to(const char *path, const char *const *args, int out,
+    int err);
+/* A memory file (memfd) for a child's output, and everything written to
+ * it so far as a NUL-ended string (cut to cap - 1); returns the length. */
+int tn_memory_file(const char *name);
+size_t tn_memory_read(int fd, char *buf, size_t cap);
+
 /* BUILD/SUB/NAME of this build (SUB: examples, tools, modules...): 0, or
  * -1 with errno set (ENOENT when it is not built, ENAMETOOLONG). */
 int tn_build_find(const char *sub, const char *name, char *out, size_t cap);

@@ -18,7 +18,6 @@
 #include "gnetd_child.h"
 #include "testnet.h"
 
-#define MAX_ARGS 32
 #define STDERR_CAP (256 * 1024) /* of a running gnetd's stderr, searched */
 
 void
@@ -27,69 +26,23 @@ tn_gnetd_path(char *out, size_t cap)
 	tn_build_path("tools", "gnetd", out, cap);
 }
 
-static int
-memory_file(const char *name)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "memfd_create: %s", strerror(errno));
-	return fd;
-}
-
 /* Fork gnetd with args; stdout to `out`, stderr to `err`. */
 static pid_t
 spawn(const char *const *args, int out, int err)
 {
 	char path[PATH_MAX];
-	const char *argv[MAX_ARGS];
-	int n = 0;
-	pid_t parent = getpid(), pid;
 
 	tn_gnetd_path(path, sizeof path);
-	argv[n++] = path;
-	for (int i = 0; args[i] != NULL; i++) {
-		ck_assert_msg(n < MAX_ARGS - 1, "too many arguments");
-		argv[n++] = args[i];
-	}
-	argv[n] = NULL;
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		tn_child_prepare(parent);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
-	tn_track_child(pid);
-	return pid;
+	return tn_spawn_to(path, args, out, err);
 }
 
-/* The whole memory file as a string. */
-static size_t
-read_all(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-
-	while (len < cap - 1) {
-		ssize_t r = pread(fd, buf + len, cap - 1 - len, (off_t)len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-	return len;
-}
 
 const char *
 tn_gnetd_stderr(tn_gnetd_t *g)
 {
 	static char buf[STDERR_CAP];
 
-	read_all(g->err, buf, sizeof buf);
+	tn_memory_read(g->err, buf, sizeof buf);
 	return buf;
 }
 
@@ -143,7 +96,7 @@ tn_gnetd_start(tn_gnetd_t *g, const char *const *args)
 
 	memset(g, 0, sizeof *g);
 	ck_assert_msg(pipe2(p, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	g->err = memory_file("gnetd-stderr");
+	g->err = tn_memory_file("gnetd-stderr");
 	g->pid = spawn(args, p[1], g->err);
 	close(p[1]);
 	g->out = p[0];
@@ -208,18 +161,18 @@ tn_gnetd_stop(tn_gnetd_t *g, int sig, int want)
 void
 tn_gnetd_run(tn_gnetd_run_t *r, const char *const *args, int timeout_ms)
 {
-	int out = memory_file("gnetd-stdout"), err = memory_file("gnetd-stderr");
+	int out = tn_memory_file("gnetd-stdout"), err = tn_memory_file("gnetd-stderr");
 	pid_t pid = spawn(args, out, err);
 
 	if (!tn_reap(pid, &r->status, timeout_ms)) {
 		kill(pid, SIGKILL);
 		tn_reap(pid, &r->status, TN_CHILD_STOP_MS);
-		read_all(err, r->err, sizeof r->err);
+		tn_memory_read(err, r->err, sizeof r->err);
 		ck_abort_msg("gnetd did not finish within %d ms; stderr:\n%s",
 		    timeout_ms, r->err);
 	}
-	read_all(out, r->out, sizeof r->out);
-	read_all(err, r->err, sizeof r->err);
+	tn_memory_read(out, r->out, sizeof r->out);
+	tn_memory_read(err, r->err, sizeof r->err);
 	close(out);
 	close(err);
 }

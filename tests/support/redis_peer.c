@@ -82,26 +82,13 @@ static pid_t
 spawn(tn_redis_t *r)
 {
 	char port[16];
-	pid_t parent = getpid(), pid;
+	const char *args[] = { "--port", port, "--bind", "127.0.0.1", "--save",
+	    "", "--appendonly", "no", "--daemonize", "no", "--dir", r->dir.path,
+	    NULL };
 
 	snprintf(port, sizeof port, "%d", r->port);
 	ck_assert(ftruncate(r->log, 0) == 0);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-		tn_child_prepare(parent);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(r->log, STDOUT_FILENO);
-		dup2(r->log, STDERR_FILENO);
-		execl(tn_redis_server_path(), "redis-server", "--port", port,
-		    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		    "--daemonize", "no", "--dir", r->dir.path, (char *)NULL);
-		_exit(127);
-	}
-	tn_track_child(pid);
-	return pid;
+	return tn_spawn_to(tn_redis_server_path(), args, r->log, r->log);
 }
 
 /* Poll until it answers PING (1), exits (0) or the bound passes (-1). */
