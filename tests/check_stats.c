@@ -22,6 +22,7 @@
 
 #include "gnet.h"
 #include "gnetstats.h"
+#include "support/child.h"
 #include "support/testnet.h"
 
 #define STATS_MS 50
@@ -49,6 +50,9 @@ unique(const char *base)
 	snprintf(b, GNET_STATS_NAME_MAX, "%s-%d", base, (int)getpid());
 	return b;
 }
+
+static void top_json(const char *name, const char *kind, char *out,
+    size_t cap);
 
 static gnet_stats_t *
 attach(const char *who)
@@ -191,6 +195,68 @@ START_TEST(actor_rows_only_while_watched)
 	ck_assert_str_eq(a.kind, "watched");
 	ck_assert_int_eq(gnet_stats_loop(s, 0, &r), 0);
 	ck_assert_uint_ge(r.actor_rows, 2); /* the sink and the dialer */
+	gnet_stats_detach(s);
+	tn_server_close(&srv);
+}
+END_TEST
+
+/* gnet-top's snapshot of an engine: `gnet-top --once --json ARGS...`
+ * run to its end, its output in out. */
+static void
+top_json(const char *name, const char *kind, char *out, size_t cap)
+{
+	char path[4096];
+	const char *args[] = { "--once", "--json", "--kind", kind, name, NULL };
+	int fo = tn_memory_file("top-out"), fe = tn_memory_file("top-err");
+	int st = 0;
+	pid_t pid;
+
+	tn_build_path("tools", "gnet-top", path, sizeof(path));
+	pid = tn_spawn_to(path, args, fo, fe);
+	ck_assert_msg(tn_reap(pid, &st, 20000), "gnet-top did not finish");
+	tn_memory_read(fo, out, cap);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "gnet-top: %s: %s",
+	    tn_describe_status(st), out);
+	close(fo);
+	close(fe);
+}
+
+/* The same truth through gnet-top, as a script would read it. */
+START_TEST(gnet_top_json_shows_the_mailbox)
+{
+	enum { N = 120 };
+	const char *name = unique("topjson");
+	gnet_events_t ev = { .size = sizeof(ev) };
+	gnet_options_t o;
+	tn_server_t srv;
+	sink_t k = { 0 };
+	static char out[64 * 1024];
+	char want[64];
+	gnet_stats_t *s;
+	gnet_handle_t h;
+	int i;
+
+	stats_opts(&o, name, 2);
+	tn_server_new(&srv, &ev, &o, NULL);
+	h = spawn_sink(srv.eng, 1, &k, "jsonsink");
+	tn_server_run(&srv);
+	s = attach(name);
+	ck_assert_int_eq(gnet_actor_set_receiving_async(srv.eng, h, 0), 0);
+	for (i = 0; i < N; i++) {
+		gnet_msg_t m = { .type = GNET_MSG_USER };
+		ck_assert_int_eq(gnet_actor_send(srv.eng, h, &m), 0);
+	}
+	TN_WAIT_UNTIL(row_mailbox(s, h, N), 5000);
+	top_json(name, "jsonsink", out, sizeof(out));
+	snprintf(want, sizeof(want), "\"handle\":\"0x%016llx\"",
+	    (unsigned long long)h);
+	ck_assert_msg(strstr(out, want) != NULL, "no %s in %s", want, out);
+	snprintf(want, sizeof(want), "\"mailbox\":%d,", N);
+	ck_assert_msg(strstr(out, want) != NULL, "no %s in %s", want, out);
+	ck_assert_int_eq(gnet_actor_set_receiving_async(srv.eng, h, 1), 0);
+	TN_WAIT_UNTIL(row_mailbox(s, h, 0), 5000);
+	top_json(name, "jsonsink", out, sizeof(out));
+	ck_assert_msg(strstr(out, "\"mailbox\":0,") != NULL, "%s", out);
 	gnet_stats_detach(s);
 	tn_server_close(&srv);
 }
@@ -458,6 +524,15 @@ START_TEST(backed_up_connection_shows_paused)
 	ck_assert(getsockname(fd, (struct sockaddr *)&me, &len) == 0);
 	snprintf(peer, sizeof(peer), "127.0.0.1:%u", ntohs(me.sin_port));
 	ck_assert_str_eq(a.peer, peer);
+	/* And so says gnet-top. */
+	{
+		static char out[64 * 1024];
+		char want[96];
+		top_json(name, "connection", out, sizeof(out));
+		ck_assert_msg(strstr(out, "\"PAUSED\"") != NULL, "%s", out);
+		snprintf(want, sizeof(want), "\"peer\":\"%s\"", peer);
+		ck_assert_msg(strstr(out, want) != NULL, "no %s in %s", want, out);
+	}
 	tn_close(&fd);
 	gnet_stats_detach(s);
 	tn_server_close(&srv);
@@ -717,6 +792,7 @@ stats_suite(void)
 	tcase_add_test(tc, mailbox_depth_is_exact);
 	tcase_add_test(tc, muted_actor_can_be_stopped);
 	tcase_add_test(tc, actor_rows_only_while_watched);
+	tcase_add_test(tc, gnet_top_json_shows_the_mailbox);
 	tcase_add_test(tc, loop_rows_match_engine_stats);
 	tcase_add_test(tc, wedged_loop_is_flagged_and_cleared);
 	tcase_add_test(tc, backed_up_connection_shows_paused);
