@@ -590,10 +590,20 @@ START_TEST(stopped_or_killed_reader_changes_nothing)
 	snprintf(path, sizeof(path), "%s/gnet.%s.%d", GNET_STATS_DIR, name,
 	    (int)getpid());
 	ck_assert_int_eq(access(path, F_OK), 0);
-	stopped = spawn_reader(name);
+	/* gnet-top itself, sampling as fast as it will, and a reader of
+	 * our own that never pauses. */
+	{
+		char top[4096];
+		const char *args[] = { "--json", "-n", "1000000", "-d", "0.01",
+		    name, NULL };
+		int fo = tn_memory_file("top-out");
+		tn_build_path("tools", "gnet-top", top, sizeof(top));
+		stopped = tn_spawn_to(top, args, fo, fo);
+		close(fo);
+	}
 	killed = spawn_reader(name);
 	echo_round_trip(srv.port);
-	/* One frozen mid-read, one killed mid-read. */
+	/* One frozen (kill -STOP gnet-top), one killed, mid-read. */
 	ck_assert_int_eq(kill(stopped, SIGSTOP), 0);
 	ck_assert_int_eq(kill(killed, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(killed, &st, 0), killed);
