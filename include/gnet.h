@@ -63,7 +63,7 @@ extern "C" {
 /* The version, in this one place: the Makefile reads it for the shared
  * library's name and gnet.pc. */
 #define GNET_VERSION_MAJOR 0
-#define GNET_VERSION_MINOR 4
+#define GNET_VERSION_MINOR 5
 #define GNET_VERSION_PATCH 0
 #define GNET_VERSION_NUMBER \
 	(GNET_VERSION_MAJOR * 1000000 + GNET_VERSION_MINOR * 1000 + GNET_VERSION_PATCH)
