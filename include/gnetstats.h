@@ -118,8 +118,10 @@ typedef struct gnet_stats_loop {
 	uint64_t actor_rows;    /* actor rows it publishes now */
 	uint64_t actor_rows_unlisted; /* live actors past the segment's room */
 	/* Inbox: ring[i] for messages from loop i (i < nloops; its own is
-	 * always 0), ring[nloops] from other threads. depth is what was
-	 * waiting when the loop last drained the ring, hwm the most ever. */
+	 * always 0), ring[nloops] from other threads. depth is what the
+	 * loop's last drain of the ring left waiting (0 unless more came
+	 * than a turn takes; a stalled loop drains nothing, see state), hwm
+	 * the most a drain ever found. */
 	int nrings;
 	struct {
 		uint32_t depth, hwm;

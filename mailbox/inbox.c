@@ -50,14 +50,22 @@ gnet__inbox_destroy(gnet__inbox_t *in)
 	gnet__ring_destroy(&in->foreign);
 }
 
+/* The most ever found waiting in the ring. */
 static void
-gauge(gnet__ring_gauge_t *g, uint32_t depth)
+gauge_found(gnet__ring_gauge_t *g, uint32_t depth)
 {
-	if (g == NULL)
-		return;
-	atomic_store_explicit(&g->depth, depth, memory_order_relaxed);
-	if (depth > atomic_load_explicit(&g->hwm, memory_order_relaxed))
+	if (g != NULL &&
+	    depth > atomic_load_explicit(&g->hwm, memory_order_relaxed))
 		atomic_store_explicit(&g->hwm, depth, memory_order_relaxed);
+}
+
+/* What the drain left waiting (past its budget). */
+static void
+gauge_left(gnet__ring_gauge_t *g, uint32_t depth)
+{
+	if (g != NULL &&
+	    atomic_load_explicit(&g->depth, memory_order_relaxed) != depth)
+		atomic_store_explicit(&g->depth, depth, memory_order_relaxed);
 }
 
 static unsigned
@@ -67,7 +75,7 @@ drain_ring(gnet__ring_t *r, unsigned budget, gnet__inbox_fn fn, void *ctx,
 	gnet_msg_t m;
 	unsigned n = 0;
 
-	gauge(g, gnet__ring_depth(r));
+	gauge_found(g, gnet__ring_depth(r));
 
 	while (n < budget && gnet__ring_pop(r, &m)) {
 		fn(ctx, &m);
@@ -75,6 +83,7 @@ drain_ring(gnet__ring_t *r, unsigned budget, gnet__inbox_fn fn, void *ctx,
 	}
 	if (n == budget && gnet__ring_depth(r) != 0)
 		*more = true;
+	gauge_left(g, *more ? gnet__ring_depth(r) : 0);
 	return n;
 }
 
@@ -92,13 +101,8 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 	for (i = 0; i < in->npeers; i++) {
 		gnet__ring_t *r = &in->from_loop[i];
 		gnet__ring_gauge_t *g = in->gauges != NULL ? &in->gauges[i] : NULL;
-		if (i == in->self || gnet__ring_depth(r) == 0) {
-			/* The gauge falls back to 0 once the ring is empty. */
-			if (g != NULL && atomic_load_explicit(&g->depth,
-			    memory_order_relaxed) != 0)
-				gauge(g, 0);
+		if (i == in->self || gnet__ring_depth(r) == 0)
 			continue;
-		}
 		if (i < GNET__LOOP_MASK_BITS && gnet__ring_full(r))
 			*was_full |= (uint64_t)1 << i;
 		n += drain_ring(r, budget_per_ring, fn, ctx, more, g);
@@ -106,8 +110,5 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 	if (gnet__ring_depth(&in->foreign) != 0)
 		n += drain_ring(&in->foreign, budget_per_ring, fn, ctx, more,
 		    in->gauges != NULL ? &in->gauges[in->npeers] : NULL);
-	else if (in->gauges != NULL && atomic_load_explicit(
-	    &in->gauges[in->npeers].depth, memory_order_relaxed) != 0)
-		gauge(&in->gauges[in->npeers], 0);
 	return n;
 }

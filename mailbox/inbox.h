@@ -17,8 +17,10 @@
  * number of loops to this. */
 #define GNET__LOOP_MASK_BITS 64
 
-/* What the consumer saw of a ring when it last drained it, for
- * inspectors: written by the consumer only, read by anyone (relaxed). */
+/* What the consumer saw of a ring, for inspectors: `depth`, what its
+ * last drain left waiting (past the drain's budget: 0 unless the ring is
+ * flooded), and `hwm`, the most a drain ever found. Written by the
+ * consumer only, read by anyone (relaxed). */
 typedef struct gnet__ring_gauge {
 	_Atomic uint32_t depth, hwm;
 } gnet__ring_gauge_t;

@@ -427,6 +427,12 @@ START_TEST(wedged_loop_is_flagged_and_cleared)
 	ck_assert_uint_gt(r.turn_ns, 500000000ull);
 	ck_assert_int_le(tn_now_ms() - t0, 1000);
 	ck_assert_int_eq(atomic_load(&w.released), 0);
+	/* Mail for the wedged loop piles up in its ring from other threads:
+	 * its first drain will find all of it. */
+	for (i = 0; i < 50; i++) {
+		gnet_msg_t m = { .type = GNET_MSG_USER, .a = 0 };
+		ck_assert_int_eq(gnet_actor_send(srv.eng, wh, &m), 0);
+	}
 	/* Meanwhile loop 1 lives on: its row keeps moving. */
 	ck_assert_int_eq(gnet_stats_loop(s, 1, &r), 0);
 	it0 = r.iterations;
@@ -445,6 +451,12 @@ START_TEST(wedged_loop_is_flagged_and_cleared)
 	TN_WAIT_UNTIL(gnet_stats_loop(s, 0, &r) == 0 &&
 	    r.turn_ns < 500000000ull, 1000);
 	ck_assert_uint_lt(r.turn_ns, 500000000ull);
+	/* The foreign ring (after the two loops' own) found the 50. */
+	TN_WAIT_UNTIL(gnet_stats_loop(s, 0, &r) == 0 && r.ring[2].hwm >= 50 &&
+	    r.ring[2].depth == 0, 2000);
+	ck_assert_int_eq(r.nrings, 3);
+	ck_assert_uint_ge(r.ring[2].hwm, 50);
+	ck_assert_uint_eq(r.ring[2].depth, 0);
 	gnet_stats_detach(s);
 	tn_server_close(&srv);
 }
