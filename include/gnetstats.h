@@ -169,7 +169,10 @@ typedef struct gnet_stats_actor {
 	                         * own name (gnet_actor_def_t.name) */
 	uint32_t mailbox;       /* messages waiting in its mailbox */
 	uint32_t mailbox_hwm;   /* the most that ever waited */
-	uint64_t handled;       /* messages and I/O events handled */
+	uint64_t handled;       /* messages and I/O events handled (kept in
+	                         * 32 bits between looks: an actor that
+	                         * handles over 4 billion while nobody watches
+	                         * shows the count modulo 2^32) */
 	uint64_t busy_ns;       /* time spent handling them */
 	uint64_t age_ms;        /* since it was first published */
 	uint64_t idle_ms;       /* since it last handled something (to the
