@@ -286,6 +286,11 @@ void gnet__seg_close(gnet_engine_t *eng);
 gnet__loop_stats_t *gnet__seg_loop(gnet_engine_t *eng, int i);
 gnet__seg_actor_t *gnet__seg_actors(gnet_engine_t *eng, int i);
 
+/* kernel/stats_read.c: the header of the segment file at path, checked
+ * as a reader checks it: 0, -errno, or GNET_ENOTSUP (not a segment of
+ * this layout). */
+int gnet__seg_peek(const char *path, gnet__seg_header_t *h);
+
 /* kernel/stats_sweep.c */
 /* Republish loop l's actor rows; now: gnet__cycles(). */
 void gnet__stats_sweep(gnet__loop_t *l, uint64_t now);

@@ -90,9 +90,8 @@ fill_engine(const gnet__seg_header_t *h, const char *path,
 
 /* ---- finding segments ---- */
 
-/* The header of the segment at path, or -errno. */
-static int
-peek_header(const char *path, gnet__seg_header_t *h)
+int
+gnet__seg_peek(const char *path, gnet__seg_header_t *h)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
@@ -138,7 +137,7 @@ scan(gnet_stats_engine_t **out)
 		/* Length checked above: the copy is whole. */
 		memcpy(path, GNET_STATS_DIR "/", sizeof(GNET_STATS_DIR));
 		strcpy(path + sizeof(GNET_STATS_DIR), d->d_name);
-		if (peek_header(path, &h) != 0)
+		if (gnet__seg_peek(path, &h) != 0)
 			continue;
 		if (n == cap) {
 			gnet_stats_engine_t *nv;

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,19 +102,13 @@ remove_dead(const char *name)
 		return;
 	while ((d = readdir(dir)) != NULL) {
 		gnet__seg_header_t h;
-		int fd;
 
 		if (strncmp(d->d_name, prefix, strlen(prefix)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", GNET_STATS_DIR, d->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-		    h.magic == GNET__SEG_MAGIC && !gnet__proc_alive(h.pid,
-		    h.proc_start))
+		if (gnet__seg_peek(path, &h) == 0 &&
+		    !gnet__proc_alive(h.pid, h.proc_start))
 			unlink(path);
-		close(fd);
 	}
 	closedir(dir);
 }

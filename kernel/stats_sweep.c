@@ -110,14 +110,13 @@ gnet__stats_sweep(gnet__loop_t *l, uint64_t now)
 	for (k = 0; k < l->eng->nexts; k++)
 		if (l->eng->exts[k]->stats_publish != NULL)
 			l->eng->exts[k]->stats_publish(l);
+	GNET__STAT_SET(l, parked, gnet__loop_backlog(l));
 	if (n != 0) {
 		GNET__STAT_SET(l, actor_rows, listed);
 		GNET__STAT_SET(l, actor_rows_unlisted, unlisted);
 		GNET__STAT_SET(l, actor_extent, n < cap ? n : cap);
-	}
-	GNET__STAT_SET(l, parked, gnet__loop_backlog(l));
-	if (n != 0)
 		GNET__STAT_ADD(l, sweeps, 1);
+	}
 	/* Due again a little before a whole interval: the loop's wake-up
 	 * once an interval comes a hair early as often as late, and must
 	 * not wait for the next one. */

@@ -68,22 +68,23 @@ gauge_left(gnet__ring_gauge_t *g, uint32_t depth)
 		atomic_store_explicit(&g->depth, depth, memory_order_relaxed);
 }
 
+/* Drain up to budget of the `found` messages the caller saw waiting. */
 static unsigned
-drain_ring(gnet__ring_t *r, unsigned budget, gnet__inbox_fn fn, void *ctx,
-    bool *more, gnet__ring_gauge_t *g)
+drain_ring(gnet__ring_t *r, uint32_t found, unsigned budget,
+    gnet__inbox_fn fn, void *ctx, bool *more, gnet__ring_gauge_t *g)
 {
 	gnet_msg_t m;
 	unsigned n = 0;
+	uint32_t left = 0;
 
-	gauge_found(g, gnet__ring_depth(r));
-
+	gauge_found(g, found);
 	while (n < budget && gnet__ring_pop(r, &m)) {
 		fn(ctx, &m);
 		n++;
 	}
-	if (n == budget && gnet__ring_depth(r) != 0)
+	if (n == budget && (left = gnet__ring_depth(r)) != 0)
 		*more = true;
-	gauge_left(g, *more ? gnet__ring_depth(r) : 0);
+	gauge_left(g, left);
 	return n;
 }
 
@@ -92,6 +93,7 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
     gnet__inbox_fn fn, void *ctx, bool *more, uint64_t *was_full)
 {
 	unsigned n = 0;
+	uint32_t found;
 	int i;
 
 	*more = false;
@@ -101,14 +103,14 @@ gnet__inbox_drain(gnet__inbox_t *in, unsigned budget_per_ring,
 	for (i = 0; i < in->npeers; i++) {
 		gnet__ring_t *r = &in->from_loop[i];
 		gnet__ring_gauge_t *g = in->gauges != NULL ? &in->gauges[i] : NULL;
-		if (i == in->self || gnet__ring_depth(r) == 0)
+		if (i == in->self || (found = gnet__ring_depth(r)) == 0)
 			continue;
 		if (i < GNET__LOOP_MASK_BITS && gnet__ring_full(r))
 			*was_full |= (uint64_t)1 << i;
-		n += drain_ring(r, budget_per_ring, fn, ctx, more, g);
+		n += drain_ring(r, found, budget_per_ring, fn, ctx, more, g);
 	}
-	if (gnet__ring_depth(&in->foreign) != 0)
-		n += drain_ring(&in->foreign, budget_per_ring, fn, ctx, more,
-		    in->gauges != NULL ? &in->gauges[in->npeers] : NULL);
+	if ((found = gnet__ring_depth(&in->foreign)) != 0)
+		n += drain_ring(&in->foreign, found, budget_per_ring, fn, ctx,
+		    more, in->gauges != NULL ? &in->gauges[in->npeers] : NULL);
 	return n;
 }

@@ -113,6 +113,21 @@ row_mailbox(gnet_stats_t *s, gnet_handle_t h, uint32_t want)
 	return actor_row(s, h, &a) && a.mailbox == want;
 }
 
+/* Stop actor h taking messages, send it n, and wait until its row
+ * shows them waiting. */
+static void
+hold_messages(gnet_engine_t *eng, gnet_stats_t *s, gnet_handle_t h, int n)
+{
+	int i;
+
+	ck_assert_int_eq(gnet_actor_set_receiving_async(eng, h, 0), 0);
+	for (i = 0; i < n; i++) {
+		gnet_msg_t m = { .type = GNET_MSG_USER, .a = (uint64_t)i };
+		ck_assert_int_eq(gnet_actor_send(eng, h, &m), 0);
+	}
+	TN_WAIT_UNTIL(row_mailbox(s, h, (uint32_t)n), 5000);
+}
+
 START_TEST(mailbox_depth_is_exact)
 {
 	enum { N = 300 };
@@ -124,7 +139,6 @@ START_TEST(mailbox_depth_is_exact)
 	gnet_stats_actor_t a;
 	gnet_stats_t *s;
 	gnet_handle_t h;
-	int i;
 
 	stats_opts(&o, name, 2);
 	tn_server_new(&srv, &ev, &o, NULL);
@@ -132,12 +146,7 @@ START_TEST(mailbox_depth_is_exact)
 	tn_server_run(&srv);
 	s = attach(name);
 	/* Stop draining: what is sent from now on waits in the mailbox. */
-	ck_assert_int_eq(gnet_actor_set_receiving_async(srv.eng, h, 0), 0);
-	for (i = 0; i < N; i++) {
-		gnet_msg_t m = { .type = GNET_MSG_USER, .a = (uint64_t)i };
-		ck_assert_int_eq(gnet_actor_send(srv.eng, h, &m), 0);
-	}
-	TN_WAIT_UNTIL(row_mailbox(s, h, N), 5000);
+	hold_messages(srv.eng, s, h, N);
 	ck_assert_int_eq(actor_row(s, h, &a), 1);
 	ck_assert_uint_eq(a.mailbox, N);
 	ck_assert_uint_eq(a.mailbox_hwm, N);
@@ -234,19 +243,13 @@ START_TEST(gnet_top_json_shows_the_mailbox)
 	char want[64];
 	gnet_stats_t *s;
 	gnet_handle_t h;
-	int i;
 
 	stats_opts(&o, name, 2);
 	tn_server_new(&srv, &ev, &o, NULL);
 	h = spawn_sink(srv.eng, 1, &k, "jsonsink");
 	tn_server_run(&srv);
 	s = attach(name);
-	ck_assert_int_eq(gnet_actor_set_receiving_async(srv.eng, h, 0), 0);
-	for (i = 0; i < N; i++) {
-		gnet_msg_t m = { .type = GNET_MSG_USER };
-		ck_assert_int_eq(gnet_actor_send(srv.eng, h, &m), 0);
-	}
-	TN_WAIT_UNTIL(row_mailbox(s, h, N), 5000);
+	hold_messages(srv.eng, s, h, N);
 	top_json(name, "jsonsink", out, sizeof(out));
 	snprintf(want, sizeof(want), "\"handle\":\"0x%016llx\"",
 	    (unsigned long long)h);
