@@ -962,6 +962,76 @@ GNET_API int gnet_actor_set_receiving_async(gnet_engine_t *eng,
     gnet_handle_t actor, int on);
 
 /* ------------------------------------------------------------------------
+ * Ports. A port is an actor address for a thread the engine does not run
+ * -- the main thread of another event loop, such as redis-server's -- so
+ * loops can hand it work as messages and it can answer the same way,
+ * without either side ever blocking on the other:
+ *
+ *     gnet_port_new(eng, &port);               // before gnet_engine_run
+ *     watch gnet_port_fd(port) in the other loop; when it is readable:
+ *         gnet_port_ack(port);
+ *     and whenever that loop is about to wait (and after the ack):
+ *         gnet_port_drain(port, 256, handle_one, ctx);
+ *     handle_one answers with gnet_port_send(port, m->from, &reply);
+ *
+ * Messages reach the port as they reach any actor (gnet_actor_send to
+ * gnet_port_handle, from a loop or any thread), from each sender in
+ * order. The owner -- the thread that drains it -- is the only caller of
+ * _ack, _drain and _send. Nothing is dropped on either side: a loop whose
+ * ring to the port is full parks its messages (as between loops), and a
+ * reply whose loop's ring is full waits in the port until a later drain.
+ * An engine has at most 4 ports, and only while its loops plus its ports
+ * number at most 64.
+ */
+typedef struct gnet_port gnet_port_t;
+
+/* Create a port of eng. Returns 0, GNET_ESTATE once gnet_engine_run
+ * began, GNET_ELIMIT past the engine's ports, GNET_ENOMEM, or -errno from
+ * eventfd. Thread: the engine's setup thread. */
+GNET_API int gnet_port_new(gnet_engine_t *eng, gnet_port_t **out);
+
+/* The port's handle, for senders. Thread: any. */
+GNET_API gnet_handle_t gnet_port_handle(const gnet_port_t *p);
+
+/* An eventfd, readable while mail may be waiting (level: it stays
+ * readable until gnet_port_ack). Thread: any. */
+GNET_API int gnet_port_fd(const gnet_port_t *p);
+
+/* The fd was readable: clear it. The mail itself waits for the next
+ * gnet_port_drain, so the owner chooses when work runs. Thread: owner. */
+GNET_API void gnet_port_ack(gnet_port_t *p);
+
+/* Hand up to `budget` waiting messages to fn, oldest first per sender,
+ * and retry replies that found no room before. Cheap when nothing waits
+ * (no system call), so it may run at every turn of the owner's loop. When
+ * mail is left over -- past the budget, or replies still waiting for room
+ * -- the fd is made readable again, so the owner comes back soon. Returns
+ * the number of messages handed to fn. Thread: owner. */
+typedef void (*gnet_port_fn)(void *udata, const gnet_msg_t *m);
+GNET_API unsigned gnet_port_drain(gnet_port_t *p, unsigned budget,
+    gnet_port_fn fn, void *udata);
+
+/* Send m (type >= GNET_MSG_USER) to an actor or connection of a loop,
+ * from the owner. Never blocks: when the loop's ring is full the message
+ * waits in the port, in order, and goes with a later gnet_port_drain.
+ * Returns 0, GNET_EINVAL (not a loop's handle, or a library type),
+ * GNET_ESHUTDOWN once the engine stopped (m was not sent: free what it
+ * carries), GNET_ENOMEM. Thread: owner. */
+GNET_API int gnet_port_send(gnet_port_t *p, gnet_handle_t to,
+    const gnet_msg_t *m);
+
+/* Messages waiting in the port, both ways: undrained mail in, replies
+ * not yet taken by their loops out. Thread: owner. */
+GNET_API size_t gnet_port_waiting(const gnet_port_t *p);
+
+/* Free a port of an engine that is not running (before gnet_engine_run,
+ * or after it returned). Every message still in it, either way, is
+ * handed to fn first (NULL: dropped), so what they carry can be freed.
+ * gnet_engine_free frees the ports left, without a function. Thread:
+ * owner. */
+GNET_API void gnet_port_free(gnet_port_t *p, gnet_port_fn fn, void *udata);
+
+/* ------------------------------------------------------------------------
  * Groups. A group gathers what one owner -- a module, for a host -- put
  * into an engine: listeners (gnet_listen_options_t.group), the
  * connections they accept, actors (gnet_actor_def_t.group). Closing it

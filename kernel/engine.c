@@ -63,7 +63,8 @@ create_loops(gnet_engine_t *eng)
 	int i, k, rc;
 
 	eng->loops = calloc((size_t)eng->nloops, sizeof(*eng->loops));
-	eng->inboxes = calloc((size_t)eng->nloops, sizeof(*eng->inboxes));
+	eng->inboxes = calloc((size_t)eng->nloops + GNET__MAX_PORTS,
+	    sizeof(*eng->inboxes));
 	if (eng->loops == NULL || eng->inboxes == NULL)
 		return GNET_ENOMEM;
 	for (i = 0; i < eng->nloops; i++) {
@@ -295,6 +296,7 @@ gnet_engine_free(gnet_engine_t *eng)
 	}
 	for (i = 0; eng->loops != NULL && i < eng->nloops; i++)
 		gnet__loop_free(eng->loops[i]);
+	gnet__ports_free_all(eng);
 	free(eng->loops);
 	free(eng->inboxes);
 	gnet__seg_close(eng);

@@ -50,6 +50,9 @@
 /* Default SPSC ring slots (255 usable); the foreign MPSC ring is 4x. */
 #define GNET__DEFAULT_RING 256u
 #define GNET__FOREIGN_RING_FACTOR 4u
+/* Ports an engine can have (kernel/port.c): a port is a destination of
+ * every loop's outbox, so each one costs every loop a FIFO head. */
+#define GNET__MAX_PORTS 4
 /* A consumer that drains a full ring wakes its producer, so parked
  * overflow moves as soon as there is room; this re-poll interval (ms) is
  * only a backstop should a wakeup ever be missed. */
@@ -205,7 +208,11 @@ struct gnet_engine {
 	void *udata;
 	int nloops;
 	gnet__loop_t **loops;
-	gnet__inbox_t **inboxes; /* [nloops], for outbox flushes */
+	/* [nloops + GNET__MAX_PORTS], for outbox flushes: loop i's inbox,
+	 * then port k's at nloops + k (NULL until it exists). */
+	gnet__inbox_t **inboxes;
+	struct gnet_port *ports[GNET__MAX_PORTS]; /* kernel/port.c */
+	int nports;
 
 	const gnet__ext_t *exts[GNET__MAX_EXTS];
 	void *ext[GNET__MAX_EXTS]; /* their per-engine state */
@@ -336,5 +343,24 @@ int gnet__loop_call(gnet_engine_t *eng, int index, gnet__hook_fn fn,
  * loop, which knows it is gone), GNET_ESHUTDOWN, GNET_EAGAIN (foreign
  * thread, NOWAIT policy, full ring) or GNET_ENOMEM. */
 int gnet__send(gnet_engine_t *eng, const gnet_msg_t *m);
+/* The two cross-thread halves of gnet__send, for any inbox: from loop
+ * self through its outbox (dst: the inbox's number there), and from a
+ * foreign thread (waiting as send_policy says). */
+int gnet__send_from_loop(gnet__loop_t *self, gnet__inbox_t *in, int dst,
+    gnet__waker_t *w, const gnet_msg_t *m);
+int gnet__send_foreign(gnet_engine_t *eng, gnet__inbox_t *in,
+    gnet__waker_t *w, const gnet_msg_t *m);
+
+/* kernel/port.c */
+/* Is the handle's loop number a port's (GNET_MAX_LOOPS + k)? */
+#define GNET__PORT_INDEX_BASE GNET_MAX_LOOPS
+/* Route m to port k from the calling thread (self: its loop, or NULL):
+ * as gnet__send does for a loop. */
+int gnet__port_send_in(gnet_engine_t *eng, gnet__loop_t *self, int k,
+    const gnet_msg_t *m);
+/* Mail from a loop's outbox reached port p: wake its owner. */
+void gnet__port_wake(struct gnet_port *p);
+/* gnet_engine_free: free the ports their owners did not. */
+void gnet__ports_free_all(gnet_engine_t *eng);
 
 #endif

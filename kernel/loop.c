@@ -58,7 +58,8 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	    ring * GNET__FOREIGN_RING_FACTOR);
 	l->inbox.gauges = l->stats->ring;
 	if (rc == 0)
-		rc = gnet__outbox_init(&l->outbox, eng->nloops, index);
+		rc = gnet__outbox_init(&l->outbox,
+		    eng->nloops + GNET__MAX_PORTS, index);
 	if (rc == 0)
 		rc = gnet__waker_init(&l->waker);
 	if (rc == 0) {
@@ -124,15 +125,23 @@ deliver_cb(void *ctx, const gnet_msg_t *m)
 	gnet__deliver_local(ctx, m);
 }
 
-/* Wake the loops whose bits are set in mask. */
+/* Wake the loops whose bits are set in mask, and the ports (whose bits
+ * follow the loops': the outbox's destination numbers). */
 static void
 wake_loops(gnet__loop_t *l, uint64_t mask)
 {
+	gnet_engine_t *eng = l->eng;
 	int d;
 
-	for (d = 0; mask != 0 && d < l->eng->nloops; d++, mask >>= 1)
-		if (mask & 1)
-			gnet__waker_wake(&l->eng->loops[d]->waker);
+	for (d = 0; mask != 0 && d < eng->nloops + eng->nports; d++,
+	    mask >>= 1) {
+		if ((mask & 1) == 0)
+			continue;
+		if (d < eng->nloops)
+			gnet__waker_wake(&eng->loops[d]->waker);
+		else if (eng->ports[d - eng->nloops] != NULL)
+			gnet__port_wake(eng->ports[d - eng->nloops]);
+	}
 }
 
 /* Returns true when the inbox still holds messages past this turn's budget. */

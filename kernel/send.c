@@ -22,18 +22,19 @@
 #define SEND_SLEEP_NS 50000
 
 static int
-send_foreign(gnet_engine_t *eng, gnet__loop_t *dst, const gnet_msg_t *m)
+send_foreign(gnet_engine_t *eng, gnet__inbox_t *in, gnet__waker_t *w,
+    const gnet_msg_t *m)
 {
 	unsigned tries = 0;
 
-	while (!gnet__inbox_push_foreign(&dst->inbox, m)) {
+	while (!gnet__inbox_push_foreign(in, m)) {
 		if (eng->opt.send_policy == GNET_SEND_NOWAIT)
 			return GNET_EAGAIN;
 		if (atomic_load(&eng->state) == GNET__ENG_STOPPED)
 			return GNET_ESHUTDOWN;
 		/* The ring is full, so the loop has work; make sure it is
 		 * not asleep regardless. */
-		gnet__waker_wake(&dst->waker);
+		gnet__waker_wake(w);
 		tries++;
 		if (tries < SEND_SPINS_BEFORE_YIELD) {
 			ck_pr_stall();
@@ -44,8 +45,42 @@ send_foreign(gnet_engine_t *eng, gnet__loop_t *dst, const gnet_msg_t *m)
 			nanosleep(&ts, NULL);
 		}
 	}
-	gnet__waker_wake(&dst->waker);
+	gnet__waker_wake(w);
 	return 0;
+}
+
+int
+gnet__send_from_loop(gnet__loop_t *self, gnet__inbox_t *in, int dst,
+    gnet__waker_t *w, const gnet_msg_t *m)
+{
+	int rc = gnet__outbox_send(&self->outbox, &self->pool, in, dst, m);
+
+	if (rc < 0)
+		return rc;
+	GNET__STAT_ADD(self, msgs_out, 1);
+	if (rc == 0)
+		GNET__STAT_ADD(self, overflowed, 1);
+	else
+		gnet__waker_wake(w);
+	return 0;
+}
+
+int
+gnet__send_foreign(gnet_engine_t *eng, gnet__inbox_t *in, gnet__waker_t *w,
+    const gnet_msg_t *m)
+{
+	int rc;
+
+	/* Announce the send before checking the state; the engine sets
+	 * STOPPED before it waits for `senders` to reach zero, so either we
+	 * see STOPPED or the final drain sees our message. */
+	atomic_fetch_add(&eng->senders, 1);
+	if (atomic_load(&eng->state) == GNET__ENG_STOPPED)
+		rc = GNET_ESHUTDOWN;
+	else
+		rc = send_foreign(eng, in, w, m);
+	atomic_fetch_sub(&eng->senders, 1);
+	return rc;
 }
 
 int
@@ -53,12 +88,15 @@ gnet__send(gnet_engine_t *eng, const gnet_msg_t *m)
 {
 	unsigned dst_index = gnet__handle_loop(m->to);
 	gnet__loop_t *self, *dst;
-	int rc;
 
+	self = gnet__self_loop(eng);
+	if (dst_index >= GNET__PORT_INDEX_BASE &&
+	    dst_index < GNET__PORT_INDEX_BASE + (unsigned)eng->nports)
+		return gnet__port_send_in(eng, self,
+		    (int)(dst_index - GNET__PORT_INDEX_BASE), m);
 	if (m->to == GNET_HANDLE_NONE || dst_index >= (unsigned)eng->nloops)
 		return GNET_EINVAL;
 	dst = eng->loops[dst_index];
-	self = gnet__self_loop(eng);
 	if (self == dst) {
 		if (gnet__slot_lookup(self, m->to) == NULL) {
 			GNET__STAT_ADD(self, msgs_dropped, 1);
@@ -67,28 +105,10 @@ gnet__send(gnet_engine_t *eng, const gnet_msg_t *m)
 		gnet__deliver_local(self, m);
 		return 0;
 	}
-	if (self != NULL) {
-		rc = gnet__outbox_send(&self->outbox, &self->pool, &dst->inbox,
-		    (int)dst_index, m);
-		if (rc < 0)
-			return rc;
-		GNET__STAT_ADD(self, msgs_out, 1);
-		if (rc == 0)
-			GNET__STAT_ADD(self, overflowed, 1);
-		else
-			gnet__waker_wake(&dst->waker);
-		return 0;
-	}
-	/* Foreign thread. Announce the send before checking the state; the
-	 * engine sets STOPPED before it waits for `senders` to reach zero,
-	 * so either we see STOPPED or the final drain sees our message. */
-	atomic_fetch_add(&eng->senders, 1);
-	if (atomic_load(&eng->state) == GNET__ENG_STOPPED)
-		rc = GNET_ESHUTDOWN;
-	else
-		rc = send_foreign(eng, dst, m);
-	atomic_fetch_sub(&eng->senders, 1);
-	return rc;
+	if (self != NULL)
+		return gnet__send_from_loop(self, &dst->inbox, (int)dst_index,
+		    &dst->waker, m);
+	return gnet__send_foreign(eng, &dst->inbox, &dst->waker, m);
 }
 
 int
