@@ -98,6 +98,16 @@ TOOL_OBJS := $(foreach t,$(TOOL_NAMES),$(call tool_objs,$(t)))
 # Libraries a tool needs beyond libgnet's: TOOL_LIBS_<name>.
 TOOL_LIBS_gnet-top := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
 
+# gnet_redis.so: gnet inside redis-server (redis/). The library's own
+# objects are linked in, so the server needs nothing of gnet installed;
+# no allocator is linked, so gnet allocates from the server's (Redis's
+# jemalloc, the same one). The RESP listener is a gnet module linked in
+# (GNETMODULE_STATIC_NAME=redisport).
+REDIS_SRCS := $(filter-out redis/resp_port.c,$(wildcard redis/*.c))
+REDIS_OBJS := $(REDIS_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj-static/redis/resp_port.o
+REDIS_SO := $(BUILD)/redis/gnet_redis.so
+.SECONDARY: $(REDIS_OBJS)
+
 # Modules the loader's tests need: broken on purpose, one file each.
 TEST_MODULE_SRCS := $(wildcard tests/modules/*.c)
 TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so)
@@ -105,14 +115,15 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples modules tools tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench bench-resp install clean
+.PHONY: all lib examples modules tools redis tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench bench-resp install clean
 
-all: lib examples modules tools tests
+all: lib examples modules tools redis tests
 
 lib: $(BUILD)/libgnet.a $(BUILD)/libgnet.so
 examples: $(EXAMPLES)
 modules: $(MODULE_SOS) $(MODULE_ARS)
 tools: $(TOOLS)
+redis: $(REDIS_SO)
 tests: $(TESTS) $(TEST_MODULES) $(MODULE_SOS)
 
 $(BUILD)/obj/%.o: %.c
@@ -152,6 +163,14 @@ $(BUILD)/modules/libgnetmod_%.a: $$(call module_static_objs,%)
 $(BUILD)/tools/%: $$(call tool_objs,%) $(BUILD)/libgnet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(call tool_objs,$*) $(BUILD)/libgnet.a $(TOOL_LIBS_$*) $(LIBS)
+
+$(BUILD)/obj-static/redis/resp_port.o: redis/resp_port.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DGNETMODULE_STATIC_NAME=redisport -MMD -MP -c $< -o $@
+
+$(REDIS_SO): $(REDIS_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,-z,defs -o $@ $^ $(DEPS_LIBS) -pthread -ldl
 
 $(BUILD)/tests/modules/%.so: tests/modules/%.c include/gnetmodule.h
 	@mkdir -p $(dir $@)

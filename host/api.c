@@ -353,7 +353,31 @@ api_get(GnetModuleCtx *ctx, const char *name, void **out)
 			return GNETMODULE_OK;
 		}
 	}
+	for (i = 0; i < (size_t)m->host->nprovided; i++) {
+		if (strcmp(m->host->provided[i].name, name) == 0) {
+			*out = m->host->provided[i].fn;
+			return GNETMODULE_OK;
+		}
+	}
 	if (!optional && m->missing[0] == '\0')
 		snprintf(m->missing, sizeof(m->missing), "%s", name);
 	return GNETMODULE_ERR;
+}
+
+int
+gnet_host_provide(gnet_host_t *h, const char *name, void *fn)
+{
+	if (h == NULL || name == NULL || fn == NULL ||
+	    strncmp(name, "GnetModule_", 11) != 0 ||
+	    strlen(name) >= HOST_NAME_CAP)
+		return GNET_EINVAL;
+	if (!host_control_thread())
+		return GNET_ETHREAD;
+	if (h->nprovided == HOST_MAX_PROVIDED)
+		return GNET_ELIMIT;
+	snprintf(h->provided[h->nprovided].name,
+	    sizeof(h->provided[h->nprovided].name), "%s", name);
+	h->provided[h->nprovided].fn = fn;
+	h->nprovided++;
+	return 0;
 }

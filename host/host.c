@@ -50,6 +50,9 @@ host_log(gnet_host_t *h, int level, const char *module, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void host_dropped(gnet_engine_t *eng, const gnet_msg_t *m,
+    void *udata);
+
 int
 gnet_host_new(gnet_host_t **out, const gnet_host_options_t *o)
 {
@@ -80,6 +83,9 @@ gnet_host_new(gnet_host_t **out, const gnet_host_options_t *o)
 	h->log_udata = opt.log_udata;
 	h->dry_run = opt.dry_run != 0;
 	h->owner = pthread_self();
+	h->on_dropped = opt.on_dropped;
+	h->dropped_udata = opt.dropped_udata;
+	ev.on_dropped = host_dropped;
 	rc = gnet_engine_new(&h->eng, &ev, opt.engine, h);
 	if (rc != 0) {
 		free(h);
@@ -87,6 +93,16 @@ gnet_host_new(gnet_host_t **out, const gnet_host_options_t *o)
 	}
 	*out = h;
 	return 0;
+}
+
+static void
+host_dropped(gnet_engine_t *eng, const gnet_msg_t *m, void *udata)
+{
+	gnet_host_t *h = udata;
+
+	(void)eng;
+	if (h->on_dropped != NULL)
+		h->on_dropped(m, h->dropped_udata);
 }
 
 gnet_engine_t *

@@ -29,6 +29,7 @@
 #define HOST_ERR_CAP 512
 #define HOST_NAME_CAP 64
 #define HOST_MAX_MODULE_LISTENERS 16
+#define HOST_MAX_PROVIDED 16
 
 enum module_state {
 	MODULE_LOADING,          /* inside OnLoad: may listen, spawn, ... */
@@ -76,6 +77,14 @@ struct gnet_host {
 	bool dry_run;
 	pthread_t owner;             /* the control thread */
 	gnet_module_t *modules;
+	/* Functions this host gives beyond the table (gnet_host_provide). */
+	struct {
+		char name[HOST_NAME_CAP];
+		void *fn;
+	} provided[HOST_MAX_PROVIDED];
+	int nprovided;
+	void (*on_dropped)(const gnet_msg_t *m, void *udata);
+	void *dropped_udata;
 };
 
 static inline gnet_module_t *

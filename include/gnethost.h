@@ -70,6 +70,12 @@ typedef struct gnet_host_options {
 	 * their arguments are checked, listen addresses are parsed but not
 	 * bound, and the host cannot run (gnet_host_run: GNET_ESTATE). */
 	int dry_run;
+	/* A message of type >= GNET_MSG_USER that could not be delivered (its
+	 * actor or connection was gone, or the engine stopped with it in
+	 * flight): for a host that sends modules messages carrying memory
+	 * of its own (gnet_host_provide), so it can free it. Thread: any. */
+	void (*on_dropped)(const gnet_msg_t *m, void *udata);
+	void *dropped_udata;
 } gnet_host_options_t;
 
 /* Create a host and its engine. Returns 0, GNET_EINVAL or GNET_ENOMEM. */
@@ -77,6 +83,15 @@ GNET_API int gnet_host_new(gnet_host_t **out, const gnet_host_options_t *o);
 
 /* The host's engine, e.g. for gnet_engine_loop_stats. */
 GNET_API gnet_engine_t *gnet_host_engine(gnet_host_t *h);
+
+/* Offer modules one more function, `name` ("GnetModule_..."), beyond
+ * what gnetmodule.h lists: a host of a particular kind gives its modules
+ * what only it can (gnet_redis.so: GnetModule_RedisCall). A module asks
+ * for it by name (GNETMODULE_GET_API); in a host without it the load
+ * fails naming the function and the host. Call before loading modules.
+ * Returns 0, GNET_EINVAL (a name not starting "GnetModule_", or NULL),
+ * GNET_ELIMIT (16 at most). */
+GNET_API int gnet_host_provide(gnet_host_t *h, const char *name, void *fn);
 
 /* Load the module in the shared object at `path` with its arguments
  * (argv[0..argc), usually "name=value" configs). On failure nothing of

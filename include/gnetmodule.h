@@ -380,6 +380,67 @@ GnetModule_Init(GnetModuleCtx *ctx, const char *name, int version)
 	return GnetModule_SetInfo(ctx, name, version, GNETMODULE_ABI_VERSION);
 }
 
+/* ----------------------------------------------------------------------
+ * Redis. Only gnet_redis.so -- gnet inside redis-server -- provides these:
+ * a module asks for them with GnetModule_InitRedis, and in any other host
+ * its load fails naming GnetModule_RedisCall and the host.
+ *
+ * GnetModule_RedisCall runs commands on the server's main thread, in
+ * order, through RedisModule_Call: written to the AOF and replicas,
+ * checked against the ACL user and maxmemory, errors as error replies.
+ * Commands that need a client connection of their own (MULTI/EXEC,
+ * blocking commands, SUBSCRIBE, MONITOR...) get an error naming that.
+ * SELECT and AUTH change the database and user for the commands after
+ * them, and the reply says where the batch ended, so a connection can
+ * keep them (gnet_redis's RESP listener does).
+ */
+#define GNETMODULE_MSG_REDIS_REPLY 0xFFFFFF00u  /* the reply's type */
+
+typedef struct GnetRedisCall {
+	size_t size;              /* sizeof(GnetRedisCall) */
+	int ncmds;                /* commands, run in this order */
+	const int *argc;          /* [ncmds]: each one's argument count */
+	const GnetRespArg *argv;  /* every command's arguments, in turn */
+	int db;                   /* database to run in (SELECT's index) */
+	const char *user;         /* ACL user to run as; NULL: "default" */
+	uint64_t tag;             /* handed back in the reply */
+} GnetRedisCall;
+
+typedef struct GnetRedisReply {
+	uint64_t tag;
+	int status;               /* 0; GNETMODULE_ESHUTDOWN: not run, the
+	                           * server or the module is stopping */
+	int ncmds;
+	const char *data;         /* one RESP reply per command, in order */
+	size_t len;
+	int db;                   /* the database after the batch */
+	const char *user;         /* the user after it; NULL: "default" */
+} GnetRedisReply;
+
+/* ("loop") Copy `call` and run it on Redis's main thread. reply_to -- an
+ * actor or connection of the calling loop -- gets a message of type
+ * GNETMODULE_MSG_REDIS_REPLY whose `a` is the GnetRedisReply; free it
+ * with GnetModule_RedisReplyFree. If reply_to is gone by then, the host
+ * frees it. Returns GNETMODULE_OK, GNETMODULE_EINVAL, GNETMODULE_ETHREAD,
+ * GNETMODULE_ESHUTDOWN, or -ENOMEM. */
+static int (*GnetModule_RedisCall)(GnetModuleCtx *ctx, GnetHandle reply_to,
+    const GnetRedisCall *call) __attribute__((unused));
+/* ("any") */
+static void (*GnetModule_RedisReplyFree)(GnetRedisReply *r)
+    __attribute__((unused));
+
+/* Resolve the two for this file (as GnetModule_InitApi does the rest):
+ * GNETMODULE_ERR in a host that is not gnet_redis.so. */
+static inline int
+GnetModule_InitRedis(GnetModuleCtx *ctx)
+{
+	if (GNETMODULE_GET_API(ctx, "GnetModule_RedisCall",
+	    &GnetModule_RedisCall) != GNETMODULE_OK)
+		return GNETMODULE_ERR;
+	return GNETMODULE_GET_API(ctx, "GnetModule_RedisReplyFree",
+	    &GnetModule_RedisReplyFree);
+}
+
 /* The entry points a module defines. */
 #ifdef GNETMODULE_STATIC_NAME
 #define GNETMODULE__PASTE2(a, b) a##_##b

@@ -1,0 +1,372 @@
+/*
+ * Running a record's commands on Redis's main thread.
+ *
+ * Each command goes through RedisModule_Call with "!EMC": propagated to
+ * the AOF and replicas, errors returned as error replies, maxmemory
+ * respected, and run as the connection's ACL user (SetContextUser), so
+ * the server checks its permissions as it would a client's. The reply's
+ * RESP bytes (CallReplyProto) are copied as they are.
+ *
+ * What RedisModule_Call cannot do for a client is answered here instead,
+ * with an error naming the limitation: transactions (each call stands
+ * alone), blocking commands (a module's call may not block), and
+ * commands that need a client connection of Redis's own. SELECT and AUTH
+ * change the record's database and user for the commands after them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "redis/bridge.h"
+
+/* Arguments passed on the stack below this; a longer command allocates. */
+#define STACK_ARGS 64
+/* How long an answer to "does the default user need AUTH?" is reused:
+ * ACL rules can change at run time, and asking costs a command. */
+#define DEFAULT_USER_RECHECK_MS 100
+
+typedef struct {
+	const char *name;
+	const char *why;
+} refusal_t;
+
+static const refusal_t refused[] = {
+	{ "MULTI", "its commands run one at a time through RedisModule_Call" },
+	{ "EXEC", "its commands run one at a time through RedisModule_Call" },
+	{ "DISCARD", "its commands run one at a time through RedisModule_Call" },
+	{ "WATCH", "its commands run one at a time through RedisModule_Call" },
+	{ "UNWATCH", "its commands run one at a time through RedisModule_Call" },
+	{ "BLPOP", "RedisModule_Call cannot block" },
+	{ "BRPOP", "RedisModule_Call cannot block" },
+	{ "BRPOPLPUSH", "RedisModule_Call cannot block" },
+	{ "BLMOVE", "RedisModule_Call cannot block" },
+	{ "BLMPOP", "RedisModule_Call cannot block" },
+	{ "BZPOPMIN", "RedisModule_Call cannot block" },
+	{ "BZPOPMAX", "RedisModule_Call cannot block" },
+	{ "BZMPOP", "RedisModule_Call cannot block" },
+	{ "WAIT", "RedisModule_Call cannot block" },
+	{ "SUBSCRIBE", "it needs a connection of Redis's own" },
+	{ "PSUBSCRIBE", "it needs a connection of Redis's own" },
+	{ "SSUBSCRIBE", "it needs a connection of Redis's own" },
+	{ "UNSUBSCRIBE", "it needs a connection of Redis's own" },
+	{ "PUNSUBSCRIBE", "it needs a connection of Redis's own" },
+	{ "SUNSUBSCRIBE", "it needs a connection of Redis's own" },
+	{ "MONITOR", "it needs a connection of Redis's own" },
+	{ "SYNC", "it needs a connection of Redis's own" },
+	{ "PSYNC", "it needs a connection of Redis's own" },
+	{ "REPLCONF", "it needs a connection of Redis's own" },
+	{ "RESET", "it needs a connection of Redis's own" },
+	{ "CLIENT", "it needs a connection of Redis's own" },
+	{ "HELLO", "a gnet port speaks RESP2 only" },
+};
+
+/* The state a batch runs in, changed by SELECT and AUTH. */
+typedef struct {
+	bridge_t *b;
+	RedisModuleCtx *ctx;
+	bridge_call_t *c;
+	int db;
+	const char *user;          /* NULL: "default" */
+	RedisModuleUser *u;        /* the user's handle, or NULL if gone */
+	int needs_auth;
+} batch_t;
+
+static void
+append_str(bridge_call_t *c, const char *s)
+{
+	call_append(c, s, strlen(s));
+}
+
+static void
+append_errorf(bridge_call_t *c, const char *fmt, const char *a,
+    const char *b)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), fmt, a, b);
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	/* An error line may not hold a line break of its own. */
+	for (int i = 0; i < n; i++)
+		if (line[i] == '\r' || line[i] == '\n')
+			line[i] = ' ';
+	call_append(c, line, (size_t)n);
+	call_append(c, "\r\n", 2);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+reply_is(RedisModuleCallReply *r, const char *s)
+{
+	size_t len;
+	const char *p = rm_CallReplyStringPtr(r, &len);
+
+	return p != NULL && len == strlen(s) && strncasecmp(p, s, len) == 0;
+}
+
+/* Is the "default" user off or password-protected? Then a connection
+ * that has not authenticated may run nothing but AUTH. */
+static int
+default_needs_auth(batch_t *bt)
+{
+	bridge_t *b = bt->b;
+	RedisModuleCallReply *r, *flags;
+	uint64_t now = now_ms();
+	size_t i, j, n;
+	int on = 0, nopass = 0;
+
+	if (b->default_checked_ms != 0 &&
+	    now - b->default_checked_ms < DEFAULT_USER_RECHECK_MS)
+		return b->default_needs_auth;
+	r = rm_Call(bt->ctx, "ACL", "cc", "GETUSER", "default");
+	if (r != NULL && rm_CallReplyType(r) == RM_REPLY_ARRAY) {
+		n = rm_CallReplyLength(r);
+		for (i = 0; i + 1 < n; i += 2) {
+			if (!reply_is(rm_CallReplyArrayElement(r, i), "flags"))
+				continue;
+			flags = rm_CallReplyArrayElement(r, i + 1);
+			for (j = 0; j < rm_CallReplyLength(flags); j++) {
+				RedisModuleCallReply *f =
+				    rm_CallReplyArrayElement(flags, j);
+				on |= reply_is(f, "on");
+				nopass |= reply_is(f, "nopass");
+			}
+		}
+	}
+	if (r != NULL)
+		rm_FreeCallReply(r);
+	b->default_needs_auth = !(on && nopass);
+	b->default_checked_ms = now;
+	return b->default_needs_auth;
+}
+
+static RedisModuleUser *
+user_handle(RedisModuleCtx *ctx, const char *name)
+{
+	const char *n = name != NULL ? name : "default";
+	RedisModuleString *s = rm_CreateString(ctx, n, strlen(n));
+	RedisModuleUser *u = rm_GetModuleUserFromUserName(s);
+
+	rm_FreeString(ctx, s);
+	return u;
+}
+
+static void
+set_user(batch_t *bt, const char *name)
+{
+	if (bt->u != NULL) {
+		rm_SetContextUser(bt->ctx, NULL);
+		rm_FreeModuleUser(bt->u);
+	}
+	bt->user = name;
+	bt->u = user_handle(bt->ctx, name);
+}
+
+/* Copy a reply's bytes into the record, or say why there is none. */
+static void
+append_reply(bridge_call_t *c, RedisModuleCallReply *r, const char *name)
+{
+	const char *p;
+	size_t len;
+
+	if (r == NULL) {
+		append_errorf(c, "-ERR %s failed on the gnet port%s", name, "");
+		return;
+	}
+	p = rm_CallReplyProto(r, &len);
+	if (p != NULL)
+		call_append(c, p, len);
+	rm_FreeCallReply(r);
+}
+
+/* Call `name` with argv[0..n) as its arguments; flags as RedisModule_Call
+ * takes them, ending in "v". */
+static RedisModuleCallReply *
+call_argv(RedisModuleCtx *ctx, const char *name, const char *flags,
+    const GnetRespArg *argv, int n)
+{
+	RedisModuleString *stack[STACK_ARGS], **vec = stack;
+	RedisModuleCallReply *r;
+	int i;
+
+	if (n > STACK_ARGS) {
+		vec = malloc(sizeof(*vec) * (size_t)n);
+		if (vec == NULL)
+			return NULL;
+	}
+	for (i = 0; i < n; i++)
+		vec[i] = rm_CreateString(ctx, argv[i].ptr, argv[i].len);
+	r = rm_Call(ctx, name, flags, vec, (size_t)n);
+	for (i = 0; i < n; i++)
+		rm_FreeString(ctx, vec[i]);
+	if (vec != stack)
+		free(vec);
+	return r;
+}
+
+static void
+run_auth(batch_t *bt, const GnetRespArg *argv, int argc)
+{
+	RedisModuleCallReply *r;
+	bridge_call_t *c = bt->c;
+	char *who;
+
+	if (argc != 2 && argc != 3) {
+		append_str(c, "-ERR wrong number of arguments for 'auth' command\r\n");
+		return;
+	}
+	/* The server checks the password against its own ACL: AUTH runs on
+	 * a client of the module's, which is reset after the call. */
+	r = call_argv(bt->ctx, "AUTH", "Ev", argv + 1, argc - 1);
+	if (r == NULL || rm_CallReplyType(r) == RM_REPLY_ERROR) {
+		append_reply(c, r, "AUTH");
+		return;
+	}
+	rm_FreeCallReply(r);
+	who = argc == 3 ? strndup(argv[1].ptr, argv[1].len) : NULL;
+	if (argc == 3 && who == NULL) {
+		append_str(c, "-ERR out of memory\r\n");
+		return;
+	}
+	free(c->user_after);
+	c->user_after = who;
+	set_user(bt, who);
+	bt->needs_auth = 0;
+	append_str(c, "+OK\r\n");
+}
+
+static void
+run_select(batch_t *bt, const GnetRespArg *argv, int argc)
+{
+	char digits[24], *end;
+	long db;
+
+	if (argc != 2) {
+		append_str(bt->c, "-ERR wrong number of arguments for 'select' command\r\n");
+		return;
+	}
+	if (argv[1].len == 0 || argv[1].len >= sizeof(digits)) {
+		append_str(bt->c, "-ERR value is not an integer or out of range\r\n");
+		return;
+	}
+	memcpy(digits, argv[1].ptr, argv[1].len);
+	digits[argv[1].len] = '\0';
+	db = strtol(digits, &end, 10);
+	if (*end != '\0' || db < 0 || db > 0x7fffffff) {
+		append_str(bt->c, db < 0 && *end == '\0' ?
+		    "-ERR DB index is out of range\r\n" :
+		    "-ERR value is not an integer or out of range\r\n");
+		return;
+	}
+	if (rm_SelectDb(bt->ctx, (int)db) != RM_OK) {
+		rm_SelectDb(bt->ctx, bt->db);
+		append_str(bt->c, "-ERR DB index is out of range\r\n");
+		return;
+	}
+	bt->db = (int)db;
+	append_str(bt->c, "+OK\r\n");
+}
+
+static const refusal_t *
+refusal(const char *name, const GnetRespArg *argv, int argc)
+{
+	static const refusal_t block = { NULL, "RedisModule_Call cannot block" };
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strcasecmp(name, refused[i].name) == 0)
+			return &refused[i];
+	/* XREAD and XREADGROUP block only when asked to. */
+	if (strcasecmp(name, "XREAD") == 0 ||
+	    strcasecmp(name, "XREADGROUP") == 0)
+		for (i = 1; i < (size_t)argc; i++)
+			if (argv[i].len == 5 &&
+			    strncasecmp(argv[i].ptr, "BLOCK", 5) == 0)
+				return &block;
+	return NULL;
+}
+
+static void
+run_command(batch_t *bt, const GnetRespArg *argv, int argc)
+{
+	bridge_call_t *c = bt->c;
+	const refusal_t *no;
+	char name[64];
+
+	if (argv[0].len == 0 || argv[0].len >= sizeof(name) ||
+	    memchr(argv[0].ptr, '\0', argv[0].len) != NULL) {
+		append_str(c, "-ERR unknown command\r\n");
+		return;
+	}
+	memcpy(name, argv[0].ptr, argv[0].len);
+	name[argv[0].len] = '\0';
+	if (strcasecmp(name, "AUTH") == 0) {
+		run_auth(bt, argv, argc);
+		return;
+	}
+	if (strcasecmp(name, "QUIT") == 0) {
+		append_str(c, "+OK\r\n");
+		return;
+	}
+	if (bt->needs_auth) {
+		append_str(c, "-NOAUTH Authentication required.\r\n");
+		return;
+	}
+	if (bt->u == NULL) {
+		append_errorf(c, "-ERR the connection's user '%s' no longer "
+		    "exists%s", bt->user != NULL ? bt->user : "default", "");
+		return;
+	}
+	if (strcasecmp(name, "SELECT") == 0) {
+		run_select(bt, argv, argc);
+		return;
+	}
+	no = refusal(name, argv, argc);
+	if (no != NULL) {
+		append_errorf(c, "-ERR %s is not supported on a gnet port: %s",
+		    name, no->why);
+		return;
+	}
+	rm_SetContextUser(bt->ctx, bt->u);
+	append_reply(c, call_argv(bt->ctx, name, "!EMCv", argv + 1, argc - 1),
+	    name);
+}
+
+void
+commands_run(bridge_t *b, RedisModuleCtx *ctx, bridge_call_t *c)
+{
+	batch_t bt = { .b = b, .ctx = ctx, .c = c, .db = c->reply.db };
+	const GnetRespArg *argv = c->argv;
+	int j;
+
+	c->reply.len = 0;
+	if (rm_SelectDb(ctx, bt.db) != RM_OK) {
+		/* Only SELECT sets a database, and it checks the index. */
+		bt.db = 0;
+		rm_SelectDb(ctx, 0);
+	}
+	set_user(&bt, c->user);
+	bt.needs_auth = c->user == NULL && default_needs_auth(&bt);
+	for (j = 0; j < c->reply.ncmds; j++) {
+		run_command(&bt, argv, c->argc[j]);
+		argv += c->argc[j];
+	}
+	if (bt.u != NULL) {
+		rm_SetContextUser(ctx, NULL);
+		rm_FreeModuleUser(bt.u);
+	}
+	c->reply.db = bt.db;
+	c->reply.user = bt.user;
+	c->reply.data = c->out;
+}
