@@ -46,6 +46,7 @@
 
 #include "gnetmodule.h"
 #include "answers.h"
+#include "keys.h"
 #include "parse.h"
 #include "response.h"
 #include "route.h"
@@ -108,6 +109,7 @@ typedef struct http_server {
 	long long header_timeout_ms;
 	http_limits_t limits;
 	GnetModuleStats *stats;
+	int keys;                  /* serve /keys/NAME (gnet_redis.so) */
 	int nloops;
 	http_loop_t *loops;        /* nloops of them */
 } http_server_t;
@@ -119,7 +121,14 @@ typedef struct http_conn {
 	                            * unfinished head arrived; 0: none */
 	uint8_t route;             /* of the request whose body is read */
 	uint8_t timer_armed;       /* a header-timeout message is on its way */
+	/* A /keys/ lookup is out: requests after it wait, so answers keep
+	 * request order. How to answer it when it comes back: */
+	uint8_t key_waiting;
+	uint8_t key_conn;          /* enum http_conn_header */
+	uint8_t key_head;          /* HEAD: no body */
 } http_conn_t;
+
+#define HTTP_ROUTE_KEYS (HTTP_ROUTE_NONE + 1)
 
 static uint64_t
 now_ms(void)
@@ -250,6 +259,9 @@ arm_header_timer(const http_server_t *srv, GnetConn *c, http_conn_t *hc,
 	return 0;
 }
 
+static int key_answered(GnetConn *c, http_server_t *srv, http_conn_t *hc,
+    GnetRedisReply *r);
+
 static int
 http_message(GnetConn *c, const GnetMsg *m, void *udata)
 {
@@ -261,6 +273,8 @@ http_message(GnetConn *c, const GnetMsg *m, void *udata)
 	char text[HTTP_RESPONSE_MAX];
 	size_t n;
 
+	if (m->type == GNETMODULE_MSG_REDIS_REPLY && hc != NULL)
+		return key_answered(c, srv, hc, (GnetRedisReply *)(uintptr_t)m->a);
 	if (m->type != HTTP_MSG_HEADER_TIMEOUT || hc == NULL)
 		return GNETMODULE_CONTINUE;
 	hc->timer_armed = 0;
@@ -297,10 +311,91 @@ head_begun(const http_server_t *srv, GnetConn *c, http_conn_t *hc)
 }
 
 /* ------------------------------------------------------------------------
+ * /keys/NAME: a GET through the host's Redis, when it has one.
+ */
+static int http_serve(GnetConn *c, void *udata);
+
+/* Send the GET; its reply comes back to the connection. */
+static int
+key_ask(http_server_t *srv, GnetConn *c, http_conn_t *hc, const char *target,
+    size_t len)
+{
+	char name[HTTP_KEYS_MAX_NAME];
+	long n = http_keys_name(target, len, name, sizeof name);
+	GnetRespArg argv[2] = { { "GET", 3 }, { name, 0 } };
+	int argc = 2;
+	GnetRedisCall call = { .size = sizeof(call), .ncmds = 1,
+	    .argc = &argc, .argv = argv };
+
+	(void)hc;
+	if (n < 0)
+		return -1;
+	argv[1].len = (size_t)n;
+	return GnetModule_RedisCall(srv->ctx, GnetModule_ConnHandle(c),
+	    &call) == GNETMODULE_OK ? 0 : -1;
+}
+
+/* The request is whole: stop reading until its answer is written. */
+static void
+key_wait(GnetConn *c, http_conn_t *hc)
+{
+	const http_parser_t *p = &hc->parser;
+
+	hc->key_waiting = 1;
+	hc->key_head = p->method == HTTP_METHOD_HEAD;
+	hc->key_conn = !p->keep_alive ? HTTP_CONN_CLOSE :
+	    p->version_minor == 0 ? HTTP_CONN_KEEP_ALIVE : HTTP_CONN_DEFAULT;
+	GnetModule_SetReading(c, 0);
+}
+
+static int
+key_answered(GnetConn *c, http_server_t *srv, http_conn_t *hc,
+    GnetRedisReply *r)
+{
+	int loop = GnetModule_ConnLoop(c);
+	http_loop_t *lp = &srv->loops[loop];
+	uint64_t *row = loop_row(srv, lp, loop);
+	http_response_t resp = { .server = srv->server_name,
+	    .date = lp->answers.date, .content_type = "application/octet-stream",
+	    .connection = hc->key_conn, .head_only = 1 };
+	char head[HTTP_RESPONSE_MAX];
+	const char *body = NULL;
+	size_t n, len = 0;
+
+	resp.status = r->status != 0 ? 503 :
+	    http_keys_status(r->data, r->len, &body, &len);
+	if (resp.status != 200)
+		resp.content_type = "text/plain";
+	resp.body = body;
+	resp.body_len = len;
+	n = http_response_format(head, sizeof head, &resp, NULL);
+	COUNT(row, resp.status < 300 ? ST_RESPONSES_2XX : resp.status < 500 ?
+	    ST_RESPONSES_4XX : ST_RESPONSES_5XX, 1);
+	COUNT(row, ST_BYTES_OUT, n + (hc->key_head ? 0 : len));
+	GnetModule_Write(c, head, n);
+	if (!hc->key_head && len != 0)
+		GnetModule_Write(c, body, len);
+	GnetModule_RedisReplyFree(r);
+	hc->key_waiting = 0;
+	if (hc->key_conn == HTTP_CONN_CLOSE)
+		return GNETMODULE_CLOSE;
+	GnetModule_SetReading(c, 1);
+	return http_serve(c, srv);
+}
+
+/* ------------------------------------------------------------------------
  * Requests.
  */
 static int
 http_traffic(GnetConn *c, void *udata)
+{
+	if (((http_conn_t *)GnetModule_ConnState(c))->key_waiting)
+		return GNETMODULE_CONTINUE;
+	return http_serve(c, udata);
+}
+
+static int
+http_serve(GnetConn *c, void *udata)
 {
 	http_server_t *srv = udata;
 	http_conn_t *hc = GnetModule_ConnState(c);
@@ -338,6 +433,13 @@ http_traffic(GnetConn *c, void *udata)
 			COUNT(b.row, ST_REQUESTS, 1);
 			hc->route = (uint8_t)http_route_find(ev.target,
 			    ev.target_len);
+			if (srv->keys && ev.target_len > 6 &&
+			    memcmp(ev.target, HTTP_KEYS_PREFIX, 6) == 0) {
+				hc->route = HTTP_ROUTE_KEYS;
+				if (key_ask(srv, c, hc, ev.target,
+				    ev.target_len) != 0)
+					hc->route = HTTP_ROUTE_NONE;
+			}
 			if (http_parser_body_follows(&hc->parser)) {
 				/* The client holds the body back until
 				 * told to send it. */
@@ -346,6 +448,13 @@ http_traffic(GnetConn *c, void *udata)
 					    sizeof HTTP_CONTINUE - 1);
 				continue; /* answered at its END */
 			}
+		}
+		if (hc->route == HTTP_ROUTE_KEYS) {
+			/* Answered when the key comes back; what follows
+			 * waits for it. */
+			batch_flush(&b);
+			key_wait(c, hc);
+			break;
 		}
 		batch_answer(&b, &lp->answers, &hc->parser, hc->route);
 		if (!hc->parser.keep_alive) {
@@ -430,6 +539,11 @@ declare_configs(GnetModuleCtx *ctx, http_server_t *srv)
 		    .help = "a request head begun must be whole within this, "
 		    "else 408 (0: no limit)", .min = 0, .max = 3600 * 1000,
 		    .target = &srv->header_timeout_ms },
+		{ .size = sizeof(GnetModuleConfig), .name = "keys",
+		    .type = GNETMODULE_CONFIG_BOOL, .default_value = "no",
+		    .help = "serve GET /keys/NAME from the keyspace of the "
+		    "redis-server hosting gnet (gnet_redis.so only)",
+		    .target = &srv->keys },
 		{ .size = sizeof(GnetModuleConfig), .name = "server-name",
 		    .type = GNETMODULE_CONFIG_STRING, .default_value = "gnet",
 		    .help = "value of the Server header",
@@ -511,7 +625,10 @@ GnetModule_OnLoad(GnetModuleCtx *ctx, const char **argv, int argc)
 	srv->ctx = ctx;
 	/* On failure the host undoes what was registered; nothing can call
 	 * into this load, so its state goes at once. */
+	/* /keys/ needs a host with Redis: elsewhere the load fails
+	 * naming GnetModule_RedisCall. */
 	if (declare_configs(ctx, srv) != GNETMODULE_OK ||
+	    (srv->keys && GnetModule_InitRedis(ctx) != GNETMODULE_OK) ||
 	    server_start(ctx, srv) != GNETMODULE_OK) {
 		server_free(srv);
 		return GNETMODULE_ERR;
