@@ -124,7 +124,7 @@ examples: $(EXAMPLES)
 modules: $(MODULE_SOS) $(MODULE_ARS)
 tools: $(TOOLS)
 redis: $(REDIS_SO)
-tests: $(TESTS) $(TEST_MODULES) $(MODULE_SOS)
+tests: $(TESTS) $(TEST_MODULES) $(MODULE_SOS) $(REDIS_SO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

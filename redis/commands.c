@@ -1,10 +1,10 @@
 /*
  * Running a record's commands on Redis's main thread.
  *
- * Each command goes through RedisModule_Call with "!EMC": propagated to
+ * Each command goes through RedisModule_Call with "!EM": propagated to
  * the AOF and replicas, errors returned as error replies, maxmemory
- * respected, and run as the connection's ACL user (SetContextUser), so
- * the server checks its permissions as it would a client's. The reply's
+ * respected -- after the server's ACL has said the connection's user may
+ * run it (ACLCheckCommandPermissions), as it checks a client's. The reply's
  * RESP bytes (CallReplyProto) are copied as they are.
  *
  * What RedisModule_Call cannot do for a client is answered here instead,
@@ -13,6 +13,7 @@
  * commands that need a client connection of Redis's own. SELECT and AUTH
  * change the record's database and user for the commands after them.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,10 +166,8 @@ user_handle(RedisModuleCtx *ctx, const char *name)
 static void
 set_user(batch_t *bt, const char *name)
 {
-	if (bt->u != NULL) {
-		rm_SetContextUser(bt->ctx, NULL);
+	if (bt->u != NULL)
 		rm_FreeModuleUser(bt->u);
-	}
 	bt->user = name;
 	bt->u = user_handle(bt->ctx, name);
 }
@@ -190,16 +189,21 @@ append_reply(bridge_call_t *c, RedisModuleCallReply *r, const char *name)
 	rm_FreeCallReply(r);
 }
 
-/* Call `name` with argv[0..n) as its arguments; flags as RedisModule_Call
- * takes them, ending in "v". */
+/* Call argv[0] with argv[1..n) as its arguments, flags as
+ * RedisModule_Call takes them, ending in "v". With a user, the server's
+ * ACL first decides whether that user may (command, keys, channels):
+ * NULL with *denied set when not. The check is made here rather than by
+ * RedisModule_Call's "C", whose refusal path in 7.0 logs the context
+ * client's user, which a module's context does not have. */
 static RedisModuleCallReply *
 call_argv(RedisModuleCtx *ctx, const char *name, const char *flags,
-    const GnetRespArg *argv, int n)
+    const GnetRespArg *argv, int n, RedisModuleUser *u, int *denied)
 {
 	RedisModuleString *stack[STACK_ARGS], **vec = stack;
-	RedisModuleCallReply *r;
+	RedisModuleCallReply *r = NULL;
 	int i;
 
+	*denied = 0;
 	if (n > STACK_ARGS) {
 		vec = malloc(sizeof(*vec) * (size_t)n);
 		if (vec == NULL)
@@ -207,7 +211,13 @@ call_argv(RedisModuleCtx *ctx, const char *name, const char *flags,
 	}
 	for (i = 0; i < n; i++)
 		vec[i] = rm_CreateString(ctx, argv[i].ptr, argv[i].len);
-	r = rm_Call(ctx, name, flags, vec, (size_t)n);
+	/* ENOENT: no such command, which the call itself reports. */
+	errno = 0;
+	if (u != NULL && rm_ACLCheckCommandPermissions(u, vec, n) != RM_OK &&
+	    errno != ENOENT)
+		*denied = 1;
+	else
+		r = rm_Call(ctx, name, flags, vec + 1, (size_t)(n - 1));
 	for (i = 0; i < n; i++)
 		rm_FreeString(ctx, vec[i]);
 	if (vec != stack)
@@ -220,6 +230,7 @@ run_auth(batch_t *bt, const GnetRespArg *argv, int argc)
 {
 	RedisModuleCallReply *r;
 	bridge_call_t *c = bt->c;
+	int denied;
 	char *who;
 
 	if (argc != 2 && argc != 3) {
@@ -228,7 +239,7 @@ run_auth(batch_t *bt, const GnetRespArg *argv, int argc)
 	}
 	/* The server checks the password against its own ACL: AUTH runs on
 	 * a client of the module's, which is reset after the call. */
-	r = call_argv(bt->ctx, "AUTH", "Ev", argv + 1, argc - 1);
+	r = call_argv(bt->ctx, "AUTH", "Ev", argv, argc, NULL, &denied);
 	if (r == NULL || rm_CallReplyType(r) == RM_REPLY_ERROR) {
 		append_reply(c, r, "AUTH");
 		return;
@@ -301,8 +312,10 @@ static void
 run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 {
 	bridge_call_t *c = bt->c;
+	RedisModuleCallReply *r;
 	const refusal_t *no;
 	char name[64];
+	int denied;
 
 	if (argv[0].len == 0 || argv[0].len >= sizeof(name) ||
 	    memchr(argv[0].ptr, '\0', argv[0].len) != NULL) {
@@ -334,13 +347,23 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 	}
 	no = refusal(name, argv, argc);
 	if (no != NULL) {
+		for (char *q = name; *q != '\0'; q++)
+			if (*q >= 'a' && *q <= 'z')
+				*q = (char)(*q - 'a' + 'A');
 		append_errorf(c, "-ERR %s is not supported on a gnet port: %s",
 		    name, no->why);
 		return;
 	}
-	rm_SetContextUser(bt->ctx, bt->u);
-	append_reply(c, call_argv(bt->ctx, name, "!EMCv", argv + 1, argc - 1),
-	    name);
+	r = call_argv(bt->ctx, name, "!EMv", argv, argc, bt->u, &denied);
+	if (denied) {
+		for (char *q = name; *q != '\0'; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q - 'A' + 'a');
+		append_errorf(c, "-NOPERM this user has no permissions to run "
+		    "the '%s' command or its keys%s", name, "");
+		return;
+	}
+	append_reply(c, r, name);
 }
 
 void
@@ -362,10 +385,8 @@ commands_run(bridge_t *b, RedisModuleCtx *ctx, bridge_call_t *c)
 		run_command(&bt, argv, c->argc[j]);
 		argv += c->argc[j];
 	}
-	if (bt.u != NULL) {
-		rm_SetContextUser(ctx, NULL);
+	if (bt.u != NULL)
 		rm_FreeModuleUser(bt.u);
-	}
 	c->reply.db = bt.db;
 	c->reply.user = bt.user;
 	c->reply.data = c->out;

@@ -310,6 +310,8 @@ start_host(RedisModuleCtx *ctx, redis_host_t *h, const args_t *a, char *err,
 	int rc;
 
 	eo.num_loops = a->loops;
+	/* Redis shares these cores, and its service unit forbids pinning. */
+	eo.no_pin = 1;
 	eo.name = a->name;
 	ho.name = "gnet_redis.so";
 	ho.engine = &eo;

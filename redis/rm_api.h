@@ -76,6 +76,8 @@ typedef void (*rm_fd_fn)(int fd, void *udata, int mask);
 	X(void, SetContextUser, (RedisModuleCtx *ctx,                      \
 	    const RedisModuleUser *u))                                     \
 	X(void, FreeModuleUser, (RedisModuleUser *u))                      \
+	X(int, ACLCheckCommandPermissions, (RedisModuleUser *u,            \
+	    RedisModuleString **argv, int argc))                           \
 	X(int, EventLoopAdd, (int fd, int mask, rm_fd_fn fn, void *udata)) \
 	X(int, EventLoopDel, (int fd, int mask))                           \
 	X(int, SubscribeToServerEvent, (RedisModuleCtx *ctx, rm_event_t e, \

@@ -42,7 +42,7 @@ net       5  sockets, listeners, the connection actor, dial, the engine composit
 modules   6  users of the public headers only (gnetmodule.h)
 host      6  the module host in libgnet: public headers only
 tools     7  programs on the library and its module host: public headers only
-redis     6  users of the public headers only
+redis     7  gnet_redis.so: the module host inside redis-server, public headers only
 examples  6  users of the public headers only
 '
 # From this rank up, a folder is one of gnet's users (see "includes"

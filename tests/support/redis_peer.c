@@ -3,6 +3,7 @@
  * (redis_peer.h).
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -82,10 +83,17 @@ static pid_t
 spawn(tn_redis_t *r)
 {
 	char port[16];
-	const char *args[] = { "--port", port, "--bind", "127.0.0.1", "--save",
-	    "", "--appendonly", "no", "--daemonize", "no", "--dir", r->dir.path,
-	    NULL };
+	const char *args[TN_SPAWN_MAX_ARGS + 1] = { "--port", port, "--bind",
+	    "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+	    "--dir", r->dir.path, NULL };
+	int n = 12;
 
+	for (int i = 0; r->extra != NULL && r->extra[i] != NULL; i++) {
+		ck_assert_msg(n < TN_SPAWN_MAX_ARGS, "too many redis-server "
+		    "arguments");
+		args[n++] = r->extra[i];
+	}
+	args[n] = NULL;
 	snprintf(port, sizeof port, "%d", r->port);
 	ck_assert(ftruncate(r->log, 0) == 0);
 	return tn_spawn_to(tn_redis_server_path(), args, r->log, r->log);
@@ -120,7 +128,14 @@ await_pong(tn_redis_t *r)
 void
 tn_redis_start(tn_redis_t *r)
 {
+	tn_redis_start_with(r, NULL);
+}
+
+void
+tn_redis_start_with(tn_redis_t *r, const char *const *extra)
+{
 	memset(r, 0, sizeof *r);
+	r->extra = extra;
 	tn_tmpdir_make(&r->dir, "redis");
 	r->log = memfd_create("redis-server", MFD_CLOEXEC);
 	ck_assert_msg(r->log >= 0, "memfd_create: %s", strerror(errno));
@@ -152,6 +167,22 @@ clean_dir(tn_redis_t *r)
 
 	tn_tmpdir_file(&r->dir, "dump.rdb", path, sizeof path);
 	unlink(path);
+	/* An append-only server's folder of files. */
+	tn_tmpdir_file(&r->dir, "appendonlydir", path, sizeof path);
+	DIR *d = opendir(path);
+	if (d != NULL) {
+		struct dirent *e;
+		char file[512];
+
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+			unlink(file);
+		}
+		closedir(d);
+		rmdir(path);
+	}
 }
 
 void

@@ -34,6 +34,7 @@ typedef struct tn_redis {
 	int port;
 	int log;                     /* memory file: its stdout and stderr */
 	tn_tmpdir_t dir;             /* its --dir */
+	const char *const *extra;    /* more arguments, NULL-ended, or NULL */
 } tn_redis_t;
 
 /* The binary: $GNET_REDIS_SERVER, else TN_REDIS_SERVER. */
@@ -45,6 +46,9 @@ int tn_redis_available(const char *what);
 /* Start redis-server and wait for its PONG; fails the test, with its
  * output, when it exits or does not answer in time. */
 void tn_redis_start(tn_redis_t *r);
+/* The same with more arguments after the usual ones (later ones win:
+ * "--appendonly", "yes", "--loadmodule", ...), NULL-ended. */
+void tn_redis_start_with(tn_redis_t *r, const char *const *extra);
 /* SIGTERM, then wait (bounded) for it to exit 0; removes its tmpdir. */
 void tn_redis_stop(tn_redis_t *r);
 /* What it printed so far, NUL-terminated (valid until the next call). */
