@@ -11,7 +11,8 @@
 #   make check-layers  includes and calls go only down the layers (the rank
 #                   table at the top of scripts/check-layers.sh)
 #   make install PREFIX=/usr/local DESTDIR=  (headers, libraries, gnet.pc,
-#                   gnetd in bin/, the modules in lib/gnet/modules/)
+#                   gnetd in bin/, the modules in lib/gnet/modules/,
+#                   gnet_redis.so in lib/gnet/)
 #   make bench      gnet against raw epoll, libuv, libevent, nginx, redis-server
 #                   (bench/README.md; QUICK=1 for a smoke run); not part of make test
 #   make bench-resp the RESP suite alone: gnetd + resp against redis-server
@@ -271,11 +272,12 @@ bench: deps
 bench-resp: deps
 	@SUITES=resp bash bench/run.sh
 
-install: lib modules tools
+install: lib modules tools redis
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/gnet/modules
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(MODULE_SOS) $(DESTDIR)$(PREFIX)/lib/gnet/modules/
+	install -m 755 $(REDIS_SO) $(DESTDIR)$(PREFIX)/lib/gnet/
 	install -m 644 include/gnet.h include/gnethost.h include/gnetmodule.h include/gnetstats.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libgnet.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgnet.so $(DESTDIR)$(PREFIX)/lib/$(SONAME)

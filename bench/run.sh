@@ -62,7 +62,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19500}
 # The suites to run, in this order whatever order SUITES names them in
 # ("make bench-resp" is SUITES=resp).
-SUITES=${SUITES:-echo http udp resp memory strace instr}
+SUITES=${SUITES:-echo http udp resp redis-host memory strace instr}
 # The resp suite. RESP_THREADS: the thread counts compared, each as
 # redis-server --io-threads N (redis-ioN) against gnetd --loops N
 # (gnetd-lN); a server with more than one thread gets every CPU, so it
@@ -114,8 +114,8 @@ selected() {
 }
 
 build() {
-	log "run: building (make examples modules tools VARIANT=release, peers, load generators)"
-	make -s examples modules tools VARIANT=release
+	log "run: building (make examples modules tools redis VARIANT=release, peers, load generators)"
+	make -s examples modules tools redis VARIANT=release
 	# The resp suite (and its instruction counts) needs none of the peers
 	# nor the load generators, nor libuv/libevent installed:
 	# redis-server and redis-benchmark are Debian's.
@@ -1045,8 +1045,8 @@ main() {
 	for fw in $RESP_THREADS $RESP_DEPTHS; do check_number "RESP_THREADS/RESP_DEPTHS" "$fw" 1; done
 	for fw in $SUITES; do
 		case $fw in
-		echo | http | udp | resp | memory | strace | instr) ;;
-		*) log "run: SUITES: no suite $fw (echo http udp resp memory strace instr)"; exit 2 ;;
+		echo | http | udp | resp | redis-host | memory | strace | instr) ;;
+		*) log "run: SUITES: no suite $fw (echo http udp resp redis-host memory strace instr)"; exit 2 ;;
 		esac
 	done
 	trap cleanup EXIT
@@ -1066,6 +1066,13 @@ main() {
 	# replies to one peer are common enough for GSO runs to pay.
 	selected udp && run_suite udp "gnet raw_epoll" "64 1024 4" "64 1024 16"
 	selected resp && run_resp
+	# gnet_redis.so against the native port of the same redis-server.
+	if selected redis-host; then
+		log "run: redis-host (bench/redis_host.sh)"
+		QUICK_N=$([ "$QUICK" = 1 ] && echo 100000 || echo 400000)
+		REQUESTS=$QUICK_N REPEATS=$([ "$QUICK" = 1 ] && echo 1 || echo 3) \
+		    bash bench/redis_host.sh | tee "$RESULTS/redis_host.txt"
+	fi
 	if selected memory; then
 		log "run: memory with $IDLE_CONNS idle connections"
 		for fw in gnet raw_epoll libuv libevent; do
