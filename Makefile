@@ -3,6 +3,8 @@
 #   make            libgnet.a, libgnet.so, examples and tests (build/release)
 #   make run        install missing packages, build, start gnetd with the
 #                   echo (PORT, 9000), HTTP (HTTP_PORT, 8080) and RESP (RESP_PORT, 6380) modules
+#   make run-redis  the same modules inside redis-server (gnet_redis.so):
+#                   gnet's RESP on GNET_RESP_PORT (7379), HTTP on 7380
 #   make test       run every test suite, then check-layers (also what .ci/run runs)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make test-tsan  every suite under ThreadSanitizer
@@ -116,7 +118,7 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples modules tools redis tests test check-layers test-asan test-tsan fuzz fuzz-build run deps bench bench-resp install clean
+.PHONY: all lib examples modules tools redis tests test check-layers test-asan test-tsan fuzz fuzz-build run run-redis deps bench bench-resp install clean
 
 all: lib examples modules tools redis tests
 
@@ -259,6 +261,24 @@ run: deps
 	  --loadmodule build/release/modules/echo.so listen=tcp://127.0.0.1:$(PORT) \
 	  --loadmodule build/release/modules/http.so listen=tcp://127.0.0.1:$(HTTP_PORT) \
 	  --loadmodule build/release/modules/resp.so listen=tcp://127.0.0.1:$(RESP_PORT)
+
+# redis-server with gnet inside: its own port REDIS_PORT, gnet's RESP port
+# GNET_RESP_PORT and the HTTP module (GET /keys/NAME) on GNET_HTTP_PORT.
+REDIS_PORT ?= 6379
+GNET_RESP_PORT ?= 7379
+GNET_HTTP_PORT ?= 7380
+run-redis: deps
+	@$(MAKE) --no-print-directory lib modules tools redis VARIANT=release
+	@echo "redis-server on 127.0.0.1:$(REDIS_PORT) with gnet inside: RESP on 127.0.0.1:$(GNET_RESP_PORT), HTTP on 127.0.0.1:$(GNET_HTTP_PORT) -- try:"
+	@echo "  redis-cli -p $(GNET_RESP_PORT) set greeting hello"
+	@echo "  curl http://127.0.0.1:$(GNET_HTTP_PORT)/keys/greeting"
+	@echo "  redis-benchmark -p $(GNET_RESP_PORT) -t set,get -P 16 -q     (and -p $(REDIS_PORT) for the native port)"
+	@echo "  ./build/release/tools/gnet-top gnet-redis"
+	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no \
+	  --loadmodule $(CURDIR)/build/release/redis/gnet_redis.so loops 2 \
+	  listen tcp://127.0.0.1:$(GNET_RESP_PORT) \
+	  loadmodule $(CURDIR)/build/release/modules/http.so \
+	  listen=tcp://127.0.0.1:$(GNET_HTTP_PORT) keys=yes
 
 # The benchmark matrix against the peer servers (bench/README.md). Its
 # packages are installed by scripts/deps-bench.sh; DURATION, WARMUP,

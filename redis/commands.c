@@ -71,6 +71,8 @@ typedef struct {
 	const char *user;          /* NULL: "default" */
 	RedisModuleUser *u;        /* the user's handle, or NULL if gone */
 	int needs_auth;
+	/* A read-only replica: writes are refused, as a client's are. */
+	int readonly;
 } batch_t;
 
 static void
@@ -225,6 +227,35 @@ call_argv(RedisModuleCtx *ctx, const char *name, const char *flags,
 	return r;
 }
 
+/*
+ * Each write reaches the AOF and the replicas alone.
+ *
+ * Redis propagates what a module context wrote when the outermost
+ * context is freed, and several writes together as one MULTI/EXEC. All
+ * of a drain runs in the before-sleep event's one context, so without
+ * more its writes would reach the AOF wrapped in a transaction nobody
+ * asked for. Releasing the server lock is the other point where Redis
+ * propagates what is pending (RedisModule_ThreadSafeContextUnlock), so
+ * after each command the lock is released and taken back:
+ *
+ *   - the main thread holds the lock throughout beforeSleep (it is
+ *     released at its end and taken back after the sleep), and inside a
+ *     server event exactly one module context is open, which is the
+ *     nesting Unlock requires; Lock restores it;
+ *   - between the two, a thread of another module may take the lock, as
+ *     it could during the sleep: that is the lock's purpose;
+ *   - the pending list then holds this one command, and one command is
+ *     propagated as itself.
+ *
+ * It costs an uncontended unlock and lock per command.
+ */
+static void
+propagate_alone(RedisModuleCtx *ctx)
+{
+	rm_ThreadSafeContextUnlock(ctx);
+	rm_ThreadSafeContextLock(ctx);
+}
+
 static void
 run_auth(batch_t *bt, const GnetRespArg *argv, int argc)
 {
@@ -308,6 +339,19 @@ refusal(const char *name, const GnetRespArg *argv, int argc)
 	return NULL;
 }
 
+/* Did "W" refuse a write? (Its error names no error code of its own.) */
+static int
+refused_write(RedisModuleCallReply *r)
+{
+	size_t len;
+	const char *p;
+
+	if (rm_CallReplyType(r) != RM_REPLY_ERROR)
+		return 0;
+	p = rm_CallReplyStringPtr(r, &len);
+	return p != NULL && len > 14 && strncmp(p, "ERR Write command", 17) == 0;
+}
+
 static void
 run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 {
@@ -354,7 +398,8 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 		    name, no->why);
 		return;
 	}
-	r = call_argv(bt->ctx, name, "!EMv", argv, argc, bt->u, &denied);
+	r = call_argv(bt->ctx, name, bt->readonly ? "!EMWv" : "!EMv", argv,
+	    argc, bt->u, &denied);
 	if (denied) {
 		for (char *q = name; *q != '\0'; q++)
 			if (*q >= 'A' && *q <= 'Z')
@@ -363,7 +408,14 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 		    "the '%s' command or its keys%s", name, "");
 		return;
 	}
+	if (bt->readonly && r != NULL && refused_write(r)) {
+		rm_FreeCallReply(r);
+		append_str(c, "-READONLY You can't write against a read only "
+		    "replica.\r\n");
+		return;
+	}
 	append_reply(c, r, name);
+	propagate_alone(bt->ctx);
 }
 
 void
@@ -380,6 +432,9 @@ commands_run(bridge_t *b, RedisModuleCtx *ctx, bridge_call_t *c)
 		rm_SelectDb(ctx, 0);
 	}
 	set_user(&bt, c->user);
+	bt.readonly = (rm_GetContextFlags(ctx) &
+	    (RM_CTX_FLAGS_SLAVE | RM_CTX_FLAGS_READONLY)) ==
+	    (RM_CTX_FLAGS_SLAVE | RM_CTX_FLAGS_READONLY);
 	bt.needs_auth = c->user == NULL && default_needs_auth(&bt);
 	for (j = 0; j < c->reply.ncmds; j++) {
 		run_command(&bt, argv, c->argc[j]);

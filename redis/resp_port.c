@@ -28,7 +28,7 @@
  * copy stays small unless a single command is large. */
 #define BATCH_BYTES (256u * 1024)
 #define ARGS_INITIAL 1024
-#define INLINE_SCRATCH (64u * 1024)
+#define INLINE_SCRATCH (64u * 1024 + 64)   /* the codec's inline limit, and its CRLF */
 #define ERR_CAP 128
 
 typedef struct {
@@ -98,7 +98,7 @@ static size_t
 cut_batch(port_t *p, port_loop_t *lp, conn_t *rc, const char *in, size_t n,
     int *k, int *hold)
 {
-	size_t pos = 0, used = 0, bytes = 0;
+	size_t pos = 0, used = 0, bytes = 0, scratch = 0;
 
 	*k = 0;
 	*hold = 0;
@@ -123,12 +123,16 @@ cut_batch(port_t *p, port_loop_t *lp, conn_t *rc, const char *in, size_t n,
 			break;
 		}
 		inl = *(const char *)f.data != '*';
-		/* An inline command is unquoted into the scratch: alone. */
-		if (inl && *k > 0)
+		/* An inline command's arguments are unquoted into the
+		 * scratch, never longer than its line: the next one goes
+		 * after it, and one that may not fit waits for the next
+		 * batch (a first one gets the whole scratch, which the
+		 * codec's inline limit fits). */
+		if (inl && *k > 0 && f.len > sizeof(lp->scratch) - scratch)
 			break;
 		argc = GnetModule_RespArgs(f.data, f.len, lp->argv + used,
-		    lp->argv_cap - used, inl ? lp->scratch : NULL,
-		    inl ? sizeof(lp->scratch) : 0);
+		    lp->argv_cap - used, inl ? lp->scratch + scratch : NULL,
+		    inl ? sizeof(lp->scratch) - scratch : 0);
 		if (argc > 0 && (size_t)argc > lp->argv_cap - used) {
 			if (argv_room(lp, used, (size_t)argc) != 0) {
 				strncpy(rc->error, "ERR out of memory", ERR_CAP - 1);
@@ -136,9 +140,11 @@ cut_batch(port_t *p, port_loop_t *lp, conn_t *rc, const char *in, size_t n,
 			}
 			argc = GnetModule_RespArgs(f.data, f.len,
 			    lp->argv + used, lp->argv_cap - used,
-			    inl ? lp->scratch : NULL,
-			    inl ? sizeof(lp->scratch) : 0);
+			    inl ? lp->scratch + scratch : NULL,
+			    inl ? sizeof(lp->scratch) - scratch : 0);
 		}
+		if (inl)
+			scratch += f.len;
 		if (argc < 0) {
 			strncpy(rc->error, "ERR Protocol error: bad inline "
 			    "request", ERR_CAP - 1);
@@ -155,7 +161,7 @@ cut_batch(port_t *p, port_loop_t *lp, conn_t *rc, const char *in, size_t n,
 		if (name_is(&lp->argv[used], "QUIT"))
 			*hold = 2;
 		used += (size_t)argc;
-		if (*hold || inl)
+		if (*hold)
 			break;
 	}
 	return pos;

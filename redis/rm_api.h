@@ -30,6 +30,10 @@
 
 #define RM_EVENTLOOP_READABLE 1
 
+/* RedisModule_GetContextFlags: a replica, and a read-only one. */
+#define RM_CTX_FLAGS_SLAVE (1 << 3)
+#define RM_CTX_FLAGS_READONLY (1 << 4)
+
 /* Server events (RedisModuleEvent ids) and the subevents used. */
 #define RM_EVENT_SHUTDOWN 5
 #define RM_EVENT_EVENTLOOP 15
@@ -71,6 +75,7 @@ typedef void (*rm_fd_fn)(int fd, void *udata, int mask);
 	    size_t *len))                                                  \
 	X(void, FreeCallReply, (RedisModuleCallReply *r))                  \
 	X(int, SelectDb, (RedisModuleCtx *ctx, int db))                    \
+	X(int, GetContextFlags, (RedisModuleCtx *ctx))                     \
 	X(RedisModuleUser *, GetModuleUserFromUserName,                    \
 	    (RedisModuleString *name))                                     \
 	X(void, SetContextUser, (RedisModuleCtx *ctx,                      \
@@ -78,6 +83,8 @@ typedef void (*rm_fd_fn)(int fd, void *udata, int mask);
 	X(void, FreeModuleUser, (RedisModuleUser *u))                      \
 	X(int, ACLCheckCommandPermissions, (RedisModuleUser *u,            \
 	    RedisModuleString **argv, int argc))                           \
+	X(void, ThreadSafeContextLock, (RedisModuleCtx *ctx))              \
+	X(void, ThreadSafeContextUnlock, (RedisModuleCtx *ctx))            \
 	X(int, EventLoopAdd, (int fd, int mask, rm_fd_fn fn, void *udata)) \
 	X(int, EventLoopDel, (int fd, int mask))                           \
 	X(int, SubscribeToServerEvent, (RedisModuleCtx *ctx, rm_event_t e, \
