@@ -275,7 +275,7 @@ run-redis: deps
 	@echo "  redis-benchmark -p $(GNET_RESP_PORT) -t set,get -P 16 -q     (and -p $(REDIS_PORT) for the native port)"
 	@echo "  ./build/release/tools/gnet-top gnet-redis"
 	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no \
-	  --loadmodule $(CURDIR)/build/release/redis/gnet_redis.so loops 2 \
+	  --loadmodule $(CURDIR)/build/release/redis/gnet_redis.so \
 	  listen tcp://127.0.0.1:$(GNET_RESP_PORT) \
 	  loadmodule $(CURDIR)/build/release/modules/http.so \
 	  listen=tcp://127.0.0.1:$(GNET_HTTP_PORT) keys=yes

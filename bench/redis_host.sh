@@ -8,14 +8,15 @@
 # hop cost.
 #
 #   bash bench/redis_host.sh            (make bench runs it as redis-host)
-#   REQUESTS=400000 PIPELINE=16 CLIENTS=50 LOOPS=2 TESTS=set,get,... REPEATS=3
+#   REQUESTS=400000 PIPELINE=16 CLIENTS=50 LOOPS=(cores - 1) TESTS=set,get,... REPEATS=3
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 REQUESTS=${REQUESTS:-400000}
 PIPELINE=${PIPELINE:-16}
 CLIENTS=${CLIENTS:-50}
-LOOPS=${LOOPS:-2}
+# One loop per core but the one the main thread needs (the module's default).
+LOOPS=${LOOPS:-$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))}
 TESTS=${TESTS:-ping,set,get,incr,lpush,mset}
 REPEATS=${REPEATS:-3}
 SO=${SO:-build/release/redis/gnet_redis.so}

@@ -29,37 +29,46 @@
 
 typedef struct {
 	const char *name;
+	size_t len;
 	const char *why;
 } refusal_t;
 
+#define REFUSE(lit, why) { lit, sizeof(lit) - 1, why }
+
+/* name (len bytes) is the literal `lit`, in any case. The length is
+ * compared first: this runs for every command, and most names differ in
+ * it. */
+#define NAME_IS(name, len, lit) \
+	((len) == sizeof(lit) - 1 && strncasecmp((name), (lit), (len)) == 0)
+
 static const refusal_t refused[] = {
-	{ "MULTI", "its commands run one at a time through RedisModule_Call" },
-	{ "EXEC", "its commands run one at a time through RedisModule_Call" },
-	{ "DISCARD", "its commands run one at a time through RedisModule_Call" },
-	{ "WATCH", "its commands run one at a time through RedisModule_Call" },
-	{ "UNWATCH", "its commands run one at a time through RedisModule_Call" },
-	{ "BLPOP", "RedisModule_Call cannot block" },
-	{ "BRPOP", "RedisModule_Call cannot block" },
-	{ "BRPOPLPUSH", "RedisModule_Call cannot block" },
-	{ "BLMOVE", "RedisModule_Call cannot block" },
-	{ "BLMPOP", "RedisModule_Call cannot block" },
-	{ "BZPOPMIN", "RedisModule_Call cannot block" },
-	{ "BZPOPMAX", "RedisModule_Call cannot block" },
-	{ "BZMPOP", "RedisModule_Call cannot block" },
-	{ "WAIT", "RedisModule_Call cannot block" },
-	{ "SUBSCRIBE", "it needs a connection of Redis's own" },
-	{ "PSUBSCRIBE", "it needs a connection of Redis's own" },
-	{ "SSUBSCRIBE", "it needs a connection of Redis's own" },
-	{ "UNSUBSCRIBE", "it needs a connection of Redis's own" },
-	{ "PUNSUBSCRIBE", "it needs a connection of Redis's own" },
-	{ "SUNSUBSCRIBE", "it needs a connection of Redis's own" },
-	{ "MONITOR", "it needs a connection of Redis's own" },
-	{ "SYNC", "it needs a connection of Redis's own" },
-	{ "PSYNC", "it needs a connection of Redis's own" },
-	{ "REPLCONF", "it needs a connection of Redis's own" },
-	{ "RESET", "it needs a connection of Redis's own" },
-	{ "CLIENT", "it needs a connection of Redis's own" },
-	{ "HELLO", "a gnet port speaks RESP2 only" },
+	REFUSE("MULTI", "its commands run one at a time through RedisModule_Call"),
+	REFUSE("EXEC", "its commands run one at a time through RedisModule_Call"),
+	REFUSE("DISCARD", "its commands run one at a time through RedisModule_Call"),
+	REFUSE("WATCH", "its commands run one at a time through RedisModule_Call"),
+	REFUSE("UNWATCH", "its commands run one at a time through RedisModule_Call"),
+	REFUSE("BLPOP", "RedisModule_Call cannot block"),
+	REFUSE("BRPOP", "RedisModule_Call cannot block"),
+	REFUSE("BRPOPLPUSH", "RedisModule_Call cannot block"),
+	REFUSE("BLMOVE", "RedisModule_Call cannot block"),
+	REFUSE("BLMPOP", "RedisModule_Call cannot block"),
+	REFUSE("BZPOPMIN", "RedisModule_Call cannot block"),
+	REFUSE("BZPOPMAX", "RedisModule_Call cannot block"),
+	REFUSE("BZMPOP", "RedisModule_Call cannot block"),
+	REFUSE("WAIT", "RedisModule_Call cannot block"),
+	REFUSE("SUBSCRIBE", "it needs a connection of Redis's own"),
+	REFUSE("PSUBSCRIBE", "it needs a connection of Redis's own"),
+	REFUSE("SSUBSCRIBE", "it needs a connection of Redis's own"),
+	REFUSE("UNSUBSCRIBE", "it needs a connection of Redis's own"),
+	REFUSE("PUNSUBSCRIBE", "it needs a connection of Redis's own"),
+	REFUSE("SUNSUBSCRIBE", "it needs a connection of Redis's own"),
+	REFUSE("MONITOR", "it needs a connection of Redis's own"),
+	REFUSE("SYNC", "it needs a connection of Redis's own"),
+	REFUSE("PSYNC", "it needs a connection of Redis's own"),
+	REFUSE("REPLCONF", "it needs a connection of Redis's own"),
+	REFUSE("RESET", "it needs a connection of Redis's own"),
+	REFUSE("CLIENT", "it needs a connection of Redis's own"),
+	REFUSE("HELLO", "a gnet port speaks RESP2 only"),
 };
 
 /* The state a batch runs in, changed by SELECT and AUTH. */
@@ -321,17 +330,18 @@ run_select(batch_t *bt, const GnetRespArg *argv, int argc)
 }
 
 static const refusal_t *
-refusal(const char *name, const GnetRespArg *argv, int argc)
+refusal(const char *name, size_t len, const GnetRespArg *argv, int argc)
 {
-	static const refusal_t block = { NULL, "RedisModule_Call cannot block" };
+	static const refusal_t block = { NULL, 0,
+	    "RedisModule_Call cannot block" };
 	size_t i;
 
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (strcasecmp(name, refused[i].name) == 0)
+		if (refused[i].len == len &&
+		    strncasecmp(name, refused[i].name, len) == 0)
 			return &refused[i];
 	/* XREAD and XREADGROUP block only when asked to. */
-	if (strcasecmp(name, "XREAD") == 0 ||
-	    strcasecmp(name, "XREADGROUP") == 0)
+	if (NAME_IS(name, len, "XREAD") || NAME_IS(name, len, "XREADGROUP"))
 		for (i = 1; i < (size_t)argc; i++)
 			if (argv[i].len == 5 &&
 			    strncasecmp(argv[i].ptr, "BLOCK", 5) == 0)
@@ -359,6 +369,7 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 	RedisModuleCallReply *r;
 	const refusal_t *no;
 	char name[64];
+	size_t len;
 	int denied;
 
 	if (argv[0].len == 0 || argv[0].len >= sizeof(name) ||
@@ -368,11 +379,12 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 	}
 	memcpy(name, argv[0].ptr, argv[0].len);
 	name[argv[0].len] = '\0';
-	if (strcasecmp(name, "AUTH") == 0) {
+	len = argv[0].len;
+	if (NAME_IS(name, len, "AUTH")) {
 		run_auth(bt, argv, argc);
 		return;
 	}
-	if (strcasecmp(name, "QUIT") == 0) {
+	if (NAME_IS(name, len, "QUIT")) {
 		append_str(c, "+OK\r\n");
 		return;
 	}
@@ -385,11 +397,11 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 		    "exists%s", bt->user != NULL ? bt->user : "default", "");
 		return;
 	}
-	if (strcasecmp(name, "SELECT") == 0) {
+	if (NAME_IS(name, len, "SELECT")) {
 		run_select(bt, argv, argc);
 		return;
 	}
-	no = refusal(name, argv, argc);
+	no = refusal(name, len, argv, argc);
 	if (no != NULL) {
 		for (char *q = name; *q != '\0'; q++)
 			if (*q >= 'a' && *q <= 'z')

@@ -7,7 +7,8 @@
  *
  * Arguments (before the first loadmodule; each loadmodule takes the words
  * up to the next as its module's arguments):
- *   loops N            gnet's loops (threads); default 2
+ *   loops N            gnet's loops (threads); default one per CPU but
+ *                      one, which Redis's main thread needs (at least 1)
  *   listen ADDR        the RESP port; "none" for no RESP port
  *   max-pending N      calls a RESP connection may have out (16)
  *   name NAME          the stats segment's name, for gnet-top (gnet-redis)
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "gnet.h"
 #include "gnethost.h"
 #include "redis/bridge.h"
@@ -184,6 +186,17 @@ typedef struct {
 	int nwords;
 } args_t;
 
+/* A core for Redis's main thread, the rest for gnet's loops: on two
+ * cores one loop serves more than two, which would take the main
+ * thread's turns. */
+static int
+default_loops(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+
+	return n < 1 ? 1 : n > 32 ? 32 : (int)n;
+}
+
 static int
 parse_args(RedisModuleString **argv, int argc, args_t *a, char *err,
     size_t errlen)
@@ -191,7 +204,7 @@ parse_args(RedisModuleString **argv, int argc, args_t *a, char *err,
 	int i;
 
 	memset(a, 0, sizeof(*a));
-	a->loops = 2;
+	a->loops = default_loops();
 	a->listen = "tcp://127.0.0.1:7379";
 	a->name = "gnet-redis";
 	if (argc > MAX_ARGS) {
