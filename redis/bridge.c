@@ -82,9 +82,11 @@ bridge_redis_call(GnetModuleCtx *ctx, GnetHandle reply_to,
 	if (c == NULL)
 		return -12; /* -ENOMEM */
 	memset(c, 0, sizeof(*c));
-	argc = (int *)(c + 1);
-	argv = (GnetRespArg *)(argc + call->ncmds);
-	p = (char *)(argv + nargs);
+	/* The arguments first: they need the pointer alignment the record
+	 * has, which the counts after them would break. */
+	argv = (GnetRespArg *)(c + 1);
+	argc = (int *)(argv + nargs);
+	p = (char *)(argc + call->ncmds);
 	memcpy(argc, call->argc, (size_t)call->ncmds * sizeof(int));
 	for (k = 0; k < nargs; k++) {
 		argv[k].ptr = p;

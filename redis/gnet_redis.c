@@ -167,7 +167,10 @@ on_shutdown(RedisModuleCtx *ctx, rm_event_t e, uint64_t sub, void *data)
 		rm_Log(ctx, "warning", "gnet: the engine did not stop in time");
 		return;
 	}
-	unsubscribe(ctx);
+	/* Still subscribed: Redis is walking this event's listeners, and
+	 * unsubscribing now would free the one it stands on. The server
+	 * exits past this event (it fires once exiting is certain), and the
+	 * before-sleep listener finds no port to drain. */
 	free_host(&self);
 }
 

@@ -18,6 +18,7 @@
  * calls out it stops reading (bounded memory for a client that pipelines
  * without reading replies); a reply resumes it.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,7 +59,8 @@ typedef struct {
 	unsigned char paused;       /* reading off (max-pending) */
 	char error[ERR_CAP];        /* a protocol error, written after the
 	                             * replies owed, then the close */
-	unsigned char dec[];        /* the codec's state */
+	/* the codec's state, aligned as any object */
+	_Alignas(max_align_t) unsigned char dec[];
 } conn_t;
 
 static port_t *port_of(void *udata) { return udata; }

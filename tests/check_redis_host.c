@@ -5,10 +5,11 @@
  * not keep gnet's listener, MODULE UNLOAD and LOAD cycles that leave no
  * thread or descriptor behind, and SHUTDOWN NOSAVE with clients on.
  *
- * redis-server is not built with the sanitizers, so a sanitized
- * gnet_redis.so cannot load into it: under ASan and TSan the suite says
- * it skipped (the bridge's kernel part, ports, runs under them in
- * check_port).
+ * Under ASan the server runs with the sanitizer's runtime preloaded
+ * (tests/support/redis_peer.c), so the module's code is checked in the
+ * real server. ThreadSanitizer cannot be preloaded into a program built
+ * without it: under TSan the suite says it skipped (the bridge's kernel
+ * part, ports, runs under it in check_port).
  */
 #include <check.h>
 #include <dirent.h>
@@ -99,9 +100,9 @@ await_gnet_port(void)
 static int
 skip(void)
 {
-#if defined(GNET__ASAN) || defined(GNET__TSAN)
-	fprintf(stderr, "skipped: redis-server cannot load a sanitized "
-	    "gnet_redis.so\n");
+#if defined(GNET__TSAN)
+	fprintf(stderr, "skipped: redis-server cannot load a gnet_redis.so "
+	    "built with ThreadSanitizer\n");
 	return 1;
 #else
 	return !tn_redis_available("gnet_redis.so") ||
@@ -549,8 +550,8 @@ START_TEST(bgsave_unload_load_and_shutdown)
 			rss = rss_kib(srv.pid);
 		}
 	}
-	ck_assert_int_eq(count_entries(srv.pid, "fd"), fds);
-	ck_assert_int_eq(count_entries(srv.pid, "task"), threads);
+	ck_assert_int_le(count_entries(srv.pid, "fd"), fds);
+	ck_assert_int_le(count_entries(srv.pid, "task"), threads);
 	ck_assert_msg(rss_kib(srv.pid) - rss < CYCLE_RSS_SLACK_KIB,
 	    "%d cycles grew the server from %ld to %ld KiB", CYCLES - 1, rss,
 	    rss_kib(srv.pid));

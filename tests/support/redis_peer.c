@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/sanitizer.h"
 #include "child.h"
 #include "redis_peer.h"
 #include "sockets.h"
@@ -79,6 +80,57 @@ pick_port(int attempt)
 	return -1;
 }
 
+#ifdef GNET__ASAN
+/* The AddressSanitizer runtime this test runs with, from its own maps. */
+static const char *
+asan_runtime(void)
+{
+	static char path[512];
+	char line[768];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	path[0] = '\0';
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		char *p = strchr(line, '/');
+		if (p != NULL && strstr(p, "libasan.so") != NULL) {
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(path, sizeof path, "%s", p);
+			break;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return path[0] != '\0' ? path : NULL;
+}
+#endif
+
+/* A sanitized module (a redis-server started with extra arguments loads
+ * one) needs its runtime in the server: preloaded, its leak check off
+ * (the server frees little at exit), its first error fatal. */
+static void
+sanitizer_env(tn_redis_t *r, int on)
+{
+#ifdef GNET__ASAN
+	static char saved[1024];
+	const char *rt = asan_runtime();
+	const char *old = getenv("ASAN_OPTIONS");
+
+	if (r->extra == NULL || rt == NULL)
+		return;
+	if (on) {
+		snprintf(saved, sizeof saved, "%s", old != NULL ? old : "");
+		setenv("LD_PRELOAD", rt, 1);
+		setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
+	} else {
+		unsetenv("LD_PRELOAD");
+		setenv("ASAN_OPTIONS", saved, 1);
+	}
+#else
+	(void)r;
+	(void)on;
+#endif
+}
+
 static pid_t
 spawn(tn_redis_t *r)
 {
@@ -96,7 +148,10 @@ spawn(tn_redis_t *r)
 	args[n] = NULL;
 	snprintf(port, sizeof port, "%d", r->port);
 	ck_assert(ftruncate(r->log, 0) == 0);
-	return tn_spawn_to(tn_redis_server_path(), args, r->log, r->log);
+	sanitizer_env(r, 1);
+	pid_t pid = tn_spawn_to(tn_redis_server_path(), args, r->log, r->log);
+	sanitizer_env(r, 0);
+	return pid;
 }
 
 /* Poll until it answers PING (1), exits (0) or the bound passes (-1). */
