@@ -80,10 +80,19 @@ pick_port(int attempt)
 	return -1;
 }
 
+#if defined(GNET__ASAN) || defined(GNET__TSAN)
 #ifdef GNET__ASAN
-/* The AddressSanitizer runtime this test runs with, from its own maps. */
+#define SANITIZER_RUNTIME "libasan.so"
+#define SANITIZER_OPTIONS "ASAN_OPTIONS"
+#define SANITIZER_SERVER_OPTIONS "detect_leaks=0:abort_on_error=1"
+#else
+#define SANITIZER_RUNTIME "libtsan.so"
+#define SANITIZER_OPTIONS "TSAN_OPTIONS"
+#define SANITIZER_SERVER_OPTIONS "halt_on_error=1:abort_on_error=1"
+#endif
+/* The sanitizer runtime this test runs with, from its own maps. */
 static const char *
-asan_runtime(void)
+sanitizer_runtime(void)
 {
 	static char path[512];
 	char line[768];
@@ -92,7 +101,7 @@ asan_runtime(void)
 	path[0] = '\0';
 	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
 		char *p = strchr(line, '/');
-		if (p != NULL && strstr(p, "libasan.so") != NULL) {
+		if (p != NULL && strstr(p, SANITIZER_RUNTIME) != NULL) {
 			p[strcspn(p, "\n")] = '\0';
 			snprintf(path, sizeof path, "%s", p);
 			break;
@@ -105,25 +114,27 @@ asan_runtime(void)
 #endif
 
 /* A sanitized module (a redis-server started with extra arguments loads
- * one) needs its runtime in the server: preloaded, its leak check off
- * (the server frees little at exit), its first error fatal. */
+ * one) needs its runtime in the server: preloaded, its first error fatal
+ * (and ASan's leak check off: the server frees little at exit). The
+ * server's own code is not instrumented, so what is checked is gnet's,
+ * in the real server. */
 static void
 sanitizer_env(tn_redis_t *r, int on)
 {
-#ifdef GNET__ASAN
+#if defined(GNET__ASAN) || defined(GNET__TSAN)
 	static char saved[1024];
-	const char *rt = asan_runtime();
-	const char *old = getenv("ASAN_OPTIONS");
+	const char *rt = sanitizer_runtime();
+	const char *old = getenv(SANITIZER_OPTIONS);
 
 	if (r->extra == NULL || rt == NULL)
 		return;
 	if (on) {
 		snprintf(saved, sizeof saved, "%s", old != NULL ? old : "");
 		setenv("LD_PRELOAD", rt, 1);
-		setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
+		setenv(SANITIZER_OPTIONS, SANITIZER_SERVER_OPTIONS, 1);
 	} else {
 		unsetenv("LD_PRELOAD");
-		setenv("ASAN_OPTIONS", saved, 1);
+		setenv(SANITIZER_OPTIONS, saved, 1);
 	}
 #else
 	(void)r;
