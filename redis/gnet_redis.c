@@ -382,8 +382,13 @@ RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 	args_t *a;
 
 	if (rm_api_resolve(ctx, missing, sizeof(missing)) != 0) {
-		fprintf(stderr, "gnet_redis.so: this server lacks %s; gnet "
-		    "needs Redis 7.0 or later\n", missing);
+		/* The log itself is resolved early; without it, stderr. */
+		if (rm_Log != NULL)
+			rm_Log(ctx, "warning", "gnet: this server lacks %s; "
+			    "gnet_redis.so needs Redis 7.0 or later", missing);
+		else
+			fprintf(stderr, "gnet_redis.so: this server lacks %s; "
+			    "it needs Redis 7.0 or later\n", missing);
 		return RM_ERR;
 	}
 	if (rm_IsModuleNameBusy("gnet")) {
