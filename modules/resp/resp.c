@@ -161,6 +161,7 @@ server_free(resp_server_t *srv)
 		for (int i = 0; i < srv->nloops; i++) {
 			resp_loop_t *lp = &srv->loops[i];
 
+			resp_envelopes_free_left(lp);
 			shard_free(lp->shard);
 			reply_free(&lp->out);
 			free(lp->argv);

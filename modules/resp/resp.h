@@ -91,6 +91,12 @@ typedef struct resp_loop {
 	size_t scratch_cap;
 	uint64_t *row;              /* its stats row */
 	uint64_t spare_row[RST_COUNT];
+	/* Envelopes that travel (ENV_REMOTE, ENV_GATHER with its parts) and
+	 * are not freed yet. A message carrying one can be dropped -- its
+	 * shard's actor stopped first at an unload -- and then nothing would
+	 * free it: the unload frees what is left here, once no loop runs
+	 * the module. Linked and unlinked by this loop only. */
+	envelope_t *travelling;
 } resp_loop_t;
 
 /* One load of the module. */
@@ -135,6 +141,7 @@ enum {
 
 struct envelope {
 	envelope_t *next;           /* in the connection's queue */
+	envelope_t *travel_prev, *travel_next; /* in home->travelling */
 	resp_conn_t *rc;            /* its connection; NULL once orphaned */
 	GnetConn *conn;
 	resp_loop_t *home;          /* the loop that made it */
@@ -198,6 +205,9 @@ int resp_route_scatter(resp_loop_t *lp, resp_conn_t *rc, GnetConn *c,
 /* The loops' actor: runs envelopes for other loops, takes returns. */
 void resp_actor_receive(GnetActor *self, const GnetMsg *m);
 void resp_envelope_free(envelope_t *e);
+/* Free the envelopes of lp still travelling (at unload, when no loop
+ * runs the module any more). */
+void resp_envelopes_free_left(resp_loop_t *lp);
 
 /* admin.c: the commands a connection runs itself (CMD_CONN). Returns 0
  * with the reply appended to lp->out, 1 when the command was routed

@@ -62,7 +62,34 @@ envelope_new(resp_loop_t *lp, int kind, const resp_cmd_t *cmd,
 		e->argv[i].len = argv[i].len;
 		p += argv[i].len;
 	}
+	/* Parts go with their gather. */
+	if (kind == ENV_REMOTE || kind == ENV_GATHER) {
+		e->travel_next = lp->travelling;
+		if (lp->travelling != NULL)
+			lp->travelling->travel_prev = e;
+		lp->travelling = e;
+	}
 	return e;
+}
+
+static void
+travel_end(envelope_t *e)
+{
+	if (e->kind != ENV_REMOTE && e->kind != ENV_GATHER)
+		return;
+	if (e->travel_prev != NULL)
+		e->travel_prev->travel_next = e->travel_next;
+	else
+		e->home->travelling = e->travel_next;
+	if (e->travel_next != NULL)
+		e->travel_next->travel_prev = e->travel_prev;
+}
+
+void
+resp_envelopes_free_left(resp_loop_t *lp)
+{
+	while (lp->travelling != NULL)
+		resp_envelope_free(lp->travelling);
 }
 
 static int
@@ -77,6 +104,7 @@ resp_envelope_free(envelope_t *e)
 {
 	if (e == NULL)
 		return;
+	travel_end(e);
 	if (e->parts != NULL) {
 		for (int i = 0; i < e->nparts; i++)
 			resp_envelope_free(e->parts[i]);
