@@ -78,8 +78,6 @@ typedef void (*rm_fd_fn)(int fd, void *udata, int mask);
 	X(int, GetContextFlags, (RedisModuleCtx *ctx))                     \
 	X(RedisModuleUser *, GetModuleUserFromUserName,                    \
 	    (RedisModuleString *name))                                     \
-	X(void, SetContextUser, (RedisModuleCtx *ctx,                      \
-	    const RedisModuleUser *u))                                     \
 	X(void, FreeModuleUser, (RedisModuleUser *u))                      \
 	X(int, ACLCheckCommandPermissions, (RedisModuleUser *u,            \
 	    RedisModuleString **argv, int argc))                           \
