@@ -981,7 +981,8 @@ GNET_API int gnet_actor_set_receiving_async(gnet_engine_t *eng,
  * ring to the port is full parks its messages (as between loops), and a
  * reply whose loop's ring is full waits in the port until a later drain.
  * An engine has at most 4 ports, and only while its loops plus its ports
- * number at most 64.
+ * number at most 64. Port k publishes the stats section "port<k>" (its
+ * row 0): received, sent, waiting, parked -- what gnet-top shows of it.
  */
 typedef struct gnet_port gnet_port_t;
 

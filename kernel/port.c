@@ -23,6 +23,7 @@
  * FIFO that holds anything takes the next reply too) until a drain finds
  * room.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include "kernel/kernel.h"
 #include "kernel/handle.h"
@@ -37,6 +38,19 @@ struct gnet_port {
 	gnet__fifo_t *parked;      /* [nloops]: replies waiting for room */
 	size_t nparked;
 	gnet__msgpool_t pool;
+	/* Its stats section, "port<k>" (gnet-top shows it): row 0, written
+	 * by the owner alone. NULL when the engine publishes none. */
+	gnet_counters_t *counters;
+	uint64_t *row;
+};
+
+/* The section's counters. */
+enum { PC_RECEIVED, PC_SENT, PC_WAITING, PC_PARKED, PC_COUNT };
+static const char *const port_counter_names[PC_COUNT] = {
+	[PC_RECEIVED] = "received",     /* messages drained */
+	[PC_SENT] = "sent",             /* replies sent */
+	[PC_WAITING] = "waiting",       /* mail left after the last drain */
+	[PC_PARKED] = "parked",         /* replies waiting for room now */
 };
 
 int
@@ -80,6 +94,14 @@ gnet_port_new(gnet_engine_t *eng, gnet_port_t **out)
 		gnet__waker_destroy(&p->waker);
 		free(p);
 		return rc;
+	}
+	if (rc == 0) {
+		char section[16];
+
+		snprintf(section, sizeof(section), "port%d", p->index);
+		if (gnet_counters_new(eng, section, port_counter_names, PC_COUNT,
+		    &p->counters) == 0)
+			p->row = gnet_counters_row(p->counters, 0);
 	}
 	/* Asleep until its first drain: the first message writes the fd. */
 	atomic_store(&p->waker.sleeping, 1);
@@ -193,6 +215,14 @@ gnet_port_drain(gnet_port_t *p, unsigned budget, gnet_port_fn fn,
 	gnet__waker_prepare_sleep(&p->waker);
 	if (more || p->nparked != 0 || gnet__inbox_nonempty(&p->inbox))
 		gnet__waker_wake(&p->waker);
+	if (p->row != NULL) {
+		GNET_COUNTER_ADD(p->row, PC_RECEIVED, n);
+		__atomic_store_n(&p->row[PC_WAITING], more ?
+		    (uint64_t)gnet_port_waiting(p) - p->nparked : 0,
+		    __ATOMIC_RELAXED);
+		__atomic_store_n(&p->row[PC_PARKED], p->nparked,
+		    __ATOMIC_RELAXED);
+	}
 	return n;
 }
 
@@ -213,6 +243,8 @@ gnet_port_send(gnet_port_t *p, gnet_handle_t to, const gnet_msg_t *m)
 	copy.to = to;
 	copy.from = p->handle;
 	l = p->eng->loops[d];
+	if (p->row != NULL)
+		GNET_COUNTER_ADD(p->row, PC_SENT, 1);
 	if (p->parked[d].len == 0 &&
 	    gnet__inbox_push_foreign(&l->inbox, &copy)) {
 		gnet__waker_wake(&l->waker);
@@ -271,6 +303,7 @@ port_destroy(gnet_port_t *p, gnet_port_fn fn, void *udata)
 			gnet__msgpool_put(&p->pool, n);
 		}
 	free(p->parked);
+	gnet_counters_free(p->counters);
 	gnet__msgpool_destroy(&p->pool);
 	gnet__inbox_destroy(&p->inbox);
 	gnet__waker_destroy(&p->waker);

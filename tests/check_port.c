@@ -11,9 +11,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gnet.h"
+#include "gnetstats.h"
 #include "support/testnet.h"
 
 #define MSG_GO (GNET_MSG_USER + 1)
@@ -115,7 +118,11 @@ static gnet_options_t
 tiny_rings(void)
 {
 	gnet_options_t o = { .size = sizeof(gnet_options_t) };
+	static char name[32];
 
+	/* Named by pid, for the reader to find this engine's segment. */
+	snprintf(name, sizeof name, "check-port-%d", (int)getpid());
+	o.name = name;
 	o.num_loops = LOOPS;
 	o.mailbox_ring_size = 4;
 	return o;
@@ -189,6 +196,25 @@ START_TEST(requests_and_replies_through_full_rings)
 	ck_assert_uint_gt(overflowed, 0);
 	ck_assert_int_eq(own.parked_seen, 1);
 	ck_assert_uint_eq(gnet_port_waiting(own.port), 0);
+	/* gnet-top's view: the port's section counts what it took and sent. */
+	{
+		gnet_stats_t *st_seg;
+		uint64_t v;
+		char who[64];
+
+		snprintf(who, sizeof who, "%s", opt.name);
+		ck_assert_int_eq(gnet_stats_attach(&st_seg, who), 0);
+		ck_assert_int_eq(gnet_stats_counter_get(st_seg, "port0",
+		    "received", 0, &v), 0);
+		ck_assert_uint_eq(v, total);
+		ck_assert_int_eq(gnet_stats_counter_get(st_seg, "port0", "sent",
+		    0, &v), 0);
+		ck_assert_uint_eq(v, n * LOOPS);
+		ck_assert_int_eq(gnet_stats_counter_get(st_seg, "port0",
+		    "parked", 0, &v), 0);
+		ck_assert_uint_eq(v, 0);
+		gnet_stats_detach(st_seg);
+	}
 	tn_server_stop(&srv);
 	gnet_port_free(own.port, NULL, NULL);
 	tn_server_free(&srv);
