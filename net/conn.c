@@ -44,14 +44,16 @@ is_udp_listener(const gnet_conn_t *c)
  * (GNET__C_LEVEL).
  */
 static uint32_t
-epoll_mode(unsigned flags, uint32_t want)
+epoll_mode(unsigned flags)
 {
 	if (flags & (GNET__C_UDP | GNET__C_LEVEL))
 		return 0;
-	/* GNET__POLL_RDHUP: a FIN that came with the last bytes raises no edge of
-	 * its own once those bytes are read; the flag in the report is what
-	 * tells the loop to read on to the end of the stream. */
-	return GNET__POLL_EDGE | ((want & GNET__POLL_IN) ? GNET__POLL_RDHUP : 0);
+	/* GNET__POLL_RDHUP, reading or not. A FIN that came with the last
+	 * bytes raises no edge of its own once those bytes are read; the
+	 * flag in the report is what tells the loop to read on to the end of
+	 * the stream. And a connection whose reading is paused must still
+	 * learn that its peer finished (conn_read.c's conn_io). */
+	return GNET__POLL_EDGE | GNET__POLL_RDHUP;
 }
 
 /*
@@ -82,7 +84,7 @@ gnet__conn_sync_events(gnet_conn_t *c)
 	if (want == c->ev_mask || c->state == GNET__CS_CLOSED)
 		return;
 	if (gnet__poller_mod(&c->loop->poller, c->fd, c->handle,
-	    want | epoll_mode(c->flags, want)) == 0) {
+	    want | epoll_mode(c->flags)) == 0) {
 		c->ev_mask = want;
 		sync_read_fd(c);
 	}
@@ -216,7 +218,7 @@ gnet__conn_new(gnet__net_loop_t *nl, const gnet__behaviour_t *bh, int fd,
 		return NULL;
 	}
 	rc = gnet__poller_add(&l->poller, fd, c->handle,
-	    GNET__POLL_IN | epoll_mode(flags, GNET__POLL_IN));
+	    GNET__POLL_IN | epoll_mode(flags));
 	if (rc != 0) {
 		gnet__log(0, "loop %d: watching a connection: %s", l->index,
 		    gnet_strerror(rc));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include "net/conn.h"
 #include "net/sys.h"
 
@@ -337,6 +338,27 @@ gnet__conn_io_start(gnet_conn_t *c, uint32_t events)
 	return false;
 }
 
+/*
+ * The peer sent its FIN while reading is paused. With nothing unread
+ * before it, the connection ends as a reading one would on that FIN:
+ * what it owes is flushed, then on_close(GNET_EEOF) -- instead of
+ * holding its resources until something else ends it. Bytes unread
+ * before the FIN are the peer's last words: they wait for reading to
+ * resume (the poller reports them, and the FIN, when it does), and are
+ * delivered before the close.
+ */
+static void
+peer_finished_while_paused(gnet_conn_t *c)
+{
+	int unread = 0;
+
+	if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread != 0)
+		return;
+	c->flags |= GNET__C_PEER_EOF;
+	gnet__conn_begin_close(c, c->codec != NULL && c->in.len != 0 ?
+	    GNET_ETRUNCATED : GNET_EEOF);
+}
+
 /* A stream connection's part of an event (or of a re-read). */
 static void
 conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events)
@@ -363,6 +385,8 @@ conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events)
 		 * gone, nothing more can be sent, and a level-triggered HUP
 		 * would otherwise be reported on every wait. */
 		gnet__conn_abort(c, socket_error(c->fd));
+	} else if ((events & GNET__POLL_RDHUP) && c->state == GNET__CS_OPEN) {
+		peer_finished_while_paused(c);
 	}
 }
 

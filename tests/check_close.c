@@ -748,6 +748,104 @@ START_TEST(test_accept_backs_off_at_fd_limit)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * A paused connection still learns that its peer finished: a FIN with
+ * nothing unread before it closes the connection (GNET_EEOF) as it would
+ * a reading one; bytes unread before the FIN wait for reading to resume,
+ * are delivered, and then the FIN closes it.
+ */
+#define MSG_RESUME (GNET_MSG_USER + 7)
+
+static struct {
+	atomic_int closes, reason, got;
+	_Atomic gnet_handle_t conn;
+	char data[16];
+} paused;
+
+static gnet_action_t
+paused_open(gnet_conn_t *c, void *udata)
+{
+	(void)udata;
+	gnet_conn_set_reading(c, 0);
+	atomic_store(&paused.conn, gnet_conn_handle(c));
+	return GNET_NONE;
+}
+
+static gnet_action_t
+paused_traffic(gnet_conn_t *c, void *udata)
+{
+	const void *p;
+	size_t n = gnet_conn_peek(c, &p);
+
+	(void)udata;
+	if (n > sizeof paused.data - 1)
+		n = sizeof paused.data - 1;
+	memcpy(paused.data, p, n);
+	gnet_conn_discard(c, n);
+	atomic_fetch_add(&paused.got, (int)n);
+	return GNET_NONE;
+}
+
+static gnet_action_t
+paused_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
+{
+	(void)udata;
+	if (m->type == MSG_RESUME)
+		gnet_conn_set_reading(c, 1);
+	return GNET_NONE;
+}
+
+static void
+paused_close(gnet_conn_t *c, int reason, void *udata)
+{
+	(void)c;
+	(void)udata;
+	atomic_store(&paused.reason, reason);
+	atomic_fetch_add(&paused.closes, 1);
+}
+
+START_TEST(test_fin_while_paused)
+{
+	gnet_events_t ev = { .size = sizeof(gnet_events_t),
+	    .on_open = paused_open, .on_traffic = paused_traffic,
+	    .on_message = paused_message, .on_close = paused_close };
+	gnet_msg_t resume = { .type = MSG_RESUME };
+	tn_server_t s;
+	int fd;
+
+	memset(&paused, 0, sizeof paused);
+	tn_server_start(&s, &ev, NULL, NULL);
+
+	/* FIN alone while paused: closed, as a reading connection is. */
+	fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	TN_WAIT_UNTIL(atomic_load(&paused.conn) != 0, IO_MS);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	TN_WAIT_UNTIL(atomic_load(&paused.closes) == 1, IO_MS);
+	ck_assert_int_eq(atomic_load(&paused.closes), 1);
+	ck_assert_int_eq(atomic_load(&paused.reason), GNET_EEOF);
+	tn_close(&fd);
+
+	/* Bytes before the FIN: kept for when reading resumes, then the
+	 * FIN closes. */
+	atomic_store(&paused.conn, 0);
+	fd = tn_connect(s.port);
+	ck_assert_int_ge(fd, 0);
+	TN_WAIT_UNTIL(atomic_load(&paused.conn) != 0, IO_MS);
+	ck_assert_int_eq(write(fd, "abc", 3), 3);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	ck_assert_int_eq(gnet_actor_send(s.eng, atomic_load(&paused.conn),
+	    &resume), 0);
+	TN_WAIT_UNTIL(atomic_load(&paused.closes) == 2, IO_MS);
+	ck_assert_int_eq(atomic_load(&paused.closes), 2);
+	ck_assert_int_eq(atomic_load(&paused.got), 3);
+	ck_assert(memcmp(paused.data, "abc", 3) == 0);
+	ck_assert_int_eq(atomic_load(&paused.reason), GNET_EEOF);
+	tn_close(&fd);
+	tn_server_close(&s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  */
 
 static Suite *close_suite(void)
@@ -776,6 +874,7 @@ static Suite *close_suite(void)
 	tc = tn_tcase("graceful", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_open_greet_close);
 	tcase_add_test(tc, test_write_after_close);
+	tcase_add_test(tc, test_fin_while_paused);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("engine", TCASE_TIMEOUT_S);
