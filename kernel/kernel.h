@@ -351,6 +351,11 @@ int gnet__send_from_loop(gnet__loop_t *self, gnet__inbox_t *in, int dst,
 int gnet__send_foreign(gnet_engine_t *eng, gnet__inbox_t *in,
     gnet__waker_t *w, const gnet_msg_t *m);
 
+/* kernel/loop.c: wake the loops whose bits are set in mask, and the
+ * ports, whose bits follow the loops' (an outbox's destination numbers).
+ * Thread: any. */
+void gnet__wake_mask(gnet_engine_t *eng, uint64_t mask);
+
 /* kernel/port.c */
 /* Is the handle's loop number a port's (GNET_MAX_LOOPS + k)? */
 #define GNET__PORT_INDEX_BASE GNET_MAX_LOOPS

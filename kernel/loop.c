@@ -125,12 +125,9 @@ deliver_cb(void *ctx, const gnet_msg_t *m)
 	gnet__deliver_local(ctx, m);
 }
 
-/* Wake the loops whose bits are set in mask, and the ports (whose bits
- * follow the loops': the outbox's destination numbers). */
-static void
-wake_loops(gnet__loop_t *l, uint64_t mask)
+void
+gnet__wake_mask(gnet_engine_t *eng, uint64_t mask)
 {
-	gnet_engine_t *eng = l->eng;
 	int d;
 
 	for (d = 0; mask != 0 && d < eng->nloops + eng->nports; d++,
@@ -164,7 +161,7 @@ process_messages(gnet__loop_t *l)
 	/* Wake receivers of moved overflow, and senders whose full ring we
 	 * just made room in. */
 	if ((moved | was_full) != 0)
-		wake_loops(l, moved | was_full);
+		gnet__wake_mask(l->eng, moved | was_full);
 	/* The clock is read here only when a timer may be due (and after
 	 * the wait only when stamp_wakeups asks): a vDSO read costs as much
 	 * as a small message. */

@@ -176,16 +176,6 @@ flush_parked(gnet_port_t *p)
 	}
 }
 
-static void
-wake_senders(gnet_port_t *p, uint64_t was_full)
-{
-	int d;
-
-	for (d = 0; was_full != 0 && d < p->eng->nloops; d++, was_full >>= 1)
-		if (was_full & 1)
-			gnet__waker_wake(&p->eng->loops[d]->waker);
-}
-
 unsigned
 gnet_port_drain(gnet_port_t *p, unsigned budget, gnet_port_fn fn,
     void *udata)
@@ -209,8 +199,9 @@ gnet_port_drain(gnet_port_t *p, unsigned budget, gnet_port_fn fn,
 
 		n = gnet__inbox_drain(&p->inbox, per_ring != 0 ? per_ring : 1,
 		    (gnet__inbox_fn)fn, udata, &more, &was_full);
+		/* Bit k: loop k found its ring here full and parked. */
 		if (was_full != 0)
-			wake_senders(p, was_full);
+			gnet__wake_mask(p->eng, was_full);
 	}
 	gnet__waker_prepare_sleep(&p->waker);
 	if (more || p->nparked != 0 || gnet__inbox_nonempty(&p->inbox))

@@ -161,6 +161,16 @@ read_socket(gnet__net_loop_t *nl, int fd)
 	return n;
 }
 
+/* The peer's FIN, with everything before it taken: close as it asks.
+ * With a codec, bytes still buffered are an unfinished frame. */
+static void
+peer_eof(gnet_conn_t *c)
+{
+	c->flags |= GNET__C_PEER_EOF;
+	gnet__conn_begin_close(c, c->codec != NULL && c->in.len != 0 ?
+	    GNET_ETRUNCATED : GNET_EEOF);
+}
+
 /* Act on what a read of c's socket returned: n bytes, or -1 and err. */
 static void
 took_read(gnet__net_loop_t *nl, gnet_conn_t *c, ssize_t n, int err)
@@ -176,10 +186,7 @@ took_read(gnet__net_loop_t *nl, gnet_conn_t *c, ssize_t n, int err)
 		gnet__conn_open_held(nl);
 		on_data(c, nl->scratch, (size_t)n);
 	} else if (n == 0) {
-		c->flags |= GNET__C_PEER_EOF;
-		/* With a codec, bytes still buffered are an unfinished frame. */
-		gnet__conn_begin_close(c, c->codec != NULL && c->in.len != 0 ?
-		    GNET_ETRUNCATED : GNET_EEOF);
+		peer_eof(c);
 	} else if (err != EAGAIN && err != EWOULDBLOCK) {
 		gnet__conn_abort(c, -err);
 	}
@@ -354,9 +361,7 @@ peer_finished_while_paused(gnet_conn_t *c)
 
 	if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread != 0)
 		return;
-	c->flags |= GNET__C_PEER_EOF;
-	gnet__conn_begin_close(c, c->codec != NULL && c->in.len != 0 ?
-	    GNET_ETRUNCATED : GNET_EEOF);
+	peer_eof(c);
 }
 
 /* A stream connection's part of an event (or of a re-read). */

@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "redis/bridge.h"
 
 /* A record holds at most this many commands, and each command at least
@@ -231,6 +232,15 @@ void
 bridge_dropped(const gnet_msg_t *m, void *udata)
 {
 	free_left(udata, m);
+}
+
+uint64_t
+bridge_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void

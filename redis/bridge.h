@@ -74,6 +74,9 @@ int bridge_redis_call(GnetModuleCtx *ctx, GnetHandle reply_to,
     const GnetRedisCall *call);
 void bridge_reply_free(GnetRedisReply *r);
 
+/* CLOCK_MONOTONIC in milliseconds. Any thread. */
+uint64_t bridge_now_ms(void);
+
 /* commands.c: run a record's commands on the main thread, appending
  * their replies to it. */
 void commands_run(bridge_t *b, RedisModuleCtx *ctx, bridge_call_t *c);

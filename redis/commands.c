@@ -14,11 +14,11 @@
  * change the record's database and user for the commands after them.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include "redis/bridge.h"
 
 /* Arguments passed on the stack below this; a longer command allocates. */
@@ -90,12 +90,16 @@ append_str(bridge_call_t *c, const char *s)
 	call_append(c, s, strlen(s));
 }
 
-static void
-append_errorf(bridge_call_t *c, const char *fmt, const char *a,
-    const char *b)
+static void __attribute__((format(printf, 2, 3)))
+append_errorf(bridge_call_t *c, const char *fmt, ...)
 {
 	char line[512];
-	int n = snprintf(line, sizeof(line), fmt, a, b);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 
 	if (n < 0)
 		return;
@@ -107,15 +111,6 @@ append_errorf(bridge_call_t *c, const char *fmt, const char *a,
 			line[i] = ' ';
 	call_append(c, line, (size_t)n);
 	call_append(c, "\r\n", 2);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int
@@ -134,7 +129,7 @@ default_needs_auth(batch_t *bt)
 {
 	bridge_t *b = bt->b;
 	RedisModuleCallReply *r, *flags;
-	uint64_t now = now_ms();
+	uint64_t now = bridge_now_ms();
 	size_t i, j, n;
 	int on = 0, nopass = 0;
 
@@ -191,7 +186,7 @@ append_reply(bridge_call_t *c, RedisModuleCallReply *r, const char *name)
 	size_t len;
 
 	if (r == NULL) {
-		append_errorf(c, "-ERR %s failed on the gnet port%s", name, "");
+		append_errorf(c, "-ERR %s failed on the gnet port", name);
 		return;
 	}
 	p = rm_CallReplyProto(r, &len);
@@ -394,7 +389,7 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 	}
 	if (bt->u == NULL) {
 		append_errorf(c, "-ERR the connection's user '%s' no longer "
-		    "exists%s", bt->user != NULL ? bt->user : "default", "");
+		    "exists", bt->user != NULL ? bt->user : "default");
 		return;
 	}
 	if (NAME_IS(name, len, "SELECT")) {
@@ -417,7 +412,7 @@ run_command(batch_t *bt, const GnetRespArg *argv, int argc)
 			if (*q >= 'A' && *q <= 'Z')
 				*q = (char)(*q - 'A' + 'a');
 		append_errorf(c, "-NOPERM this user has no permissions to run "
-		    "the '%s' command or its keys%s", name, "");
+		    "the '%s' command or its keys", name);
 		return;
 	}
 	if (bt->readonly && r != NULL && refused_write(r)) {

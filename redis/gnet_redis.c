@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "gnet.h"
 #include "gnethost.h"
@@ -90,15 +89,6 @@ on_event_loop(RedisModuleCtx *ctx, rm_event_t e, uint64_t sub, void *data)
 		bridge_drain(&self.bridge, ctx, DRAIN_BUDGET);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Stop the engine and wait for its thread. Returns 0, or -1 when it did
  * not stop in time (the code must then stay loaded). */
 static int
@@ -109,8 +99,8 @@ stop_engine(redis_host_t *h)
 	if (!h->running)
 		return 0;
 	gnet_host_stop(h->host);
-	deadline = mono_ms() + (uint64_t)h->linger_ms + STOP_GRACE_MS;
-	while (!atomic_load(&h->run_done) && mono_ms() < deadline) {
+	deadline = bridge_now_ms() + (uint64_t)h->linger_ms + STOP_GRACE_MS;
+	while (!atomic_load(&h->run_done) && bridge_now_ms() < deadline) {
 		struct pollfd p = { .fd = gnet_port_fd(h->bridge.port),
 			.events = POLLIN };
 
@@ -295,11 +285,12 @@ load_modules(redis_host_t *h, const args_t *a, char *err, size_t errlen)
 		char listen[512], pending[64];
 		const char *args[2] = { listen, pending };
 
+		/* max-pending only when given: the listener's default stands. */
 		snprintf(listen, sizeof(listen), "listen=%s", a->listen);
 		snprintf(pending, sizeof(pending), "max-pending=%s",
-		    a->max_pending != NULL ? a->max_pending : "16");
+		    a->max_pending != NULL ? a->max_pending : "");
 		if (gnet_host_load_static(h->host, GNET_MODULE_ENTRY(redisport),
-		    args, 2, &m, err, errlen) != 0)
+		    args, a->max_pending != NULL ? 2 : 1, &m, err, errlen) != 0)
 			return -1;
 		watch_listeners(m);
 	}

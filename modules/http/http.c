@@ -317,8 +317,7 @@ static int http_serve(GnetConn *c, void *udata);
 
 /* Send the GET; its reply comes back to the connection. */
 static int
-key_ask(http_server_t *srv, GnetConn *c, http_conn_t *hc, const char *target,
-    size_t len)
+key_ask(http_server_t *srv, GnetConn *c, const char *target, size_t len)
 {
 	char name[HTTP_KEYS_MAX_NAME];
 	long n = http_keys_name(target, len, name, sizeof name);
@@ -327,7 +326,6 @@ key_ask(http_server_t *srv, GnetConn *c, http_conn_t *hc, const char *target,
 	GnetRedisCall call = { .size = sizeof(call), .ncmds = 1,
 	    .argc = &argc, .argv = argv };
 
-	(void)hc;
 	if (n < 0)
 		return -1;
 	argv[1].len = (size_t)n;
@@ -436,7 +434,7 @@ http_serve(GnetConn *c, void *udata)
 			if (srv->keys && ev.target_len > 6 &&
 			    memcmp(ev.target, HTTP_KEYS_PREFIX, 6) == 0) {
 				hc->route = HTTP_ROUTE_KEYS;
-				if (key_ask(srv, c, hc, ev.target,
+				if (key_ask(srv, c, ev.target,
 				    ev.target_len) != 0)
 					hc->route = HTTP_ROUTE_NONE;
 			}
