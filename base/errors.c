@@ -53,7 +53,7 @@ gnet_strerror(int err)
 	case GNET_ESTATE: return "engine in the wrong state for this call";
 	case GNET_ETHREAD: return "called from a thread that does not own the object";
 	case GNET_ESHUTDOWN: return "engine shutting down";
-	case GNET_ELINGER: return "close timed out with output still pending";
+	case GNET_ELINGER: return "close gave up: the peer took no output for linger_ms";
 	case GNET_EABORTED: return "connection aborted";
 	case GNET_EEOF: return "peer closed the connection";
 	case GNET_EINBOUND: return "too much unconsumed inbound data";

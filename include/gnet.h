@@ -114,7 +114,7 @@ enum {
 	GNET_ESTATE = -10008,   /* engine in the wrong state for this call */
 	GNET_ETHREAD = -10009,  /* loop-only function called from another thread */
 	GNET_ESHUTDOWN = -10010, /* engine is stopping: close reason / send refused */
-	GNET_ELINGER = -10011,  /* close gave up: peer did not read within linger */
+	GNET_ELINGER = -10011,  /* close gave up: peer took nothing for linger_ms */
 	GNET_EABORTED = -10012,
 	    /* connection aborted by the program (RST sent) */
 	GNET_EEOF = -10013,     /* close reason: the peer closed its side */
@@ -277,8 +277,10 @@ typedef struct gnet_options {
 	size_t write_low_watermark;  /* resume reading below this; default 256 KiB */
 	size_t max_inbound;     /* unconsumed inbound bytes before the connection
 	                         * is closed with GNET_EINBOUND; default 64 MiB */
-	int linger_ms;          /* how long a close waits for output to drain
-	                         * (default 5000; < 0: do not wait, drop output) */
+	int linger_ms;          /* how long a close waits for a peer that takes
+	                         * no bytes before resetting it (GNET_ELINGER);
+	                         * a reader making progress is never cut off.
+	                         * Default 5000; < 0: do not wait, drop output */
 	int tcp_nodelay;        /* 0 default (on), 1 on,
 	    -1 off (Nagle enabled) */
 	int tcp_keepalive_s;    /* > 0: enable keepalive with this idle time */
@@ -501,8 +503,9 @@ GNET_API long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov,
     int iovcnt);
 GNET_API size_t gnet_conn_outbound_len(const gnet_conn_t *c);
 
-/* Graceful close: stop reading, flush pending output (up to linger_ms),
- * shut down the write side, then on_close(reason 0). */
+/* Graceful close: stop reading, flush pending output (a peer that takes
+ * nothing for linger_ms is reset instead: GNET_ELINGER), shut down the
+ * write side, then on_close(reason 0). */
 GNET_API int gnet_conn_close(gnet_conn_t *c);
 /* Abortive close: drop output still queued, send RST, on_close(GNET_EABORTED).
  * Bytes the kernel already took are not recalled: a write of 2 KiB or more

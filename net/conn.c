@@ -502,8 +502,7 @@ gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 		gnet__conn_abort(c, GNET_EABORTED);
 		break;
 	case GNET__MSG_LINGER:
-		if (c->state == GNET__CS_CLOSING && c->out.len != 0)
-			gnet__conn_abort(c, GNET_ELINGER);
+		gnet__conn_linger_due(c);
 		return;
 	case GNET__MSG_IDLE:
 		check_idle(c);

@@ -224,6 +224,9 @@ void gnet__conn_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 /* net/conn_flush.c: write what is pending; finish a close when nothing
  * is left (c may be freed). */
 void gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c);
+/* net/conn_flush.c: the linger timer of a closing connection: abort it
+ * (GNET_ELINGER) if the peer took no bytes for linger_ms, else wait on. */
+void gnet__conn_linger_due(gnet_conn_t *c);
 /* net/conn.c: stop (1) or resume (0) reading for the high watermark, and
  * tell on_backpressure. */
 void gnet__conn_set_paused(gnet_conn_t *c, int paused);

@@ -8,17 +8,48 @@
 #include "net/conn.h"
 #include "net/sys.h"
 
+/* The linger bound measures the peer's lack of progress, not the close's
+ * age: a slow reader that keeps taking bytes is never cut off. While
+ * closing, last_io_ns is the time the peer last took bytes (or the close
+ * began); the timer fires linger_ms after it and, if bytes moved in the
+ * meantime, is set again from the newer stamp (gnet__conn_linger_due). */
 static void
-arm_linger(gnet_conn_t *c)
+arm_linger_at(gnet_conn_t *c, uint64_t at_ns)
 {
 	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_LINGER };
 
+	c->flags |= GNET__C_LINGER_SET;
+	if (gnet__loop_timer(c->loop, at_ns, &m) != 0)
+		gnet__conn_abort(c, GNET_ENOMEM);
+}
+
+static uint64_t
+linger_ns(const gnet_conn_t *c)
+{
+	return (uint64_t)gnet__conn_opt(c)->linger_ms * GNET__NS_PER_MS;
+}
+
+static void
+arm_linger(gnet_conn_t *c)
+{
 	if (c->flags & GNET__C_LINGER_SET)
 		return;
-	c->flags |= GNET__C_LINGER_SET;
-	if (gnet__loop_timer(c->loop, gnet__now_ns() +
-	    (uint64_t)gnet__conn_opt(c)->linger_ms * GNET__NS_PER_MS, &m) != 0)
-		gnet__conn_abort(c, GNET_ENOMEM);
+	c->last_io_ns = gnet__now_ns();
+	arm_linger_at(c, c->last_io_ns + linger_ns(c));
+}
+
+void
+gnet__conn_linger_due(gnet_conn_t *c)
+{
+	uint64_t now = gnet__now_ns();
+
+	c->flags &= ~(unsigned)GNET__C_LINGER_SET;
+	if (c->state != GNET__CS_CLOSING || c->out.len == 0)
+		return;
+	if (now - c->last_io_ns >= linger_ns(c))
+		gnet__conn_abort(c, GNET_ELINGER);
+	else
+		arm_linger_at(c, c->last_io_ns + linger_ns(c));
 }
 
 /* Send the stream's pending bytes; returns -1 when the peer is gone (the
@@ -36,7 +67,10 @@ stream_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 		if (n > 0) {
 			nl->bytes_out += (uint64_t)n;
 			gnet__buf_consume(&c->out, (size_t)n);
-			c->last_io_ns = nl->loop->now_ns;
+			/* The loop's clock can be a whole wait old; the linger
+			 * bound of a closing connection needs the real time. */
+			c->last_io_ns = c->state == GNET__CS_CLOSING ?
+			    gnet__now_ns() : nl->loop->now_ns;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

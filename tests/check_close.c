@@ -3,8 +3,8 @@
  * end, on a real engine on loopback driven by plain client sockets.
  *
  * Covers the linger bound of a graceful close (a peer that never reads is
- * reset after linger_ms, on_close says GNET_ELINGER; linger_ms < 0 gives up
- * at once), abortive close from a callback and by handle from a foreign
+ * reset after linger_ms, on_close says GNET_ELINGER; one that reads slowly
+ * gets every byte however long it takes; linger_ms < 0 gives up at once), abortive close from a callback and by handle from a foreign
  * thread (RST, GNET_EABORTED) next to a graceful close by handle (FIN,
  * reason 0), the max_inbound limit on a handler that never consumes (while
  * a well-behaved neighbour keeps echoing), engine stop flushing every
@@ -175,6 +175,88 @@ END_TEST
 START_TEST(test_linger_negative)
 {
 	flood_then_close(LINGER_NONE_MS);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * 2b. A slow reader is not cut off: the linger bound is the peer's lack
+ * of progress, not the close's age. The client takes SLOW_CHUNK bytes
+ * every SLOW_PAUSE_MS, far inside LINGER_MS, so the whole flood takes
+ * many times LINGER_MS; it must all arrive, then a FIN, and on_close
+ * says 0.
+ */
+#define SLOW_FLOOD_BYTES ((size_t)2 * 1024 * 1024)
+#define SLOW_CHUNK ((size_t)8 * 1024)
+#define SLOW_PAUSE_MS 10
+#define SLOW_MAX_MS 20000
+
+static void read_slowly(int fd, uint8_t *got, size_t want)
+{
+	size_t have = 0;
+	int64_t deadline = tn_now_ms() + SLOW_MAX_MS;
+
+	while (have < want && tn_now_ms() < deadline) {
+		size_t n = want - have < SLOW_CHUNK ? want - have : SLOW_CHUNK;
+		size_t r = tn_read_exact(fd, got + have, n, IO_MS);
+		have += r;
+		if (r < n)
+			break;
+		/* The pacing of a slow reader, not a synchronisation. */
+		poll(NULL, 0, SLOW_PAUSE_MS);
+	}
+	ck_assert_msg(have == want, "slow reader got %zu of %zu bytes", have,
+	    want);
+}
+
+START_TEST(test_linger_slow_reader)
+{
+	uint8_t *flood = malloc(SLOW_FLOOD_BYTES);
+	uint8_t *got = malloc(SLOW_FLOOD_BYTES);
+	ck_assert_ptr_nonnull(flood);
+	ck_assert_ptr_nonnull(got);
+	tn_fill_random(flood, SLOW_FLOOD_BYTES, 12);
+
+	close_server_t ctx;
+	close_server_init(&ctx, CS_FLOOD_CLOSE);
+	ctx.flood = flood;
+	ctx.flood_len = SLOW_FLOOD_BYTES;
+	gnet_options_t opts = { .size = sizeof(gnet_options_t),
+		.num_loops = 1,
+		.linger_ms = LINGER_MS,
+		.sndbuf = LINGER_SNDBUF,
+	};
+	tn_server_t s;
+	tn_server_start(&s, &close_server_events, &opts, &ctx);
+
+	int fd = tn_connect_rcvbuf(s.port, LINGER_RCVBUF);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+	read_slowly(fd, got, SLOW_FLOOD_BYTES);
+	ck_assert_msg(memcmp(got, flood, SLOW_FLOOD_BYTES) == 0,
+	    "the slow reader's bytes differ from what was written");
+	size_t extra = 0;
+	int end = tn_wait_eof(fd, IO_MS, &extra);
+	ck_assert_msg(end == 1 && extra == 0, "after the flood: tn_wait_eof = "
+	    "%d (%s), %zu extra bytes; want EOF", end,
+	    end < 0 ? strerror(-end) : "-", extra);
+	tn_close(&fd);
+
+	TN_WAIT_UNTIL(atomic_load(&ctx.closes) >= 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
+	int reason = atomic_load(&ctx.log.conn[0].reason);
+	ck_assert_msg(reason == 0, "close reason %d (%s), want 0", reason,
+	    gnet_strerror(reason));
+	/* The test means something only if the flush outlived the bound. */
+	long elapsed = atomic_load(&ctx.log.conn[0].close_ms) -
+	    atomic_load(&ctx.close_begun_ms);
+	ck_assert_msg(elapsed > 3 * LINGER_MS, "the flush took %ld ms, not "
+	    "well past linger_ms = %d: the reader was not slow", elapsed,
+	    LINGER_MS);
+
+	close_server_and_check_once(&s, &ctx);
+	free(got);
+	free(flood);
+	assert_no_loop_errors(&ctx);
 }
 END_TEST
 
@@ -856,6 +938,7 @@ static Suite *close_suite(void)
 	tc = tn_tcase("linger", TCASE_TIMEOUT_S);
 	tcase_add_test(tc, test_linger_expiry);
 	tcase_add_test(tc, test_linger_negative);
+	tcase_add_test(tc, test_linger_slow_reader);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("abort", TCASE_TIMEOUT_S);
