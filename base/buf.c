@@ -4,12 +4,26 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "gnet.h"
 #include "base/sanitizer.h"
 #include "base/buf.h"
 
 /* Smallest block worth allocating: one typical write fits. */
 #define BUF_MIN_CAP 4096
+/*
+ * Blocks from this size on are mappings of their own, not malloc blocks.
+ * Only a buffer that outgrew the default high watermark gets one: a
+ * stalled peer's, or a big frame's. As a malloc block it would cost more
+ * than it holds: the allocator rounds such sizes up by as much as a
+ * fifth, and a block it hands out again from freed pages is resident to
+ * its end, where a fresh mapping is resident only where written. A
+ * mapping grows with mremap, which moves page tables rather than bytes,
+ * by a sixteenth at a time, and munmap gives it back to the kernel at
+ * once.
+ */
+#define BUF_MAP_MIN ((size_t)1024 * 1024)
+#define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
 
 /* Cached blocks are poisoned under AddressSanitizer, so a buffer used
  * after its release is still reported. */
@@ -47,6 +61,11 @@ block_alloc(size_t cap)
 {
 	gnet__blockcache_t *bc = tls_blocks;
 
+	if (cap >= BUF_MAP_MIN) {
+		void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
 	if (cap == BUF_MIN_CAP && bc != NULL && bc->n != 0) {
 		unsigned char *p = bc->blocks[--bc->n];
 		BLOCK_UNPOISON(p);
@@ -65,12 +84,62 @@ block_free(unsigned char *p, size_t cap)
 	 * at one connection, when releases of empty buffers came here). */
 	if (p == NULL)
 		return;
+	if (cap >= BUF_MAP_MIN) {
+		munmap(p, cap);
+		return;
+	}
 	if (cap == BUF_MIN_CAP && bc != NULL && bc->n < GNET__BLOCKCACHE_MAX) {
 		BLOCK_POISON(p);
 		bc->blocks[bc->n++] = p;
 		return;
 	}
+	if (bc != NULL && cap > BUF_MIN_CAP)
+		bc->freed_large += cap;
 	free(p);
+}
+
+/* The block size for need bytes: doubling while blocks come from malloc,
+ * so a buffer reaches its working size in a few copies; a sixteenth more
+ * at a time once mapped, so a connection stuck with a large buffer is
+ * given little more than it holds. */
+static size_t
+next_cap(size_t cap, size_t need)
+{
+	size_t ncap = cap != 0 ? cap : BUF_MIN_CAP;
+
+	while (ncap < need)
+		ncap = ncap < BUF_MAP_MIN ? ncap * 2 : ncap + ncap / 16;
+	return ncap >= BUF_MAP_MIN ? PAGE_ROUND(ncap) : ncap;
+}
+
+/* A bigger block for at least need live bytes, which start at offset 0
+ * afterwards. */
+static int
+grow(gnet__buf_t *b, size_t need)
+{
+	size_t ncap = next_cap(b->cap, need);
+	unsigned char *nd;
+
+	if (b->cap >= BUF_MAP_MIN) {
+		if (b->off != 0) {
+			memmove(b->data, b->data + b->off, b->len);
+			b->off = 0;
+		}
+		nd = mremap(b->data, b->cap, ncap, MREMAP_MAYMOVE);
+		if (nd == MAP_FAILED)
+			return GNET_ENOMEM;
+	} else {
+		nd = block_alloc(ncap);
+		if (nd == NULL)
+			return GNET_ENOMEM;
+		if (b->len != 0)
+			memcpy(nd, b->data + b->off, b->len);
+		block_free(b->data, b->cap);
+	}
+	b->data = nd;
+	b->cap = ncap;
+	b->off = 0;
+	return 0;
 }
 
 int
@@ -84,20 +153,8 @@ gnet__buf_append(gnet__buf_t *b, const void *p, size_t n)
 			 * and the copy is no bigger than what was consumed. */
 			memmove(b->data, b->data + b->off, b->len);
 			b->off = 0;
-		} else {
-			size_t need = b->len + n, ncap = b->cap ? b->cap : BUF_MIN_CAP;
-			unsigned char *nd;
-			while (ncap < need)
-				ncap *= 2;
-			nd = block_alloc(ncap);
-			if (nd == NULL)
-				return GNET_ENOMEM;
-			if (b->len != 0)
-				memcpy(nd, b->data + b->off, b->len);
-			block_free(b->data, b->cap);
-			b->data = nd;
-			b->cap = ncap;
-			b->off = 0;
+		} else if (grow(b, b->len + n) != 0) {
+			return GNET_ENOMEM;
 		}
 	}
 	memcpy(b->data + b->off + b->len, p, n);

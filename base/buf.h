@@ -28,6 +28,9 @@ typedef struct gnet__buf {
  */
 typedef struct gnet__blockcache {
 	unsigned n;
+	/* Bytes of larger blocks freed since the owner last trimmed: the
+	 * allocator keeps such pages (see base/trim.h) until told. */
+	size_t freed_large;
 	void *blocks[GNET__BLOCKCACHE_MAX];
 } gnet__blockcache_t;
 

@@ -68,6 +68,9 @@ typedef struct gnet__ext {
 	 * counters kept privately -- those that change on every byte --
 	 * to their published rows. */
 	void (*stats_publish)(struct gnet__loop *l);
+	/* Once a stats interval, after the sweep, busy or idle: upkeep too
+	 * costly for every turn (net/ trims its allocator arena). */
+	void (*interval)(struct gnet__loop *l);
 
 	/* Thread: the one freeing the engine, after the loops stopped (or
 	 * never ran) and in-flight messages were dropped; loop_free before

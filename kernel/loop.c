@@ -306,8 +306,14 @@ stop_finished(gnet__loop_t *l)
 static void
 maybe_sweep(gnet__loop_t *l, uint64_t now)
 {
-	if (now >= l->next_sweep)
-		gnet__stats_sweep(l, now);
+	int i;
+
+	if (now < l->next_sweep)
+		return;
+	gnet__stats_sweep(l, now);
+	for (i = 0; i < l->eng->nexts; i++)
+		if (l->eng->exts[i]->interval != NULL)
+			l->eng->exts[i]->interval(l);
 }
 
 /* The loop's identity in its row, for inspectors: its thread (whose CPU

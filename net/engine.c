@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "actors/actors.h"
+#include "base/trim.h"
 #include "net/addr.h"
 #include "net/conn.h"
 
@@ -236,6 +237,21 @@ net_stats_publish(gnet__loop_t *l)
 	GNET__STAT_SET(nl, bytes_out, nl->bytes_out);
 }
 
+/* Blocks that buffers grew through, or that stalled peers held, were
+ * freed since the last interval: give their pages back (base/trim.h). */
+#define TRIM_AFTER_BYTES ((size_t)1024 * 1024)
+
+static void
+net_interval(gnet__loop_t *l)
+{
+	gnet__blockcache_t *bc = gnet__net_loop(l)->blocks;
+
+	if (bc->freed_large < TRIM_AFTER_BYTES)
+		return;
+	bc->freed_large = 0;
+	gnet__trim_thread_arena();
+}
+
 static void
 net_stop_begin(gnet__loop_t *l)
 {
@@ -290,6 +306,7 @@ const gnet__ext_t gnet__net_ext = {
 	.loop_free = net_loop_free,
 	.engine_free = net_engine_free,
 	.stats_publish = net_stats_publish,
+	.interval = net_interval,
 };
 
 /* ---- engine-wide readings ---- */

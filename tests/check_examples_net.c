@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "gnet.h"
+#include "base/sanitizer.h"
 #include "support/child.h"
 #include "support/http_client.h"
 #include "support/testnet.h"
@@ -160,6 +161,71 @@ START_TEST(test_echo)
 	free(payload);
 	tn_example_stop(&ex, SIGTERM);
 	free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * echo facing clients that send and never read: each connection pauses at
+ * the high watermark, and the server's memory per stuck connection stays
+ * within the documented high watermark + one read, plus a tenth. The
+ * allocator's freed pages count too: the blocks a buffer grew through
+ * must not stay resident (only measured with jemalloc: a sanitizer's
+ * allocator keeps freed memory in quarantine on purpose).
+ */
+#define STUCK_CLIENTS 20
+#define STUCK_RCVBUF 8192
+#define STUCK_STALL_MS 300      /* no room for this long: the server paused */
+#define STUCK_PER_CONN_KB ((1024 + 64) * 11 / 10)
+#define STUCK_SETTLE_MS 5000    /* a loop trims once a stats interval */
+
+START_TEST(test_echo_stuck_readers)
+{
+	tn_example_t ex;
+	int fds[STUCK_CLIENTS];
+	static uint8_t chunk[65536];
+	int64_t deadline;
+
+	tn_example_start(&ex, "echo", loop_args[0]);
+	long base_kb = tn_rss_kb(ex.pid);
+	for (int i = 0; i < STUCK_CLIENTS; i++) {
+		fds[i] = tn_connect_rcvbuf(ex.port, STUCK_RCVBUF);
+		ck_assert_msg(fds[i] >= 0, "connect: %s", strerror(errno));
+		ck_assert_int_eq(tn_set_nonblock(fds[i]), 0);
+	}
+	/* Send until no client has had room for STUCK_STALL_MS. */
+	deadline = tn_now_ms() + 30000;
+	for (;;) {
+		struct pollfd pfd[STUCK_CLIENTS];
+		for (int i = 0; i < STUCK_CLIENTS; i++)
+			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLOUT };
+		int ready = poll(pfd, STUCK_CLIENTS, STUCK_STALL_MS);
+		ck_assert_int_ge(ready, 0);
+		if (ready == 0)
+			break;
+		ck_assert_msg(tn_now_ms() < deadline, "the clients never stalled");
+		for (int i = 0; i < STUCK_CLIENTS; i++)
+			if (pfd[i].revents & POLLOUT)
+				(void)send(fds[i], chunk, sizeof chunk, MSG_NOSIGNAL);
+	}
+	long per_conn_kb = 0;
+	for (int64_t until = tn_now_ms() + STUCK_SETTLE_MS;;) {
+		per_conn_kb = (tn_rss_kb(ex.pid) - base_kb) / STUCK_CLIENTS;
+		if (per_conn_kb <= STUCK_PER_CONN_KB || tn_now_ms() >= until)
+			break;
+		poll(NULL, 0, 100);
+	}
+	fprintf(stderr, "echo: %ld KiB resident per stuck connection\n",
+	    per_conn_kb);
+#if !defined(GNET__ASAN) && !defined(GNET__TSAN)
+	ck_assert_msg(per_conn_kb <= STUCK_PER_CONN_KB, "%ld KiB resident per "
+	    "stuck connection, above %d KiB (high watermark + one read + 10%%)",
+	    per_conn_kb, STUCK_PER_CONN_KB);
+#endif
+	/* Every connection still serves: the first one reads its echo. */
+	ck_assert_uint_gt(tn_read_exact(fds[0], chunk, sizeof chunk, IO_MS), 0);
+	for (int i = 0; i < STUCK_CLIENTS; i++)
+		tn_close(&fds[i]);
+	tn_example_stop(&ex, SIGTERM);
 }
 END_TEST
 
@@ -688,6 +754,7 @@ static Suite *examples_suite(void)
 	tc = tn_tcase("echo", TCASE_TIMEOUT_S);
 	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_echo, 0, 2);
+	tcase_add_test(tc, test_echo_stuck_readers);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("udp_echo", TCASE_TIMEOUT_S);
