@@ -12,13 +12,22 @@
  *   hub                   --HEARTBEAT(n)-->       every registered connection
  *   on_message (the connection's loop) writes "heartbeat n\n"
  *
+ * A client that does not read must not make the server buffer without
+ * bound: past the high watermark on_backpressure(c, 1) tells this
+ * connection to stop, and it skips heartbeats (counting them) until
+ * on_backpressure(c, 0), when it writes "missed N heartbeats" and goes on.
+ * Without that, the engine's max_outbound would end such a connection
+ * (GNET_EOUTBOUND) once 64 MiB were pending.
+ *
  * Messages from one sender to one receiver arrive in order, so a
  * connection's UNREGISTER never overtakes its REGISTER. Handles, not
  * gnet_conn_t pointers, cross loops: a heartbeat for a connection that
  * closed meanwhile is dropped by the kernel (its handle is stale), never
  * delivered to a newer connection in the same slot.
  *
- *   push [--port N] [--multicore] [--tick DURATION]   (e.g. --tick 50ms, 1s)
+ *   push [--port N] [--multicore] [--tick DURATION] [--bytes N]
+ *        DURATION e.g. 50ms, 1s; --bytes pads each heartbeat line to N
+ *        bytes (a load to watch backpressure with)
  *
  * Try it:  socat - TCP:127.0.0.1:9000    (prints a heartbeat every second)
  */
@@ -46,12 +55,22 @@ typedef struct hub {
 	size_t n, cap;
 } hub_t;
 
+/* A client's connection: whether it may be written to, and what it
+ * missed meanwhile. Touched only on the connection's loop. */
+typedef struct client {
+	int paused;
+	uint64_t missed;
+} client_t;
+
+#define MAX_LINE_BYTES 65536
+
 static gnet_engine_t *engine;
 /* Set in on_boot, before the loop threads start (thread creation orders
  * the write before every read), and never changed afterwards. */
 static gnet_handle_t hub_handle;
 static hub_t hub_state;
 static uint64_t tick_ns = 1000000000ull;
+static size_t line_bytes;             /* --bytes: 0 for a bare line */
 
 static void
 hub_add(hub_t *h, gnet_handle_t conn)
@@ -160,8 +179,14 @@ static gnet_action_t
 on_open(gnet_conn_t *c, void *udata)
 {
 	gnet_msg_t m = { .type = MSG_REGISTER, .a = gnet_conn_handle(c) };
+	client_t *cl = calloc(1, sizeof(*cl));
 
 	(void)udata;
+	if (cl == NULL) {
+		fprintf(stderr, "push: out of memory, client closed\n");
+		return GNET_CLOSE;
+	}
+	gnet_conn_set_context(c, cl);
 	(void)gnet_actor_send(gnet_conn_engine(c), hub_handle, &m);
 	return GNET_NONE;
 }
@@ -173,22 +198,53 @@ on_close(gnet_conn_t *c, int reason, void *udata)
 
 	(void)reason;
 	(void)udata;
+	free(gnet_conn_context(c));
 	/* At engine stop the hub may already be gone: the message is then
 	 * dropped, which is fine since it carries nothing to free. */
 	(void)gnet_actor_send(gnet_conn_engine(c), hub_handle, &m);
 }
 
+/* The client fell behind (paused = 1) or caught up (0). */
+static void
+on_backpressure(gnet_conn_t *c, int paused, void *udata)
+{
+	client_t *cl = gnet_conn_context(c);
+	char line[64];
+	int n;
+
+	(void)udata;
+	cl->paused = paused;
+	if (!paused && cl->missed != 0) {
+		n = snprintf(line, sizeof(line), "missed %" PRIu64
+		    " heartbeats\n", cl->missed);
+		cl->missed = 0;
+		(void)gnet_conn_write(c, line, (size_t)n);
+	}
+}
+
 static gnet_action_t
 on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
 {
-	char line[48];
-	int n;
+	client_t *cl = gnet_conn_context(c);
+	static char line[MAX_LINE_BYTES];
+	size_t n;
 
 	(void)udata;
 	if (m->type != MSG_HEARTBEAT)
 		return GNET_NONE;
-	n = snprintf(line, sizeof(line), "heartbeat %" PRIu64 "\n", m->a);
-	gnet_conn_write(c, line, (size_t)n);
+	if (cl->paused) {
+		cl->missed++;
+		return GNET_NONE;
+	}
+	n = (size_t)snprintf(line, sizeof(line), "heartbeat %" PRIu64, m->a);
+	/* Padded with dots to --bytes, the newline last. */
+	if (line_bytes > n + 1) {
+		memset(line + n, '.', line_bytes - n - 1);
+		n = line_bytes - 1;
+	}
+	line[n++] = '\n';
+	/* Fails only once the connection is closing: nothing to do then. */
+	(void)gnet_conn_write(c, line, n);
 	return GNET_NONE;
 }
 
@@ -214,9 +270,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: push [--port N] [--multicore] [--tick DURATION]\n"
+	    "usage: push [--port N] [--multicore] [--tick DURATION] [--bytes N]\n"
 	    "       DURATION is a positive integer with a unit: us, ms, s or m"
-	    " (e.g. 50ms, 1s)\n");
+	    " (e.g. 50ms, 1s)\n"
+	    "       --bytes pads each heartbeat line to N bytes (at most 65536)\n");
 	exit(2);
 }
 
@@ -248,7 +305,7 @@ main(int argc, char **argv)
 {
 	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_tick = on_tick,
 	    .on_open = on_open, .on_close = on_close, .on_message = on_message,
-	    .on_traffic = on_traffic };
+	    .on_traffic = on_traffic, .on_backpressure = on_backpressure };
 	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	const char *tick = "1s";
 	int port = 9000;
@@ -262,6 +319,9 @@ main(int argc, char **argv)
 			opt.multicore = 1;
 		else if (strcmp(argv[i], "--tick") == 0 && i + 1 < argc)
 			tick = argv[++i];
+		else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc)
+			line_bytes = (size_t)flag_number(argv[++i], 1,
+			    MAX_LINE_BYTES, usage);
 		else
 			usage();
 	}

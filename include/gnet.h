@@ -125,8 +125,11 @@ enum {
 	                         * or a payload too long for the length field */
 	GNET_EBADFRAME = -10018, /* malformed frame: negative adjusted length,
 	                         * length overflow, or rejected by a custom codec */
-	GNET_ETRUNCATED = -10019 /* close reason: peer closed in the middle of
+	GNET_ETRUNCATED = -10019, /* close reason: peer closed in the middle of
 	                         * a frame */
+	GNET_EOUTBOUND = -10020 /* close reason / write refused: pending output
+	                         * over max_outbound, or over
+	                         * outbound_soft_limit for outbound_soft_ms */
 };
 
 /* A short, static, human-readable description of any error code (a
@@ -330,6 +333,15 @@ typedef struct gnet_options {
 	                         * after; default 1000 */
 	unsigned stats_actor_rows; /* actor rows per loop (later actors are
 	                         * counted, not listed); default 65536 */
+	/* Outbound limits (Redis's client-output-buffer-limit): for a server
+	 * that pushes, where the high watermark pauses nothing. A connection
+	 * over either is aborted (pending output dropped, RST) with
+	 * GNET_EOUTBOUND; the write that crossed the hard limit returns it. */
+	size_t max_outbound;    /* hard: pending outbound bytes a write may not
+	                         * take past; default 64 MiB, SIZE_MAX: none */
+	size_t outbound_soft_limit; /* soft: pending bytes that may not stay
+	                         * above it for outbound_soft_ms; 0: none */
+	unsigned outbound_soft_ms; /* default 60000 */
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64
@@ -496,8 +508,10 @@ GNET_API size_t gnet_conn_inbound_len(const gnet_conn_t *c);
  * right after the handler returns. Either way the caller's memory is not
  * used after the call. With a codec, one call is one frame: the bytes are
  * encoded (writev gathers its pieces into one frame). Returns n (the
- * payload length), GNET_ECLOSED once close has begun, or the codec's
- * error (e.g. GNET_EFRAMESIZE), in which case nothing was written. */
+ * payload length), GNET_ECLOSED once close has begun, the codec's error
+ * (e.g. GNET_EFRAMESIZE), in which case nothing was written, or
+ * GNET_EOUTBOUND when the write would take pending output past
+ * max_outbound (the connection is then aborted). */
 GNET_API long gnet_conn_write(gnet_conn_t *c, const void *data, size_t n);
 GNET_API long gnet_conn_writev(gnet_conn_t *c, const struct iovec *iov,
     int iovcnt);

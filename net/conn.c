@@ -507,6 +507,9 @@ gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 	case GNET__MSG_IDLE:
 		check_idle(c);
 		return;
+	case GNET__MSG_SOFT_LIMIT:
+		gnet__conn_soft_limit_due(c);
+		return;
 	case GNET__MSG_CONNECT_TIMEOUT:
 		if (c->state == GNET__CS_CONNECTING)
 			gnet__conn_abort(c, GNET_ETIMEDOUT);

@@ -71,7 +71,11 @@ enum {
 	/* How its socket is watched and used. */
 	GNET__C_LEVEL = 1u << 15,       /* level-triggered after all (net/conn.c) */
 	GNET__C_HUP_SEEN = 1u << 16,    /* the poller saw the peer shut down or fail */
-	GNET__C_NO_GSO = 1u << 17       /* UDP: the kernel refused a GSO send */
+	GNET__C_NO_GSO = 1u << 17,      /* UDP: the kernel refused a GSO send */
+	/* The outbound soft limit (net/conn_write.c): its timer is set, and
+	 * the output has been at or below the limit since. */
+	GNET__C_SOFT_SET = 1u << 18,
+	GNET__C_SOFT_DIPPED = 1u << 19
 };
 
 /* Any of these keeps an OPEN connection from reading. */
@@ -325,6 +329,16 @@ gnet__conn_check_high(gnet_conn_t *c)
 	if (!(c->flags & GNET__C_PAUSED) && !gnet__conn_closing(c) &&
 	    gnet__conn_out_len(c) > c->nl->net->opt->write_high_watermark)
 		gnet__conn_pause_high(c);
+}
+/* net/conn_write.c: the outbound soft limit's timer, and what a flush
+ * tells it (the output fell to the limit or below). */
+void gnet__conn_soft_limit_due(gnet_conn_t *c);
+static inline void
+gnet__conn_soft_limit_flushed(gnet_conn_t *c)
+{
+	if ((c->flags & GNET__C_SOFT_SET) &&
+	    c->out.len <= c->nl->net->opt->outbound_soft_limit)
+		c->flags |= GNET__C_SOFT_DIPPED;
 }
 /* Carry out a handler's action other than GNET_NONE. */
 void gnet__conn_act(gnet_conn_t *c, gnet_action_t a);

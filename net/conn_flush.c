@@ -109,6 +109,7 @@ gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
 	} else if (stream_send(nl, c) != 0) {
 		return;
 	}
+	gnet__conn_soft_limit_flushed(c);
 	if (c->out.len != 0) {
 		c->flags |= GNET__C_OUT_ARMED;
 		if (c->state == GNET__CS_CLOSING)

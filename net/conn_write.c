@@ -128,6 +128,67 @@ gnet__conn_send_held(gnet__net_loop_t *nl, gnet_conn_t *c)
 	nl->held.open = false;
 }
 
+/*
+ * The outbound limits, Redis's client-output-buffer-limit for a server
+ * that pushes: nothing else bounds a connection whose program writes
+ * without being asked (the high watermark only stops reading).
+ *
+ * The soft limit needs "above it for outbound_soft_ms without a break"
+ * with no room left in the connection for a time stamp: one timer is set
+ * when the output first rises above the limit, and a flush that finds it
+ * at or below marks the connection (SOFT_DIPPED). A timer that finds no
+ * mark has seen the output above the limit all along and aborts; one that
+ * finds a mark but the output above again starts a new period. So the
+ * abort comes no sooner than outbound_soft_ms of continuous excess, and
+ * at most twice that late.
+ */
+static void
+arm_soft_limit(gnet_conn_t *c)
+{
+	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_SOFT_LIMIT };
+
+	c->flags = (c->flags | GNET__C_SOFT_SET) & ~(unsigned)GNET__C_SOFT_DIPPED;
+	if (gnet__loop_timer(c->loop, gnet__now_ns() +
+	    (uint64_t)gnet__conn_opt(c)->outbound_soft_ms * GNET__NS_PER_MS,
+	    &m) != 0)
+		gnet__conn_abort(c, GNET_ENOMEM);
+}
+
+void
+gnet__conn_soft_limit_due(gnet_conn_t *c)
+{
+	bool dipped = (c->flags & GNET__C_SOFT_DIPPED) != 0;
+
+	c->flags &= ~(unsigned)(GNET__C_SOFT_SET | GNET__C_SOFT_DIPPED);
+	if (gnet__conn_closing(c) ||
+	    gnet__conn_out_len(c) <= gnet__conn_opt(c)->outbound_soft_limit)
+		return;
+	if (dipped)
+		arm_soft_limit(c);
+	else
+		gnet__conn_abort(c, GNET_EOUTBOUND);
+}
+
+/* Would len more bytes take the output past max_outbound? (A codec's
+ * header may have taken it a little past already.) */
+static bool
+over_hard_limit(const gnet_conn_t *c, size_t len)
+{
+	size_t max = gnet__conn_opt(c)->max_outbound, out = gnet__conn_out_len(c);
+
+	return out > max || len > max - out;
+}
+
+static void
+check_soft_limit(gnet_conn_t *c)
+{
+	size_t soft = gnet__conn_opt(c)->outbound_soft_limit;
+
+	if (soft != 0 && !(c->flags & GNET__C_SOFT_SET) &&
+	    gnet__conn_out_len(c) > soft)
+		arm_soft_limit(c);
+}
+
 int
 gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
     size_t len)
@@ -136,9 +197,16 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 	size_t skip = 0;
 	int rc;
 
+
 	if (c->flags & GNET__C_UDP)
 		return gnet__udp_queue(c, gnet__conn_addr(c, GNET__ADDR_PEER, NULL),
 		    c->addr_len[GNET__ADDR_PEER], iov, iovcnt, len);
+	if (over_hard_limit(c, len)) {
+		/* The connection is given up, not the write alone: a stream
+		 * with a hole in it is worth nothing. */
+		gnet__conn_abort(c, GNET_EOUTBOUND);
+		return GNET_EOUTBOUND;
+	}
 	/* Whatever this write is, a held one goes first. */
 	if (nl->held.conn != NULL)
 		gnet__conn_settle_held(nl);
@@ -164,6 +232,7 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		/* Written from another connection's callback (a proxy), the
 		 * watermark must still be seen now, not at c's next event. */
 		gnet__conn_check_high(c);
+		check_soft_limit(c);
 	}
 	return rc;
 }

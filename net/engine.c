@@ -56,6 +56,10 @@ fill_defaults(gnet_options_t *o)
 		    ? o->write_high_watermark / 4 : GNET__DEFAULT_LOW_WM;
 	if (o->max_inbound == 0)
 		o->max_inbound = GNET__DEFAULT_MAX_INBOUND;
+	if (o->max_outbound == 0)
+		o->max_outbound = GNET__DEFAULT_MAX_OUTBOUND;
+	if (o->outbound_soft_ms == 0)
+		o->outbound_soft_ms = GNET__DEFAULT_SOFT_MS;
 	if (o->backlog <= 0)
 		o->backlog = GNET__DEFAULT_BACKLOG;
 	if (o->max_parked == 0)
@@ -68,6 +72,9 @@ static int
 check_options(const gnet_options_t *o)
 {
 	if (o->write_low_watermark > o->write_high_watermark)
+		return GNET_EINVAL;
+	/* A soft limit at or above the hard one could never be held. */
+	if (o->outbound_soft_limit >= o->max_outbound)
 		return GNET_EINVAL;
 	if (o->read_buffer_cap > GNET__MAX_READ_CAP || o->sndbuf < 0 ||
 	    o->rcvbuf < 0)
@@ -126,6 +133,7 @@ static const gnet__msgtype_t
 	T(IDLE) = { .name = "idle timer", .timer = true },
 	T(CONNECT_TIMEOUT) = { .name = "connect timer" },
 	T(LISTEN_RETRY) = { .name = "listen retry timer", .timer = true },
+	T(SOFT_LIMIT) = { .name = "outbound soft limit timer", .timer = true },
 #undef T
 };
 

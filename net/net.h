@@ -42,6 +42,7 @@ enum {
 	GNET__MSG_IDLE,            /* timer to a conn: the idle check */
 	GNET__MSG_CONNECT_TIMEOUT, /* timer to a dialling conn */
 	GNET__MSG_LISTEN_RETRY,    /* timer to a listener: watch again */
+	GNET__MSG_SOFT_LIMIT,      /* timer to a conn over outbound_soft_limit */
 	GNET__NET_MSG_END
 };
 
@@ -50,6 +51,9 @@ enum {
 #define GNET__DEFAULT_HIGH_WM (1024u * 1024)
 #define GNET__DEFAULT_LOW_WM (256u * 1024)
 #define GNET__DEFAULT_MAX_INBOUND (64u * 1024 * 1024)
+#define GNET__DEFAULT_MAX_OUTBOUND (64u * 1024 * 1024)
+/* Redis's soft limit time for pub/sub clients. */
+#define GNET__DEFAULT_SOFT_MS 60000u
 #define GNET__DEFAULT_BACKLOG 1024
 /* 64 Ki parked messages is ~4 MiB of nodes per loop: deep enough to ride
  * out a peer loop's burst, small enough to bound memory. */

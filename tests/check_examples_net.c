@@ -366,6 +366,65 @@ START_TEST(test_push)
 }
 END_TEST
 
+/* push facing a client that does not read: the connection skips
+ * heartbeats while it is over the high watermark (its memory stays near
+ * the watermark, where it grew without bound), and once the client reads
+ * again it is told how many it missed. */
+#define PUSH_FAST_TICK "1us"
+#define PUSH_FAST_BYTES "4096"
+#define PUSH_WATCH_MS 3000
+#define PUSH_RSS_SLACK_KB (6 * 1024)  /* the high watermark and some */
+
+START_TEST(test_push_slow_reader)
+{
+	tn_example_t ex;
+	const char *args[] = { "--port", "0", "--tick", PUSH_FAST_TICK,
+		"--bytes", PUSH_FAST_BYTES, NULL };
+	static char buf[65536];
+	long peak_kb = 0;
+
+	tn_example_start(&ex, "push", args);
+	long base_kb = tn_rss_kb(ex.pid);
+	int fd = tn_connect_rcvbuf(ex.port, 8192);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	for (int64_t until = tn_now_ms() + PUSH_WATCH_MS; tn_now_ms() < until;) {
+		long kb = tn_rss_kb(ex.pid);
+		peak_kb = kb > peak_kb ? kb : peak_kb;
+		poll(NULL, 0, 100);
+	}
+	fprintf(stderr, "push: %ld KiB resident at most with a client that "
+	    "does not read (%ld at start)\n", peak_kb, base_kb);
+#if !defined(GNET__ASAN) && !defined(GNET__TSAN)
+	ck_assert_msg(peak_kb - base_kb <= PUSH_RSS_SLACK_KB, "push grew by "
+	    "%ld KiB in %d ms for a client that does not read", peak_kb - base_kb,
+	    PUSH_WATCH_MS);
+#endif
+	/* Reading again: the backlog drains, then "missed N heartbeats". */
+	size_t kept = 0;
+	int found = 0;
+	for (int64_t until = tn_now_ms() + IO_MS; !found && tn_now_ms() < until;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(fd, buf + kept, sizeof buf - 1 - kept, 0);
+		ck_assert_msg(n > 0, "push closed the slow client: %zd (%s)", n,
+		    n < 0 ? strerror(errno) : "EOF");
+		kept += (size_t)n;
+		buf[kept] = '\0';
+		found = strstr(buf, "missed ") != NULL;
+		/* Keep a tail that may hold the start of the line. */
+		if (!found && kept > 64) {
+			memmove(buf, buf + kept - 64, 64);
+			kept = 64;
+		}
+	}
+	ck_assert_msg(found, "no \"missed N heartbeats\" line after reading "
+	    "resumed");
+	tn_close(&fd);
+	tn_example_stop(&ex, SIGTERM);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * blocking_echo.
  */
@@ -770,6 +829,7 @@ static Suite *examples_suite(void)
 	tc = tn_tcase("push", TCASE_TIMEOUT_S);
 	tcase_add_checked_fixture(tc, NULL, tn_kill_strays);
 	tcase_add_loop_test(tc, test_push, 0, 2);
+	tcase_add_test(tc, test_push_slow_reader);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("blocking_echo", TCASE_TIMEOUT_S);
