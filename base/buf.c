@@ -56,22 +56,41 @@ gnet__blockcache_drain(gnet__blockcache_t *bc)
 	}
 }
 
+/* Count cap more (or fewer) bytes held by this thread's buffers. */
+static void
+count_held(gnet__blockcache_t *bc, size_t add, size_t sub)
+{
+	if (bc == NULL)
+		return;
+	/* A block allocated where no cache was bound is not counted in. */
+	bc->held -= sub < bc->held ? sub : bc->held;
+	bc->held += add;
+	if (bc->held > bc->check_at && bc->grown != NULL)
+		bc->grown(bc->grown_arg);
+}
+
 static unsigned char *
 block_alloc(size_t cap)
 {
 	gnet__blockcache_t *bc = tls_blocks;
 
+	unsigned char *p;
+
 	if (cap >= BUF_MAP_MIN) {
-		void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		p = mmap(NULL, cap, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		return p == MAP_FAILED ? NULL : p;
-	}
-	if (cap == BUF_MIN_CAP && bc != NULL && bc->n != 0) {
-		unsigned char *p = bc->blocks[--bc->n];
+		if (p == MAP_FAILED)
+			return NULL;
+	} else if (cap == BUF_MIN_CAP && bc != NULL && bc->n != 0) {
+		p = bc->blocks[--bc->n];
 		BLOCK_UNPOISON(p);
-		return p;
+	} else {
+		p = malloc(cap);
+		if (p == NULL)
+			return NULL;
 	}
-	return malloc(cap);
+	count_held(bc, cap, 0);
+	return p;
 }
 
 static void
@@ -84,6 +103,7 @@ block_free(unsigned char *p, size_t cap)
 	 * at one connection, when releases of empty buffers came here). */
 	if (p == NULL)
 		return;
+	count_held(bc, 0, cap);
 	if (cap >= BUF_MAP_MIN) {
 		munmap(p, cap);
 		return;
@@ -128,6 +148,7 @@ grow(gnet__buf_t *b, size_t need)
 		nd = mremap(b->data, b->cap, ncap, MREMAP_MAYMOVE);
 		if (nd == MAP_FAILED)
 			return GNET_ENOMEM;
+		count_held(tls_blocks, ncap, b->cap);
 	} else {
 		nd = block_alloc(ncap);
 		if (nd == NULL)

@@ -31,6 +31,12 @@ typedef struct gnet__blockcache {
 	/* Bytes of larger blocks freed since the owner last trimmed: the
 	 * allocator keeps such pages (see base/trim.h) until told. */
 	size_t freed_large;
+	/* Bytes of the blocks in use that this thread's buffers hold
+	 * (capacity: what they cost), and the owner's budget hook: grown
+	 * runs, on this thread, when held rises above check_at. */
+	size_t held, check_at;
+	void (*grown)(void *arg);
+	void *grown_arg;
 	void *blocks[GNET__BLOCKCACHE_MAX];
 } gnet__blockcache_t;
 

@@ -58,6 +58,7 @@ gnet_strerror(int err)
 	case GNET_EEOF: return "peer closed the connection";
 	case GNET_EINBOUND: return "too much unconsumed inbound data";
 	case GNET_EOUTBOUND: return "too much pending outbound data";
+	case GNET_EBUDGET: return "the engine's buffer budget was exceeded";
 	case GNET_ELIMIT: return "limit reached";
 	case GNET_EFRAMESIZE: return "frame longer than the codec allows";
 	case GNET_EBADFRAME: return "malformed frame";

@@ -17,7 +17,7 @@
  * connection to stop, and it skips heartbeats (counting them) until
  * on_backpressure(c, 0), when it writes "missed N heartbeats" and goes on.
  * Without that, the engine's max_outbound would end such a connection
- * (GNET_EOUTBOUND) once 64 MiB were pending.
+ * (GNET_EOUTBOUND) once 256 MiB were pending.
  *
  * Messages from one sender to one receiver arrive in order, so a
  * connection's UNREGISTER never overtakes its REGISTER. Handles, not

@@ -127,9 +127,12 @@ enum {
 	                         * length overflow, or rejected by a custom codec */
 	GNET_ETRUNCATED = -10019, /* close reason: peer closed in the middle of
 	                         * a frame */
-	GNET_EOUTBOUND = -10020 /* close reason / write refused: pending output
+	GNET_EOUTBOUND = -10020, /* close reason / write refused: pending output
 	                         * over max_outbound, or over
 	                         * outbound_soft_limit for outbound_soft_ms */
+	GNET_EBUDGET = -10021   /* close reason: the engine's buffers were over
+	                         * max_buffered and this connection held the
+	                         * most on its loop */
 };
 
 /* A short, static, human-readable description of any error code (a
@@ -338,10 +341,18 @@ typedef struct gnet_options {
 	 * over either is aborted (pending output dropped, RST) with
 	 * GNET_EOUTBOUND; the write that crossed the hard limit returns it. */
 	size_t max_outbound;    /* hard: pending outbound bytes a write may not
-	                         * take past; default 64 MiB, SIZE_MAX: none */
+	                         * take past; default 256 MiB (a reply may be
+	                         * bigger than max_inbound), SIZE_MAX: none */
 	size_t outbound_soft_limit; /* soft: pending bytes that may not stay
 	                         * above it for outbound_soft_ms; 0: none */
 	unsigned outbound_soft_ms; /* default 60000 */
+	/* The engine's buffer budget: bytes that all connections' buffers
+	 * may hold together, inbound (codecs' partial frames included) and
+	 * outbound. Over it, the loops holding more than their share abort
+	 * their largest connections with GNET_EBUDGET (counted:
+	 * budget_closes). Default: a quarter of the machine's memory, at
+	 * least 64 MiB; SIZE_MAX: none. */
+	size_t max_buffered;
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64
@@ -458,6 +469,9 @@ typedef struct gnet_loop_stats {
 	uint64_t bytes_out;     /* bytes sent; these two are published every
 	                         * options.stats_interval_ms while the loop is
 	                         * active, and when it stops */
+	uint64_t buffered;      /* bytes its connections' buffers hold, as of
+	                         * its last budget check */
+	uint64_t budget_closes; /* connections aborted for max_buffered */
 } gnet_loop_stats_t;
 
 /* Copy loop `index`'s counters. Values are a consistent-enough snapshot for

@@ -132,7 +132,8 @@ typedef struct gnet_stats_loop {
 GNET_API int gnet_stats_loop(gnet_stats_t *s, int i, gnet_stats_loop_t *out);
 
 /* Named counters: section "net" holds conns, accepted, bytes_in,
- * bytes_out, syscalls_io, udp_in, udp_out, udp_dropped; modules add
+ * bytes_out, syscalls_io, udp_in, udp_out, udp_dropped, buffered,
+ * budget_closes; modules add
  * theirs. gnet_stats_section_name gives section k's name and number of
  * counters (k from 0; GNET_ENOENT past the last), gnet_stats_counter_name
  * counter j's name, and gnet_stats_counter its value on loop i (loop -1:

@@ -44,6 +44,17 @@ gnet_run(const char *addr, const gnet_events_t *events,
 
 /* ---- options ---- */
 
+static size_t
+default_max_buffered(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	size_t quarter = pages > 0 && size > 0 ?
+	    (size_t)pages / 4 * (size_t)size : 0;
+
+	return quarter > GNET__MIN_DEFAULT_BUFFERED ? quarter :
+	    GNET__MIN_DEFAULT_BUFFERED;
+}
+
 static void
 fill_defaults(gnet_options_t *o)
 {
@@ -60,6 +71,8 @@ fill_defaults(gnet_options_t *o)
 		o->max_outbound = GNET__DEFAULT_MAX_OUTBOUND;
 	if (o->outbound_soft_ms == 0)
 		o->outbound_soft_ms = GNET__DEFAULT_SOFT_MS;
+	if (o->max_buffered == 0)
+		o->max_buffered = default_max_buffered();
 	if (o->backlog <= 0)
 		o->backlog = GNET__DEFAULT_BACKLOG;
 	if (o->max_parked == 0)
@@ -198,8 +211,16 @@ net_loop_init(gnet__loop_t *l, void **state)
 	    gnet__conns_reread, nl);
 	nl->parked_bit = gnet__loop_hook(l, GNET__PHASE_START,
 	    gnet__conns_resume_parked, nl);
-	if (nl->flush_bit == 0 || nl->reread_bit == 0 || nl->parked_bit == 0)
+	/* After the flush: what the flush freed is not held any more. */
+	nl->budget_bit = gnet__loop_hook(l, GNET__PHASE_FLUSH,
+	    gnet__budget_check, nl);
+	if (nl->flush_bit == 0 || nl->reread_bit == 0 || nl->parked_bit == 0 ||
+	    nl->budget_bit == 0)
 		return GNET_ELIMIT;
+	nl->blocks->grown = gnet__budget_grown;
+	nl->blocks->grown_arg = nl;
+	nl->blocks->check_at = net->opt->max_buffered /
+	    (size_t)l->eng->nloops / 8;
 	/* Only idle timeouts stamp I/O with the time (last_io_ns). */
 	if (net->opt->idle_timeout_ms > 0)
 		l->stamp_wakeups = true;
@@ -252,8 +273,11 @@ net_stats_publish(gnet__loop_t *l)
 static void
 net_interval(gnet__loop_t *l)
 {
-	gnet__blockcache_t *bc = gnet__net_loop(l)->blocks;
+	gnet__net_loop_t *nl = gnet__net_loop(l);
+	gnet__blockcache_t *bc = nl->blocks;
 
+	/* A loop over its budget share that is not growing still checks. */
+	gnet__budget_check(l, nl);
 	if (bc->freed_large < TRIM_AFTER_BYTES)
 		return;
 	bc->freed_large = 0;
@@ -360,6 +384,8 @@ gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
 	st.syscalls_io = GNET__STAT_GET(nl, syscalls_io);
 	st.bytes_in = GNET__STAT_GET(nl, bytes_in);
 	st.bytes_out = GNET__STAT_GET(nl, bytes_out);
+	st.buffered = GNET__STAT_GET(nl, buffered);
+	st.budget_closes = GNET__STAT_GET(nl, budget_closes);
 	return gnet__struct_out(out,
 	    GNET__SIZE_THROUGH(gnet_loop_stats_t, syscalls_io), &st,
 	    sizeof(st));

@@ -51,9 +51,11 @@ enum {
 #define GNET__DEFAULT_HIGH_WM (1024u * 1024)
 #define GNET__DEFAULT_LOW_WM (256u * 1024)
 #define GNET__DEFAULT_MAX_INBOUND (64u * 1024 * 1024)
-#define GNET__DEFAULT_MAX_OUTBOUND (64u * 1024 * 1024)
+#define GNET__DEFAULT_MAX_OUTBOUND (256u * 1024 * 1024)
 /* Redis's soft limit time for pub/sub clients. */
 #define GNET__DEFAULT_SOFT_MS 60000u
+/* max_buffered: a quarter of the machine's memory, not below this. */
+#define GNET__MIN_DEFAULT_BUFFERED ((size_t)64 * 1024 * 1024)
 #define GNET__DEFAULT_BACKLOG 1024
 /* 64 Ki parked messages is ~4 MiB of nodes per loop: deep enough to ride
  * out a peer loop's burst, small enough to bound memory. */
@@ -112,10 +114,11 @@ typedef struct gnet__listener {
  * GNET__NET_COUNTER_NAMES. */
 typedef struct gnet__net_stats {
 	_Atomic uint64_t conns, accepted, udp_in, udp_out, udp_dropped,
-	    syscalls_io, bytes_in, bytes_out;
+	    syscalls_io, bytes_in, bytes_out, buffered, budget_closes;
 } gnet__net_stats_t;
 #define GNET__NET_COUNTER_NAMES { "conns", "accepted", "udp_in", "udp_out", \
-	"udp_dropped", "syscalls_io", "bytes_in", "bytes_out" }
+	"udp_dropped", "syscalls_io", "bytes_in", "bytes_out", "buffered", \
+	"budget_closes" }
 
 /* net/'s state of one engine. */
 typedef struct gnet__net_engine {
@@ -157,7 +160,7 @@ typedef struct gnet__net_loop {
 	gnet_handle_t *rereads;
 	size_t n_rereads, cap_rereads;
 	/* The turn hooks' bits (kernel/kernel.h). */
-	uint32_t flush_bit, reread_bit, parked_bit;
+	uint32_t flush_bit, reread_bit, parked_bit, budget_bit;
 	uint64_t max_parked;     /* options.max_parked, read on every event */
 
 	/* Free one-block buffers for reuse (base/buf.h), bound while the
@@ -217,6 +220,11 @@ void gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g);
 void gnet__conns_flush(gnet__loop_t *l, void *nl);
 void gnet__conns_reread(gnet__loop_t *l, void *nl);
 void gnet__conns_resume_parked(gnet__loop_t *l, void *nl);
+/* net/budget.c: the FLUSH hook that checks max_buffered, and the
+ * buffers' call (base/buf.h, grown) that makes it due. */
+void gnet__budget_check(gnet__loop_t *l, void *arg);
+void gnet__budget_grown(void *arg);
+
 /* Close (reason) every connection of loop l; GNET_ELINGER aborts. */
 void gnet__conns_close_all(gnet__loop_t *l, int reason);
 /* Open the connection accepted on fd by listener `listener`. peer is
