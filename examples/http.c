@@ -10,6 +10,13 @@
  * piles up in memory. A header block over 8 KiB gets 431 and the
  * connection is closed.
  *
+ * A request head must be complete within --head-timeout (default 10 s) of
+ * the connection opening or of the previous answer: a deadline
+ * (gnet_conn_set_deadline), which no trickle of bytes moves, so a client
+ * sending a byte a second cannot hold a descriptor (slowloris). When it
+ * passes, the client gets 408 and the connection is closed. The same
+ * deadline ends a keep-alive connection idle that long.
+ *
  * The Date header is refreshed by the ticker (on_tick runs on loop 0).
  * The other loops must not read a buffer loop 0 writes, so the ticker
  * only publishes the current second in an atomic; each loop keeps its own
@@ -18,6 +25,7 @@
  * integer: race-free, and no time() call per request.
  *
  *   http [--port N] [--multicore] [--loops N] [--reuseport]
+ *        [--head-timeout MS] [--max-conns N]
  *
  * Try it:  curl -i http://127.0.0.1:9000/
  *          wrk -t2 -c64 -d5s http://127.0.0.1:9000/
@@ -50,6 +58,7 @@ typedef struct http_conn {
 } http_conn_t;
 
 static gnet_engine_t *engine;
+static unsigned head_timeout_ms = 10000;
 
 /* The current second, published by the ticker for every loop. */
 static atomic_llong clock_sec;
@@ -246,7 +255,22 @@ on_open(gnet_conn_t *c, void *udata)
 	if (hc == NULL)
 		return GNET_CLOSE;
 	gnet_conn_set_context(c, hc);
+	/* The first request head is due within the timeout. */
+	if (gnet_conn_set_deadline(c, head_timeout_ms) != 0)
+		return GNET_CLOSE;
 	return GNET_NONE;
+}
+
+/* The head was not complete in time. */
+static gnet_action_t
+on_deadline(gnet_conn_t *c, void *udata)
+{
+	static const char timeout[] = "HTTP/1.1 408 Request Timeout\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+	(void)udata;
+	(void)gnet_conn_write(c, timeout, sizeof(timeout) - 1);
+	return GNET_CLOSE;
 }
 
 static void
@@ -330,6 +354,13 @@ on_traffic(gnet_conn_t *c, void *udata)
 	}
 	if (out.len != 0)
 		gnet_conn_write(c, out.buf, out.len);
+	/* A head complete: its body has no deadline (an upload may be
+	 * slow). Answered and waiting for the next head: due again. */
+	if (hc->pending)
+		(void)gnet_conn_set_deadline(c, 0);
+	else if (out.len != 0 && action == GNET_NONE &&
+	    gnet_conn_set_deadline(c, head_timeout_ms) != 0)
+		action = GNET_CLOSE;
 	/* Whole requests (and skipped body bytes) are consumed; a partial
 	 * header stays buffered and is offered again with the next bytes. */
 	gnet_conn_discard(c, off);
@@ -365,7 +396,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: http [--port N] [--multicore] [--loops N] [--reuseport]\n");
+	    "usage: http [--port N] [--multicore] [--loops N] [--reuseport]\n"
+	    "            [--head-timeout MS] [--max-conns N]\n");
 	exit(2);
 }
 
@@ -373,7 +405,9 @@ int
 main(int argc, char **argv)
 {
 	gnet_events_t ev = { .size = sizeof(gnet_events_t), .on_boot = on_boot, .on_tick = on_tick,
-	    .on_open = on_open, .on_close = on_close, .on_traffic = on_traffic };
+	    .on_open = on_open, .on_close = on_close, .on_traffic = on_traffic,
+	    .on_deadline = on_deadline };
+	gnet_listen_options_t lo = { .size = sizeof(gnet_listen_options_t) };
 	gnet_options_t opt = { .size = sizeof(gnet_options_t) };
 	int port = 9000;
 	char addr[64];
@@ -388,6 +422,12 @@ main(int argc, char **argv)
 			opt.num_loops = flag_number(argv[++i], 0, GNET_MAX_LOOPS, usage);
 		else if (strcmp(argv[i], "--reuseport") == 0)
 			opt.reuseport = 1;
+		else if (strcmp(argv[i], "--head-timeout") == 0 && i + 1 < argc)
+			head_timeout_ms = (unsigned)flag_number(argv[++i], 1,
+			    INT32_MAX, usage);
+		else if (strcmp(argv[i], "--max-conns") == 0 && i + 1 < argc)
+			lo.max_conns = (unsigned)flag_number(argv[++i], 1,
+			    UINT32_MAX, usage);
 		else
 			usage();
 	}
@@ -396,7 +436,7 @@ main(int argc, char **argv)
 	snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
 	rc = gnet_engine_new(&engine, &ev, &opt, NULL);
 	if (rc == 0)
-		rc = gnet_engine_listen(engine, addr);
+		rc = gnet_engine_listen_with(engine, addr, &lo);
 	if (rc != 0) {
 		fprintf(stderr, "http: %s: %s\n", addr, gnet_strerror(rc));
 		gnet_engine_free(engine);

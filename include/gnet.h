@@ -251,6 +251,10 @@ typedef struct gnet_events {
 	 * for. */
 	void (*on_dial_error)(gnet_engine_t *eng, gnet_handle_t h, void *ctx,
 	    int err, void *udata);
+	/* The connection's deadline (gnet_conn_set_deadline) passed. Return
+	 * GNET_CLOSE after writing a goodbye (an HTTP 408), or GNET_NONE to
+	 * keep it. NULL: the connection is closed, on_close(GNET_ETIMEDOUT). */
+	gnet_action_t (*on_deadline)(gnet_conn_t *c, void *udata);
 } gnet_events_t;
 
 /* ------------------------------------------------------------------------
@@ -412,6 +416,12 @@ typedef struct gnet_listen_options {
 	 * GNET_MAX_CONN_STATE. */
 	size_t conn_state_size;
 	gnet_group_t *group;     /* NULL: none */
+	/* > 0: at most this many of its connections open at once. One more
+	 * is accepted and closed at once (FIN, no on_open; counted in the
+	 * net section's conns_refused), so a client learns promptly and the
+	 * backlog does not fill with connections nobody will serve.
+	 * 0: no limit but the descriptors'. */
+	unsigned max_conns;
 } gnet_listen_options_t;
 #define GNET_MAX_CONN_STATE (64 * 1024)
 
@@ -472,6 +482,8 @@ typedef struct gnet_loop_stats {
 	uint64_t buffered;      /* bytes its connections' buffers hold, as of
 	                         * its last budget check */
 	uint64_t budget_closes; /* connections aborted for max_buffered */
+	uint64_t conns_refused; /* accepted and closed at a listener's
+	                         * max_conns */
 } gnet_loop_stats_t;
 
 /* Copy loop `index`'s counters. Values are a consistent-enough snapshot for
@@ -680,6 +692,16 @@ GNET_API int gnet_conn_is_outbound(const gnet_conn_t *c);
  * e.g. a proxy pausing the client while the backend's output is above
  * its high watermark. Thread: owner loop. */
 GNET_API int gnet_conn_set_reading(gnet_conn_t *c, int on);
+
+/* A deadline ms milliseconds from now, after which on_deadline runs (or,
+ * without it, the connection closes with GNET_ETIMEDOUT) -- however much
+ * traffic arrives meanwhile, unlike idle_timeout_ms, which every byte
+ * restarts. So a peer trickling a byte a second cannot hold the
+ * connection past it (slowloris). Setting it again replaces the previous
+ * one; ms = 0 clears it. One per connection. Returns 0, GNET_ECLOSED
+ * once close has begun, GNET_EINVAL for ms over INT32_MAX, or
+ * GNET_ENOMEM. Thread: owner loop. */
+GNET_API int gnet_conn_set_deadline(gnet_conn_t *c, unsigned ms);
 
 /* ------------------------------------------------------------------------
  * The blocking-worker pool: options.workers threads that may block (disk,

@@ -133,7 +133,7 @@ GNET_API int gnet_stats_loop(gnet_stats_t *s, int i, gnet_stats_loop_t *out);
 
 /* Named counters: section "net" holds conns, accepted, bytes_in,
  * bytes_out, syscalls_io, udp_in, udp_out, udp_dropped, buffered,
- * budget_closes; modules add
+ * budget_closes, conns_refused; modules add
  * theirs. gnet_stats_section_name gives section k's name and number of
  * counters (k from 0; GNET_ENOENT past the last), gnet_stats_counter_name
  * counter j's name, and gnet_stats_counter its value on loop i (loop -1:

@@ -345,6 +345,7 @@ gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
 	if (c == NULL) {
 		/* Counted by the acceptor at the hand-off. */
 		atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
+		gnet__listener_conn_gone(bh);
 		close(fd);
 		return;
 	}
@@ -431,6 +432,7 @@ gnet__conn_finish(gnet_conn_t *c)
 		c->bh->ev.on_close(c, c->close_reason, c->bh->udata);
 	GNET__STAT_ADD(nl, conns, (uint64_t)-1);
 	atomic_fetch_sub_explicit(&nl->live, 1, memory_order_relaxed);
+	gnet__listener_conn_gone(c->bh);
 	release(l, c);
 }
 
@@ -509,6 +511,9 @@ gnet__conn_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 		return;
 	case GNET__MSG_SOFT_LIMIT:
 		gnet__conn_soft_limit_due(c);
+		return;
+	case GNET__MSG_DEADLINE:
+		gnet__conn_deadline_due(c);
 		return;
 	case GNET__MSG_CONNECT_TIMEOUT:
 		if (c->state == GNET__CS_CONNECTING)

@@ -75,7 +75,11 @@ enum {
 	/* The outbound soft limit (net/conn_write.c): its timer is set, and
 	 * the output has been at or below the limit since. */
 	GNET__C_SOFT_SET = 1u << 18,
-	GNET__C_SOFT_DIPPED = 1u << 19
+	GNET__C_SOFT_DIPPED = 1u << 19,
+	/* gnet_conn_set_deadline (net/conn_api.c): a deadline is set, and a
+	 * timer for it is on the loop's heap. */
+	GNET__C_DEADLINE_SET = 1u << 20,
+	GNET__C_DEADLINE_TIMER = 1u << 21
 };
 
 /* Any of these keeps an OPEN connection from reading. */
@@ -122,7 +126,12 @@ struct gnet_conn {
 	 * (a Unix socket path) goes to long_addrs, allocated for it. Two
 	 * sockaddr_storage inline made the object 440 bytes, in jemalloc's
 	 * 448-byte class; this way it is 256, jemalloc's 256-byte class. */
-	socklen_t addr_len[2];  /* by GNET__ADDR_LOCAL/_PEER; 0: unknown */
+	uint16_t addr_len[2];   /* by GNET__ADDR_LOCAL/_PEER; 0: unknown */
+	/* gnet_conn_set_deadline's time, in milliseconds of the monotonic
+	 * clock cut to 32 bits (compared modulo 2^32: deadlines are far
+	 * shorter than the 49 days that wraps in). Room made by addr_len's
+	 * 16 bits. */
+	uint32_t deadline_ms;
 	struct sockaddr_in6 addr[2];
 	struct sockaddr_storage *long_addrs; /* the same two, or NULL */
 };
@@ -191,7 +200,7 @@ gnet__conn_store_addr(gnet_conn_t *c, int which, const void *sa, socklen_t len)
 	if (len > sizeof(c->addr[which]))
 		return gnet__conn_store_addr_long(c, which, sa, len);
 	memcpy(&c->addr[which], sa, len);
-	c->addr_len[which] = len;
+	c->addr_len[which] = (uint16_t)len;
 	return 0;
 }
 /* c's local or peer address (its length in *len when len is not NULL),
@@ -330,6 +339,8 @@ gnet__conn_check_high(gnet_conn_t *c)
 	    gnet__conn_out_len(c) > c->nl->net->opt->write_high_watermark)
 		gnet__conn_pause_high(c);
 }
+/* net/conn_api.c: a deadline timer fired. */
+void gnet__conn_deadline_due(gnet_conn_t *c);
 /* net/conn_write.c: the outbound soft limit's timer, and what a flush
  * tells it (the output fell to the limit or below). */
 void gnet__conn_soft_limit_due(gnet_conn_t *c);

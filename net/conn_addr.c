@@ -21,7 +21,7 @@ gnet__conn_store_addr_long(gnet_conn_t *c, int which, const void *sa,
 		}
 	}
 	memcpy(&c->long_addrs[which], sa, len);
-	c->addr_len[which] = len;
+	c->addr_len[which] = (uint16_t)len;
 	return 0;
 }
 

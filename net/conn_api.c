@@ -115,6 +115,93 @@ gnet_conn_set_reading(gnet_conn_t *c, int on)
 	return 0;
 }
 
+/*
+ * Deadlines. A program that moves its deadline on at every request (an
+ * HTTP server's head timeout) must not leave a timer on the heap each
+ * time: the connection keeps one timer, and a deadline moved later is
+ * left to it -- when it fires early it sets itself again for the
+ * deadline. Only a deadline moved earlier than the one stored adds a
+ * timer; of two, the first to find the deadline due fires it and the
+ * other finds nothing set. So there are never more timers than one plus
+ * the deadlines moved earlier while one was pending.
+ */
+static uint32_t
+now_ms(void)
+{
+	return (uint32_t)(gnet__now_ns() / GNET__NS_PER_MS);
+}
+
+/* a before b, modulo 2^32. */
+static bool
+ms_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static int
+arm_deadline(gnet_conn_t *c)
+{
+	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_DEADLINE };
+	uint64_t now = gnet__now_ns();
+	uint32_t left = c->deadline_ms - (uint32_t)(now / GNET__NS_PER_MS);
+
+	if ((int32_t)left < 0)
+		left = 0;
+
+	if (gnet__loop_timer(c->loop, now + (uint64_t)left * GNET__NS_PER_MS,
+	    &m) != 0)
+		return GNET_ENOMEM;
+	c->flags |= GNET__C_DEADLINE_TIMER;
+	return 0;
+}
+
+int
+gnet_conn_set_deadline(gnet_conn_t *c, unsigned ms)
+{
+	uint32_t at;
+	bool earlier;
+
+	OWNER_OR_RETURN(c, GNET_ETHREAD);
+	if (gnet__conn_closing(c))
+		return GNET_ECLOSED;
+	if (ms == 0) {
+		c->flags &= ~(unsigned)GNET__C_DEADLINE_SET;
+		return 0;
+	}
+	if (ms > INT32_MAX)
+		return GNET_EINVAL;
+	at = now_ms() + ms;
+	earlier = ms_before(at, c->deadline_ms);
+	c->deadline_ms = at;
+	c->flags |= GNET__C_DEADLINE_SET;
+	if ((c->flags & GNET__C_DEADLINE_TIMER) && !earlier)
+		return 0;
+	return arm_deadline(c);
+}
+
+void
+gnet__conn_deadline_due(gnet_conn_t *c)
+{
+	gnet_action_t a;
+
+	c->flags &= ~(unsigned)GNET__C_DEADLINE_TIMER;
+	if (!(c->flags & GNET__C_DEADLINE_SET) || gnet__conn_closing(c))
+		return;
+	if (ms_before(now_ms(), c->deadline_ms)) {
+		/* Moved on since this timer was set. */
+		if (arm_deadline(c) != 0)
+			gnet__conn_abort(c, GNET_ENOMEM);
+		return;
+	}
+	c->flags &= ~(unsigned)GNET__C_DEADLINE_SET;
+	if (c->bh->ev.on_deadline == NULL) {
+		gnet__conn_begin_close(c, GNET_ETIMEDOUT);
+		return;
+	}
+	a = c->bh->ev.on_deadline(c, c->bh->udata);
+	gnet__conn_after_callback(c, a);
+}
+
 void *
 gnet_conn_codec_state(gnet_conn_t *c)
 {

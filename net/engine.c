@@ -129,8 +129,10 @@ adopt_dropped(gnet_engine_t *eng, gnet__loop_t *l, const gnet_msg_t *m)
 	if (dst < (unsigned)eng->nloops)
 		atomic_fetch_sub_explicit(&gnet__net_loop(eng->loops[dst])->live,
 		    1, memory_order_relaxed);
-	if (m->b < (uint64_t)net->nlisteners)
+	if (m->b < (uint64_t)net->nlisteners) {
+		gnet__listener_conn_gone(&net->listeners[m->b].bh);
 		gnet__group_leave(net->listeners[m->b].bh.group);
+	}
 }
 
 static const gnet__msgtype_t
@@ -147,6 +149,7 @@ static const gnet__msgtype_t
 	T(CONNECT_TIMEOUT) = { .name = "connect timer" },
 	T(LISTEN_RETRY) = { .name = "listen retry timer", .timer = true },
 	T(SOFT_LIMIT) = { .name = "outbound soft limit timer", .timer = true },
+	T(DEADLINE) = { .name = "deadline timer", .timer = true },
 #undef T
 };
 
@@ -386,6 +389,7 @@ gnet_engine_loop_stats(const gnet_engine_t *eng, int index,
 	st.bytes_out = GNET__STAT_GET(nl, bytes_out);
 	st.buffered = GNET__STAT_GET(nl, buffered);
 	st.budget_closes = GNET__STAT_GET(nl, budget_closes);
+	st.conns_refused = GNET__STAT_GET(nl, conns_refused);
 	return gnet__struct_out(out,
 	    GNET__SIZE_THROUGH(gnet_loop_stats_t, syscalls_io), &st,
 	    sizeof(st));

@@ -261,6 +261,7 @@ behaviour_of(gnet_engine_t *eng, const gnet_listen_options_t *opts,
 		bh->codec = o.codec;
 	bh->state_size = o.conn_state_size;
 	bh->group = o.group;
+	bh->max_conns = o.max_conns;
 	return 0;
 }
 
@@ -298,6 +299,9 @@ gnet_engine_listen_with(gnet_engine_t *eng, const char *addr,
 	ls = &net->listeners[index];
 	memset(ls, 0, sizeof(*ls));
 	ls->bh = bh;
+	atomic_init(&ls->conns, 0);
+	if (a.net != GNET__NET_UDP)
+		ls->bh.conns = &ls->conns;
 	ls->net = a.net;
 	if (a.net == GNET__NET_UNIX) {
 		rc = clear_stale_unix((struct sockaddr_un *)&a.ss, a.len);
@@ -451,6 +455,20 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 			}
 			return;
 		}
+		/* At max_conns: accepted only to be closed, so the client
+		 * hears at once instead of waiting in the backlog. Counted
+		 * first, so acceptors of several loops (reuseport) cannot
+		 * both take the last place. */
+		if (ls->bh.max_conns != 0 && atomic_fetch_add_explicit(
+		    &ls->conns, 1, memory_order_relaxed) >= ls->bh.max_conns) {
+			gnet__listener_conn_gone(&ls->bh);
+			close(fd);
+			GNET__STAT_ADD(nl, conns_refused, 1);
+			continue;
+		}
+		if (ls->bh.max_conns == 0)
+			atomic_fetch_add_explicit(&ls->conns, 1,
+			    memory_order_relaxed);
 		/* With reuseport the kernel already balanced: keep it here. */
 		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(net, &peer);
 		dnl = gnet__net_loop(eng->loops[dst]);
@@ -472,6 +490,7 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 			if (gnet__send(eng, &m) != 0) {
 				atomic_fetch_sub_explicit(&dnl->live, 1,
 				    memory_order_relaxed);
+				gnet__listener_conn_gone(&ls->bh);
 				close(fd);
 				gnet__group_leave(ls->bh.group);
 			}

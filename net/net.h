@@ -43,6 +43,7 @@ enum {
 	GNET__MSG_CONNECT_TIMEOUT, /* timer to a dialling conn */
 	GNET__MSG_LISTEN_RETRY,    /* timer to a listener: watch again */
 	GNET__MSG_SOFT_LIMIT,      /* timer to a conn over outbound_soft_limit */
+	GNET__MSG_DEADLINE,        /* timer to a conn: a = the deadline's number */
 	GNET__NET_MSG_END
 };
 
@@ -89,6 +90,11 @@ typedef struct gnet__behaviour {
 	const gnet_codec_t *codec;
 	size_t state_size;       /* gnet_conn_state bytes */
 	struct gnet_group *group;
+	/* A listener's: its connections open or on their way to a loop
+	 * (+1 at accept, -1 when they close or are refused), and its
+	 * max_conns (0: none). NULL and 0 for dialled connections. */
+	atomic_uint *conns;
+	unsigned max_conns;
 } gnet__behaviour_t;
 
 /* One listen address. Stream listeners have one socket on loop 0 (the
@@ -107,6 +113,7 @@ typedef struct gnet__listener {
 	char path[108];
 	unsigned long long dev, ino;
 	gnet__behaviour_t bh;    /* its connections' */
+	atomic_uint conns;       /* bh.conns points here */
 } gnet__listener_t;
 
 /* net/'s published row of a loop (kernel/stats.h's rules): its row of
@@ -114,11 +121,12 @@ typedef struct gnet__listener {
  * GNET__NET_COUNTER_NAMES. */
 typedef struct gnet__net_stats {
 	_Atomic uint64_t conns, accepted, udp_in, udp_out, udp_dropped,
-	    syscalls_io, bytes_in, bytes_out, buffered, budget_closes;
+	    syscalls_io, bytes_in, bytes_out, buffered, budget_closes,
+	    conns_refused;
 } gnet__net_stats_t;
 #define GNET__NET_COUNTER_NAMES { "conns", "accepted", "udp_in", "udp_out", \
 	"udp_dropped", "syscalls_io", "bytes_in", "bytes_out", "buffered", \
-	"budget_closes" }
+	"budget_closes", "conns_refused" }
 
 /* net/'s state of one engine. */
 typedef struct gnet__net_engine {
@@ -220,6 +228,18 @@ void gnet__conn_group_close(gnet__loop_t *l, void *obj, struct gnet_group *g);
 void gnet__conns_flush(gnet__loop_t *l, void *nl);
 void gnet__conns_reread(gnet__loop_t *l, void *nl);
 void gnet__conns_resume_parked(gnet__loop_t *l, void *nl);
+/* A connection of a listener with this behaviour is gone (closed, or
+ * refused on its way): it no longer counts against max_conns. */
+static inline void
+gnet__listener_conn_gone(const gnet__behaviour_t *bh)
+{
+	/* Relaxed: a count, ordered with nothing else; the acceptor's
+	 * fetch_add sees every earlier decrement in the variable's own
+	 * modification order. */
+	if (bh->conns != NULL)
+		atomic_fetch_sub_explicit(bh->conns, 1, memory_order_relaxed);
+}
+
 /* net/budget.c: the FLUSH hook that checks max_buffered, and the
  * buffers' call (base/buf.h, grown) that makes it due. */
 void gnet__budget_check(gnet__loop_t *l, void *arg);

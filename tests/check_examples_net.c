@@ -757,6 +757,68 @@ START_TEST(test_http_header_too_long)
 }
 END_TEST
 
+/* Slowloris: clients trickle a request head a byte at a time. The head
+ * deadline ends each within --head-timeout with 408, whatever trickles
+ * in, while a client that sends whole requests is served throughout. */
+#define SLOW_CLIENTS 8
+#define HEAD_TIMEOUT_MS 500
+#define SLOW_BYTE_MS 50
+#define SLOW_LATE_MS 3000
+START_TEST(test_http_slowloris)
+{
+	tn_example_t ex;
+	const char *args[] = { "--port", "0", "--head-timeout", "500", NULL };
+	static const char head[] = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	int fds[SLOW_CLIENTS], ended[SLOW_CLIENTS] = { 0 }, nended = 0;
+	char buf[512];
+	size_t sent = 0;
+
+	tn_example_start(&ex, "http", args);
+	for (int i = 0; i < SLOW_CLIENTS; i++) {
+		fds[i] = tn_connect(ex.port);
+		ck_assert_msg(fds[i] >= 0, "connect: %s", strerror(errno));
+	}
+	int64_t start = tn_now_ms();
+	while (nended < SLOW_CLIENTS && tn_now_ms() - start < SLOW_LATE_MS &&
+	    sent < sizeof head - 1) {
+		for (int i = 0; i < SLOW_CLIENTS; i++) {
+			if (ended[i])
+				continue;
+			(void)send(fds[i], head + sent, 1, MSG_NOSIGNAL);
+			struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+			if (poll(&pfd, 1, 0) != 1)
+				continue;
+			ssize_t n = recv(fds[i], buf, sizeof buf - 1, 0);
+			ck_assert_msg(n > 0, "slow client %d: %zd before a 408", i, n);
+			buf[n] = '\0';
+			ck_assert_msg(strncmp(buf, "HTTP/1.1 408 ", 13) == 0,
+			    "slow client %d got \"%s\"", i, buf);
+			ck_assert_int_eq(tn_wait_eof(fds[i], IO_MS, NULL), 1);
+			ended[i] = 1;
+			nended++;
+		}
+		sent++;
+		/* The pacing of the attack, not a synchronisation. */
+		poll(NULL, 0, SLOW_BYTE_MS);
+	}
+	long took = (long)(tn_now_ms() - start);
+	ck_assert_msg(nended == SLOW_CLIENTS, "%d of %d trickling clients still "
+	    "connected after %ld ms (head timeout %d ms)", SLOW_CLIENTS - nended,
+	    SLOW_CLIENTS, took, HEAD_TIMEOUT_MS);
+	ck_assert_msg(took >= HEAD_TIMEOUT_MS, "ended after %ld ms, before the "
+	    "head timeout", took);
+	/* A whole request is answered meanwhile and after. */
+	http_reader_t *r = http_open(ex.port);
+	http_send(r, HTTP_GET_REQ, strlen(HTTP_GET_REQ));
+	ck_assert_int_eq(read_response(r, IO_MS), 200);
+	http_close(r);
+	for (int i = 0; i < SLOW_CLIENTS; i++)
+		tn_close(&fds[i]);
+	tn_example_stop(&ex, SIGTERM);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Bad flags: usage on stderr, exit status 2, for every example.
  */
@@ -846,6 +908,7 @@ static Suite *examples_suite(void)
 	tcase_add_loop_test(tc, test_http_pipelining, 0, 2);
 	tcase_add_loop_test(tc, test_http_bodies, 0, 2);
 	tcase_add_loop_test(tc, test_http_header_too_long, 0, 2);
+	tcase_add_test(tc, test_http_slowloris);
 	suite_add_tcase(s, tc);
 
 	tc = tn_tcase("flags", TCASE_TIMEOUT_S);
