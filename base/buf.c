@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "gnet.h"
+#include "base/fault.h"
 #include "base/sanitizer.h"
 #include "base/buf.h"
 
@@ -85,7 +86,7 @@ block_alloc(size_t cap)
 		p = bc->blocks[--bc->n];
 		BLOCK_UNPOISON(p);
 	} else {
-		p = malloc(cap);
+		p = gnet__fault(GNET__FAULT_ALLOC) == 0 ? malloc(cap) : NULL;
 		if (p == NULL)
 			return NULL;
 	}

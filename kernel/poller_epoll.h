@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "base/fault.h"
 #include "base/sanitizer.h"
 #include "kernel/poller.h"
 
@@ -29,6 +30,11 @@ gnet__sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 	return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout, NULL,
 	    (size_t)(_NSIG / 8));
 #else
+	int e = gnet__fault(GNET__FAULT_WAIT);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
 	return epoll_wait(epfd, ev, max, timeout);
 #endif
 }

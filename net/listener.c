@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "base/fault.h"
 #include "net/addr.h"
 #include "net/conn.h"
 
@@ -418,6 +419,16 @@ pick_loop(gnet__net_t *net, const struct sockaddr_storage *peer)
 	}
 }
 
+/* 0, or -1 with errno set by fault injection (base/fault.h). */
+static int
+accept_fault(void)
+{
+	int e = gnet__fault(GNET__FAULT_ACCEPT);
+
+	errno = e;
+	return e != 0 ? -1 : 0;
+}
+
 /* The listener kind's io: accept what is pending, up to a batch. */
 static void
 listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
@@ -440,8 +451,10 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 		gnet__net_loop_t *dnl;
 		unsigned dst;
 
-		fd = accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept_fault();
+		if (fd == 0)
+			fd = accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;

@@ -17,7 +17,8 @@
  * Sanitizer builds keep the libc calls: the sanitizers intercept them,
  * ASan to check the buffers the kernel fills, TSan to see the
  * synchronisation of the threads around them. (The poller's wait does the
- * same, in kernel/poller_epoll.h.)
+ * same, in kernel/poller_epoll.h.) There the calls also pass through
+ * fault injection (base/fault.h), inert unless GNET_FAULTS is set.
  */
 #ifndef GNET_NET_SYS_H
 #define GNET_NET_SYS_H
@@ -27,6 +28,8 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <errno.h>
+#include "base/fault.h"
 #include "base/sanitizer.h"
 
 #if defined(GNET__TSAN) || defined(GNET__ASAN)
@@ -39,6 +42,11 @@ gnet__sys_read(int fd, void *buf, size_t n)
 #ifndef GNET__SYS_LIBC
 	return (ssize_t)syscall(SYS_read, fd, buf, n);
 #else
+	int e = gnet__fault(GNET__FAULT_READ);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
 	return read(fd, buf, n);
 #endif
 }
@@ -50,7 +58,12 @@ gnet__sys_send(int fd, const void *buf, size_t n, int flags)
 #if defined(SYS_sendto) && !defined(GNET__SYS_LIBC)
 	return (ssize_t)syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
 #else
-	return send(fd, buf, n, flags);
+	int e = gnet__fault(GNET__FAULT_SEND);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return send(fd, buf, gnet__fault_short(n), flags);
 #endif
 }
 
@@ -60,6 +73,11 @@ gnet__sys_sendmsg(int fd, const struct msghdr *mh, int flags)
 #if defined(SYS_sendmsg) && !defined(GNET__SYS_LIBC)
 	return (ssize_t)syscall(SYS_sendmsg, fd, mh, flags);
 #else
+	int e = gnet__fault(GNET__FAULT_SEND);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
 	return sendmsg(fd, mh, flags);
 #endif
 }
@@ -72,6 +90,11 @@ gnet__sys_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 #if defined(SYS_recvmmsg) && defined(__LP64__) && !defined(GNET__SYS_LIBC)
 	return (int)syscall(SYS_recvmmsg, fd, v, n, flags, NULL);
 #else
+	int e = gnet__fault(GNET__FAULT_SEND);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
 	return recvmmsg(fd, v, n, flags, NULL);
 #endif
 }
@@ -82,6 +105,11 @@ gnet__sys_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 #if defined(SYS_sendmmsg) && !defined(GNET__SYS_LIBC)
 	return (int)syscall(SYS_sendmmsg, fd, v, n, flags);
 #else
+	int e = gnet__fault(GNET__FAULT_SEND);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
 	return sendmmsg(fd, v, n, flags);
 #endif
 }
