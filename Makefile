@@ -118,7 +118,7 @@ TEST_MODULES := $(TEST_MODULE_SRCS:tests/modules/%.c=$(BUILD)/tests/modules/%.so
 # Objects shared by every test binary are kept between builds.
 .SECONDARY: $(TEST_SUPPORT_OBJS)
 
-.PHONY: all lib examples modules tools redis tests test check-layers test-asan test-tsan fuzz fuzz-build run run-redis deps bench bench-resp install clean
+.PHONY: all lib examples modules tools redis tests test check-layers test-asan test-tsan fuzz fuzz-build run run-redis deps bench bench-resp install clean soak test-faults
 
 all: lib examples modules tools redis tests
 
@@ -184,6 +184,22 @@ $(BUILD)/tests/modules/%.so: tests/modules/%.c include/gnetmodule.h
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT_OBJS) $(BUILD)/libgnet.a $(MODULE_ARS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< -o $@ $(TEST_SUPPORT_OBJS) $(MODULE_ARS) $(BUILD)/libgnet.a $(CHECK_LIBS) $(LIBS)
+
+# The connection suites under injected faults (base/fault.h), ASan build.
+test-faults: deps
+	@$(MAKE) --no-print-directory all VARIANT=asan CC=$(CC)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  bash scripts/test-faults.sh build/asan/tests
+
+# The soak (tests/soak/soak.h): not a Check suite, not part of make test.
+SOAK_SRCS := $(wildcard tests/soak/*.c)
+SOAK_SECONDS ?= 300
+$(BUILD)/tests/soak/soak: $(SOAK_SRCS) tests/soak/soak.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SOAK_SRCS) -o $@ -pthread
+
+soak: examples $(BUILD)/tests/soak/soak
+	@$(BUILD)/tests/soak/soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 # The gnetd config suite compiles the daemon's parser in (it is pure):
 # rebuild it when those files change.
