@@ -229,7 +229,10 @@ typedef struct gnet_events {
 	    void *udata);
 	/* Backpressure: `paused` is 1 when the outbound buffer rose above the
 	 * high watermark and reading stopped, 0 when it drained below the low
-	 * watermark and reading resumed. */
+	 * watermark and reading resumed. Called whoever wrote past the
+	 * watermark (a tick, a message, another connection's callback): a
+	 * program that writes unasked should stop producing for c until
+	 * paused = 0, or max_outbound will end it. */
 	void (*on_backpressure)(gnet_conn_t *c, int paused, void *udata);
 	/* A user message could not be delivered (its actor is gone or the
 	 * engine stopped). Free what it owns here. Runs on a loop thread, a

@@ -99,6 +99,28 @@ static void close_server_and_check_once(tn_server_t *s, close_server_t *ctx)
 	ck_assert_int_eq(atomic_load(&ctx->shutdowns), 1);
 }
 
+/* A server that floods its first client with flood[0..len) and closes
+ * (linger_ms), through small socket buffers; returns the client, which
+ * has sent the byte that starts it. */
+static int start_flood(close_server_t *ctx, tn_server_t *s,
+    const uint8_t *flood, size_t len, int linger_ms)
+{
+	close_server_init(ctx, CS_FLOOD_CLOSE);
+	ctx->flood = flood;
+	ctx->flood_len = len;
+	gnet_options_t opts = { .size = sizeof(gnet_options_t),
+		.num_loops = 1,
+		.linger_ms = linger_ms,
+		.sndbuf = LINGER_SNDBUF,
+	};
+	tn_server_start(s, &close_server_events, &opts, ctx);
+
+	int fd = tn_connect_rcvbuf(s->port, LINGER_RCVBUF);
+	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
+	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+	return fd;
+}
+
 /* ------------------------------------------------------------------------
  * 1, 2. A peer that never reads, a close with megabytes still queued.
  *
@@ -112,20 +134,8 @@ static void flood_then_close(int linger_ms)
 	tn_fill_random(flood, FLOOD_BYTES, 11);
 
 	close_server_t ctx;
-	close_server_init(&ctx, CS_FLOOD_CLOSE);
-	ctx.flood = flood;
-	ctx.flood_len = FLOOD_BYTES;
-	gnet_options_t opts = { .size = sizeof(gnet_options_t),
-		.num_loops = 1,
-		.linger_ms = linger_ms,
-		.sndbuf = LINGER_SNDBUF,
-	};
 	tn_server_t s;
-	tn_server_start(&s, &close_server_events, &opts, &ctx);
-
-	int fd = tn_connect_rcvbuf(s.port, LINGER_RCVBUF);
-	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
-	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+	int fd = start_flood(&ctx, &s, flood, FLOOD_BYTES, linger_ms);
 
 	/* The client does not read anything until on_close has run. */
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) >= 1, LINGER_MAX_MS);
@@ -217,20 +227,8 @@ START_TEST(test_linger_slow_reader)
 	tn_fill_random(flood, SLOW_FLOOD_BYTES, 12);
 
 	close_server_t ctx;
-	close_server_init(&ctx, CS_FLOOD_CLOSE);
-	ctx.flood = flood;
-	ctx.flood_len = SLOW_FLOOD_BYTES;
-	gnet_options_t opts = { .size = sizeof(gnet_options_t),
-		.num_loops = 1,
-		.linger_ms = LINGER_MS,
-		.sndbuf = LINGER_SNDBUF,
-	};
 	tn_server_t s;
-	tn_server_start(&s, &close_server_events, &opts, &ctx);
-
-	int fd = tn_connect_rcvbuf(s.port, LINGER_RCVBUF);
-	ck_assert_msg(fd >= 0, "connect: %s", strerror(errno));
-	ck_assert_uint_eq(tn_send_all(fd, "!", 1, IO_MS), 1);
+	int fd = start_flood(&ctx, &s, flood, SLOW_FLOOD_BYTES, LINGER_MS);
 	read_slowly(fd, got, SLOW_FLOOD_BYTES);
 	ck_assert_msg(memcmp(got, flood, SLOW_FLOOD_BYTES) == 0,
 	    "the slow reader's bytes differ from what was written");

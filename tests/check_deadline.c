@@ -88,7 +88,8 @@ static void on_close(gnet_conn_t *c, int reason, void *udata)
 	atomic_fetch_add(&ctx->closes, 1);
 }
 
-static void start(tn_server_t *s, dl_srv_t *ctx, enum mode mode)
+/* A server in this mode and one client, opened; returns the client. */
+static int start(tn_server_t *s, dl_srv_t *ctx, enum mode mode)
 {
 	gnet_events_t ev = { .size = sizeof ev, .on_open = on_open,
 		.on_traffic = on_traffic, .on_close = on_close,
@@ -98,6 +99,11 @@ static void start(tn_server_t *s, dl_srv_t *ctx, enum mode mode)
 	memset(ctx, 0, sizeof *ctx);
 	ctx->mode = mode;
 	tn_server_start(s, &ev, &o, ctx);
+	int fd = tn_connect(s->port);
+	ck_assert_int_ge(fd, 0);
+	TN_WAIT_UNTIL(atomic_load(&ctx->opens) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&ctx->opens), 1);
+	return fd;
 }
 
 /* Send a byte every TRICKLE_MS until the server closes or until_ms
@@ -136,10 +142,7 @@ START_TEST(test_deadline_despite_trickle)
 	tn_server_t s;
 	char buf[256];
 
-	start(&s, &ctx, MODE_CLOSE);
-	int fd = tn_connect(s.port);
-	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	int fd = start(&s, &ctx, MODE_CLOSE);
 	trickle(fd, &ctx, LATE_MS, buf, sizeof buf);
 	TN_WAIT_UNTIL(atomic_load(&ctx.closes) == 1, WAIT_MS);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 1);
@@ -163,10 +166,7 @@ START_TEST(test_deadline_goodbye)
 	tn_server_t s;
 	char buf[256];
 
-	start(&s, &ctx, MODE_GOODBYE);
-	int fd = tn_connect(s.port);
-	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	int fd = start(&s, &ctx, MODE_GOODBYE);
 	size_t got = trickle(fd, &ctx, LATE_MS, buf, sizeof buf);
 	if (got < strlen(GOODBYE))
 		got += tn_read_exact(fd, buf + got, strlen(GOODBYE) - got, IO_MS);
@@ -190,10 +190,7 @@ START_TEST(test_deadline_moved)
 	tn_server_t s;
 	char buf[256];
 
-	start(&s, &ctx, MODE_MOVE);
-	int fd = tn_connect(s.port);
-	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	int fd = start(&s, &ctx, MODE_MOVE);
 	trickle(fd, &ctx, 4 * DEADLINE_MS, buf, sizeof buf);
 	ck_assert_int_eq(atomic_load(&ctx.closes), 0);
 	int64_t last = tn_now_ms();
@@ -215,10 +212,7 @@ START_TEST(test_deadline_cleared)
 	dl_srv_t ctx;
 	tn_server_t s;
 
-	start(&s, &ctx, MODE_CLEAR);
-	int fd = tn_connect(s.port);
-	ck_assert_int_ge(fd, 0);
-	TN_WAIT_UNTIL(atomic_load(&ctx.opens) == 1, WAIT_MS);
+	int fd = start(&s, &ctx, MODE_CLEAR);
 	ck_assert_uint_eq(tn_send_all(fd, "x", 1, IO_MS), 1);
 	/* Three deadlines' worth of nothing: the absence being tested. */
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };

@@ -102,13 +102,18 @@ static const gnet_events_t limit_events = {
 	.on_close = on_close,
 };
 
-static void start(tn_server_t *s, limit_srv_t *ctx, gnet_options_t *o)
+/* A server with these limits and a client with a small receive buffer;
+ * returns the client. */
+static int start(tn_server_t *s, limit_srv_t *ctx, gnet_options_t *o)
 {
 	memset(ctx, 0, sizeof *ctx);
 	o->size = sizeof *o;
 	o->num_loops = 1;
 	o->sndbuf = SMALL_SNDBUF;
 	tn_server_start(s, &limit_events, o, ctx);
+	int fd = tn_connect_rcvbuf(s->port, SMALL_RCVBUF);
+	ck_assert_int_ge(fd, 0);
+	return fd;
 }
 
 static void assert_closed_over_limit(limit_srv_t *ctx, int fd)
@@ -134,9 +139,7 @@ START_TEST(test_hard_limit)
 	gnet_options_t o = { .max_outbound = HARD_LIMIT,
 		.write_high_watermark = HIGH_WM };
 
-	start(&s, &ctx, &o);
-	int fd = tn_connect_rcvbuf(s.port, SMALL_RCVBUF);
-	ck_assert_int_ge(fd, 0);
+	int fd = start(&s, &ctx, &o);
 	ck_assert_uint_eq(tn_send_all(fd, "H", 1, IO_MS), 1);
 	TN_WAIT_UNTIL(atomic_load(&ctx.push_ms) != 0 &&
 	    atomic_load(&ctx.closes) == 1, WAIT_MS);
@@ -165,9 +168,7 @@ START_TEST(test_soft_limit_held)
 	gnet_options_t o = { .outbound_soft_limit = SOFT_LIMIT,
 		.outbound_soft_ms = SOFT_MS };
 
-	start(&s, &ctx, &o);
-	int fd = tn_connect_rcvbuf(s.port, SMALL_RCVBUF);
-	ck_assert_int_ge(fd, 0);
+	int fd = start(&s, &ctx, &o);
 	ck_assert_uint_eq(tn_send_all(fd, "S", 1, IO_MS), 1);
 	assert_closed_over_limit(&ctx, fd);
 	long elapsed = atomic_load(&ctx.close_ms) - atomic_load(&ctx.push_ms);
@@ -209,9 +210,7 @@ START_TEST(test_soft_limit_reader_keeps_up)
 	uint8_t *got = malloc(SOFT_PUSH);
 
 	ck_assert_ptr_nonnull(got);
-	start(&s, &ctx, &o);
-	int fd = tn_connect_rcvbuf(s.port, SMALL_RCVBUF);
-	ck_assert_int_ge(fd, 0);
+	int fd = start(&s, &ctx, &o);
 	int64_t began = tn_now_ms();
 	uint64_t rng = 0x50F7;
 	for (int round = 0; round < KEEP_UP_ROUNDS; round++) {
