@@ -226,7 +226,8 @@ static gnet_action_t
 on_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
 {
 	client_t *cl = gnet_conn_context(c);
-	static char line[MAX_LINE_BYTES];
+	/* Per thread: connections on several loops write at once. */
+	static _Thread_local char line[MAX_LINE_BYTES];
 	size_t n;
 
 	(void)udata;
