@@ -193,8 +193,9 @@ test-faults: deps
 
 # The soak (tests/soak/soak.h): not a Check suite, not part of make test.
 SOAK_SRCS := $(wildcard tests/soak/*.c)
+SOAK_HDRS := $(wildcard tests/soak/*.h)
 SOAK_SECONDS ?= 300
-$(BUILD)/tests/soak/soak: $(SOAK_SRCS) tests/soak/soak.h
+$(BUILD)/tests/soak/soak: $(SOAK_SRCS) $(SOAK_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SOAK_SRCS) -o $@ -pthread
 
