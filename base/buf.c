@@ -74,7 +74,6 @@ static unsigned char *
 block_alloc(size_t cap)
 {
 	gnet__blockcache_t *bc = tls_blocks;
-
 	unsigned char *p;
 
 	if (cap >= BUF_MAP_MIN) {
@@ -86,7 +85,7 @@ block_alloc(size_t cap)
 		p = bc->blocks[--bc->n];
 		BLOCK_UNPOISON(p);
 	} else {
-		p = gnet__fault(GNET__FAULT_ALLOC) == 0 ? malloc(cap) : NULL;
+		p = gnet__fault_fails(GNET__FAULT_ALLOC) ? NULL : malloc(cap);
 		if (p == NULL)
 			return NULL;
 	}

@@ -33,6 +33,8 @@
 #ifndef GNET_BASE_FAULT_H
 #define GNET_BASE_FAULT_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "base/sanitizer.h"
 
@@ -48,6 +50,17 @@ enum gnet__fault_site {
 #define GNET__FAULTS 1
 /* 0, or the errno the call at this site fails with now. Thread: any. */
 int gnet__fault(enum gnet__fault_site site);
+/* Does the call at this site fail now? Then errno is set, and the
+ * caller returns -1 as the system call would have. Thread: any. */
+static inline bool
+gnet__fault_fails(enum gnet__fault_site site)
+{
+	int e = gnet__fault(site);
+
+	if (e != 0)
+		errno = e;
+	return e != 0;
+}
 /* How many of n bytes a send takes now (n, or fewer but at least 1).
  * Thread: any. */
 size_t gnet__fault_short(size_t n);
@@ -62,6 +75,12 @@ static inline size_t
 gnet__fault_short(size_t n)
 {
 	return n;
+}
+static inline bool
+gnet__fault_fails(enum gnet__fault_site site)
+{
+	(void)site;
+	return false;
 }
 #endif
 

@@ -30,11 +30,8 @@ gnet__sys_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 	return (int)syscall(SYS_epoll_pwait, epfd, ev, max, timeout, NULL,
 	    (size_t)(_NSIG / 8));
 #else
-	int e = gnet__fault(GNET__FAULT_WAIT);
-	if (e != 0) {
-		errno = e;
+	if (gnet__fault_fails(GNET__FAULT_WAIT))
 		return -1;
-	}
 	return epoll_wait(epfd, ev, max, timeout);
 #endif
 }

@@ -104,11 +104,19 @@ gnet__budget_check(gnet__loop_t *l, void *arg)
 }
 
 /* base/buf.c's call when the loop's held blocks pass check_at. */
-void
-gnet__budget_grown(void *arg)
+static void
+budget_grown(void *arg)
 {
 	gnet__net_loop_t *nl = arg;
 
 	nl->blocks->check_at = SIZE_MAX;  /* once until the check */
 	gnet__loop_due(nl->loop, nl->budget_bit);
+}
+
+void
+gnet__budget_init(gnet__net_loop_t *nl)
+{
+	nl->blocks->grown = budget_grown;
+	nl->blocks->grown_arg = nl;
+	next_check(nl);
 }

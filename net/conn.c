@@ -237,11 +237,9 @@ gnet__conn_new(gnet__net_loop_t *nl, const gnet__behaviour_t *bh, int fd,
 /* Per-connection idle check, on the loop's timer heap: one pending timer
  * per connection, re-armed for the remaining time when traffic moved. */
 static void
-arm_idle(gnet__loop_t *l, gnet_conn_t *c, uint64_t at_ns)
+arm_idle(gnet_conn_t *c, uint64_t at_ns)
 {
-	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_IDLE };
-
-	if (gnet__loop_timer(l, at_ns, &m) == 0)
+	if (gnet__conn_timer(c, GNET__MSG_IDLE, at_ns) == 0)
 		c->flags |= GNET__C_IDLE_SET;
 }
 
@@ -257,7 +255,7 @@ check_idle(gnet_conn_t *c)
 	if (now - c->last_io_ns >= idle)
 		gnet__conn_begin_close(c, GNET_ETIMEDOUT);
 	else
-		arm_idle(c->loop, c, c->last_io_ns + idle);
+		arm_idle(c, c->last_io_ns + idle);
 }
 
 void
@@ -275,7 +273,7 @@ gnet__conn_connected(gnet_conn_t *c)
 		gnet__conn_apply_options(c->fd, gnet__conn_family(c), &eng->opt);
 	c->last_io_ns = l->now_ns;
 	if (eng->opt.idle_timeout_ms > 0)
-		arm_idle(l, c, c->last_io_ns +
+		arm_idle(c, c->last_io_ns +
 		    (uint64_t)eng->opt.idle_timeout_ms * GNET__NS_PER_MS);
 	GNET__STAT_ADD(c->nl, conns, 1);
 	gnet__conn_sync_events(c);
@@ -352,7 +350,7 @@ gnet__conn_adopt(gnet__net_loop_t *nl, int fd, int listener,
 	adopt_addrs(c, &nl->net->listeners[listener], peer, peer_len);
 	gnet__conn_apply_options(fd, gnet__conn_family(c), &eng->opt);
 	if (eng->opt.idle_timeout_ms > 0)
-		arm_idle(l, c, c->last_io_ns +
+		arm_idle(c, c->last_io_ns +
 		    (uint64_t)eng->opt.idle_timeout_ms * GNET__NS_PER_MS);
 	GNET__STAT_ADD(nl, conns, 1);
 	GNET__STAT_ADD(nl, accepted, 1);

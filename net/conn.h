@@ -339,6 +339,15 @@ gnet__conn_check_high(gnet_conn_t *c)
 	    gnet__conn_out_len(c) > c->nl->net->opt->write_high_watermark)
 		gnet__conn_pause_high(c);
 }
+/* Deliver a timer message of this type to c at at_ns (the monotonic
+ * clock); 0, or GNET_ENOMEM when the loop's heap cannot grow. */
+static inline int
+gnet__conn_timer(gnet_conn_t *c, int type, uint64_t at_ns)
+{
+	gnet_msg_t m = { .to = c->handle, .type = type };
+
+	return gnet__loop_timer(c->loop, at_ns, &m);
+}
 /* net/conn_api.c: a deadline timer fired. */
 void gnet__conn_deadline_due(gnet_conn_t *c);
 /* net/conn_write.c: the outbound soft limit's timer, and what a flush

@@ -141,15 +141,13 @@ ms_before(uint32_t a, uint32_t b)
 static int
 arm_deadline(gnet_conn_t *c)
 {
-	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_DEADLINE };
 	uint64_t now = gnet__now_ns();
 	uint32_t left = c->deadline_ms - (uint32_t)(now / GNET__NS_PER_MS);
 
 	if ((int32_t)left < 0)
 		left = 0;
-
-	if (gnet__loop_timer(c->loop, now + (uint64_t)left * GNET__NS_PER_MS,
-	    &m) != 0)
+	if (gnet__conn_timer(c, GNET__MSG_DEADLINE,
+	    now + (uint64_t)left * GNET__NS_PER_MS) != 0)
 		return GNET_ENOMEM;
 	c->flags |= GNET__C_DEADLINE_TIMER;
 	return 0;

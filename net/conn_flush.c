@@ -16,10 +16,8 @@
 static void
 arm_linger_at(gnet_conn_t *c, uint64_t at_ns)
 {
-	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_LINGER };
-
 	c->flags |= GNET__C_LINGER_SET;
-	if (gnet__loop_timer(c->loop, at_ns, &m) != 0)
+	if (gnet__conn_timer(c, GNET__MSG_LINGER, at_ns) != 0)
 		gnet__conn_abort(c, GNET_ENOMEM);
 }
 

@@ -145,12 +145,9 @@ gnet__conn_send_held(gnet__net_loop_t *nl, gnet_conn_t *c)
 static void
 arm_soft_limit(gnet_conn_t *c)
 {
-	gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_SOFT_LIMIT };
-
 	c->flags = (c->flags | GNET__C_SOFT_SET) & ~(unsigned)GNET__C_SOFT_DIPPED;
-	if (gnet__loop_timer(c->loop, gnet__now_ns() +
-	    (uint64_t)gnet__conn_opt(c)->outbound_soft_ms * GNET__NS_PER_MS,
-	    &m) != 0)
+	if (gnet__conn_timer(c, GNET__MSG_SOFT_LIMIT, gnet__now_ns() +
+	    (uint64_t)gnet__conn_opt(c)->outbound_soft_ms * GNET__NS_PER_MS) != 0)
 		gnet__conn_abort(c, GNET_ENOMEM);
 }
 
@@ -196,7 +193,6 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 	gnet__net_loop_t *nl = c->nl;
 	size_t skip = 0;
 	int rc;
-
 
 	if (c->flags & GNET__C_UDP)
 		return gnet__udp_queue(c, gnet__conn_addr(c, GNET__ADDR_PEER, NULL),

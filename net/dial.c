@@ -106,11 +106,9 @@ dial_start(gnet__net_loop_t *nl, gnet__dial_req_t *r, gnet_handle_t *out)
 	}
 	atomic_fetch_add_explicit(&nl->live, 1, memory_order_relaxed);
 	gnet__conn_sync_events(c);
-	if (r->fd < 0 && r->timeout_ms > 0) {
-		gnet_msg_t m = { .to = c->handle, .type = GNET__MSG_CONNECT_TIMEOUT };
-		gnet__loop_timer(l, gnet__now_ns() +
-		    (uint64_t)r->timeout_ms * GNET__NS_PER_MS, &m);
-	}
+	if (r->fd < 0 && r->timeout_ms > 0)
+		(void)gnet__conn_timer(c, GNET__MSG_CONNECT_TIMEOUT, gnet__now_ns() +
+		    (uint64_t)r->timeout_ms * GNET__NS_PER_MS);
 	if (out != NULL)
 		*out = c->handle;
 	return 0;

@@ -220,10 +220,7 @@ net_loop_init(gnet__loop_t *l, void **state)
 	if (nl->flush_bit == 0 || nl->reread_bit == 0 || nl->parked_bit == 0 ||
 	    nl->budget_bit == 0)
 		return GNET_ELIMIT;
-	nl->blocks->grown = gnet__budget_grown;
-	nl->blocks->grown_arg = nl;
-	nl->blocks->check_at = net->opt->max_buffered /
-	    (size_t)l->eng->nloops / 8;
+	gnet__budget_init(nl);
 	/* Only idle timeouts stamp I/O with the time (last_io_ns). */
 	if (net->opt->idle_timeout_ms > 0)
 		l->stamp_wakeups = true;

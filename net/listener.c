@@ -419,16 +419,6 @@ pick_loop(gnet__net_t *net, const struct sockaddr_storage *peer)
 	}
 }
 
-/* 0, or -1 with errno set by fault injection (base/fault.h). */
-static int
-accept_fault(void)
-{
-	int e = gnet__fault(GNET__FAULT_ACCEPT);
-
-	errno = e;
-	return e != 0 ? -1 : 0;
-}
-
 /* The listener kind's io: accept what is pending, up to a batch. */
 static void
 listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
@@ -449,12 +439,11 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		gnet__net_loop_t *dnl;
-		unsigned dst;
+		unsigned dst, open_before;
 
-		fd = accept_fault();
-		if (fd == 0)
-			fd = accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
-			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = gnet__fault_fails(GNET__FAULT_ACCEPT) ? -1 :
+		    accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -472,16 +461,14 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 		 * hears at once instead of waiting in the backlog. Counted
 		 * first, so acceptors of several loops (reuseport) cannot
 		 * both take the last place. */
-		if (ls->bh.max_conns != 0 && atomic_fetch_add_explicit(
-		    &ls->conns, 1, memory_order_relaxed) >= ls->bh.max_conns) {
+		open_before = atomic_fetch_add_explicit(&ls->conns, 1,
+		    memory_order_relaxed);
+		if (ls->bh.max_conns != 0 && open_before >= ls->bh.max_conns) {
 			gnet__listener_conn_gone(&ls->bh);
 			close(fd);
 			GNET__STAT_ADD(nl, conns_refused, 1);
 			continue;
 		}
-		if (ls->bh.max_conns == 0)
-			atomic_fetch_add_explicit(&ls->conns, 1,
-			    memory_order_relaxed);
 		/* With reuseport the kernel already balanced: keep it here. */
 		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(net, &peer);
 		dnl = gnet__net_loop(eng->loops[dst]);

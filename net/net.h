@@ -43,7 +43,7 @@ enum {
 	GNET__MSG_CONNECT_TIMEOUT, /* timer to a dialling conn */
 	GNET__MSG_LISTEN_RETRY,    /* timer to a listener: watch again */
 	GNET__MSG_SOFT_LIMIT,      /* timer to a conn over outbound_soft_limit */
-	GNET__MSG_DEADLINE,        /* timer to a conn: a = the deadline's number */
+	GNET__MSG_DEADLINE,        /* timer to a conn: its deadline may be due */
 	GNET__NET_MSG_END
 };
 
@@ -240,10 +240,10 @@ gnet__listener_conn_gone(const gnet__behaviour_t *bh)
 		atomic_fetch_sub_explicit(bh->conns, 1, memory_order_relaxed);
 }
 
-/* net/budget.c: the FLUSH hook that checks max_buffered, and the
- * buffers' call (base/buf.h, grown) that makes it due. */
+/* net/budget.c: hook the loop's buffers (base/buf.h, grown) to its
+ * budget check, and the FLUSH hook that checks max_buffered. */
+void gnet__budget_init(gnet__net_loop_t *nl);
 void gnet__budget_check(gnet__loop_t *l, void *arg);
-void gnet__budget_grown(void *arg);
 
 /* Close (reason) every connection of loop l; GNET_ELINGER aborts. */
 void gnet__conns_close_all(gnet__loop_t *l, int reason);

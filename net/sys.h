@@ -28,7 +28,6 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
-#include <errno.h>
 #include "base/fault.h"
 #include "base/sanitizer.h"
 
@@ -42,11 +41,8 @@ gnet__sys_read(int fd, void *buf, size_t n)
 #ifndef GNET__SYS_LIBC
 	return (ssize_t)syscall(SYS_read, fd, buf, n);
 #else
-	int e = gnet__fault(GNET__FAULT_READ);
-	if (e != 0) {
-		errno = e;
+	if (gnet__fault_fails(GNET__FAULT_READ))
 		return -1;
-	}
 	return read(fd, buf, n);
 #endif
 }
@@ -58,11 +54,8 @@ gnet__sys_send(int fd, const void *buf, size_t n, int flags)
 #if defined(SYS_sendto) && !defined(GNET__SYS_LIBC)
 	return (ssize_t)syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
 #else
-	int e = gnet__fault(GNET__FAULT_SEND);
-	if (e != 0) {
-		errno = e;
+	if (gnet__fault_fails(GNET__FAULT_SEND))
 		return -1;
-	}
 	return send(fd, buf, gnet__fault_short(n), flags);
 #endif
 }
@@ -73,11 +66,8 @@ gnet__sys_sendmsg(int fd, const struct msghdr *mh, int flags)
 #if defined(SYS_sendmsg) && !defined(GNET__SYS_LIBC)
 	return (ssize_t)syscall(SYS_sendmsg, fd, mh, flags);
 #else
-	int e = gnet__fault(GNET__FAULT_SEND);
-	if (e != 0) {
-		errno = e;
+	if (gnet__fault_fails(GNET__FAULT_SEND))
 		return -1;
-	}
 	return sendmsg(fd, mh, flags);
 #endif
 }
@@ -90,11 +80,8 @@ gnet__sys_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 #if defined(SYS_recvmmsg) && defined(__LP64__) && !defined(GNET__SYS_LIBC)
 	return (int)syscall(SYS_recvmmsg, fd, v, n, flags, NULL);
 #else
-	int e = gnet__fault(GNET__FAULT_SEND);
-	if (e != 0) {
-		errno = e;
+	if (gnet__fault_fails(GNET__FAULT_SEND))
 		return -1;
-	}
 	return recvmmsg(fd, v, n, flags, NULL);
 #endif
 }
@@ -105,11 +92,8 @@ gnet__sys_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 #if defined(SYS_sendmmsg) && !defined(GNET__SYS_LIBC)
 	return (int)syscall(SYS_sendmmsg, fd, v, n, flags);
 #else
-	int e = gnet__fault(GNET__FAULT_SEND);
-	if (e != 0) {
-		errno = e;
+	if (gnet__fault_fails(GNET__FAULT_SEND))
 		return -1;
-	}
 	return sendmmsg(fd, v, n, flags);
 #endif
 }
