@@ -192,12 +192,12 @@ test-faults: deps
 	  bash scripts/test-faults.sh build/asan/tests
 
 # The soak (tests/soak/soak.h): not a Check suite, not part of make test.
-SOAK_SRCS := $(wildcard tests/soak/*.c)
-SOAK_HDRS := $(wildcard tests/soak/*.h)
+SOAK_SRCS := $(wildcard tests/soak/*.c) tests/support/standalone.c
+SOAK_HDRS := $(wildcard tests/soak/*.h) tests/support/standalone.h
 SOAK_SECONDS ?= 300
 $(BUILD)/tests/soak/soak: $(SOAK_SRCS) $(SOAK_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(SOAK_SRCS) -o $@ -pthread
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $(SOAK_SRCS) -o $@ -pthread
 
 soak: examples $(BUILD)/tests/soak/soak
 	@$(BUILD)/tests/soak/soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)

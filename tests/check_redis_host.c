@@ -395,39 +395,15 @@ holds_inode(pid_t pid, unsigned long ino)
 	return found;
 }
 
+/* Entries of /proc/PID/what: the server must still be there. */
 static int
 count_entries(pid_t pid, const char *what)
 {
-	char dir[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
+	int n = tn_proc_count(pid, what);
 
-	snprintf(dir, sizeof dir, "/proc/%d/%s", (int)pid, what);
-	d = opendir(dir);
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
+	ck_assert_msg(n >= 0, "/proc/%d/%s: %s", (int)pid, what,
+	    strerror(errno));
 	return n;
-}
-
-/* Resident memory of pid in KiB. */
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 #define CYCLES 6
@@ -539,7 +515,7 @@ START_TEST(bgsave_unload_load_and_shutdown)
 		if (cycle == 0) {
 			fds = count_entries(srv.pid, "fd");
 			threads = count_entries(srv.pid, "task");
-			rss = rss_kib(srv.pid);
+			rss = tn_rss_kb(srv.pid);
 		}
 	}
 	/* The last client's socket may still be closing: wait (bounded) for
@@ -550,9 +526,9 @@ START_TEST(bgsave_unload_load_and_shutdown)
 		tn_nap();
 	ck_assert_int_le(count_entries(srv.pid, "fd"), fds);
 	ck_assert_int_le(count_entries(srv.pid, "task"), threads);
-	ck_assert_msg(rss_kib(srv.pid) - rss < CYCLE_RSS_SLACK_KIB,
+	ck_assert_msg(tn_rss_kb(srv.pid) - rss < CYCLE_RSS_SLACK_KIB,
 	    "%d cycles grew the server from %ld to %ld KiB", CYCLES - 1, rss,
-	    rss_kib(srv.pid));
+	    tn_rss_kb(srv.pid));
 
 	/* SHUTDOWN NOSAVE with clients on: a clean exit. */
 	for (i = 0; i < 3; i++)

@@ -1,7 +1,7 @@
 /*
  * The soak's client side: blocking sockets with a timeout on every call,
  * so a server that stops answering fails a session instead of hanging
- * the soak, and each thread's random numbers.
+ * the soak.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,31 +11,10 @@
 #include <unistd.h>
 #include "load.h"
 
-uint64_t
-soak_next(uint64_t *r)
-{
-	*r ^= *r >> 12;
-	*r ^= *r << 25;
-	*r ^= *r >> 27;
-	return *r * 2685821657736338717ull;
-}
-
-void
-soak_fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t r = seed | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		if ((i & 7) == 0)
-			r = soak_next(&r) | 1;
-		p[i] = (uint8_t)(r >> ((i & 7) * 8));
-	}
-}
-
 bool
 soak_over(const soak_t *s)
 {
-	return atomic_load(&s->stop) || soak_now_ms() >= s->end_ms;
+	return atomic_load(&s->stop) || tn_now_ms() >= s->end_ms;
 }
 
 int

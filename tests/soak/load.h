@@ -31,10 +31,8 @@ typedef struct worker {
 	pthread_t thread;
 } worker_t;
 
-/* tests/soak/client.c: sockets with a timeout on every call, the
- * thread's random numbers, and whether the soak is over. */
-uint64_t soak_next(uint64_t *r);
-void soak_fill(uint8_t *p, size_t n, uint64_t seed);
+/* tests/soak/client.c: sockets with a timeout on every call, and
+ * whether the soak is over. */
 bool soak_over(const soak_t *s);
 int soak_connect(int port, int rcvbuf);
 void soak_close_rst(int fd);

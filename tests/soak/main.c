@@ -6,8 +6,8 @@
  *
  * --examples: the example binaries (default: BUILD/examples, as the
  * build lays them out next to BUILD/tests/soak/soak); --logs: where the
- * servers' stderr goes, NAME.log (default: next to this program). Exits 0 when every check held,
- * 1 otherwise, 2 on bad arguments.
+ * servers' stderr goes, NAME.log (default: next to this program). Exits
+ * 0 when every check held, 1 otherwise, 2 on bad arguments.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -149,10 +149,10 @@ sample(soak_t *s, watch_t *w, long rss_limit_kb, int64_t t0)
 {
 	int bad = 0;
 
-	fprintf(stderr, "soak: %5.0f s:", (double)(soak_now_ms() - t0) / 1000);
+	fprintf(stderr, "soak: %5.0f s:", (double)(tn_now_ms() - t0) / 1000);
 	for (int k = 0; k < NSERVERS; k++) {
-		long kb = soak_rss_kb(s->pid[k]);
-		int fds = soak_fd_count(s->pid[k]);
+		long kb = tn_proc_rss_kb(s->pid[k]);
+		int fds = tn_proc_count(s->pid[k], "fd");
 		fprintf(stderr, "  %s %ld KiB %d fds", names[k], kb, fds);
 		if (kb < 0 || fds < 0) {
 			fprintf(stderr, " (GONE)");
@@ -178,13 +178,13 @@ settle_and_stop(soak_t *s, watch_t *w)
 	int bad = 0;
 
 	for (int k = 0; k < NSERVERS; k++) {
-		int64_t until = soak_now_ms() + FD_SETTLE_MS;
+		int64_t until = tn_now_ms() + FD_SETTLE_MS;
 		do {
-			w[k].fds_end = soak_fd_count(s->pid[k]);
+			w[k].fds_end = tn_proc_count(s->pid[k], "fd");
 			if (w[k].fds_end <= w[k].fds_start + FD_SLACK)
 				break;
 			usleep(100 * 1000);
-		} while (soak_now_ms() < until);
+		} while (tn_now_ms() < until);
 		if (w[k].fds_end > w[k].fds_start + FD_SLACK) {
 			fprintf(stderr, "soak: %s holds %d descriptors after the "
 			    "load, %d before it\n", names[k], w[k].fds_end,
@@ -196,9 +196,9 @@ settle_and_stop(soak_t *s, watch_t *w)
 		int st = 0;
 		pid_t r = 0;
 		kill(s->pid[k], SIGTERM);
-		for (int64_t until = soak_now_ms() + STOP_MS;
+		for (int64_t until = tn_now_ms() + STOP_MS;
 		    (r = waitpid(s->pid[k], &st, WNOHANG)) == 0 &&
-		    soak_now_ms() < until;)
+		    tn_now_ms() < until;)
 			usleep(50 * 1000);
 		if (r != s->pid[k] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "soak: %s did not exit 0 on SIGTERM "
@@ -304,17 +304,17 @@ main(int argc, char **argv)
 	if (start_all(&s, dir) != 0)
 		return 1;
 	for (int k = 0; k < NSERVERS; k++)
-		w[k].fds_start = soak_fd_count(s.pid[k]);
-	int64_t t0 = soak_now_ms();
+		w[k].fds_start = tn_proc_count(s.pid[k], "fd");
+	int64_t t0 = tn_now_ms();
 	s.end_ms = t0 + seconds * 1000;
 	if (soak_load_start(&s) != 0) {
 		fprintf(stderr, "soak: cannot start the clients\n");
 		atomic_store(&s.stop, true);
 		bad++;
 	}
-	while (soak_now_ms() < s.end_ms && bad == 0) {
-		int64_t next = soak_now_ms() + SAMPLE_MS;
-		while (soak_now_ms() < next && soak_now_ms() < s.end_ms)
+	while (tn_now_ms() < s.end_ms && bad == 0) {
+		int64_t next = tn_now_ms() + SAMPLE_MS;
+		while (tn_now_ms() < next && tn_now_ms() < s.end_ms)
 			usleep(100 * 1000);
 		bad += sample(&s, w, rss_limit_kb, t0);
 	}

@@ -24,20 +24,31 @@
 #define HTTP_REQ "GET / HTTP/1.1\r\nHost: soak\r\n\r\n"
 #define HTTP_HEAD_LATE_MS 10000
 
+/* A new session of w's kind, counted: the connection, or -1 (counted
+ * as cut short). */
+static int
+open_session(worker_t *w, int port, int rcvbuf)
+{
+	int fd = soak_connect(port, rcvbuf);
+
+	atomic_fetch_add(&soak_tally(w)->sessions, 1);
+	if (fd < 0)
+		soak_cut_short(w, "connect");
+	return fd;
+}
+
 /* Echo (direct or through the proxy): exchanges of random sizes. */
 void
 soak_session_echo(worker_t *w, int port, uint8_t *tx, uint8_t *rx)
 {
-	int fd = soak_connect(port, 0), k, n = 1 + (int)(soak_next(&w->rng) % 20);
+	int fd = open_session(w, port, 0), k;
+	int n = 1 + (int)(tn_rng_next(&w->rng) % 20);
 
-	atomic_fetch_add(&soak_tally(w)->sessions, 1);
-	if (fd < 0) {
-		soak_cut_short(w, "connect");
+	if (fd < 0)
 		return;
-	}
 	for (k = 0; k < n && !soak_over(w->s); k++) {
-		size_t len = 1 + soak_next(&w->rng) % MAX_ECHO;
-		soak_fill(tx, len, soak_next(&w->rng));
+		size_t len = 1 + tn_rng_next(&w->rng) % MAX_ECHO;
+		tn_fill_random(tx, len, tn_rng_next(&w->rng));
 		if (!soak_send_all(fd, tx, len) || !soak_recv_exact(fd, rx, len)) {
 			soak_cut_short(w, "exchange");
 			break;
@@ -55,22 +66,19 @@ soak_session_echo(worker_t *w, int port, uint8_t *tx, uint8_t *rx)
 void
 soak_session_codec(worker_t *w, int port, uint8_t *tx, uint8_t *rx)
 {
-	int fd = soak_connect(port, 0), k;
-	int n = 1 + (int)(soak_next(&w->rng) % FRAMES_MAX);
+	int fd = open_session(w, port, 0), k;
+	int n = 1 + (int)(tn_rng_next(&w->rng) % FRAMES_MAX);
 	size_t lens[FRAMES_MAX], off = 0, total = 0;
-	uint64_t seed = soak_next(&w->rng);
+	uint64_t seed = tn_rng_next(&w->rng);
 
-	atomic_fetch_add(&soak_tally(w)->sessions, 1);
-	if (fd < 0) {
-		soak_cut_short(w, "connect");
+	if (fd < 0)
 		return;
-	}
 	for (k = 0; k < n; k++) {
 		uint32_t be;
-		lens[k] = soak_next(&w->rng) % MAX_FRAME;
+		lens[k] = tn_rng_next(&w->rng) % MAX_FRAME;
 		be = htonl((uint32_t)lens[k]);
 		memcpy(tx + off, &be, 4);
-		soak_fill(tx + off + 4, lens[k], seed + (uint64_t)k);
+		tn_fill_random(tx + off + 4, lens[k], seed + (uint64_t)k);
 		off += 4 + lens[k];
 	}
 	if (!soak_send_all(fd, tx, off)) {
@@ -92,7 +100,7 @@ soak_session_codec(worker_t *w, int port, uint8_t *tx, uint8_t *rx)
 			soak_cut_short(w, "read a frame");
 			break;
 		}
-		soak_fill(tx, lens[k], seed + (uint64_t)k);
+		tn_fill_random(tx, lens[k], seed + (uint64_t)k);
 		if (memcmp(tx, rx, lens[k]) != 0) {
 			soak_wrong_bytes(w, "frame differs");
 			break;
@@ -143,15 +151,13 @@ http_response(int fd, char *buf, size_t cap, size_t *have)
 void
 soak_session_http(worker_t *w, int port, char *buf, size_t cap)
 {
-	int fd = soak_connect(port, 0), k, n = 1 + (int)(soak_next(&w->rng) % 10);
+	int fd = open_session(w, port, 0), k;
+	int n = 1 + (int)(tn_rng_next(&w->rng) % 10);
 	size_t have = 0;
 	char req[10 * sizeof(HTTP_REQ)];
 
-	atomic_fetch_add(&soak_tally(w)->sessions, 1);
-	if (fd < 0) {
-		soak_cut_short(w, "connect");
+	if (fd < 0)
 		return;
-	}
 	for (k = 0; k < n; k++)
 		memcpy(req + (size_t)k * (sizeof(HTTP_REQ) - 1), HTTP_REQ,
 		    sizeof(HTTP_REQ) - 1);
@@ -179,15 +185,12 @@ soak_session_http(worker_t *w, int port, char *buf, size_t cap)
 void
 soak_session_slow(worker_t *w, int port, uint8_t *tx, uint8_t *rx)
 {
-	int fd = soak_connect(port, 16 * 1024);
+	int fd = open_session(w, port, 16 * 1024);
 	size_t got;
 
-	atomic_fetch_add(&soak_tally(w)->sessions, 1);
-	if (fd < 0) {
-		soak_cut_short(w, "connect");
+	if (fd < 0)
 		return;
-	}
-	soak_fill(tx, SLOW_BYTES, soak_next(&w->rng));
+	tn_fill_random(tx, SLOW_BYTES, tn_rng_next(&w->rng));
 	if (!soak_send_all(fd, tx, SLOW_BYTES)) {
 		soak_cut_short(w, "send");
 		close(fd);
@@ -212,14 +215,14 @@ soak_session_slow(worker_t *w, int port, uint8_t *tx, uint8_t *rx)
 void
 soak_session_reset(worker_t *w, uint8_t *tx)
 {
-	int srv = (int)(soak_next(&w->rng) % NSERVERS);
+	int srv = (int)(tn_rng_next(&w->rng) % NSERVERS);
 	int fd = soak_connect(w->s->port[srv], 0);
-	size_t len = soak_next(&w->rng) % 4096;
+	size_t len = tn_rng_next(&w->rng) % 4096;
 
 	atomic_fetch_add(&soak_tally(w)->sessions, 1);
 	if (fd < 0)
 		return;
-	soak_fill(tx, len, soak_next(&w->rng));
+	tn_fill_random(tx, len, tn_rng_next(&w->rng));
 	(void)soak_send_all(fd, tx, len);
 	soak_close_rst(fd);
 	soak_verified(w, 0);
@@ -231,15 +234,12 @@ soak_session_garbage(worker_t *w, char *buf, size_t cap)
 {
 	static const uint8_t huge[4] = { 0x7f, 0xff, 0xff, 0xff };
 	static const char junk[] = "BLAH\r\n\r\n";
-	bool http = soak_next(&w->rng) & 1;
-	int fd = soak_connect(w->s->port[http ? SRV_HTTP : SRV_CODEC], 0);
+	bool http = tn_rng_next(&w->rng) & 1;
+	int fd = open_session(w, w->s->port[http ? SRV_HTTP : SRV_CODEC], 0);
 	ssize_t r;
 
-	atomic_fetch_add(&soak_tally(w)->sessions, 1);
-	if (fd < 0) {
-		soak_cut_short(w, "connect");
+	if (fd < 0)
 		return;
-	}
 	if (!(http ? soak_send_all(fd, junk, sizeof junk - 1) :
 	    soak_send_all(fd, huge, sizeof huge))) {
 		close(fd);
@@ -263,14 +263,11 @@ soak_session_garbage(worker_t *w, char *buf, size_t cap)
 void
 soak_session_nonread(worker_t *w, uint8_t *tx)
 {
-	int fd = soak_connect(w->s->port[SRV_ECHO], 8192);
+	int fd = open_session(w, w->s->port[SRV_ECHO], 8192);
 	size_t sent = 0;
 
-	atomic_fetch_add(&soak_tally(w)->sessions, 1);
-	if (fd < 0) {
-		soak_cut_short(w, "connect");
+	if (fd < 0)
 		return;
-	}
 	memset(tx, 'n', MAX_ECHO);
 	while (sent < NONREAD_MAX) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -304,14 +301,14 @@ soak_run_idle(worker_t *w, char *buf, size_t cap)
 		atomic_fetch_add(&soak_tally(w)->sessions, 1);
 	}
 	while (!soak_over(w->s)) {
-		int64_t t0 = soak_now_ms();
+		int64_t t0 = tn_now_ms();
 		int fd = soak_connect(w->s->port[SRV_HTTP], 0);
 		ssize_t r;
 		if (fd >= 0) {
 			atomic_fetch_add(&soak_tally(w)->sessions, 1);
 			r = recv(fd, buf, cap - 1, 0);
 			if (r > 0 && strncmp(buf, "HTTP/1.1 408 ", 13) == 0 &&
-			    soak_now_ms() - t0 < HTTP_HEAD_LATE_MS)
+			    tn_now_ms() - t0 < HTTP_HEAD_LATE_MS)
 				atomic_fetch_add(&soak_tally(w)->cut, 1);
 			else
 				soak_cut_short(w, "idle http not ended by 408");
@@ -327,8 +324,8 @@ soak_run_idle(worker_t *w, char *buf, size_t cap)
 				fds[i] = -1;
 			}
 		}
-		for (int64_t until = soak_now_ms() + IDLE_CHECK_MS;
-		    soak_now_ms() < until && !soak_over(w->s);)
+		for (int64_t until = tn_now_ms() + IDLE_CHECK_MS;
+		    tn_now_ms() < until && !soak_over(w->s);)
 			poll(NULL, 0, 100);
 	}
 	for (i = 0; i < IDLE_ECHO; i++) {

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "support/standalone.h"
 
 enum soak_server { SRV_ECHO, SRV_HTTP, SRV_CODEC, SRV_PROXY, NSERVERS };
 
@@ -50,9 +51,7 @@ void soak_load_join(void);
 /* The tallies, NULL-ended, for the report. */
 soak_tally_t *soak_tallies(void);
 
-/* tests/soak/proc.c */
-int64_t soak_now_ms(void);
-long soak_rss_kb(pid_t pid);    /* -1 when gone */
-int soak_fd_count(pid_t pid);   /* -1 when gone */
+/* The clock, random bytes and /proc readings are the test support's:
+ * tests/support/standalone.h. */
 
 #endif

@@ -23,20 +23,6 @@
 /* Longest single poll() so deadlines are re-checked often. */
 #define TN_POLL_SLICE_MS 100
 
-int64_t tn_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t tn_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void tn_nap(void)
 {
 	struct timespec ts = { 0, TN_NAP_NS };
@@ -417,29 +403,6 @@ int tn_read_line(tn_line_reader_t *r, char *line, size_t cap, int timeout_ms)
 	}
 }
 
-uint64_t tn_rng_next(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
-void tn_fill_random(void *buf, size_t n, uint64_t seed)
-{
-	uint8_t *p = buf;
-	uint64_t x = seed ? seed : 0x9E3779B97F4A7C15ull;
-	size_t i = 0;
-	while (i < n) {
-		uint64_t v = tn_rng_next(&x);
-		for (int k = 0; k < 8 && i < n; k++, i++)
-			p[i] = (uint8_t)(v >> (8 * k));
-	}
-}
-
 size_t tn_first_diff(const void *a, const void *b, size_t n)
 {
 	const uint8_t *x = a, *y = b;
@@ -643,19 +606,9 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k)
 
 long tn_rss_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
+	long kb = tn_proc_rss_kb(pid);
 
-	if (pid == 0)
-		snprintf(path, sizeof path, "/proc/self/status");
-	else
-		snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
+	ck_assert_msg(kb >= 0, "no resident size for process %d", (int)pid);
 	return kb;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "gnet.h"
+#include "standalone.h"
 
 /* Bounds used by the helpers; tests pick their own for longer phases. */
 #define TN_START_TIMEOUT_MS 5000  /* engine must report running by then */
@@ -30,8 +31,7 @@
 /* ------------------------------------------------------------------------
  * Time.
  */
-int64_t tn_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
-uint64_t tn_now_ns(void); /* CLOCK_MONOTONIC in nanoseconds */
+/* tn_now_ms, tn_now_ns (standalone.h), and: */
 void tn_nap(void);       /* sleep TN_NAP_NS: the step of a bounded wait */
 
 /* Re-evaluate `cond` every ~1 ms until it holds or `timeout_ms` passes.
@@ -168,11 +168,7 @@ typedef struct tn_line_reader {
  * EOF, error, timeout or a line longer than the reader's buffer. */
 int tn_read_line(tn_line_reader_t *r, char *line, size_t cap, int timeout_ms);
 
-/* Deterministic pseudo-random bytes (xorshift64*); seed 0 is remapped. */
-void tn_fill_random(void *buf, size_t n, uint64_t seed);
-/* One xorshift64* step: the next value of the sequence in *state (which
- * must not be 0), the generator behind tn_fill_random. */
-uint64_t tn_rng_next(uint64_t *state);
+/* Random bytes: tn_fill_random, tn_rng_next (standalone.h). */
 /* Index of the first byte where a and b differ, n if none: for messages. */
 size_t tn_first_diff(const void *a, const void *b, size_t n);
 
@@ -208,8 +204,8 @@ const char *tn_pump_error(const tn_client_t *cl, size_t k);
 /* ------------------------------------------------------------------------
  * Processes.
  */
-/* Resident set size of process pid (0: this one) in KiB, or -1 if its
- * status has no VmRSS line; fails the test if it cannot be read. */
+/* tn_proc_rss_kb that fails the test when the process's resident size
+ * cannot be read (it is gone, or its status has no VmRSS line). */
 long tn_rss_kb(pid_t pid);
 
 /* ------------------------------------------------------------------------
