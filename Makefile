@@ -43,7 +43,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 # struct timespec from POSIX.
 # -fvisibility=hidden: libgnet.so exports only what gnet.h marks GNET_API.
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -fPIC -fvisibility=hidden -pthread -Iinclude -I.
-DEPS_LIBS := $(shell pkg-config --libs ck 2>/dev/null || echo -lck)
+DEPS_LIBS := $(shell pkg-config --libs ck liburing 2>/dev/null || echo -lck -luring)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 ifeq ($(VARIANT),release)

@@ -279,6 +279,20 @@ typedef enum gnet_lb {
 	                            * client always lands on the same loop */
 } gnet_lb_t;
 
+/* The kernel interface the loops wait in (gnet_options_t.backend). Both
+ * give every behaviour of this header the same; they differ in cost. */
+typedef enum gnet_backend {
+	GNET_BACKEND_AUTO = 0,  /* io_uring where the kernel offers what gnet
+	                         * needs and lets this process use it, else
+	                         * epoll (the reason is logged). Left at auto,
+	                         * the environment variable GNET_BACKEND
+	                         * (auto, epoll or uring) chooses. */
+	GNET_BACKEND_EPOLL,
+	GNET_BACKEND_URING      /* io_uring or nothing: gnet_engine_new fails
+	                         * with the kernel's reason (e.g. GNET_EPERM,
+	                         * GNET_ENOTSUP) where it is unavailable */
+} gnet_backend_t;
+
 typedef struct gnet_options {
 	size_t size;            /* sizeof(gnet_options_t): see "Structs" above */
 	int multicore;          /* 1: one loop per online CPU (default 0: one loop) */
@@ -360,6 +374,7 @@ typedef struct gnet_options {
 	 * budget_closes). Default: a quarter of the machine's memory, at
 	 * least 64 MiB; SIZE_MAX: none. */
 	size_t max_buffered;
+	gnet_backend_t backend; /* default GNET_BACKEND_AUTO */
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64
@@ -457,6 +472,8 @@ GNET_API int gnet_run(const char *addr, const gnet_events_t *events,
     const gnet_options_t *opts, void *udata);
 
 GNET_API int gnet_engine_num_loops(const gnet_engine_t *eng);  /* Thread: any */
+/* The backend the loops wait in: "epoll" or "io_uring". Thread: any. */
+GNET_API const char *gnet_engine_backend(const gnet_engine_t *eng);
 GNET_API int gnet_engine_conn_count(const gnet_engine_t *eng); /* Thread: any */
 GNET_API int gnet_engine_is_running(const gnet_engine_t *eng); /* Thread: any */
 

@@ -15,7 +15,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/log.h"
 #include "kernel/kernel.h"
+
+/* The backend: the option, or when it is left at auto the environment's
+ * GNET_BACKEND, which lets tests and benchmarks run a program unchanged
+ * on either. */
+static int
+backend_option(gnet_options_t *o)
+{
+	const char *env = getenv("GNET_BACKEND");
+
+	if (o->backend == GNET_BACKEND_AUTO && env != NULL && *env != '\0') {
+		if (strcmp(env, "epoll") == 0)
+			o->backend = GNET_BACKEND_EPOLL;
+		else if (strcmp(env, "uring") == 0 ||
+		    strcmp(env, "io_uring") == 0)
+			o->backend = GNET_BACKEND_URING;
+		else if (strcmp(env, "auto") != 0) {
+			gnet__log(0, "GNET_BACKEND=%s: expected auto, epoll "
+			    "or uring", env);
+			return GNET_EINVAL;
+		}
+	}
+	if (o->backend != GNET_BACKEND_AUTO &&
+	    o->backend != GNET_BACKEND_EPOLL &&
+	    o->backend != GNET_BACKEND_URING)
+		return GNET_EINVAL;
+	return 0;
+}
 
 /* Fill in the defaults of the options the kernel reads, and check them. */
 static int
@@ -37,7 +65,7 @@ kernel_options(gnet_options_t *o)
 		return GNET_EINVAL;
 	if (o->send_policy != GNET_SEND_WAIT && o->send_policy != GNET_SEND_NOWAIT)
 		return GNET_EINVAL;
-	return 0;
+	return backend_option(o);
 }
 
 void *
@@ -72,7 +100,14 @@ create_loops(gnet_engine_t *eng)
 		if (rc != 0)
 			return rc;
 		eng->inboxes[i] = &eng->loops[i]->inbox;
+		/* What loop 0 found, the others take: auto resolves once. */
+		if (i == 0)
+			eng->opt.backend =
+			    eng->loops[0]->poller.ops == &gnet__poller_uring ?
+			    GNET_BACKEND_URING : GNET_BACKEND_EPOLL;
 	}
+	gnet__log(2, "engine: %d loop%s on %s", eng->nloops,
+	    eng->nloops == 1 ? "" : "s", gnet_engine_backend(eng));
 	for (i = 0; i < eng->nloops; i++)
 		for (k = 0; k < eng->nexts; k++) {
 			if (eng->exts[k]->loop_init == NULL)
@@ -301,6 +336,12 @@ gnet_engine_free(gnet_engine_t *eng)
 	free(eng->inboxes);
 	gnet__seg_close(eng);
 	free(eng);
+}
+
+const char *
+gnet_engine_backend(const gnet_engine_t *eng)
+{
+	return eng->opt.backend == GNET_BACKEND_URING ? "io_uring" : "epoll";
 }
 
 int

@@ -63,8 +63,8 @@ gnet__loop_new(gnet_engine_t *eng, int index, gnet__loop_t **out)
 	if (rc == 0)
 		rc = gnet__waker_init(&l->waker);
 	if (rc == 0) {
-		l->poller.ops = &gnet__poller_epoll;
-		rc = l->poller.ops->open(&l->poller, l->waker.efd);
+		rc = gnet__poller_open(&l->poller, l->waker.efd,
+		    eng->opt.backend);
 	}
 	if (rc != 0) {
 		gnet__loop_free(l);
@@ -421,6 +421,8 @@ gnet__loop_main(void *arg)
 	}
 	gnet__slots_stop_all(l);
 	thread_hooks(l, false);
+	if (l->poller.ops->quiesce != NULL)
+		l->poller.ops->quiesce(&l->poller);
 	/* The last word: rows emptied, privately kept counters final. */
 	gnet__stats_sweep(l, gnet__cycles());
 	GNET__STAT_SET(l, state, GNET_STATS_LOOP_STOPPED);

@@ -10,12 +10,15 @@
  *   - readiness (epoll, kernel/poller_epoll.c): an event says the
  *     descriptor can be read or written (GNET__POLL_IN/OUT/...); the
  *     actor then makes the syscall itself. Its result is 0.
- *   - completion (io_uring): an actor would submit the operation (read
- *     into a buffer, write, accept) through an op this table gains then,
- *     and the event reports it done: GNET__POLL_DONE, with the result
- *     (bytes, or a negated errno) in the wait's result array. Actor kinds
- *     receive both the bits and the result, so they can take either.
- * Only this seam calls epoll_*; nothing above it names a backend.
+ *   - completion: an actor would submit the operation (read into a
+ *     buffer, write, accept) through an op this table gains then, and
+ *     the event reports it done: GNET__POLL_DONE, with the result (bytes,
+ *     or a negated errno) in the wait's result array. Actor kinds receive
+ *     both the bits and the result, so they can take either.
+ * Two backends exist: epoll (kernel/poller_epoll.c) and io_uring
+ * (kernel/poller_uring.c), which so far delivers readiness through poll
+ * requests in its ring. Only this seam calls epoll_* or io_uring; nothing
+ * above it names a backend.
  *
  * Thread: every function on the owner loop, or during setup before the
  * loop runs.
@@ -80,6 +83,11 @@ typedef struct gnet__poller_ops {
 	 * or a negated errno (-EINTR: a signal came; wait again). */
 	int (*wait)(gnet__poller_t *p, gnet__pevent_t *out, int32_t *res,
 	    int max, int timeout_ms);
+	/* The loop is leaving: hand the kernel what del and the rest left
+	 * for the next wait, which will not come -- a backend whose requests
+	 * hold descriptors open would otherwise keep closed sockets alive
+	 * until the poller closes. NULL when there is nothing to do. */
+	void (*quiesce)(gnet__poller_t *p);
 } gnet__poller_ops_t;
 
 struct gnet__poller {
@@ -90,6 +98,13 @@ struct gnet__poller {
 
 /* The backends. */
 extern const gnet__poller_ops_t gnet__poller_epoll;
+extern const gnet__poller_ops_t gnet__poller_uring;
+
+/* Open p watching wake_fd with the backend asked for (GNET_BACKEND_*):
+ * epoll, io_uring, or for auto io_uring and, where that fails, epoll,
+ * logging why. 0 or a negative error code (uring's own when it was asked
+ * for by name). kernel/poller.c. */
+int gnet__poller_open(gnet__poller_t *p, int wake_fd, int backend);
 
 static inline int
 gnet__poller_add(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events)

@@ -5,7 +5,7 @@
 #
 #   deps.sh [PACKAGE...]     DEPS_LABEL names the caller in messages
 set -euo pipefail
-PKGS=(build-essential pkg-config libck-dev libjemalloc-dev check libsubunit-dev socat clang libclang-rt-dev curl wrk redis-server redis-tools libncurses-dev tmux)
+PKGS=(build-essential pkg-config libck-dev liburing-dev libjemalloc-dev check libsubunit-dev socat clang libclang-rt-dev curl wrk redis-server redis-tools libncurses-dev tmux)
 [ $# -eq 0 ] || PKGS=("$@")
 label=${DEPS_LABEL:-deps}
 missing=()
