@@ -286,7 +286,7 @@ typedef enum gnet_backend {
 	                         * needs and lets this process use it, else
 	                         * epoll (the reason is logged). Left at auto,
 	                         * the environment variable GNET_BACKEND
-	                         * (auto, epoll or uring) chooses. */
+	                         * (auto, epoll, uring or io_uring) chooses. */
 	GNET_BACKEND_EPOLL,
 	GNET_BACKEND_URING      /* io_uring or nothing: gnet_engine_new fails
 	                         * with the kernel's reason (e.g. GNET_EPERM,

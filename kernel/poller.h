@@ -15,10 +15,11 @@
  *     the event reports it done: GNET__POLL_DONE, with the result (bytes,
  *     or a negated errno) in the wait's result array. Actor kinds receive
  *     both the bits and the result, so they can take either.
- * Two backends exist: epoll (kernel/poller_epoll.c) and io_uring
- * (kernel/poller_uring.c), which so far delivers readiness through poll
- * requests in its ring. Only this seam calls epoll_* or io_uring; nothing
- * above it names a backend.
+ * Two backends exist: epoll (kernel/poller_epoll.c), readiness only, and
+ * io_uring (kernel/poller_uring.c), readiness through poll requests in
+ * its ring and, where the kernel allows, completion: receives into its
+ * own buffers and sends (GNET__POLL_RECV, send below). Only this seam
+ * calls epoll_* or io_uring; nothing above it names a backend.
  *
  * Thread: every function on the owner loop, or during setup before the
  * loop runs.
@@ -41,6 +42,21 @@
 #define GNET__POLL_EDGE (1u << 31)
 /* Reported only, by completion backends: a submitted operation is done. */
 #define GNET__POLL_DONE (1u << 30)
+/* Registration only, with a backend that has GNET__POLLER_COMPLETION:
+ * while GNET__POLL_IN is asked for, the backend receives on the
+ * descriptor itself. Each arrival is reported as GNET__POLL_DONE |
+ * GNET__POLL_IN with the byte count in the wait's result (0: the peer's
+ * FIN; < 0: a negated errno; after either, receiving has stopped), the
+ * bytes -- at most recv_len, one receive per descriptor per wait -- in the
+ * backend's buffer that received() names; GNET__POLL_IN and
+ * GNET__POLL_RDHUP are then not reported as readiness. Without
+ * GNET__POLL_IN, RDHUP is watched as readiness, as without this flag. An
+ * arrival already taken from the socket when interest in IN is dropped
+ * is still reported: it is the peer's bytes. */
+#define GNET__POLL_RECV (1u << 29)
+/* In a receive's event: which of the backend's buffers holds its bytes. */
+#define GNET__POLL_BUF_SHIFT 16
+#define GNET__POLL_BUF_MASK (0x1fffu << GNET__POLL_BUF_SHIFT)
 
 /* The tag of the loop's own waker. */
 #define GNET__POLL_WAKER_TAG 0
@@ -88,12 +104,34 @@ typedef struct gnet__poller_ops {
 	 * hold descriptors open would otherwise keep closed sockets alive
 	 * until the poller closes. NULL when there is nothing to do. */
 	void (*quiesce)(gnet__poller_t *p);
+
+	/* Completion backends only (GNET__POLLER_COMPLETION), else NULL. */
+	/* The bytes of a receive reported with `events`. They stay valid
+	 * until the next wait, which takes the buffer back. */
+	const unsigned char *(*received)(gnet__poller_t *p, uint32_t events);
+	/* Send len bytes at buf on fd, a registered descriptor: submitted
+	 * with the next wait and reported by it, or a later one, as
+	 * GNET__POLL_DONE | GNET__POLL_OUT with the count taken (possibly
+	 * short) or a negated errno (-EAGAIN: the socket is full; watch
+	 * writability). It never waits for room: the kernel takes what it
+	 * can while the wait submits it, so the bytes are read by then and
+	 * may change after the wait returns. Until that wait they must stay
+	 * as they are. One send per descriptor at a time (-EBUSY). A del
+	 * before the wait submits it at once. 0 or a negated errno. */
+	int (*send)(gnet__poller_t *p, int fd, const void *buf, size_t len);
 } gnet__poller_ops_t;
+
+/* gnet__poller_t.caps */
+#define GNET__POLLER_COMPLETION 1u /* receives (GNET__POLL_RECV), send */
 
 struct gnet__poller {
 	const gnet__poller_ops_t *ops;
 	int fd;          /* the backend's own descriptor, or -1 */
 	void *priv;      /* the backend's own state */
+	unsigned caps;   /* GNET__POLLER_*, set by open */
+	/* Completion: the most bytes one receive takes (at most the
+	 * backend's buffer); 0: a whole buffer. Set before the loop runs. */
+	uint32_t recv_len;
 };
 
 /* The backends. */

@@ -42,11 +42,20 @@ is_udp_listener(const gnet_conn_t *c)
  * already waiting. UDP sockets stay level-triggered: one per loop, they
  * gain nothing; so does a connection the re-read list had no memory for
  * (GNET__C_LEVEL).
+ *
+ * With a completion backend (nl->ring) a stream that reads has the poller
+ * receive for it (GNET__POLL_RECV): its bytes, FIN and errors come as
+ * completed receives, and readiness is watched only for writability and,
+ * while reading is paused, the peer's FIN.
  */
 static uint32_t
-epoll_mode(unsigned flags)
+epoll_mode(const gnet__net_loop_t *nl, unsigned flags)
 {
-	if (flags & (GNET__C_UDP | GNET__C_LEVEL))
+	if (flags & GNET__C_UDP)
+		return 0;
+	if (nl->ring)
+		return GNET__POLL_RECV | GNET__POLL_EDGE | GNET__POLL_RDHUP;
+	if (flags & GNET__C_LEVEL)
 		return 0;
 	/* GNET__POLL_RDHUP, reading or not. A FIN that came with the last
 	 * bytes raises no edge of its own once those bytes are read; the
@@ -68,7 +77,7 @@ sync_read_fd(gnet_conn_t *c)
 	gnet__slot_t *s = &c->loop->slots[gnet__handle_slot(c->handle)];
 
 	s->io_fd = (c->ev_mask & GNET__POLL_IN) && !(c->flags & GNET__C_UDP) &&
-	    c->state == GNET__CS_OPEN ? c->fd : -1;
+	    c->state == GNET__CS_OPEN && !c->nl->ring ? c->fd : -1;
 }
 
 void
@@ -84,7 +93,12 @@ gnet__conn_sync_events(gnet_conn_t *c)
 	if (want == c->ev_mask || c->state == GNET__CS_CLOSED)
 		return;
 	if (gnet__poller_mod(&c->loop->poller, c->fd, c->handle,
-	    want | epoll_mode(c->flags)) == 0) {
+	    want | epoll_mode(c->nl, c->flags)) == 0) {
+		/* Bytes received while it was not reading are shown to the
+		 * handler once it reads again, before anything newer. */
+		if ((want & ~c->ev_mask & GNET__POLL_IN) &&
+		    (c->flags & GNET__C_RECV_HELD))
+			gnet__conn_schedule_reread(c);
 		c->ev_mask = want;
 		sync_read_fd(c);
 	}
@@ -218,7 +232,7 @@ gnet__conn_new(gnet__net_loop_t *nl, const gnet__behaviour_t *bh, int fd,
 		return NULL;
 	}
 	rc = gnet__poller_add(&l->poller, fd, c->handle,
-	    GNET__POLL_IN | epoll_mode(flags));
+	    GNET__POLL_IN | epoll_mode(nl, flags));
 	if (rc != 0) {
 		gnet__log(0, "loop %d: watching a connection: %s", l->index,
 		    gnet_strerror(rc));
@@ -378,6 +392,8 @@ release(gnet__loop_t *l, gnet_conn_t *c)
 {
 	struct gnet_group *g = c->bh->group;
 
+	if (c->flags & GNET__C_RECV_HELD)
+		gnet__conn_forget_unseen(c);
 	gnet__poller_del(&l->poller, c->fd);
 	close(c->fd);
 	gnet__slot_free(l, gnet__handle_slot(c->handle));

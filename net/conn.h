@@ -79,7 +79,16 @@ enum {
 	/* gnet_conn_set_deadline (net/conn_api.c): a deadline is set, and a
 	 * timer for it is on the loop's heap. */
 	GNET__C_DEADLINE_SET = 1u << 20,
-	GNET__C_DEADLINE_TIMER = 1u << 21
+	GNET__C_DEADLINE_TIMER = 1u << 21,
+	/* A completion backend (net/conn_read.c, conn_flush.c): bytes were
+	 * received while the connection was not reading, kept in `in`
+	 * unseen by its handler; and a send is in the ring, owed a
+	 * completion. */
+	GNET__C_RECV_HELD = 1u << 22,
+	GNET__C_SEND_PENDING = 1u << 23,
+	/* The peer's FIN came behind such unseen bytes: it is acted on once
+	 * the handler has seen them. */
+	GNET__C_FIN_HELD = 1u << 24
 };
 
 /* Any of these keeps an OPEN connection from reading. */
@@ -234,9 +243,17 @@ void gnet__conn_wake(gnet_conn_t *c);
 /* The connection kind's io: the poller's event for a stream. */
 void gnet__conn_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
     int32_t res);
+/* Put c on the loop's re-read list: read it (or, with a completion
+ * backend, show its handler what it received meanwhile) next iteration. */
+void gnet__conn_schedule_reread(gnet_conn_t *c);
+/* c closes: forget its unseen bytes (GNET__C_RECV_HELD). */
+void gnet__conn_forget_unseen(gnet_conn_t *c);
 /* net/conn_flush.c: write what is pending; finish a close when nothing
  * is left (c may be freed). */
 void gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c);
+/* net/conn_flush.c, with a completion backend: a send of c's output
+ * completed with res (bytes taken, or a negated errno); c may be freed. */
+void gnet__conn_sent(gnet__net_loop_t *nl, gnet_conn_t *c, int32_t res);
 /* net/conn_flush.c: the linger timer of a closing connection: abort it
  * (GNET_ELINGER) if the peer took no bytes for linger_ms, else wait on. */
 void gnet__conn_linger_due(gnet_conn_t *c);

@@ -2,8 +2,17 @@
  * The connection actor's flush: sending what is queued, arming
  * writability for the rest, ending a close once the output is out, and
  * the loop's pass over its dirty connections before it sleeps.
+ *
+ * With a completion backend (nl->ring) a stream's output is not sent here
+ * but handed to the poller, which sends it as the loop's next wait
+ * submits -- every connection's output of a turn in that one system call
+ * -- and reports how much went (gnet__conn_sent). The handing over waits
+ * for the end of the pass (submit_sends): until the wait, nothing may
+ * move the bytes, and a later connection's flush can run callbacks that
+ * write to an earlier one.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include "net/conn.h"
 #include "net/sys.h"
@@ -85,28 +94,14 @@ stream_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 	return 0;
 }
 
-void
-gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
+/* What a flush does once the socket took what it would: arm writability
+ * for the rest or give the block back, resume reading below the low
+ * watermark, and end a close whose output is out. */
+static void
+after_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
 	const gnet_options_t *o = nl->net->opt;
 
-	if (c->state == GNET__CS_ABORTING) {
-		gnet__conn_finish(c);
-		return;
-	}
-	/* Nothing can be sent before the connect completes. */
-	if (c->state == GNET__CS_CONNECTING)
-		return;
-	if (c->flags & GNET__C_UDP) {
-		gnet__udp_flush(c);
-		/* Queued datagrams are not worth lingering for. */
-		if (c->state == GNET__CS_CLOSING) {
-			gnet__conn_finish(c);
-			return;
-		}
-	} else if (stream_send(nl, c) != 0) {
-		return;
-	}
 	gnet__conn_soft_limit_flushed(c);
 	if (c->out.len != 0) {
 		c->flags |= GNET__C_OUT_ARMED;
@@ -134,6 +129,112 @@ gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
 	gnet__conn_sync_events(c);
 }
 
+/* Ring mode: c's output goes to the poller at the end of the pass. */
+static void
+queue_send(gnet__net_loop_t *nl, gnet_conn_t *c)
+{
+	if (nl->n_sends == nl->cap_sends) {
+		size_t n = nl->cap_sends ? nl->cap_sends * 2 : 64;
+		gnet_handle_t *v = realloc(nl->sends, n * sizeof(*v));
+		if (v == NULL) {
+			/* Sent the old way instead. */
+			if (stream_send(nl, c) == 0)
+				after_send(nl, c);
+			return;
+		}
+		nl->sends = v;
+		nl->cap_sends = n;
+	}
+	nl->sends[nl->n_sends++] = c->handle;
+	c->flags |= GNET__C_SEND_PENDING;
+}
+
+/* The end of the pass: hand the poller every queued output as it now
+ * stands. Nothing runs between this and the wait that sends it. */
+static void
+submit_sends(gnet__net_loop_t *nl)
+{
+	gnet__poller_t *p = &nl->loop->poller;
+	size_t i;
+
+	for (i = 0; i < nl->n_sends; i++) {
+		gnet_conn_t *c = gnet__conn_live(nl->loop, nl->sends[i]);
+		if (c == NULL || !(c->flags & GNET__C_SEND_PENDING))
+			continue;
+		if (c->out.len != 0 && p->ops->send(p, c->fd,
+		    c->out.data + c->out.off, c->out.len) == 0)
+			continue;
+		/* Emptied meanwhile, or the ring refused it: flush again,
+		 * where a refusal is sent the old way. */
+		c->flags &= ~(unsigned)GNET__C_SEND_PENDING;
+		if (c->out.len != 0 && stream_send(nl, c) != 0)
+			continue;
+		gnet__conn_mark_dirty(c);
+	}
+	nl->n_sends = 0;
+}
+
+void
+gnet__conn_sent(gnet__net_loop_t *nl, gnet_conn_t *c, int32_t res)
+{
+	c->flags &= ~(unsigned)GNET__C_SEND_PENDING;
+	if (res > 0) {
+		nl->bytes_out += (uint64_t)res;
+		gnet__buf_consume(&c->out, (size_t)res);
+		c->last_io_ns = c->state == GNET__CS_CLOSING ?
+		    gnet__now_ns() : nl->loop->now_ns;
+		/* Written meanwhile, or the socket took part: the pass
+		 * sends the rest, and writability is watched only once the
+		 * socket takes nothing. */
+		if (c->out.len != 0) {
+			gnet__conn_mark_dirty(c);
+			return;
+		}
+	} else if (res != 0 && res != -EAGAIN && res != -EINTR) {
+		/* The peer is gone (see stream_send). */
+		c->close_reason = res;
+		c->state = GNET__CS_ABORTING;
+		gnet__conn_finish(c);
+		return;
+	}
+	if (c->state == GNET__CS_ABORTING) {
+		gnet__conn_finish(c);
+		return;
+	}
+	after_send(nl, c);
+}
+
+void
+gnet__conn_flush_one(gnet__net_loop_t *nl, gnet_conn_t *c)
+{
+	if (c->state == GNET__CS_ABORTING) {
+		gnet__conn_finish(c);
+		return;
+	}
+	/* Nothing can be sent before the connect completes. */
+	if (c->state == GNET__CS_CONNECTING)
+		return;
+	if (c->flags & GNET__C_UDP) {
+		gnet__udp_flush(c);
+		/* Queued datagrams are not worth lingering for. */
+		if (c->state == GNET__CS_CLOSING) {
+			gnet__conn_finish(c);
+			return;
+		}
+	} else if (nl->ring) {
+		/* A send in the ring: its completion flushes again. */
+		if (c->flags & GNET__C_SEND_PENDING)
+			return;
+		if (c->out.len != 0) {
+			queue_send(nl, c);
+			return;
+		}
+	} else if (stream_send(nl, c) != 0) {
+		return;
+	}
+	after_send(nl, c);
+}
+
 /* The FLUSH hook: every connection with output or a close to finish. */
 void
 gnet__conns_flush(gnet__loop_t *l, void *arg)
@@ -155,4 +256,6 @@ gnet__conns_flush(gnet__loop_t *l, void *arg)
 	/* Flushes may have marked connections dirty again (a close's
 	 * callback writing to another); the loop above took them all. */
 	gnet__loop_not_due(l, nl->flush_bit);
+	if (nl->n_sends != 0)
+		submit_sends(nl);
 }

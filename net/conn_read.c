@@ -142,6 +142,12 @@ schedule_reread(gnet__net_loop_t *nl, gnet_conn_t *c)
 	gnet__loop_due(c->loop, nl->reread_bit);
 }
 
+void
+gnet__conn_schedule_reread(gnet_conn_t *c)
+{
+	schedule_reread(c->nl, c);
+}
+
 /* Events on which a stream connection that is reading reads: bytes, or
  * the end of the stream or an error, which come after the bytes. */
 #define STREAM_READ_EVENTS (GNET__POLL_IN | GNET__POLL_RDHUP | \
@@ -210,6 +216,92 @@ gnet__conn_park_reader(gnet_conn_t *c)
 
 static void conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events);
 
+/*
+ * Bytes received while a connection was not reading (a completion
+ * backend's: the receive had taken them before it was cancelled) wait in
+ * its buffer, and the handler is shown them once it reads again -- as
+ * reads would have shown them, at most a read's worth (read_buffer_cap)
+ * at a time, so that the watermark can pause it again in between. The
+ * loop's unseen list says how many of c's buffered bytes are unseen: the
+ * last ones, as the handler consumes from the front.
+ */
+static struct gnet__unseen *
+unseen_of(gnet__net_loop_t *nl, gnet_handle_t h)
+{
+	size_t i;
+
+	for (i = 0; i < nl->n_unseen; i++)
+		if (nl->unseen[i].h == h)
+			return &nl->unseen[i];
+	return NULL;
+}
+
+static int
+unseen_add(gnet_conn_t *c, size_t n)
+{
+	gnet__net_loop_t *nl = c->nl;
+	struct gnet__unseen *u = unseen_of(nl, c->handle);
+
+	if (u == NULL) {
+		if (nl->n_unseen == nl->cap_unseen) {
+			size_t cap = nl->cap_unseen ? nl->cap_unseen * 2 : 16;
+			struct gnet__unseen *v = realloc(nl->unseen,
+			    cap * sizeof(*v));
+			if (v == NULL)
+				return GNET_ENOMEM;
+			nl->unseen = v;
+			nl->cap_unseen = cap;
+		}
+		u = &nl->unseen[nl->n_unseen++];
+		u->h = c->handle;
+		u->n = 0;
+	}
+	u->n += n;
+	c->flags |= GNET__C_RECV_HELD;
+	return 0;
+}
+
+void
+gnet__conn_forget_unseen(gnet_conn_t *c)
+{
+	gnet__net_loop_t *nl = c->nl;
+	struct gnet__unseen *u = unseen_of(nl, c->handle);
+
+	c->flags &= ~(unsigned)GNET__C_RECV_HELD;
+	if (u != NULL)
+		*u = nl->unseen[--nl->n_unseen];
+}
+
+/* The re-read of a connection holding unseen bytes: show the next read's
+ * worth, and come back for the rest. */
+static void
+present_held(gnet_conn_t *c)
+{
+	gnet__net_loop_t *nl = c->nl;
+	struct gnet__unseen *u;
+	size_t rest = 0;
+
+	if (!(c->flags & GNET__C_RECV_HELD) || !gnet__conn_reads(c))
+		return;
+	u = unseen_of(nl, c->handle);
+	if (u != NULL && u->n > nl->scratch_cap - 1)
+		rest = u->n - (nl->scratch_cap - 1);
+	if (rest == 0) {
+		gnet__conn_forget_unseen(c);
+	} else {
+		u->n = rest;
+		schedule_reread(nl, c);
+	}
+	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
+	c->rlen = c->in.len - rest;
+	gnet__conn_present(c, 0);
+	if (rest == 0 && (c->flags & GNET__C_FIN_HELD)) {
+		c->flags &= ~(unsigned)GNET__C_FIN_HELD;
+		if (c->state == GNET__CS_OPEN)
+			peer_eof(c);
+	}
+}
+
 void
 gnet__conns_reread(gnet__loop_t *l, void *arg)
 {
@@ -224,6 +316,10 @@ gnet__conns_reread(gnet__loop_t *l, void *arg)
 		if (c == NULL)
 			continue;
 		c->flags &= ~(unsigned)GNET__C_REREAD;
+		if (nl->ring) {
+			present_held(c);
+			continue;
+		}
 		/* conn_io reads only if c still reads; paused meanwhile,
 		 * the resume's re-registration reports the waiting bytes. */
 		conn_io(nl, c, GNET__POLL_IN);
@@ -359,6 +455,10 @@ peer_finished_while_paused(gnet_conn_t *c)
 {
 	int unread = 0;
 
+	/* Bytes received through the ring and kept count as unread: the
+	 * receive armed again at the resume meets the FIN after them. */
+	if (c->flags & GNET__C_RECV_HELD)
+		return;
 	if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread != 0)
 		return;
 	peer_eof(c);
@@ -375,6 +475,8 @@ conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events)
 		gnet__conn_park_reader(c);
 		return;
 	}
+	if (nl->ring && (c->ev_mask & GNET__POLL_IN))
+		return; /* its receives report its bytes, end and errors */
 	if ((events & STREAM_READ_EVENTS) && (c->ev_mask & GNET__POLL_IN)) {
 		/* Data that arrived before a FIN or error is read first. */
 		ssize_t n = read_socket(nl, c->fd);
@@ -392,6 +494,81 @@ conn_io(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events)
 		gnet__conn_abort(c, socket_error(c->fd));
 	} else if ((events & GNET__POLL_RDHUP) && c->state == GNET__CS_OPEN) {
 		peer_finished_while_paused(c);
+	}
+}
+
+/* Keep n received bytes in c's buffer for when it reads again, within
+ * max_inbound. */
+static void
+keep_received(gnet_conn_t *c, const unsigned char *data, size_t n)
+{
+	if (gnet__buf_append(&c->in, data, n) != 0 || unseen_add(c, n) != 0) {
+		gnet__conn_abort(c, GNET_ENOMEM);
+		return;
+	}
+	if (c->in.len > gnet__conn_eng(c)->opt.max_inbound) {
+		gnet__buf_release(&c->in);
+		gnet__conn_forget_unseen(c);
+		gnet__conn_begin_close(c, GNET_EINBOUND);
+	}
+}
+
+/*
+ * A completion backend's receive for c: res bytes in the poller's buffer
+ * (valid until the next wait), the peer's FIN (0), or an error. A
+ * receive can complete after c stopped reading -- the bytes had left the
+ * socket before the cancel -- and such bytes are the peer's all the
+ * same: they are kept, unseen, and shown when c reads again
+ * (present_held). A closing connection drops them, as it would leave them
+ * unread in the socket.
+ */
+static void
+received(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events, int32_t res)
+{
+	gnet__poller_t *p = &nl->loop->poller;
+	const unsigned char *data;
+	size_t show;
+
+	if (res < 0) {
+		if (!gnet__conn_closing(c))
+			gnet__conn_abort(c, res);
+		return;
+	}
+	if (res == 0) {
+		/* A FIN behind unseen bytes waits for them (present_held). */
+		if (c->flags & GNET__C_RECV_HELD)
+			c->flags |= GNET__C_FIN_HELD;
+		else if (c->state == GNET__CS_OPEN)
+			peer_eof(c);
+		return;
+	}
+	nl->bytes_in += (uint64_t)res;
+	c->last_io_ns = nl->loop->now_ns;
+	if (c->state != GNET__CS_OPEN)
+		return;
+	if (!gnet__conn_reads(c)) {
+		keep_received(c, p->ops->received(p, events), (size_t)res);
+		return;
+	}
+	if (gnet__net_readers_parked(nl->loop, nl)) {
+		keep_received(c, p->ops->received(p, events), (size_t)res);
+		gnet__conn_park_reader(c);
+		return;
+	}
+	/* Behind unseen bytes, these wait their turn (present_held). */
+	if (c->flags & GNET__C_RECV_HELD) {
+		keep_received(c, p->ops->received(p, events), (size_t)res);
+		schedule_reread(nl, c);
+		return;
+	}
+	data = p->ops->received(p, events);
+	/* A read's worth at a time, as reads would show them
+	 * (read_buffer_cap); the rest waits for the next iteration. */
+	show = (size_t)res < nl->scratch_cap ? (size_t)res : nl->scratch_cap;
+	on_data(c, data, show);
+	if (show < (size_t)res && c->state == GNET__CS_OPEN) {
+		keep_received(c, data + show, (size_t)res - show);
+		schedule_reread(nl, c);
 	}
 }
 
@@ -416,7 +593,13 @@ gnet__conn_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 	gnet_conn_t *c = s->obj;
 	ssize_t n;
 
-	(void)res;
+	if (events & GNET__POLL_DONE) {
+		if (events & GNET__POLL_IN)
+			received(nl, c, events, res);
+		else
+			gnet__conn_sent(nl, c, res);
+		return;
+	}
 	if (s->io_fd < 0 || !(events & STREAM_READ_EVENTS) ||
 	    ((events & GNET__POLL_IN) && gnet__net_readers_parked(l, nl))) {
 		conn_io(nl, c, events);

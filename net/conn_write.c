@@ -215,8 +215,9 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		nl->held.len = len;
 		rc = 0;
 	} else {
+		/* With a completion backend, sends go through the ring. */
 		if (len >= WRITE_THROUGH_MIN && c->out.len == 0 &&
-		    c->state != GNET__CS_CONNECTING)
+		    c->state != GNET__CS_CONNECTING && !nl->ring)
 			skip = write_through(c, iov, iovcnt);
 		rc = queue_rest(c, iov, iovcnt, skip);
 	}

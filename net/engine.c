@@ -203,6 +203,11 @@ net_loop_init(gnet__loop_t *l, void **state)
 	 * (64 KiB: 16 x 4 KiB pipelined) costs no second read to learn that
 	 * (net/conn.c, took_read). */
 	nl->scratch_cap = net->opt->read_buffer_cap + 1;
+	nl->ring = (l->poller.caps & GNET__POLLER_COMPLETION) != 0;
+	/* A receive takes what a read would (read_buffer_cap and the one
+	 * byte more). */
+	l->poller.recv_len = nl->scratch_cap > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)nl->scratch_cap;
 	nl->max_parked = net->opt->max_parked;
 	nl->scratch = malloc(nl->scratch_cap);
 	nl->blocks = calloc(1, sizeof(*nl->blocks));
@@ -240,6 +245,8 @@ net_loop_free(gnet__loop_t *l, void *state)
 	free(nl->blocks);
 	free(nl->parked_readers);
 	free(nl->rereads);
+	free(nl->sends);
+	free(nl->unseen);
 	gnet__udp_free_batch(nl);
 	free(nl);
 }

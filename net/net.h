@@ -167,6 +167,21 @@ typedef struct gnet__net_loop {
 	 * so the loop reads them again next iteration (net/conn.c). */
 	gnet_handle_t *rereads;
 	size_t n_rereads, cap_rereads;
+	/* The loop's poller receives and sends itself (a completion
+	 * backend, kernel/poller.h): streams read from its buffers, and
+	 * their output is sent through it, gathered in sends until the
+	 * flush pass ends (net/conn_flush.c). */
+	bool ring;
+	gnet_handle_t *sends;
+	size_t n_sends, cap_sends;
+	/* Ring mode: connections holding bytes received while they were not
+	 * reading, with how many of their buffered bytes (the last ones) the
+	 * handler has not seen yet (net/conn_read.c). */
+	struct gnet__unseen {
+		gnet_handle_t h;
+		size_t n;
+	} *unseen;
+	size_t n_unseen, cap_unseen;
 	/* The turn hooks' bits (kernel/kernel.h). */
 	uint32_t flush_bit, reread_bit, parked_bit, budget_bit;
 	uint64_t max_parked;     /* options.max_parked, read on every event */

@@ -1,0 +1,117 @@
+/*
+ * The io_uring backend's state, shared by its three files:
+ *
+ *   kernel/poller_uring.c       the ring: open, the wait, completions
+ *   kernel/poller_uring_fd.c    each descriptor's requests: interest,
+ *                               receives, sends
+ *   kernel/poller_uring_bufs.c  the buffers receives land in
+ *
+ * Not a public header. Thread: the owner loop's, or set-up before it runs.
+ */
+#ifndef GNET_KERNEL_POLLER_URING_H
+#define GNET_KERNEL_POLLER_URING_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/poller.h"
+
+/*
+ * A request's user_data names its descriptor and which request it was:
+ *
+ *   bits 63-62  kind (URING_POLL, URING_RECV, URING_SEND)
+ *   bits 61-48  the descriptor's registration (life), which del changes:
+ *               a completion of an earlier registration -- the number
+ *               may since have been closed and reused -- is dropped
+ *   bits 47-32  the request's generation within its kind: replacing a
+ *               poll or a receive takes a new one, so the ending of the
+ *               old is not taken for the ending of the new
+ *   bits 31-0   the descriptor
+ * Requests whose completion says nothing (removals, cancels) carry
+ * URING_IGNORE.
+ */
+enum { URING_POLL = 0, URING_RECV = 1, URING_SEND = 2 };
+#define URING_IGNORE UINT64_MAX
+#define URING_LIFE_MASK 0x3fffu
+
+/* What the backend knows of one descriptor, indexed by its number. */
+typedef struct uring_fd {
+	uint64_t tag;
+	uint32_t want;          /* GNET__POLL_* asked for; 0: not registered */
+	uint32_t send_submit;   /* uring_t.submits when its send was made */
+	uint32_t batch;         /* the reap that last reported its readiness */
+	uint16_t index;         /* that event's index in the reap */
+	uint16_t life;
+	uint16_t poll_gen, recv_gen;
+	uint8_t poll_armed;     /* a poll of generation poll_gen is live */
+	uint8_t recv_armed;     /* a receive of generation recv_gen is live */
+	uint8_t send_pending;   /* a send's completion is owed */
+	uint8_t queued;         /* on the arm list */
+} uring_fd_t;
+
+/* The receive buffers (kernel/poller_uring_bufs.c). */
+#define URING_BUFS 256          /* a power of two; at most 8192 */
+#define URING_BUFS_FIRST 32     /* in the ring at first, and per growth */
+#define URING_BUF_SIZE 16384
+#define URING_BUF_GROUP 0
+
+typedef struct uring {
+	struct io_uring ring;
+	bool enabled;           /* the loop's thread enabled the ring */
+	uint32_t submits;       /* submissions so far */
+	uint32_t batch;         /* reaps so far */
+	uring_fd_t *fds;
+	size_t nfds;
+	int *arm;               /* descriptors to arm at the next wait */
+	size_t narm, cap_arm;
+	/* Receives, when the kernel offers them (GNET__POLLER_COMPLETION). */
+	struct io_uring_buf_ring *br;
+	unsigned char *bufs;
+	uint16_t lent[GNET__POLL_BATCH]; /* buffers the last reap handed out */
+	unsigned nlent;
+	unsigned br_added;      /* buffers given back since the last advance */
+	uint32_t recv_len;      /* bytes one receive may take */
+	unsigned nbufs;         /* buffers put in circulation so far */
+} uring_t;
+
+static inline uint64_t
+uring_user_data(unsigned kind, const uring_fd_t *e, uint16_t gen, int fd)
+{
+	return (uint64_t)kind << 62 | (uint64_t)(e->life & URING_LIFE_MASK) << 48 |
+	    (uint64_t)gen << 32 | (uint32_t)fd;
+}
+
+/* Submit what is queued (counted in submits); liburing's result. */
+int gnet__uring_submit(uring_t *u);
+/* A free submission slot, submitting a full queue first; NULL when even
+ * that fails. */
+struct io_uring_sqe *gnet__uring_sqe(uring_t *u);
+
+/* kernel/poller_uring_fd.c */
+int gnet__uring_add(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events);
+int gnet__uring_mod(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events);
+int gnet__uring_del(gnet__poller_t *p, int fd);
+int gnet__uring_send(gnet__poller_t *p, int fd, const void *buf, size_t len);
+/* Hand the kernel the requests add, mod and ended requests asked for. */
+void gnet__uring_arm_queued(uring_t *u);
+/* A completion of a request on a registered descriptor, as an event in
+ * out/res (merged into the descriptor's readiness event of this reap, if
+ * it has one); returns the new count. */
+int gnet__uring_took(uring_t *u, const struct io_uring_cqe *cqe,
+    gnet__pevent_t *out, int32_t *res, int n);
+
+/* kernel/poller_uring_bufs.c */
+/* Register the buffer ring; 0, or why receives are not offered. */
+int gnet__uring_bufs_open(uring_t *u);
+void gnet__uring_bufs_close(uring_t *u);
+/* A completion carried buffer id: lend it to the loop until the next
+ * wait (lend) or give it straight back (give_back). */
+void gnet__uring_bufs_lend(uring_t *u, unsigned id);
+void gnet__uring_bufs_give_back(uring_t *u, unsigned id);
+/* A receive found the ring empty: put more buffers in circulation. */
+void gnet__uring_bufs_grow(uring_t *u);
+/* At the wait: take back what the last reap lent. */
+void gnet__uring_bufs_reclaim(uring_t *u);
+const unsigned char *gnet__uring_received(gnet__poller_t *p, uint32_t events);
+
+#endif
