@@ -13,11 +13,13 @@
  *   eintr   EINTR from read, send, sendmsg, recvmmsg, sendmmsg, accept4
  *           and epoll_wait            (transparent: gnet retries)
  *   short   send takes only part of its bytes         (transparent)
+ *           (with io_uring, so does a send through the ring)
  *   eagain  EAGAIN from accept4 (a level-triggered listener is reported
  *           again)                                     (transparent)
  *   emfile  EMFILE from accept4 (the listener backs off; the connection
  *           waits in the backlog)       (transparent, slower)
- *   reset   ECONNRESET from read: the connection closes with
+ *   reset   ECONNRESET from read (with io_uring: a receive's bytes
+ *           become ECONNRESET): the connection closes with
  *           GNET_ECONNRESET             (visible)
  *   enomem  a buffer block cannot be allocated: the connection closes
  *           with GNET_ENOMEM            (visible)

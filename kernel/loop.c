@@ -229,7 +229,8 @@ dispatch(gnet__loop_t *l, const gnet__pevent_t *ev, const int32_t *res)
 	gnet__slot_t *s;
 
 	if (ev->tag == GNET__POLL_WAKER_TAG) {
-		gnet__waker_drain(&l->waker);
+		if (!(ev->events & GNET__POLL_DONE))
+			gnet__waker_drain(&l->waker);
 		GNET__STAT_ADD(l, wakeups, 1);
 		return GNET__NO_SLOT;
 	}

@@ -58,7 +58,9 @@
 #define GNET__POLL_BUF_SHIFT 16
 #define GNET__POLL_BUF_MASK (0x1fffu << GNET__POLL_BUF_SHIFT)
 
-/* The tag of the loop's own waker. */
+/* The tag of the loop's own waker. A backend may read the waker itself:
+ * it then reports it with GNET__POLL_DONE, and the loop has nothing to
+ * drain. */
 #define GNET__POLL_WAKER_TAG 0
 
 /* Events per wait (h2o uses 256). */

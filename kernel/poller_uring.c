@@ -12,9 +12,13 @@
  *
  * Completion (receives and sends, GNET__POLLER_COMPLETION) is offered on
  * kernels that take that set-up (Linux 6.1) and a buffer ring; older
- * ones (5.13 and up) get readiness only, through polls.
+ * ones (5.13 and up) get readiness only, through polls. With completion,
+ * the loop's waker is read through the ring too: a read of its eventfd
+ * waits in the ring, so a message from another thread completes it and
+ * ends the wait, with no read left for the loop to make.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/fault.h"
@@ -48,6 +52,38 @@ gnet__uring_sqe(uring_t *u)
 	return sqe;
 }
 
+/* The waker's read: armed at each wait after it completed. The eventfd
+ * is made blocking so that the read waits in the ring instead of failing
+ * with EAGAIN; nothing else reads it (the loop drains only what is not
+ * reported done). */
+static void
+arm_waker(uring_t *u)
+{
+	struct io_uring_sqe *sqe;
+
+	if (u->wake_armed || (sqe = gnet__uring_sqe(u)) == NULL)
+		return;
+	io_uring_prep_read(sqe, u->wake_fd, &u->wake_value,
+	    sizeof(u->wake_value), 0);
+	io_uring_sqe_set_data64(sqe, URING_WAKER);
+	u->wake_armed = true;
+}
+
+static int
+took(uring_t *u, const struct io_uring_cqe *cqe, gnet__pevent_t *out,
+    int32_t *res, int n)
+{
+	if (io_uring_cqe_get_data64(cqe) != URING_WAKER)
+		return gnet__uring_took(u, cqe, out, res, n);
+	u->wake_armed = false;
+	/* Failed or not, the loop looks at its mail; the next wait reads
+	 * again. */
+	out[n].events = GNET__POLL_DONE | GNET__POLL_IN;
+	out[n].tag = GNET__POLL_WAKER_TAG;
+	res[n] = cqe->res;
+	return n + 1;
+}
+
 static int
 reap(uring_t *u, gnet__pevent_t *out, int32_t *res, int max)
 {
@@ -66,7 +102,7 @@ reap(uring_t *u, gnet__pevent_t *out, int32_t *res, int max)
 	io_uring_for_each_cqe(&u->ring, head, cqe) {
 		if (n == max)
 			break;
-		n = gnet__uring_took(u, cqe, out, res, n);
+		n = took(u, cqe, out, res, n);
 		seen++;
 	}
 	io_uring_cq_advance(&u->ring, seen);
@@ -107,6 +143,8 @@ ur_wait(gnet__poller_t *p, gnet__pevent_t *out, int32_t *res, int max,
 	if (u->br != NULL)
 		gnet__uring_bufs_reclaim(u);
 	gnet__uring_arm_queued(u);
+	if (u->wake_fd >= 0)
+		arm_waker(u);
 	if (gnet__fault_fails(GNET__FAULT_WAIT))
 		return -errno;
 	u->submits++;
@@ -238,8 +276,16 @@ ur_open(gnet__poller_t *p, int wake_fd)
 	p->priv = u;
 	p->fd = u->ring.ring_fd;
 	p->caps = 0;
+	u->wake_fd = -1;
 	offer_completion(p, u);
-	/* The waker is level-triggered: it is drained when reported. */
+	if (p->caps & GNET__POLLER_COMPLETION) {
+		int fl = fcntl(wake_fd, F_GETFL);
+		if (fl >= 0 && fcntl(wake_fd, F_SETFL, fl & ~O_NONBLOCK) == 0) {
+			u->wake_fd = wake_fd;
+			return 0;
+		}
+	}
+	/* Otherwise polled, level-triggered: drained when reported. */
 	rc = gnet__uring_add(p, wake_fd, GNET__POLL_WAKER_TAG, GNET__POLL_IN);
 	if (rc != 0)
 		ur_close(p);

@@ -30,8 +30,10 @@
  * Requests whose completion says nothing (removals, cancels) carry
  * URING_IGNORE.
  */
-enum { URING_POLL = 0, URING_RECV = 1, URING_SEND = 2 };
+enum { URING_POLL = 0, URING_RECV = 1, URING_SEND = 2, URING_OTHER = 3 };
 #define URING_IGNORE UINT64_MAX
+/* The read of the loop's waker (kernel/poller_uring.c). */
+#define URING_WAKER ((uint64_t)URING_OTHER << 62)
 #define URING_LIFE_MASK 0x3fffu
 
 /* What the backend knows of one descriptor, indexed by its number. */
@@ -71,6 +73,11 @@ typedef struct uring {
 	unsigned nlent;
 	unsigned br_added;      /* buffers given back since the last advance */
 	uint32_t recv_len;      /* bytes one receive may take */
+	/* The waker, read through the ring where completion is offered:
+	 * its descriptor, whether the read is in the ring, and its value. */
+	int wake_fd;
+	bool wake_armed;
+	uint64_t wake_value;
 	unsigned nbufs;         /* buffers put in circulation so far */
 } uring_t;
 

@@ -529,6 +529,7 @@ received(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events, int32_t res)
 	const unsigned char *data;
 	size_t show;
 
+	res = gnet__sys_received(res);
 	if (res < 0) {
 		if (!gnet__conn_closing(c))
 			gnet__conn_abort(c, res);

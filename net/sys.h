@@ -23,6 +23,7 @@
 #ifndef GNET_NET_SYS_H
 #define GNET_NET_SYS_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -70,6 +71,19 @@ gnet__sys_sendmsg(int fd, const struct msghdr *mh, int flags)
 		return -1;
 	return sendmsg(fd, mh, flags);
 #endif
+}
+
+/* A completion backend's receive, made by the kernel: the fault a read
+ * would have met. Only the reset has a counterpart (the receive's bytes
+ * become ECONNRESET); an EINTR there would be retried, so it is none. */
+static inline int
+gnet__sys_received(int res)
+{
+#ifdef GNET__SYS_LIBC
+	if (res > 0 && gnet__fault(GNET__FAULT_READ) == ECONNRESET)
+		return -ECONNRESET;
+#endif
+	return res;
 }
 
 /* No timeout argument: gnet never passes one, and so never meets the
