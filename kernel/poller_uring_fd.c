@@ -90,44 +90,29 @@ registered(uring_t *u, int fd)
 	return e != NULL && e->want != 0 ? e : NULL;
 }
 
-/* A request whose own completion says nothing: removal or cancel of the
- * request named ud. */
+/* Withdraw e's live request of this kind (URING_POLL or URING_RECV): a
+ * removal or cancel, whose own completion says nothing. Completions of
+ * the withdrawn request are told apart by its generation. */
 static int
-withdraw(uring_t *u, uint64_t ud, bool poll)
+withdraw(uring_t *u, uring_fd_t *e, int fd, unsigned kind)
 {
-	struct io_uring_sqe *sqe = gnet__uring_sqe(u);
+	uint8_t *armed = kind == URING_POLL ? &e->poll_armed : &e->recv_armed;
+	struct io_uring_sqe *sqe;
+	uint64_t ud;
 
+	if (!*armed)
+		return 0;
+	sqe = gnet__uring_sqe(u);
 	if (sqe == NULL)
 		return -EBUSY;
-	if (poll)
+	ud = uring_user_data(kind, e,
+	    kind == URING_POLL ? e->poll_gen : e->recv_gen, fd);
+	if (kind == URING_POLL)
 		io_uring_prep_poll_remove(sqe, ud);
 	else
 		io_uring_prep_cancel64(sqe, ud, 0);
 	io_uring_sqe_set_data64(sqe, URING_IGNORE);
-	return 0;
-}
-
-static int
-disarm_poll(uring_t *u, uring_fd_t *e, int fd)
-{
-	if (!e->poll_armed)
-		return 0;
-	if (withdraw(u, uring_user_data(URING_POLL, e, e->poll_gen, fd),
-	    true) != 0)
-		return -EBUSY;
-	e->poll_armed = 0;
-	return 0;
-}
-
-static int
-cancel_recv(uring_t *u, uring_fd_t *e, int fd)
-{
-	if (!e->recv_armed)
-		return 0;
-	if (withdraw(u, uring_user_data(URING_RECV, e, e->recv_gen, fd),
-	    false) != 0)
-		return -EBUSY;
-	e->recv_armed = 0;
+	*armed = 0;
 	return 0;
 }
 
@@ -155,7 +140,7 @@ arm_poll(uring_t *u, uring_fd_t *e, int fd)
 	unsigned mask = poll_mask(e);
 	struct io_uring_sqe *sqe;
 
-	if (disarm_poll(u, e, fd) != 0)
+	if (withdraw(u, e, fd, URING_POLL) != 0)
 		return -EBUSY;
 	if (mask == 0)
 		return 0;
@@ -180,7 +165,7 @@ arm_recv(uring_t *u, uring_fd_t *e, int fd)
 	struct io_uring_sqe *sqe;
 
 	if (!receives(e))
-		return cancel_recv(u, e, fd);
+		return withdraw(u, e, fd, URING_RECV);
 	if (e->recv_armed)
 		return 0;
 	sqe = gnet__uring_sqe(u);
@@ -264,8 +249,8 @@ gnet__uring_del(gnet__poller_t *p, int fd)
 	e->want = 0;
 	armed = e->poll_armed || e->recv_armed ||
 	    (e->send_pending && e->send_submit == u->submits);
-	rc = disarm_poll(u, e, fd);
-	if (cancel_recv(u, e, fd) != 0)
+	rc = withdraw(u, e, fd, URING_POLL);
+	if (withdraw(u, e, fd, URING_RECV) != 0)
 		rc = -EBUSY;
 	e->send_pending = 0;
 	e->life++;

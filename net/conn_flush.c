@@ -192,14 +192,13 @@ gnet__conn_sent(gnet__net_loop_t *nl, gnet_conn_t *c, int32_t res)
 			return;
 		}
 	} else if (res != 0 && res != -EAGAIN && res != -EINTR) {
-		/* The peer is gone (see stream_send). */
+		/* The peer is gone (see stream_send). The pass finishes it:
+		 * it may be on the dirty list already. */
 		c->close_reason = res;
 		c->state = GNET__CS_ABORTING;
-		gnet__conn_finish(c);
-		return;
 	}
 	if (c->state == GNET__CS_ABORTING) {
-		gnet__conn_finish(c);
+		gnet__conn_mark_dirty(c);
 		return;
 	}
 	after_send(nl, c);
