@@ -4,25 +4,47 @@
 # Builds gnet's examples, the peer servers (bench/peers/) and the load
 # generators (bench/load.c, bench/udp_load.c), then measures:
 #
-#   echo    gnet, raw epoll, libuv, libevent: {1, 64, 1000 conns} x
-#           {64 B, 4 KiB} x {depth 1, 16}, driven by bench/load
-#   http    gnet (examples/http.c), gnetd (the http module), raw epoll,
-#           nginx: {64, 1000 conns} x {depth 1, 16}, driven by wrk
-#           (depth 16 = bench/pipeline.lua)
-#   udp     gnet, raw epoll (one recvfrom/sendto per datagram): 64 peers,
-#           1 KiB datagrams, 4 and 16 in flight each, driven by bench/udp_load
+#   echo    gnet, gnet-uring, raw epoll, libuv, libevent: {1, 64, 1000
+#           conns} x {64 B, 4 KiB} x {depth 1, 16}, driven by bench/load
+#   http    gnet (examples/http.c), gnetd (the http module), each also on
+#           io_uring (gnet-uring, gnetd-uring), raw epoll, nginx: {64, 1000
+#           conns} x {depth 1, 16}, driven by wrk (depth 16 =
+#           bench/pipeline.lua)
+#   udp     gnet, gnet-uring, raw epoll (one recvfrom/sendto per datagram):
+#           64 peers, 1 KiB datagrams, 4 and 16 in flight each, driven by
+#           bench/udp_load
 #   resp    redis-server (1 and 2 io-threads) and gnetd with the resp
 #           module (1 and 2 loops): SET, GET, INCR at -P 16 and -P 1,
 #           50 clients, driven by redis-benchmark; CPU per request and
 #           the ratio to redis-server with one thread. Skipped with a
 #           note while build/release/modules/resp.so is not built.
 #   memory  RSS of each echo server with IDLE_CONNS idle connections
-#   strace  syscalls per message, gnet echo vs raw epoll, 64 x 64 B x 16
+#   strace  syscalls per message (all of them, and io_uring_enter on its
+#           own row), gnet echo on both backends vs raw epoll, 64 x 64 B
+#           at depth 16 and at depth 1
 #   instr   user-space instructions per message of each echo server,
 #           counted by callgrind (bench/instr.sh) at depth 1: {1 conn x 64 B,
 #           1 x 4 KiB, 64 x 64 B}. Where CPU time cannot rank servers (one
 #           connection: the same syscalls and TCP segments for all, and
-#           noise far above their difference), this count can.
+#           noise far above their difference), this count can. User space
+#           only: the work io_uring does in the kernel for gnet-uring (the
+#           receives and sends it runs for the loop) is not in it.
+#
+# gnet's backends. gnet runs twice where it appears: "gnet" (and "gnetd")
+# with GNET_BACKEND=epoll, the rows every earlier run has, and
+# "gnet-uring" (and "gnetd-uring") with GNET_BACKEND=uring. (Left unset,
+# GNET_BACKEND would let gnet pick io_uring where the kernel has it, so
+# "gnet" is pinned to epoll.) The resp and redis-host suites run gnet on
+# epoll only. Before the suites, a probe starts examples/echo with
+# GNET_BACKEND=uring: when it does not start (it exits with the reason
+# when the kernel refuses a ring), or BACKENDS without uring, the io_uring
+# rows are skipped and the report says why. BACKENDS (as in
+# scripts/run-tests.sh; "epoll uring" by default) names the backends gnet
+# is measured on: "epoll" alone leaves the -uring rows out, "uring" alone
+# the epoll rows of gnet (not the peers, nor resp and redis-host). Every
+# gnet server is checked, once started, for the backend its name promises
+# (an io_uring descriptor in /proc/PID/fd, or none), and fails to start
+# otherwise.
 #
 # The server runs on CPU SERVER_CPU, the load on CPU LOAD_CPU (taskset).
 # The headline is the server's CPU time (on-CPU ns from /proc/PID/task/*/schedstat)
@@ -38,8 +60,8 @@
 # Environment: DURATION (s, default 3), WARMUP (s, 1), REPEATS (5),
 # QUICK=1 (a tiny matrix: 1 s runs, 1 repeat, 1000 idle connections),
 # IDLE_CONNS (10000), SERVER_CPU (0), LOAD_CPU (1), PORT_BASE (19500),
-# INSTR=0 (skip the instruction counts), SUITES (which suites run; all by
-# default), and the RESP_* knobs below.
+# INSTR=0 (skip the instruction counts), BACKENDS (epoll uring),
+# SUITES (which suites run; all by default), and the RESP_* knobs below.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +82,9 @@ fi
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19500}
+BACKENDS=${BACKENDS:-epoll uring}
+URING_OK=0                 # 1 once uring_probe found io_uring usable
+URING_NOTE=""              # why the io_uring rows are missing, if they are
 # The suites to run, in this order whatever order SUITES names them in
 # ("make bench-resp" is SUITES=resp).
 SUITES=${SUITES:-echo http udp resp redis-host memory strace instr}
@@ -86,6 +111,7 @@ GNET_MODULES=$ROOT/build/release/modules
 RESULTS=$ROOT/bench/results
 CFLAGS_BENCH=(-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror)
 WORK=$(mktemp -d /tmp/gnet-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT  # main sets the full clean-up once it starts servers
 RAW=$WORK/raw.csv          # one row per measured run
 NEXT_PORT=$PORT_BASE
 STARTED=()                 # every server PID started, for the exit trap
@@ -136,11 +162,104 @@ build() {
 
 # ---------------------------------------------------------------------------
 # Servers. A server is named SUITE:FRAMEWORK; server_argv sets ARGV to its
-# command line for a port.
+# command line for a port, and SERVER_ENV to the environment it adds.
+
+# gnet_backend FRAMEWORK: the GNET_BACKEND gnet runs on in a framework's
+# servers: uring for the *-uring twins, epoll for gnet's other rows;
+# nothing for the peers.
+gnet_backend() {
+	case $1 in
+	*-uring) echo uring ;;
+	gnet | gnetd | gnetd-l*) echo epoll ;;
+	esac
+}
+
+# with_uring FRAMEWORK...: the list, with gnet's io_uring twin (FW-uring)
+# after each gnet framework when gnet can run on io_uring here, and the
+# gnet framework itself (on epoll) unless BACKENDS leaves epoll out.
+with_uring() {
+	local fw list=()
+	for fw; do
+		if [ "$(gnet_backend "$fw")" != epoll ]; then
+			list+=("$fw")
+			continue
+		fi
+		! backend_selected epoll || list+=("$fw")
+		[ "$URING_OK" != 1 ] || list+=("$fw-uring")
+	done
+	echo "${list[*]}"
+}
+
+# backend_selected BACKEND: whether BACKENDS names it.
+backend_selected() {
+	[[ " $BACKENDS " == *" $1 "* ]]
+}
+
+# uring_probe: whether gnet runs on io_uring here. examples/echo with
+# GNET_BACKEND=uring either prints its listening line, with an io_uring
+# descriptor among its files, or exits non-zero with the reason. Sets
+# URING_OK, or URING_NOTE to say why the io_uring rows are skipped.
+uring_probe() {
+	local out=$WORK/uring-probe.log pid i rc=0 why=""
+	URING_OK=0 URING_NOTE=""
+	if ! backend_selected uring; then
+		URING_NOTE="gnet on io_uring (gnet-uring, gnetd-uring) not measured: BACKENDS=$BACKENDS"
+		log "run: $URING_NOTE"
+		return 0
+	fi
+	GNET_BACKEND=uring "$GNET_BIN/echo" --loops 1 --port 0 >"$out" 2>&1 &
+	pid=$!
+	for i in $(seq 50); do
+		grep -q listening "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q listening "$out"; then
+		why="no listening line within 5 s"
+	elif has_uring_fd "$pid"; then
+		URING_OK=1
+	else
+		why="it started without an io_uring descriptor"
+	fi
+	if kill -0 "$pid" 2>/dev/null; then
+		stop_pid "$pid"
+	else
+		wait "$pid" || rc=$?
+		URING_OK=0
+		why="exited with status $rc: $(tail -n 1 "$out")"
+	fi
+	if [ "$URING_OK" = 1 ]; then
+		log "run: io_uring is usable: gnet-uring and gnetd-uring run gnet on it"
+		return 0
+	fi
+	URING_NOTE="gnet on io_uring (gnet-uring, gnetd-uring) skipped: io_uring is not usable here"
+	URING_NOTE+=" (GNET_BACKEND=uring examples/echo: $why)"
+	log "run: $URING_NOTE"
+}
+
+# has_uring_fd PID: whether the process holds an io_uring instance.
+has_uring_fd() {
+	readlink /proc/"$1"/fd/* 2>/dev/null | grep -qxF 'anon_inode:[io_uring]'
+}
+
+# check_backend KEY PID: a gnet server runs on the backend its name
+# promises: with an io_uring descriptor for *-uring, without one for the
+# epoll rows. (gnet resolves its backend before the listening line.)
+check_backend() {
+	case $(gnet_backend "${1#*:}") in
+	uring) has_uring_fd "$2" || { log "run: $1 is not on io_uring (no io_uring descriptor)"; return 1; } ;;
+	epoll) ! has_uring_fd "$2" || { log "run: $1 is on io_uring, not epoll"; return 1; } ;;
+	esac
+}
 
 server_argv() {
-	local key=$1 port=$2 dir
+	local key=$1 port=$2 dir backend
 	CPUS=$SERVER_CPU
+	SERVER_ENV=()
+	backend=$(gnet_backend "${key#*:}")
+	[ -z "$backend" ] || SERVER_ENV=("GNET_BACKEND=$backend")
+	# A twin runs its epoll row's command line.
+	key=${key%-uring}
 	case $key in
 	echo:gnet)      ARGV=("$GNET_BIN/echo" --loops 1 --port "$port") ;;
 	echo:raw_epoll) ARGV=("$BIN/raw_epoll_echo" --port "$port") ;;
@@ -219,12 +338,16 @@ start_server() {
 	local key=$1 port=$NEXT_PORT out=$WORK/${1/:/_}.$NEXT_PORT.log pid
 	NEXT_PORT=$((NEXT_PORT + 1))
 	server_argv "$key" "$port" || return 1
-	taskset -c "$CPUS" "${ARGV[@]}" >"$out" 2>&1 &
+	env ${SERVER_ENV[@]+"${SERVER_ENV[@]}"} taskset -c "$CPUS" "${ARGV[@]}" >"$out" 2>&1 &
 	pid=$!
 	STARTED+=("$pid")
 	if ! wait_ready "$pid" "$port" "$out"; then
 		log "run: $key did not start; its output:"
 		sed 's/^/  /' "$out" >&2
+		stop_pid "$pid"
+		return 1
+	fi
+	if ! check_backend "$key" "$pid"; then
 		stop_pid "$pid"
 		return 1
 	fi
@@ -561,44 +684,70 @@ memory_one() {
 }
 
 # ---------------------------------------------------------------------------
-# Syscalls per message under strace -c -f (2 s, 64 conns x 64 B x depth 16).
+# Syscalls per message under strace -c -f (2 s, 64 conns x 64 B, at
+# depth 16 and at depth 1). One line per syscall in $WORK/strace.txt:
+# "FRAMEWORK CELL SYSCALL CALLS_PER_MSG", and a "total" line (every
+# syscall). On io_uring the receives and sends are not syscalls: what is
+# left is io_uring_enter (its own row) and whatever else the loop calls.
+
+STRACE_DEPTHS="16 1"
 
 strace_one() {
-	local fw=$1 key=echo:$1 spid msgs
-	OUT=$WORK/strace.$fw
-	start_server "$key" || return 0
+	local fw=$1 depth=$2 key=echo:$1 spid msgs cell
+	cell=$(cell_name 64 64 "$depth")
+	OUT=$WORK/strace.$fw.d$depth
+	start_server "$key" || { log "run: FAIL strace $fw $cell: the server did not start"; return 0; }
 	strace -c -f -p "${SERVER_PID[$key]}" -o "$OUT.strace" 2>/dev/null &
 	spid=$!
 	sleep 0.5
-	if drive_echo "${SERVER_PORT[$key]}" 64 64 16 2 0 "$fw/strace"; then
+	if drive_echo "${SERVER_PORT[$key]}" 64 64 "$depth" 2 0 "$fw/strace"; then
 		msgs=$(field msgs "$OUT")
 	else
-		log "run: FAIL strace $fw: $(tail -n 1 "$OUT.err")"
+		log "run: FAIL strace $fw $cell: $(tail -n 1 "$OUT.err")"
 	fi
 	kill -INT "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
 	stop_server "$key"
-	[ -n "${msgs:-}" ] || return 0
+	[ -n "${msgs:-}" ] && [ "$msgs" -gt 0 ] || return 0
 	# "% time seconds usecs/call calls [errors] syscall": calls is $4.
-	awk -v fw="$fw" -v msgs="$msgs" '/^-/ { n++; next } n >= 1 && NF >= 5 {
-		printf "%s %s %.4f\n", fw, $NF, $4 / msgs }' "$OUT.strace" >>"$WORK/strace.txt"
+	awk -v fw="$fw" -v cell="$cell" -v msgs="$msgs" '/^-/ { n++; next } n >= 1 && NF >= 5 {
+		printf "%s %s %s %.6f\n", fw, cell, $NF, $4 / msgs }' "$OUT.strace" >>"$WORK/strace.txt"
+	log "  strace $fw $cell: $(awk -v fw="$fw" -v cell="$cell" '$1 == fw && $2 == cell && $3 == "total" { t = $4 }
+	    $1 == fw && $2 == cell && $3 == "io_uring_enter" { u = $4 }
+	    END { printf "%.4f syscalls per message%s", t, (u != "" ? sprintf(", io_uring_enter %.4f", u) : "") }' "$WORK/strace.txt")"
 }
 
+# One table per cell: a row per syscall, a column per server; under them
+# the total (every syscall) and io_uring_enter (0 for the epoll servers).
 strace_table() {
-	[ -s "$WORK/strace.txt" ] || { echo "(no strace figures)"; return 0; }
-	echo
-	echo "Syscalls per echoed message under strace -c -f (64 conns x 64 B x depth 16, 2 s):"
-	awk '{ v[$2 SUBSEP $1] = $3; if (!($2 in seen)) { seen[$2]; order[++n] = $2 }
+	[ -s "$WORK/strace.txt" ] || { echo; echo "(no strace figures)"; return 0; }
+	# Four decimals; a syscall made less than once in 20,000 messages
+	# shows as "<0.0001", not as 0.
+	awk '{ v[$2, $3, $1] = sprintf("%.4f", $4); if ($4 > 0 && v[$2, $3, $1] + 0 == 0) v[$2, $3, $1] = "<0.0001"
+	       if (!($2 in cs)) { cs[$2]; co[++nc] = $2 }
+	       if (!(($2, $3) in seen)) { seen[$2, $3]; row[$2, ++nr[$2]] = $3 }
 	       if (!($1 in fws)) { fws[$1]; fo[++m] = $1 } }
 	END {
-		printf "  %-16s", "syscall"; for (j = 1; j <= m; j++) printf " %12s", fo[j]; print ""
-		for (i = 1; i <= n; i++) {
-			if (order[i] == "total") continue
-			printf "  %-16s", order[i]
-			for (j = 1; j <= m; j++) printf " %12s", ((order[i], fo[j]) in v) ? v[order[i], fo[j]] : "-"
+		for (c = 1; c <= nc; c++) {
+			cell = co[c]; split(cell, part, "/")
+			print ""
+			printf "Syscalls per echoed message under strace -c -f (64 conns x 64 B x depth %s, 2 s; %s):\n", substr(part[3], 2), cell
+			printf "  %-16s", "syscall"; for (j = 1; j <= m; j++) printf " %12s", fo[j]; print ""
+			for (i = 1; i <= nr[cell]; i++) {
+				sc = row[cell, i]
+				if (sc == "total" || sc == "io_uring_enter") continue
+				printf "  %-16s", sc
+				for (j = 1; j <= m; j++) printf " %12s", ((cell, sc, fo[j]) in v) ? v[cell, sc, fo[j]] : "-"
+				print ""
+			}
+			printf "  %-16s", "total"
+			for (j = 1; j <= m; j++) printf " %12s", ((cell, "total", fo[j]) in v) ? v[cell, "total", fo[j]] : "FAIL"
+			print ""
+			printf "  %-16s", "io_uring_enter"
+			for (j = 1; j <= m; j++)
+				printf " %12s", ((cell, "total", fo[j]) in v) ? ((cell, "io_uring_enter", fo[j]) in v ? v[cell, "io_uring_enter", fo[j]] : "0") : "FAIL"
 			print ""
 		}
-		printf "  %-16s", "total"; for (j = 1; j <= m; j++) printf " %12s", v["total", fo[j]]; print ""
 	}' "$WORK/strace.txt"
 }
 
@@ -615,41 +764,60 @@ instr_cells() {
 }
 
 instr_all() {
-	local cell c s fw d
+	local c s d gnet_echo gnet_http
+	local gnetd_http="$GNET_TOOLS/gnetd --loops 1 --loadmodule $GNET_MODULES/http.so listen=tcp://127.0.0.1:@PORT@"
 	command -v valgrind >/dev/null || { log "run: no valgrind: no instruction counts"; return 0; }
 	selected resp && instr_resp
 	selected echo || selected http || return 0
+	# gnet's servers on epoll, unless BACKENDS leaves it out.
+	gnet_echo=() gnet_http=()
+	if backend_selected epoll; then
+		gnet_echo=("$GNET_BIN/echo") gnet_http=("$GNET_BIN/http" "$gnetd_http")
+	fi
 	while read -r c s; do
-		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -c "$c" -s "$s" \
-		    "$GNET_BIN/echo" "$BIN/raw_epoll_echo" "$BIN/libuv_echo" "$BIN/libevent_echo" |
-		while read -r _ bin c s n; do
-			case ${bin##*/} in
-			echo) fw=gnet ;; raw_epoll_echo) fw=raw_epoll ;;
-			libuv_echo) fw=libuv ;; libevent_echo) fw=libevent ;; *) fw=${bin##*/} ;;
-			esac
-			echo "$fw $c $s $n"
-		done >>"$WORK/instr.txt" || log "run: FAIL instruction counts c$c/${s}B"
+		instr_run "" -c "$c" -s "$s" ${gnet_echo[@]+"${gnet_echo[@]}"} \
+		    "$BIN/raw_epoll_echo" "$BIN/libuv_echo" "$BIN/libevent_echo" ||
+		    log "run: FAIL instruction counts c$c/${s}B"
+		[ "$URING_OK" != 1 ] || instr_run -uring -c "$c" -s "$s" "$GNET_BIN/echo" ||
+		    log "run: FAIL gnet-uring instruction counts c$c/${s}B"
 	done < <(instr_cells)
 	# HTTP, one connection at depth 1 and 16: the module in gnetd beside
 	# the example it must cost no more than, and the raw loop. The size
 	# column holds the depth ("d16").
 	for d in 1 16; do
-		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -m http -c 1 -d "$d" \
-		    "$GNET_BIN/http" "$BIN/raw_epoll_http" \
-		    "$GNET_TOOLS/gnetd --loops 1 --loadmodule $GNET_MODULES/http.so listen=tcp://127.0.0.1:@PORT@" |
-		while read -r _ bin c s n; do
-			case ${bin##*/} in
-			http) fw=gnet ;; raw_epoll_http) fw=raw_epoll ;;
-			gnetd+http.so) fw=gnetd ;; *) fw=${bin##*/} ;;
-			esac
-			echo "$fw $c $s $n"
-		done >>"$WORK/instr.txt" || log "run: FAIL HTTP instruction counts d$d"
+		instr_run "" -m http -c 1 -d "$d" ${gnet_http[@]+"${gnet_http[@]}"} "$BIN/raw_epoll_http" ||
+		    log "run: FAIL HTTP instruction counts d$d"
+		[ "$URING_OK" != 1 ] || instr_run -uring -m http -c 1 -d "$d" "$GNET_BIN/http" "$gnetd_http" ||
+		    log "run: FAIL HTTP gnet-uring instruction counts d$d"
 	done
 }
 
-# RESP: redis-server (one thread) against gnetd + resp (one loop), one
-# redis-benchmark client at depth 1 and 16, SET+GET+INCR (instr.sh -m
-# resp); the size column holds "resp-dDEPTH".
+# instr_run SUFFIX ARG...: bench/instr.sh ARG... with gnet on epoll
+# (SUFFIX empty) or on io_uring (SUFFIX -uring, named gnet-uring,
+# gnetd-uring), its lines appended to $WORK/instr.txt as "FRAMEWORK CONNS
+# SIZE COUNT". GNET_BACKEND reaches every server; only gnet's read it.
+instr_run() {
+	local suffix=$1 backend=epoll fw
+	shift
+	[ -z "$suffix" ] || backend=uring
+	GNET_BACKEND=$backend SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh "$@" |
+	while read -r _ bin c s n; do
+		case ${bin##*/} in
+		echo | http) fw=gnet$suffix ;;
+		gnetd+http.so) fw=gnetd$suffix ;;
+		gnetd+*) fw=gnetd-l1$suffix ;;
+		raw_epoll_echo | raw_epoll_http) fw=raw_epoll ;;
+		libuv_echo) fw=libuv ;; libevent_echo) fw=libevent ;;
+		redis-server) fw=redis-io1 ;;
+		*) fw=${bin##*/} ;;
+		esac
+		echo "$fw $c $s $n"
+	done >>"$WORK/instr.txt"
+}
+
+# RESP: redis-server (one thread) against gnetd + resp (one loop, on
+# epoll), one redis-benchmark client at depth 1 and 16, SET+GET+INCR
+# (instr.sh -m resp); the size column holds "resp-dDEPTH".
 instr_resp() {
 	# "--save" alone is redis 7's empty save list (instr.sh splits the
 	# command line on blanks, so '' would not be an empty word).
@@ -657,14 +825,8 @@ instr_resp() {
 	[ -f "$RESP_MODULE" ] &&
 	    servers+=("$GNET_TOOLS/gnetd --loops 1 --loadmodule $RESP_MODULE listen=tcp://127.0.0.1:@PORT@")
 	for d in $([ "$QUICK" = 1 ] && echo 1 || echo 1 16); do
-		SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/instr.sh -m resp -c 1 -d "$d" \
-		    "${servers[@]}" |
-		while read -r _ bin c s n; do
-			case ${bin##*/} in
-			redis-server) fw=redis-io1 ;; gnetd+*) fw=gnetd-l1 ;; *) fw=${bin##*/} ;;
-			esac
-			echo "$fw $c $s $n"
-		done >>"$WORK/instr.txt" || log "run: FAIL RESP instruction counts d$d"
+		instr_run "" -m resp -c 1 -d "$d" "${servers[@]}" ||
+		    log "run: FAIL RESP instruction counts d$d"
 	done
 }
 
@@ -673,15 +835,17 @@ instr_table() {
 	echo
 	echo "User-space instructions per echoed message (echo cells, depth 1) or HTTP request"
 	echo "(http cells: wrk, one connection; gnetd = the http module) or RESP request (resp"
-	echo "cells: redis-benchmark, one client, SET+GET+INCR) -- callgrind, bench/instr.sh:"
+	echo "cells: redis-benchmark, one client, SET+GET+INCR) -- callgrind, bench/instr.sh."
+	echo "User space only: callgrind cannot see the kernel, where io_uring runs gnet-uring's"
+	echo "receives and sends (and every server's syscalls), so gnet-uring's count leaves that out:"
 	awk "$AWK_INSTR_CELL"'{ cell = instr_cell($2, $3); v[cell, $1] = $4
 	       if (!(cell in seen)) { seen[cell]; order[++n] = cell }
 	       if (!($1 in fws)) { fws[$1]; fo[++m] = $1 } }
 	END {
-		printf "  %-14s", "cell"; for (j = 1; j <= m; j++) printf " %10s", fo[j]; print ""
+		printf "  %-14s", "cell"; for (j = 1; j <= m; j++) printf " %11s", fo[j]; print ""
 		for (i = 1; i <= n; i++) {
 			printf "  %-14s", order[i]
-			for (j = 1; j <= m; j++) printf " %10s", ((order[i], fo[j]) in v) ? v[order[i], fo[j]] : "-"
+			for (j = 1; j <= m; j++) printf " %11s", ((order[i], fo[j]) in v) ? v[order[i], fo[j]] : "-"
 			print ""
 		}
 	}' "$WORK/instr.txt"
@@ -713,8 +877,22 @@ function median(v, m,    a, b, t) {
 # repeat measures every framework of a cell back to back, so a slow spell
 # of the machine (a whole run in the wake-per-event regime, a noisy
 # neighbour) lands on both sides of that repeat's ratio and cancels.
+# The last column, ratio_uring_to_epoll, is the same ratio for an
+# io_uring twin against its epoll row (gnet-uring / gnet, gnetd-uring /
+# gnetd), and empty on every other row. It comes after errors so that
+# the columns before it keep their places (and their readers: the table,
+# the charts, the resp tables).
 summarise() {
 	awk -F, -v OFS=, "$AWK_MEDIAN"'
+	# ratio(k, ref): the median over the repeats of the CPU of k over
+	# that of ref in the same repeat, or "" when no repeat has both.
+	function ratio(k, ref,    r, m, rep) {
+		delete r; m = 0
+		for (rep in reps)
+			if (((k, rep) in at) && ((ref, rep) in at) && at[ref, rep] > 0)
+				r[++m] = at[k, rep] / at[ref, rep]
+		return m ? sprintf("%.3f", median(r, m)) : ""
+	}
 	{
 		k = $1 SUBSEP $2 SUBSEP $3
 		if (!(k in seen)) { seen[k]; order[++n] = k }
@@ -725,7 +903,7 @@ summarise() {
 		}
 	}
 	END {
-		print "suite,framework,cell,runs,ok_runs,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,ratio_to_raw_epoll,errors"
+		print "suite,framework,cell,runs,ok_runs,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,ratio_to_raw_epoll,errors,ratio_uring_to_epoll"
 		for (i = 1; i <= n; i++) {
 			k = order[i]
 			if (!ok[k]) { med[k] = ""; continue }
@@ -737,15 +915,12 @@ summarise() {
 		}
 		for (i = 1; i <= n; i++) {
 			k = order[i]; split(k, kk, SUBSEP)
-			if (med[k] == "") { print kk[1], kk[2], kk[3], runs[k], 0, "", "", "", "", "", ""; continue }
+			if (med[k] == "") { print kk[1], kk[2], kk[3], runs[k], 0, "", "", "", "", "", "", ""; continue }
 			split(med[k], f, ",")
 			ref = kk[1] SUBSEP (kk[1] == "resp" ? "redis-io1" : "raw_epoll") SUBSEP kk[3]
-			delete r; m = 0
-			for (rep in reps)
-				if (((k, rep) in at) && ((ref, rep) in at) && at[ref, rep] > 0)
-					r[++m] = at[k, rep] / at[ref, rep]
-			ratio = m ? sprintf("%.3f", median(r, m)) : ""
-			print kk[1], kk[2], kk[3], runs[k], ok[k], f[6], f[7], f[8], f[9], ratio, f[10]
+			twin = kk[2]
+			vs_epoll = sub(/-uring$/, "", twin) ? ratio(k, kk[1] SUBSEP twin SUBSEP kk[3]) : ""
+			print kk[1], kk[2], kk[3], runs[k], ok[k], f[6], f[7], f[8], f[9], ratio(k, ref), f[10], vs_epoll
 		}
 	}' "$RAW"
 }
@@ -800,19 +975,42 @@ print_table() {
 	echo "gnet benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo))"
 	echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; ${DURATION} s measured after ${WARMUP} s warm-up; median of $REPEATS"
 	echo "(vs raw: the median over the repeats of the CPU ratio to raw_epoll within each repeat;"
-	echo " resp rows: to redis-io1, and CPU s/1M = CPU µs per request)"
+	echo " resp rows: to redis-io1, and CPU s/1M = CPU µs per request;"
+	echo " gnet, gnetd: GNET_BACKEND=epoll; gnet-uring, gnetd-uring: GNET_BACKEND=uring, and vs epoll"
+	echo " is their CPU ratio to the same program on epoll, gnet or gnetd, within each repeat)"
+	[ -z "$URING_NOTE" ] || echo "NOTE: $URING_NOTE"
 	echo
 	awk -F, '
-	NR == 1 { printf "%-6s %-10s %-16s %12s %9s %9s %11s %8s\n", "suite", "framework", "cell", "msgs/s", "MB/s", "p99 us", "CPU s/1M", "vs raw"; next }
-	$5 == 0 { printf "%-6s %-10s %-16s %12s\n", $1, $2, $3, "FAIL"; next }
-	{ printf "%-6s %-10s %-16s %12s %9s %9s %11s %8s%s\n", $1, $2, $3, $6, $7, ($8 == "" ? "n/a" : $8), $9, $10,
-	    ($11 + 0 > 0 ? "  errors=" $11 : "") }' "$csv"
+	NR == 1 { printf "%-6s %-12s %-16s %12s %9s %9s %11s %8s %8s\n", "suite", "framework", "cell", "msgs/s", "MB/s", "p99 us", "CPU s/1M", "vs raw", "vs epoll"; next }
+	$5 == 0 { printf "%-6s %-12s %-16s %12s\n", $1, $2, $3, "FAIL"; next }
+	{ line = sprintf("%-6s %-12s %-16s %12s %9s %9s %11s %8s %8s%s", $1, $2, $3, $6, $7, ($8 == "" ? "n/a" : $8), $9, $10,
+	    $12, ($11 + 0 > 0 ? "  errors=" $11 : ""))
+	  sub(/ +$/, "", line); print line }' "$csv"
 	if [ -s "$WORK/mem.csv" ]; then
 		echo
 		echo "Memory: server RSS with $IDLE_CONNS idle connections"
-		awk -F, '{ if ($4 != "ok") printf "  %-10s FAIL\n", $2
-		           else printf "  %-10s %8s KiB idle %8s KiB loaded %7s B/conn\n", $2, $5, $6, $7 }' "$WORK/mem.csv"
+		awk -F, '{ if ($4 != "ok") printf "  %-12s FAIL\n", $2
+		           else printf "  %-12s %8s KiB idle %8s KiB loaded %7s B/conn\n", $2, $5, $6, $7 }' "$WORK/mem.csv"
 	fi
+}
+
+# uring_tables: gnet on io_uring against gnet on epoll and the peers,
+# pair by pair within each repeat, per cell (pairs_table), in every suite
+# that ran it; or the note saying why it did not run.
+uring_tables() {
+	if [ -n "$URING_NOTE" ]; then
+		echo
+		echo "io_uring: $URING_NOTE"
+		return 0
+	fi
+	pairs_table echo gnet-uring "gnet raw_epoll libuv libevent" \
+	    "Echo, gnet on io_uring against gnet on epoll and each peer within each repeat (median of gnet-uring CPU / other CPU; repeats where gnet-uring used less):"
+	pairs_table http gnet-uring "gnet raw_epoll nginx" \
+	    "HTTP, examples/http.c on io_uring against it on epoll and the peers within each repeat (median of gnet-uring CPU / other CPU; repeats where gnet-uring used less):"
+	pairs_table http gnetd-uring "gnetd raw_epoll gnet-uring" \
+	    "HTTP, the http module in gnetd on io_uring against it on epoll, the raw loop and examples/http.c on io_uring (median of gnetd-uring CPU / other CPU; repeats where gnetd-uring used less):"
+	pairs_table udp gnet-uring "gnet raw_epoll" \
+	    "UDP, gnet on io_uring against gnet on epoll and the raw loop within each repeat (median of gnet-uring CPU / other CPU; repeats where gnet-uring used less):"
 }
 
 # resp_table CSV: the resp suite, one table per pipeline depth, from the
@@ -933,7 +1131,7 @@ charts() {
 	    'CPU s per 1M messages' 'set logscale y'
 	chart "$csv" "$dir/cpu_vs_raw.png" 10 \
 	    'Echo: server CPU relative to the raw epoll loop (median of per-repeat ratios; lower is better)' \
-	    'CPU / raw epoll CPU' 'set yrange [0.8:1.6]; set ytics 0.1; set label 1 "bars above 1.6 are cut (libevent only)" at graph 0.01, graph 0.96 front'
+	    'CPU / raw epoll CPU' 'set yrange [0.8:1.6]; set ytics 0.1; set label 1 "bars above 1.6 are cut" at graph 0.01, graph 0.96 front'
 }
 
 report() {
@@ -950,14 +1148,20 @@ report() {
 	{ echo "suite,framework,cell,repeat,status,msgs_per_s,mb_per_s,p99_us,cpu_s_per_M,errors"
 	  cat "$RAW"; } >"$RESULTS/runs-$stamp.csv"
 	cp "$RESULTS/runs-$stamp.csv" "$RESULTS/runs-latest.csv"
+	if [ -s "$WORK/strace.txt" ]; then
+		echo "framework,cell,syscall,calls_per_msg" >"$RESULTS/strace.csv"
+		tr ' ' , <"$WORK/strace.txt" >>"$RESULTS/strace.csv"
+	fi
 	if [ -s "$WORK/instr.txt" ]; then
 		echo "framework,cell,instructions_per_msg" >"$RESULTS/instr.csv"
 		awk "$AWK_INSTR_CELL"'{ printf "%s,%s,%s\n", $1, instr_cell($2, $3), $4 }' \
 		    "$WORK/instr.txt" >>"$RESULTS/instr.csv"
 	fi
 	{ print_table "$csv"
-	  pairs_table echo gnet "" "Echo, gnet against each peer within each repeat (median of gnet CPU / peer CPU; repeats where gnet used less):"
+	  pairs_table echo gnet "libuv libevent" "Echo, gnet against each peer within each repeat (median of gnet CPU / peer CPU; repeats where gnet used less):"
 	  pairs_table http gnetd gnet "HTTP, the http module in gnetd against examples/http.c within each repeat (median of module CPU / example CPU; repeats where the module used less):"
+	  ! { selected echo || selected http || selected udp || selected memory || selected strace || selected instr; } ||
+	      uring_tables
 	  resp_table "$csv"
 	  ! selected strace || strace_table
 	  instr_table; } | tee "$RESULTS/latest.txt"
@@ -1027,7 +1231,7 @@ http_cells() {
 }
 
 main() {
-	local cells fw
+	local cells fw d
 	if [ "${1:-}" = --charts ]; then
 		# Redraw the charts of the last run (bench/results/latest.csv).
 		charts "$RESULTS/latest.csv" "$RESULTS"
@@ -1043,6 +1247,13 @@ main() {
 	[ -z "$RESP_REQUESTS" ] || check_number RESP_REQUESTS "$RESP_REQUESTS" 1
 	check_number RESP_TIMEOUT "$RESP_TIMEOUT" 1
 	for fw in $RESP_THREADS $RESP_DEPTHS; do check_number "RESP_THREADS/RESP_DEPTHS" "$fw" 1; done
+	[ -n "${BACKENDS// /}" ] || { log "run: BACKENDS is empty (epoll uring)"; exit 2; }
+	for fw in $BACKENDS; do
+		case $fw in
+		epoll | uring) ;;
+		*) log "run: BACKENDS: no backend $fw (epoll uring)"; exit 2 ;;
+		esac
+	done
 	for fw in $SUITES; do
 		case $fw in
 		echo | http | udp | resp | redis-host | memory | strace | instr) ;;
@@ -1054,35 +1265,44 @@ main() {
 	[ -f bench/load.c ] || { log "run: bench/load.c is missing"; exit 1; }
 	build
 	: >"$RAW"
+	# gnet on io_uring beside gnet on epoll, where the suites run gnet's
+	# examples (not resp, not redis-host).
+	if selected echo || selected http || selected udp || selected memory ||
+	    selected strace || selected instr; then
+		uring_probe
+	fi
 	if selected echo; then
 		mapfile -t cells < <(echo_cells)
-		run_suite echo "gnet raw_epoll libuv libevent" "${cells[@]}"
+		run_suite echo "$(with_uring gnet) raw_epoll libuv libevent" "${cells[@]}"
 	fi
 	if selected http; then
 		mapfile -t cells < <(http_cells)
-		run_suite http "gnet gnetd raw_epoll nginx" "${cells[@]}"
+		run_suite http "$(with_uring gnet gnetd) raw_epoll nginx" "${cells[@]}"
 	fi
 	# The issue's cell (4 in flight), and 16 in flight, where consecutive
 	# replies to one peer are common enough for GSO runs to pay.
-	selected udp && run_suite udp "gnet raw_epoll" "64 1024 4" "64 1024 16"
+	selected udp && run_suite udp "$(with_uring gnet) raw_epoll" "64 1024 4" "64 1024 16"
 	selected resp && run_resp
-	# gnet_redis.so against the native port of the same redis-server.
+	# gnet_redis.so against the native port of the same redis-server, on
+	# epoll as the other gnet rows without -uring.
 	if selected redis-host; then
 		log "run: redis-host (bench/redis_host.sh)"
 		QUICK_N=$([ "$QUICK" = 1 ] && echo 100000 || echo 400000)
-		REQUESTS=$QUICK_N REPEATS=$([ "$QUICK" = 1 ] && echo 1 || echo 3) \
+		GNET_BACKEND=epoll REQUESTS=$QUICK_N REPEATS=$([ "$QUICK" = 1 ] && echo 1 || echo 3) \
 		    bash bench/redis_host.sh | tee "$RESULTS/redis_host.txt"
 	fi
 	if selected memory; then
 		log "run: memory with $IDLE_CONNS idle connections"
-		for fw in gnet raw_epoll libuv libevent; do
+		for fw in $(with_uring gnet) raw_epoll libuv libevent; do
 			memory_one "$fw"
 		done
 	fi
 	if selected strace; then
 		log "run: syscalls per message (strace)"
-		for fw in gnet raw_epoll; do
-			strace_one "$fw"
+		for d in $STRACE_DEPTHS; do
+			for fw in $(with_uring gnet) raw_epoll; do
+				strace_one "$fw" "$d"
+			done
 		done
 	fi
 	if selected instr && [ "${INSTR:-1}" != 0 ]; then
