@@ -140,8 +140,12 @@ ur_wait(gnet__poller_t *p, gnet__pevent_t *out, int32_t *res, int max,
 	}
 	if (max > GNET__POLL_BATCH)
 		max = GNET__POLL_BATCH; /* the buffers one reap may lend */
-	if (u->br != NULL)
+	if (u->br != NULL) {
 		gnet__uring_bufs_reclaim(u);
+		if (u->bufs_short)
+			gnet__uring_bufs_grow(u);
+		u->bufs_short = false;
+	}
 	gnet__uring_arm_queued(u);
 	if (u->wake_fd >= 0)
 		arm_waker(u);

@@ -53,7 +53,7 @@ typedef struct uring_fd {
 
 /* The receive buffers (kernel/poller_uring_bufs.c). */
 #define URING_BUFS 256          /* a power of two; at most 8192 */
-#define URING_BUFS_FIRST 32     /* in the ring at first, and per growth */
+#define URING_BUFS_FIRST 16     /* in the ring at first, and per growth */
 #define URING_BUF_SIZE 16384
 #define URING_BUF_GROUP 0
 
@@ -79,6 +79,7 @@ typedef struct uring {
 	bool wake_armed;
 	uint64_t wake_value;
 	unsigned nbufs;         /* buffers put in circulation so far */
+	bool bufs_short;        /* a receive of this reap found none */
 } uring_t;
 
 static inline uint64_t
@@ -115,7 +116,8 @@ void gnet__uring_bufs_close(uring_t *u);
  * wait (lend) or give it straight back (give_back). */
 void gnet__uring_bufs_lend(uring_t *u, unsigned id);
 void gnet__uring_bufs_give_back(uring_t *u, unsigned id);
-/* A receive found the ring empty: put more buffers in circulation. */
+/* Receives of the last reap found the ring empty: put more buffers in
+ * circulation (once per reap, however many found none). */
 void gnet__uring_bufs_grow(uring_t *u);
 /* At the wait: take back what the last reap lent. */
 void gnet__uring_bufs_reclaim(uring_t *u);

@@ -12,10 +12,10 @@
  * The memory is an anonymous mapping: pages are touched only as receives
  * first use them, and go back to the system at close. The kernel takes
  * buffers from the ring in turn, so every buffer in it gets touched; the
- * ring therefore starts with URING_BUFS_FIRST of them and takes in more
- * only when a receive finds none left (ENOBUFS), so a loop's resident
- * buffers follow the most receives it has had to serve in one wait, not
- * the ring's size.
+ * ring therefore starts with URING_BUFS_FIRST of them and takes in
+ * URING_BUFS_FIRST more at a wait after receives found none left
+ * (ENOBUFS; they are armed again), so a loop's resident buffers follow
+ * the demand it has met, not the ring's size.
  */
 #include <errno.h>
 #include <stdlib.h>

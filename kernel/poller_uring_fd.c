@@ -344,7 +344,7 @@ took_recv(uring_t *u, uring_fd_t *e, int fd, const struct io_uring_cqe *cqe,
 			queue_arm(u, e, fd);
 	}
 	if (cqe->res == -ENOBUFS)
-		gnet__uring_bufs_grow(u);
+		u->bufs_short = true;
 	if (cqe->res == -ECANCELED || cqe->res == -ENOBUFS)
 		return n;
 	if (cqe->flags & IORING_CQE_F_BUFFER) {

@@ -394,6 +394,8 @@ release(gnet__loop_t *l, gnet_conn_t *c)
 
 	if (c->flags & GNET__C_RECV_HELD)
 		gnet__conn_forget_unseen(c);
+	if (c->flags & GNET__C_SEND_HELD)
+		(void)gnet__conn_held_sent(c, 0, true);
 	gnet__poller_del(&l->poller, c->fd);
 	close(c->fd);
 	gnet__slot_free(l, gnet__handle_slot(c->handle));

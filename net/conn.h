@@ -88,7 +88,10 @@ enum {
 	GNET__C_SEND_PENDING = 1u << 23,
 	/* The peer's FIN came behind such unseen bytes: it is acted on once
 	 * the handler has seen them. */
-	GNET__C_FIN_HELD = 1u << 24
+	GNET__C_FIN_HELD = 1u << 24,
+	/* Its send in the ring is a held write (nl->held_sends), not the
+	 * outbound buffer's bytes. */
+	GNET__C_SEND_HELD = 1u << 25
 };
 
 /* Any of these keeps an OPEN connection from reading. */
@@ -332,6 +335,18 @@ static inline void
 gnet__conn_open_held(gnet__net_loop_t *nl)
 {
 	nl->held.open = true;
+	nl->held.lo = nl->scratch;
+	nl->held.cap = nl->scratch_cap;
+}
+/* The same for a completion backend's receive of n bytes at data (valid
+ * until the loop's next wait, which sends a held write first). */
+static inline void
+gnet__conn_open_held_at(gnet__net_loop_t *nl, const unsigned char *data,
+    size_t n)
+{
+	nl->held.open = true;
+	nl->held.lo = data;
+	nl->held.cap = n;
 }
 /* After the handlers of a read: send c's held write (c may be NULL; what
  * the socket does not take is queued, for the caller to flush), settle
@@ -340,6 +355,10 @@ gnet__conn_open_held(gnet__net_loop_t *nl)
 void gnet__conn_send_held(gnet__net_loop_t *nl, gnet_conn_t *c);
 /* Copy a held write into its connection's outbound buffer. */
 void gnet__conn_settle_held(gnet__net_loop_t *nl);
+/* Ring mode: c's held send completed having sent `sent` of its bytes (or
+ * failed): the rest goes to the front of c's outbound buffer, unless
+ * failed, and the record goes. Returns GNET_ENOMEM if it cannot. */
+int gnet__conn_held_sent(gnet_conn_t *c, size_t sent, bool failed);
 /* Decode and hand to on_traffic every whole frame in the readable view;
  * returns the last handler action. */
 gnet_action_t gnet__conn_deliver_frames(gnet_conn_t *c);

@@ -178,10 +178,22 @@ submit_sends(gnet__net_loop_t *nl)
 void
 gnet__conn_sent(gnet__net_loop_t *nl, gnet_conn_t *c, int32_t res)
 {
+	bool failed = res < 0 && res != -EAGAIN && res != -EINTR;
+
 	c->flags &= ~(unsigned)GNET__C_SEND_PENDING;
+	if (c->flags & GNET__C_SEND_HELD) {
+		/* A held write was never in the outbound buffer: what did
+		 * not go is put there. */
+		if (gnet__conn_held_sent(c, res > 0 ? (size_t)res : 0,
+		    failed) != 0) {
+			gnet__conn_abort(c, GNET_ENOMEM);
+			return;
+		}
+	} else if (res > 0) {
+		gnet__buf_consume(&c->out, (size_t)res);
+	}
 	if (res > 0) {
 		nl->bytes_out += (uint64_t)res;
-		gnet__buf_consume(&c->out, (size_t)res);
 		c->last_io_ns = c->state == GNET__CS_CLOSING ?
 		    gnet__now_ns() : nl->loop->now_ns;
 		/* Written meanwhile, or the socket took part: the pass
@@ -191,7 +203,7 @@ gnet__conn_sent(gnet__net_loop_t *nl, gnet_conn_t *c, int32_t res)
 			gnet__conn_mark_dirty(c);
 			return;
 		}
-	} else if (res != 0 && res != -EAGAIN && res != -EINTR) {
+	} else if (failed) {
 		/* The peer is gone (see stream_send). The pass finishes it:
 		 * it may be on the dirty list already. */
 		c->close_reason = res;

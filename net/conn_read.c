@@ -566,7 +566,9 @@ received(gnet__net_loop_t *nl, gnet_conn_t *c, uint32_t events, int32_t res)
 	/* A read's worth at a time, as reads would show them
 	 * (read_buffer_cap); the rest waits for the next iteration. */
 	show = (size_t)res < nl->scratch_cap ? (size_t)res : nl->scratch_cap;
+	gnet__conn_open_held_at(nl, data, show);
 	on_data(c, data, show);
+	flush_if_fresh(nl, c);
 	if (show < (size_t)res && c->state == GNET__CS_OPEN) {
 		keep_received(c, data + show, (size_t)res - show);
 		schedule_reread(nl, c);

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include "net/sys.h"
 #include "net/conn.h"
@@ -83,14 +84,19 @@ static bool
 can_hold(const gnet_conn_t *c, const struct iovec *iov, int iovcnt)
 {
 	const gnet__net_loop_t *nl = c->nl;
-	uintptr_t p, lo = (uintptr_t)nl->scratch;
+	uintptr_t p, lo = (uintptr_t)nl->held.lo;
 
 	if (!nl->held.open || iovcnt != 1 || c->out.len != 0 ||
-	    c->state == GNET__CS_CONNECTING)
+	    c->state == GNET__CS_CONNECTING ||
+	    (c->flags & GNET__C_SEND_PENDING))
+		return false;
+	/* A syscall sends a big write at once anyway (write_through); the
+	 * ring would copy it, so there any size is held. */
+	if (iov[0].iov_len >= WRITE_THROUGH_MIN && !nl->ring)
 		return false;
 	p = (uintptr_t)iov[0].iov_base;
-	return p >= lo && p - lo < nl->scratch_cap &&
-	    iov[0].iov_len <= nl->scratch_cap - (p - lo);
+	return p >= lo && p - lo < nl->held.cap &&
+	    iov[0].iov_len <= nl->held.cap - (p - lo);
 }
 
 void
@@ -111,9 +117,75 @@ gnet__conn_settle_held(gnet__net_loop_t *nl)
 	gnet__conn_mark_dirty(c);
 }
 
+/*
+ * Ring mode: a held write goes to the poller's send straight from the
+ * receive's buffer, which stays as it is until the loop's next wait, the
+ * one that sends it (kernel/poller.h). Its record says what the
+ * completion must put back in front of the outbound buffer if the socket
+ * took only part of it.
+ */
+static bool
+ring_send_held(gnet__net_loop_t *nl, gnet_conn_t *c)
+{
+	gnet__poller_t *p = &nl->loop->poller;
+	struct gnet__held_send *r;
+
+	if (nl->n_held_sends == nl->cap_held_sends) {
+		size_t cap = nl->cap_held_sends ? nl->cap_held_sends * 2 : 16;
+		struct gnet__held_send *v = realloc(nl->held_sends,
+		    cap * sizeof(*v));
+		if (v == NULL)
+			return false;
+		nl->held_sends = v;
+		nl->cap_held_sends = cap;
+	}
+	if (p->ops->send(p, c->fd, nl->held.p,
+	    gnet__fault_short(nl->held.len)) != 0)
+		return false;
+	r = &nl->held_sends[nl->n_held_sends++];
+	r->h = c->handle;
+	r->p = nl->held.p;
+	r->len = nl->held.len;
+	c->flags |= GNET__C_SEND_PENDING | GNET__C_SEND_HELD;
+	return true;
+}
+
+int
+gnet__conn_held_sent(gnet_conn_t *c, size_t sent, bool failed)
+{
+	gnet__net_loop_t *nl = c->nl;
+	gnet__buf_t joined = { 0 };
+	size_t i;
+	int rc = 0;
+
+	c->flags &= ~(unsigned)GNET__C_SEND_HELD;
+	for (i = 0; i < nl->n_held_sends; i++)
+		if (nl->held_sends[i].h == c->handle)
+			break;
+	if (i == nl->n_held_sends)
+		return 0;
+	if (!failed && sent < nl->held_sends[i].len) {
+		/* The unsent tail goes before whatever was written since. */
+		rc = gnet__buf_append(&joined, nl->held_sends[i].p + sent,
+		    nl->held_sends[i].len - sent);
+		if (rc == 0 && c->out.len != 0)
+			rc = gnet__buf_append(&joined,
+			    c->out.data + c->out.off, c->out.len);
+		gnet__buf_release(&c->out);
+		c->out = joined;
+	}
+	nl->held_sends[i] = nl->held_sends[--nl->n_held_sends];
+	return rc;
+}
+
 void
 gnet__conn_send_held(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
+	if (c != NULL && nl->held.conn == c && nl->ring) {
+		if (!ring_send_held(nl, c))
+			gnet__conn_settle_held(nl);
+		nl->held.conn = NULL;
+	}
 	if (c != NULL && nl->held.conn == c) {
 		struct iovec iov = { (void *)(uintptr_t)nl->held.p, nl->held.len };
 		size_t sent = write_through(c, &iov, 1);
@@ -208,8 +280,7 @@ gnet__conn_append(gnet_conn_t *c, const struct iovec *iov, int iovcnt,
 		gnet__conn_settle_held(nl);
 	if (c->codec != NULL) {
 		rc = gnet__codec_encode_buf(c->codec, &c->out, iov, iovcnt, len);
-	} else if (len != 0 && len < WRITE_THROUGH_MIN &&
-	    can_hold(c, iov, iovcnt)) {
+	} else if (len != 0 && can_hold(c, iov, iovcnt)) {
 		nl->held.conn = c;
 		nl->held.p = iov[0].iov_base;
 		nl->held.len = len;

@@ -247,6 +247,7 @@ net_loop_free(gnet__loop_t *l, void *state)
 	free(nl->rereads);
 	free(nl->sends);
 	free(nl->unseen);
+	free(nl->held_sends);
 	gnet__udp_free_batch(nl);
 	free(nl);
 }

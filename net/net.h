@@ -150,14 +150,25 @@ typedef struct gnet__net_loop {
 	unsigned char *scratch;  /* the shared read buffer */
 	size_t scratch_cap;
 	struct gnet_conn *dirty; /* conns with output or a close to finish */
-	/* A handler's write held by reference to its bytes in scratch,
+	/* A handler's write held by reference to its bytes in the read's
+	 * buffer (scratch, or with a completion backend the receive's),
 	 * sent right after the read's handlers return (net/conn_write.c). */
 	struct {
 		struct gnet_conn *conn; /* NULL: nothing held */
 		const unsigned char *p;
 		size_t len;
+		const unsigned char *lo; /* the read's buffer */
+		size_t cap;
 		bool open;              /* a read's handlers are running */
 	} held;
+	/* Ring mode: held writes handed to the poller's send, until their
+	 * completion says how much of them went (net/conn_write.c). */
+	struct gnet__held_send {
+		gnet_handle_t h;
+		const unsigned char *p;
+		size_t len;
+	} *held_sends;
+	size_t n_held_sends, cap_held_sends;
 	/* Connections that stopped reading because this loop's outbox held
 	 * max_parked messages; handles, since they may close meanwhile. */
 	gnet_handle_t *parked_readers;
