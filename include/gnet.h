@@ -282,11 +282,15 @@ typedef enum gnet_lb {
 /* The kernel interface the loops wait in (gnet_options_t.backend). Both
  * give every behaviour of this header the same; they differ in cost. */
 typedef enum gnet_backend {
-	GNET_BACKEND_AUTO = 0,  /* io_uring where the kernel offers what gnet
+	GNET_BACKEND_DEFAULT = 0, /* epoll -- measured the cheaper of the two
+	                         * for gnet's workloads (bench/README.md) --
+	                         * unless the environment variable
+	                         * GNET_BACKEND (epoll, uring or io_uring,
+	                         * auto) chooses: a program can be run on
+	                         * either unchanged */
+	GNET_BACKEND_AUTO,      /* io_uring where the kernel offers what gnet
 	                         * needs and lets this process use it, else
-	                         * epoll (the reason is logged). Left at auto,
-	                         * the environment variable GNET_BACKEND
-	                         * (auto, epoll, uring or io_uring) chooses. */
+	                         * epoll, with the reason logged */
 	GNET_BACKEND_EPOLL,
 	GNET_BACKEND_URING      /* io_uring or nothing: gnet_engine_new fails
 	                         * with the kernel's reason (e.g. GNET_EPERM,
@@ -374,7 +378,7 @@ typedef struct gnet_options {
 	 * budget_closes). Default: a quarter of the machine's memory, at
 	 * least 64 MiB; SIZE_MAX: none. */
 	size_t max_buffered;
-	gnet_backend_t backend; /* default GNET_BACKEND_AUTO */
+	gnet_backend_t backend; /* default: GNET_BACKEND_DEFAULT */
 } gnet_options_t;
 
 #define GNET_MAX_LOOPS 64

@@ -18,23 +18,25 @@
 #include "base/log.h"
 #include "kernel/kernel.h"
 
-/* The backend: the option, or when it is left at auto the environment's
- * GNET_BACKEND, which lets tests and benchmarks run a program unchanged
- * on either. */
+/* The backend: the option, or when it is left at its default the
+ * environment's GNET_BACKEND, which lets tests and benchmarks run a
+ * program unchanged on either; without one, epoll. */
 static int
 backend_option(gnet_options_t *o)
 {
 	const char *env = getenv("GNET_BACKEND");
 
-	if (o->backend == GNET_BACKEND_AUTO && env != NULL && *env != '\0') {
-		if (strcmp(env, "epoll") == 0)
-			o->backend = GNET_BACKEND_EPOLL;
-		else if (strcmp(env, "uring") == 0 ||
-		    strcmp(env, "io_uring") == 0)
+	if (o->backend == GNET_BACKEND_DEFAULT) {
+		o->backend = GNET_BACKEND_EPOLL;
+		if (env == NULL || *env == '\0' || strcmp(env, "epoll") == 0)
+			return 0;
+		if (strcmp(env, "uring") == 0 || strcmp(env, "io_uring") == 0)
 			o->backend = GNET_BACKEND_URING;
-		else if (strcmp(env, "auto") != 0) {
-			gnet__log(0, "GNET_BACKEND=%s: expected auto, epoll "
-			    "or uring", env);
+		else if (strcmp(env, "auto") == 0)
+			o->backend = GNET_BACKEND_AUTO;
+		else {
+			gnet__log(0, "GNET_BACKEND=%s: expected epoll, uring "
+			    "or auto", env);
 			return GNET_EINVAL;
 		}
 	}

@@ -54,7 +54,7 @@ typedef struct uring_fd {
 /* The receive buffers (kernel/poller_uring_bufs.c). */
 #define URING_BUFS 256          /* a power of two; at most 8192 */
 #define URING_BUFS_FIRST 16     /* in the ring at first, and per growth */
-#define URING_BUF_SIZE 16384
+#define URING_BUF_SIZE 65536
 #define URING_BUF_GROUP 0
 
 typedef struct uring {

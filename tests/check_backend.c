@@ -227,15 +227,15 @@ START_TEST(test_auto_follows_the_kernel)
 		    "that auto picks io_uring\n");
 		ASSERT_CHOSEN(GNET_BACKEND_AUTO, NULL, "io_uring");
 		ck_assert_ptr_null(logged(-1, "io_uring unavailable"));
-		/* "auto" in the variable is the same as none. */
-		ASSERT_CHOSEN(GNET_BACKEND_AUTO, "auto", "io_uring");
+		/* The option set, the variable is not read. */
+		ASSERT_CHOSEN(GNET_BACKEND_AUTO, "epoll", "io_uring");
 	} else {
 		fprintf(stderr, "selection: io_uring_setup refused here (%s): "
 		    "checking that auto falls back to epoll\n",
 		    gnet_strerror(probe));
 		ASSERT_CHOSEN(GNET_BACKEND_AUTO, NULL, "epoll");
 		ck_assert_ptr_nonnull(logged(1, "io_uring unavailable"));
-		ASSERT_CHOSEN(GNET_BACKEND_AUTO, "auto", "epoll");
+		ASSERT_CHOSEN(GNET_BACKEND_AUTO, "epoll", "epoll");
 	}
 }
 END_TEST
@@ -257,15 +257,20 @@ START_TEST(test_environment_chooses_at_auto)
 {
 	int probe = uring_probe();
 
-	ASSERT_CHOSEN(GNET_BACKEND_AUTO, "epoll", "epoll");
+	/* Neither option nor variable: epoll, the measured floor. */
+	ASSERT_CHOSEN(GNET_BACKEND_DEFAULT, NULL, "epoll");
+	ASSERT_CHOSEN(GNET_BACKEND_DEFAULT, "epoll", "epoll");
 	if (probe == 0) {
-		ASSERT_CHOSEN(GNET_BACKEND_AUTO, "uring", "io_uring");
+		ASSERT_CHOSEN(GNET_BACKEND_DEFAULT, "uring", "io_uring");
+		ASSERT_CHOSEN(GNET_BACKEND_DEFAULT, "io_uring", "io_uring");
+		ASSERT_CHOSEN(GNET_BACKEND_DEFAULT, "auto", "io_uring");
 	} else {
 		/* By name, io_uring or nothing: no quiet fallback. */
 		fprintf(stderr, "environment: io_uring refused here (%s): "
 		    "checking that GNET_BACKEND=uring fails\n",
 		    gnet_strerror(probe));
-		ASSERT_REFUSED(GNET_BACKEND_AUTO, "uring", probe);
+		ASSERT_REFUSED(GNET_BACKEND_DEFAULT, "uring", probe);
+		ASSERT_CHOSEN(GNET_BACKEND_DEFAULT, "auto", "epoll");
 	}
 }
 END_TEST
@@ -274,7 +279,7 @@ START_TEST(test_bad_environment_refused)
 {
 	const char *line;
 
-	ASSERT_REFUSED(GNET_BACKEND_AUTO, "bogus", GNET_EINVAL);
+	ASSERT_REFUSED(GNET_BACKEND_DEFAULT, "bogus", GNET_EINVAL);
 	/* The program's author learns which setting to fix. */
 	line = logged(-1, "GNET_BACKEND");
 	ck_assert_msg(line != NULL, "no log line names GNET_BACKEND");
@@ -285,7 +290,7 @@ END_TEST
 
 START_TEST(test_out_of_range_refused)
 {
-	ASSERT_REFUSED((gnet_backend_t)3, NULL, GNET_EINVAL);
+	ASSERT_REFUSED((gnet_backend_t)4, NULL, GNET_EINVAL);
 	ASSERT_REFUSED((gnet_backend_t)-1, NULL, GNET_EINVAL);
 	/* A valid variable does not rescue an invalid option. */
 	ASSERT_REFUSED((gnet_backend_t)99, "epoll", GNET_EINVAL);
