@@ -118,8 +118,10 @@ typedef struct gnet__poller_ops {
 	 * writability). It never waits for room: the kernel takes what it
 	 * can while the wait submits it, so the bytes are read by then and
 	 * may change after the wait returns. Until that wait they must stay
-	 * as they are. One send per descriptor at a time (-EBUSY). A del
-	 * before the wait submits it at once. 0 or a negated errno. */
+	 * as they are. Bytes from received() may be sent: their buffer then
+	 * stays valid until the wait after the send's completion. One send
+	 * per descriptor at a time (-EBUSY). A del before the wait submits
+	 * it at once. 0 or a negated errno. */
 	int (*send)(gnet__poller_t *p, int fd, const void *buf, size_t len);
 } gnet__poller_ops_t;
 

@@ -49,11 +49,12 @@ typedef struct uring_fd {
 	uint8_t recv_armed;     /* a receive of generation recv_gen is live */
 	uint8_t send_pending;   /* a send's completion is owed */
 	uint8_t queued;         /* on the arm list */
+	int16_t send_buf;       /* the receive buffer its send reads, or -1 */
 } uring_fd_t;
 
 /* The receive buffers (kernel/poller_uring_bufs.c). */
 #define URING_BUFS 256          /* a power of two; at most 8192 */
-#define URING_BUFS_FIRST 16     /* in the ring at first, and per growth */
+#define URING_BUFS_FIRST 8     /* in the ring at first, and per growth */
 #define URING_BUF_SIZE 65536
 #define URING_BUF_GROUP 0
 
@@ -69,8 +70,12 @@ typedef struct uring {
 	/* Receives, when the kernel offers them (GNET__POLLER_COMPLETION). */
 	struct io_uring_buf_ring *br;
 	unsigned char *bufs;
-	uint16_t lent[GNET__POLL_BATCH]; /* buffers the last reap handed out */
+	uint16_t lent[URING_BUFS]; /* buffers handed out, back at the next wait */
 	unsigned nlent;
+	/* Buffers a send reads from (a handler's echo of what it received):
+	 * not given back until the send's completion has been handled, as
+	 * the caller may copy the part the socket did not take from them. */
+	uint8_t pinned[URING_BUFS];
 	unsigned br_added;      /* buffers given back since the last advance */
 	uint32_t recv_len;      /* bytes one receive may take */
 	/* The waker, read through the ring where completion is offered:
@@ -119,6 +124,12 @@ void gnet__uring_bufs_give_back(uring_t *u, unsigned id);
 /* Receives of the last reap found the ring empty: put more buffers in
  * circulation (once per reap, however many found none). */
 void gnet__uring_bufs_grow(uring_t *u);
+/* A send reads len bytes at buf: if they lie in a receive buffer, keep
+ * that buffer (its id, or -1) until unpinned. */
+int gnet__uring_bufs_pin(uring_t *u, const void *buf, size_t len);
+/* The send is done and handled after the next wait: lend the buffer
+ * until then. */
+void gnet__uring_bufs_unpin(uring_t *u, int id);
 /* At the wait: take back what the last reap lent. */
 void gnet__uring_bufs_reclaim(uring_t *u);
 const unsigned char *gnet__uring_received(gnet__poller_t *p, uint32_t events);

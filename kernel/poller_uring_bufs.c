@@ -7,7 +7,10 @@
  * A buffer a reap reported is lent to the loop until its next wait (the
  * readers copy whatever they keep), and that wait gives it back before it
  * submits, so the kernel has it again for the receives it is about to
- * run. One whose completion was dropped goes back at once.
+ * run. One whose completion was dropped goes back at once. One a send
+ * reads from (an echo held by reference) is pinned: it comes back only
+ * at the wait after the send's completion, which the loop handles by
+ * copying what the socket did not take -- out of this buffer.
  *
  * The memory is an anonymous mapping: pages are touched only as receives
  * first use them, and go back to the system at close. The kernel takes
@@ -122,13 +125,39 @@ gnet__uring_bufs_give_back(uring_t *u, unsigned id)
 	advance(u);
 }
 
+int
+gnet__uring_bufs_pin(uring_t *u, const void *buf, size_t len)
+{
+	uintptr_t p = (uintptr_t)buf, lo = (uintptr_t)u->bufs;
+	size_t id;
+
+	if (u->bufs == NULL || p < lo ||
+	    p - lo >= (size_t)URING_BUFS * URING_BUF_SIZE)
+		return -1;
+	id = (p - lo) / URING_BUF_SIZE;
+	(void)len; /* a receive's bytes never cross a buffer's end */
+	u->pinned[id] = 1;
+	return (int)id;
+}
+
+void
+gnet__uring_bufs_unpin(uring_t *u, int id)
+{
+	if (id < 0 || !u->pinned[id])
+		return;
+	u->pinned[id] = 0;
+	gnet__uring_bufs_lend(u, (unsigned)id);
+}
+
 void
 gnet__uring_bufs_reclaim(uring_t *u)
 {
 	unsigned i;
 
+	/* A pinned buffer comes back through unpin, lent anew. */
 	for (i = 0; i < u->nlent; i++)
-		give(u, u->lent[i]);
+		if (!u->pinned[u->lent[i]])
+			give(u, u->lent[i]);
 	u->nlent = 0;
 	advance(u);
 }

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "base/vec.h"
 #include "kernel/poller_uring.h"
 
 /* The bits that are not interest in readiness. */
@@ -76,6 +77,8 @@ fd_entry(uring_t *u, int fd)
 		if (v == NULL)
 			return NULL;
 		memset(v + u->nfds, 0, (n - u->nfds) * sizeof(*v));
+		for (size_t i = u->nfds; i < n; i++)
+			v[i].send_buf = -1;
 		u->fds = v;
 		u->nfds = n;
 	}
@@ -119,16 +122,14 @@ withdraw(uring_t *u, uring_fd_t *e, int fd, unsigned kind)
 static int
 queue_arm(uring_t *u, uring_fd_t *e, int fd)
 {
+	int *v;
+
 	if (e->queued)
 		return 0;
-	if (u->narm == u->cap_arm) {
-		size_t n = u->cap_arm ? u->cap_arm * 2 : 64;
-		int *v = realloc(u->arm, n * sizeof(*v));
-		if (v == NULL)
-			return -ENOMEM;
-		u->arm = v;
-		u->cap_arm = n;
-	}
+	v = gnet__vec_room(u->arm, u->narm, &u->cap_arm, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	u->arm = v;
 	u->arm[u->narm++] = fd;
 	e->queued = 1;
 	return 0;
@@ -204,36 +205,36 @@ gnet__uring_arm_queued(uring_t *u)
 	u->narm -= n;
 }
 
+/* Record fd's interest (add or mod), armed at the next wait. */
+static int
+set_want(gnet__poller_t *p, uring_fd_t *e, int fd, uint64_t tag,
+    uint32_t events)
+{
+	if ((events & GNET__POLL_RECV) && !(p->caps & GNET__POLLER_COMPLETION))
+		return -EINVAL;
+	e->tag = tag;
+	e->want = events | GNET__POLL_ERR | GNET__POLL_HUP;
+	return queue_arm(p->priv, e, fd);
+}
+
 int
 gnet__uring_add(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events)
 {
-	uring_t *u = p->priv;
-	uring_fd_t *e = fd_entry(u, fd);
+	uring_fd_t *e = fd_entry(p->priv, fd);
 
 	if (e == NULL)
 		return fd < 0 ? -EBADF : -ENOMEM;
 	if (e->want != 0)
 		return -EEXIST;
-	if ((events & GNET__POLL_RECV) && !(p->caps & GNET__POLLER_COMPLETION))
-		return -EINVAL;
-	e->tag = tag;
-	e->want = events | GNET__POLL_ERR | GNET__POLL_HUP;
-	return queue_arm(u, e, fd);
+	return set_want(p, e, fd, tag, events);
 }
 
 int
 gnet__uring_mod(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events)
 {
-	uring_t *u = p->priv;
-	uring_fd_t *e = registered(u, fd);
+	uring_fd_t *e = registered(p->priv, fd);
 
-	if (e == NULL)
-		return -ENOENT;
-	if ((events & GNET__POLL_RECV) && !(p->caps & GNET__POLLER_COMPLETION))
-		return -EINVAL;
-	e->tag = tag;
-	e->want = events | GNET__POLL_ERR | GNET__POLL_HUP;
-	return queue_arm(u, e, fd);
+	return e != NULL ? set_want(p, e, fd, tag, events) : -ENOENT;
 }
 
 int
@@ -252,6 +253,10 @@ gnet__uring_del(gnet__poller_t *p, int fd)
 	rc = withdraw(u, e, fd, URING_POLL);
 	if (withdraw(u, e, fd, URING_RECV) != 0)
 		rc = -EBUSY;
+	/* Its completion will be dropped: the buffer it read goes back. */
+	if (e->send_pending)
+		gnet__uring_bufs_unpin(u, e->send_buf);
+	e->send_buf = -1;
 	e->send_pending = 0;
 	e->life++;
 	/* The requests hold the socket open, and the caller closes it next:
@@ -288,6 +293,7 @@ gnet__uring_send(gnet__poller_t *p, int fd, const void *buf, size_t len)
 		len = (size_t)1 << 30;
 	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	io_uring_sqe_set_data64(sqe, uring_user_data(URING_SEND, e, 0, fd));
+	e->send_buf = (int16_t)gnet__uring_bufs_pin(u, buf, len);
 	e->send_pending = 1;
 	e->send_submit = u->submits;
 	return 0;
@@ -385,6 +391,8 @@ gnet__uring_took(uring_t *u, const struct io_uring_cqe *cqe,
 		if (!e->send_pending)
 			return n;
 		e->send_pending = 0;
+		gnet__uring_bufs_unpin(u, e->send_buf);
+		e->send_buf = -1;
 		out[n].events = GNET__POLL_DONE | GNET__POLL_OUT;
 		out[n].tag = e->tag;
 		res[n] = cqe->res;

@@ -246,6 +246,12 @@ void gnet__conn_wake(gnet_conn_t *c);
 /* The connection kind's io: the poller's event for a stream. */
 void gnet__conn_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
     int32_t res);
+/* Append h to a growable array of handles; GNET_ENOMEM if it cannot grow.
+ * The loop keeps connections it must come back to this way (parked
+ * readers, re-reads, ring sends): a handle, not a pointer, since one may
+ * close first. net/conn_read.c. */
+int gnet__handles_push(gnet_handle_t **v, size_t *n, size_t *cap,
+    gnet_handle_t h);
 /* Put c on the loop's re-read list: read it (or, with a completion
  * backend, show its handler what it received meanwhile) next iteration. */
 void gnet__conn_schedule_reread(gnet_conn_t *c);

@@ -12,7 +12,6 @@
  * write to an earlier one.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include "net/conn.h"
 #include "net/sys.h"
@@ -133,19 +132,13 @@ after_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 static void
 queue_send(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
-	if (nl->n_sends == nl->cap_sends) {
-		size_t n = nl->cap_sends ? nl->cap_sends * 2 : 64;
-		gnet_handle_t *v = realloc(nl->sends, n * sizeof(*v));
-		if (v == NULL) {
-			/* Sent the old way instead. */
-			if (stream_send(nl, c) == 0)
-				after_send(nl, c);
-			return;
-		}
-		nl->sends = v;
-		nl->cap_sends = n;
+	if (gnet__handles_push(&nl->sends, &nl->n_sends, &nl->cap_sends,
+	    c->handle) != 0) {
+		/* Sent the old way instead. */
+		if (stream_send(nl, c) == 0)
+			after_send(nl, c);
+		return;
 	}
-	nl->sends[nl->n_sends++] = c->handle;
 	c->flags |= GNET__C_SEND_PENDING;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
+#include "base/vec.h"
 #include "net/conn.h"
 #include "net/sys.h"
 
@@ -105,21 +106,15 @@ socket_error(int fd)
 	return err != 0 ? -err : -EPIPE;
 }
 
-/* Append h to a growable array of handles; GNET_ENOMEM if it cannot grow.
- * The loop keeps connections it must come back to this way (parked
- * readers, re-reads): a handle, not a pointer, since one may close first. */
-static int
-handles_push(gnet_handle_t **v, size_t *n, size_t *cap, gnet_handle_t h)
+int
+gnet__handles_push(gnet_handle_t **v, size_t *n, size_t *cap, gnet_handle_t h)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		gnet_handle_t *nv = realloc(*v, ncap * sizeof(*nv));
-		if (nv == NULL)
-			return GNET_ENOMEM;
-		*v = nv;
-		*cap = ncap;
-	}
-	(*v)[(*n)++] = h;
+	gnet_handle_t *nv = gnet__vec_room(*v, *n, cap, sizeof(*nv));
+
+	if (nv == NULL)
+		return GNET_ENOMEM;
+	*v = nv;
+	nv[(*n)++] = h;
 	return 0;
 }
 
@@ -128,7 +123,7 @@ schedule_reread(gnet__net_loop_t *nl, gnet_conn_t *c)
 {
 	if (c->flags & GNET__C_REREAD)
 		return;
-	if (handles_push(&nl->rereads, &nl->n_rereads, &nl->cap_rereads,
+	if (gnet__handles_push(&nl->rereads, &nl->n_rereads, &nl->cap_rereads,
 	    c->handle) != 0) {
 		/* Out of memory: cannot remember it, so make this connection
 		 * level-triggered; the poller then keeps reporting the bytes
@@ -206,7 +201,7 @@ gnet__conn_park_reader(gnet_conn_t *c)
 {
 	gnet__net_loop_t *nl = c->nl;
 
-	if (handles_push(&nl->parked_readers, &nl->n_parked_readers,
+	if (gnet__handles_push(&nl->parked_readers, &nl->n_parked_readers,
 	    &nl->cap_parked_readers, c->handle) != 0)
 		return; /* keep reading: better than losing track */
 	c->flags |= GNET__C_PARKED;
@@ -243,15 +238,11 @@ unseen_add(gnet_conn_t *c, size_t n)
 	struct gnet__unseen *u = unseen_of(nl, c->handle);
 
 	if (u == NULL) {
-		if (nl->n_unseen == nl->cap_unseen) {
-			size_t cap = nl->cap_unseen ? nl->cap_unseen * 2 : 16;
-			struct gnet__unseen *v = realloc(nl->unseen,
-			    cap * sizeof(*v));
-			if (v == NULL)
-				return GNET_ENOMEM;
-			nl->unseen = v;
-			nl->cap_unseen = cap;
-		}
+		u = gnet__vec_room(nl->unseen, nl->n_unseen, &nl->cap_unseen,
+		    sizeof(*u));
+		if (u == NULL)
+			return GNET_ENOMEM;
+		nl->unseen = u;
 		u = &nl->unseen[nl->n_unseen++];
 		u->h = c->handle;
 		u->n = 0;

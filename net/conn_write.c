@@ -18,8 +18,8 @@
  */
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/socket.h>
+#include "base/vec.h"
 #include "net/sys.h"
 #include "net/conn.h"
 
@@ -130,15 +130,11 @@ ring_send_held(gnet__net_loop_t *nl, gnet_conn_t *c)
 	gnet__poller_t *p = &nl->loop->poller;
 	struct gnet__held_send *r;
 
-	if (nl->n_held_sends == nl->cap_held_sends) {
-		size_t cap = nl->cap_held_sends ? nl->cap_held_sends * 2 : 16;
-		struct gnet__held_send *v = realloc(nl->held_sends,
-		    cap * sizeof(*v));
-		if (v == NULL)
-			return false;
-		nl->held_sends = v;
-		nl->cap_held_sends = cap;
-	}
+	r = gnet__vec_room(nl->held_sends, nl->n_held_sends,
+	    &nl->cap_held_sends, sizeof(*r));
+	if (r == NULL)
+		return false;
+	nl->held_sends = r;
 	if (p->ops->send(p, c->fd, nl->held.p,
 	    gnet__fault_short(nl->held.len)) != 0)
 		return false;
