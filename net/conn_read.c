@@ -38,13 +38,32 @@ on_data(gnet_conn_t *c, const unsigned char *data, size_t n)
 	gnet__conn_present(c, 0);
 }
 
+/* The readable view: c's buffered bytes, all but the last `hidden`. */
+static void
+view_buffered(gnet_conn_t *c, size_t hidden)
+{
+	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
+	c->rlen = c->in.len - hidden;
+}
+
+/* More than max_inbound buffered: the bytes go, unseen ones with them,
+ * and the connection closes with GNET_EINBOUND. */
+static void
+drop_inbound(gnet_conn_t *c)
+{
+	gnet__buf_release(&c->in);
+	if (c->flags & GNET__C_RECV_HELD)
+		gnet__conn_forget_unseen(c);
+	view_buffered(c, 0);
+	gnet__conn_begin_close(c, GNET_EINBOUND);
+}
+
 void
 gnet__conn_wake(gnet_conn_t *c)
 {
 	if (gnet__conn_closing(c) || (c->flags & GNET__C_UDP))
 		return;
-	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
-	c->rlen = c->in.len;
+	view_buffered(c, 0);
 	gnet__conn_present(c, 1);
 }
 
@@ -84,14 +103,9 @@ gnet__conn_present(gnet_conn_t *c, int wake_call)
 	}
 	if (c->in.len == 0)
 		gnet__buf_release(&c->in);
-	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
-	c->rlen = c->in.len;
-	if (c->in.len > eng->opt.max_inbound) {
-		gnet__buf_release(&c->in);
-		c->rp = NULL;
-		c->rlen = 0;
-		gnet__conn_begin_close(c, GNET_EINBOUND);
-	}
+	view_buffered(c, 0);
+	if (c->in.len > eng->opt.max_inbound)
+		drop_inbound(c);
 	gnet__conn_after_callback(c, a);
 }
 
@@ -283,8 +297,7 @@ present_held(gnet_conn_t *c)
 		u->n = rest;
 		schedule_reread(nl, c);
 	}
-	c->rp = c->in.data != NULL ? c->in.data + c->in.off : NULL;
-	c->rlen = c->in.len - rest;
+	view_buffered(c, rest);
 	gnet__conn_present(c, 0);
 	if (rest == 0 && (c->flags & GNET__C_FIN_HELD)) {
 		c->flags &= ~(unsigned)GNET__C_FIN_HELD;
@@ -497,11 +510,8 @@ keep_received(gnet_conn_t *c, const unsigned char *data, size_t n)
 		gnet__conn_abort(c, GNET_ENOMEM);
 		return;
 	}
-	if (c->in.len > gnet__conn_eng(c)->opt.max_inbound) {
-		gnet__buf_release(&c->in);
-		gnet__conn_forget_unseen(c);
-		gnet__conn_begin_close(c, GNET_EINBOUND);
-	}
+	if (c->in.len > gnet__conn_eng(c)->opt.max_inbound)
+		drop_inbound(c);
 }
 
 /*
