@@ -5,10 +5,6 @@
 #include "gnet.h"
 #include "base/abi.h"
 
-/* No struct of the API comes near this: a larger size is garbage (an
- * unset field), and reading that far could run off the program's memory. */
-#define STRUCT_SIZE_MAX 4096
-
 int
 gnet__struct_in(void *dst, size_t dst_size, size_t min_size, const void *src)
 {
@@ -18,7 +14,7 @@ gnet__struct_in(void *dst, size_t dst_size, size_t min_size, const void *src)
 	memset(dst, 0, dst_size);
 	memcpy(dst, &dst_size, sizeof(dst_size));
 	memcpy(&size, src, sizeof(size));
-	if (size < min_size || size > STRUCT_SIZE_MAX)
+	if (size < min_size || size > GNET__STRUCT_SIZE_MAX)
 		return GNET_EINVAL;
 	for (i = dst_size; i < size; i++)
 		if (p[i] != 0)
@@ -34,7 +30,7 @@ gnet__struct_out(void *dst, size_t min_size, const void *src, size_t src_size)
 	size_t size;
 
 	memcpy(&size, dst, sizeof(size));
-	if (size < min_size || size > STRUCT_SIZE_MAX)
+	if (size < min_size || size > GNET__STRUCT_SIZE_MAX)
 		return GNET_EINVAL;
 	memcpy((unsigned char *)dst + sizeof(size),
 	    (const unsigned char *)src + sizeof(size),

@@ -27,6 +27,10 @@
  * published size, which fields appended after m do not change. */
 #define GNET__SIZE_THROUGH(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 
+/* No struct of the API comes near this: a larger size is garbage (an
+ * unset field), and reading that far could run off the program's memory. */
+#define GNET__STRUCT_SIZE_MAX 4096
+
 /* Copy the program's struct at src (its size in its first member) into
  * dst (ours: dst_size bytes, whose first member is set to dst_size).
  * min_size is the first published size. Returns 0, GNET_EINVAL or

@@ -10,6 +10,9 @@
  * so a reader that stops or dies mid-read changes nothing for the engine.
  *
  * What is published:
+ *   - the engine: its name, pid, start time, loops, stats interval and
+ *     the poller backend its loops wait in, "epoll" or "io_uring"
+ *     (gnet_stats_engine);
  *   - one row per loop, live: the kernel's counters (iterations, messages,
  *     wakeups), inbox depths, and whether the loop is waiting for events
  *     or is in a turn -- a loop a reader keeps seeing in the same turn is
@@ -64,11 +67,19 @@ typedef struct gnet_stats_engine {
 	int version;            /* layout version of the segment */
 	uint64_t started_unix_ms; /* when the engine was created */
 	unsigned interval_ms;   /* its stats interval (actor rows) */
+	char backend[16];       /* the poller its loops wait in
+	                         * (gnet_engine_backend): "epoll",
+	                         * "io_uring", or "" for a segment whose
+	                         * engine predates the field or has not
+	                         * opened its loops yet */
 } gnet_stats_engine_t;
 
 /* Up to max engines found in GNET_STATS_DIR that this user can read,
- * sorted by name then pid. Returns how many were found (which may exceed
- * max: only max are filled) or a negative GNET_E* code. */
+ * sorted by name then pid. out[0].size is the caller's
+ * sizeof(gnet_stats_engine_t), so the array's stride: each entry is
+ * filled to that size (and its size set). Returns how many were found
+ * (which may exceed max: only max are filled) or a negative GNET_E*
+ * code. */
 GNET_API int gnet_stats_list(gnet_stats_engine_t *out, int max);
 
 /* Attach to an engine's segment. `who` is a pid ("1234"), an engine name

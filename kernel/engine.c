@@ -110,6 +110,7 @@ create_loops(gnet_engine_t *eng)
 	}
 	gnet__log(2, "engine: %d loop%s on %s", eng->nloops,
 	    eng->nloops == 1 ? "" : "s", gnet_engine_backend(eng));
+	gnet__seg_backend(eng, gnet_engine_backend(eng));
 	for (i = 0; i < eng->nloops; i++)
 		for (k = 0; k < eng->nexts; k++) {
 			if (eng->exts[k]->loop_init == NULL)

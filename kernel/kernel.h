@@ -286,6 +286,9 @@ int gnet__seg_options(gnet_options_t *o);
 /* Map the engine's segment (a private one when options.stats < 0 or no
  * file can be made): eng->nloops and the options are set. */
 int gnet__seg_open(gnet_engine_t *eng);
+/* Publish the loops' poller backend ("epoll", "io_uring"), once they
+ * are open. */
+void gnet__seg_backend(gnet_engine_t *eng, const char *name);
 /* The engine stopped: mark the segment so and remove its file. */
 void gnet__seg_stopped(gnet_engine_t *eng);
 void gnet__seg_close(gnet_engine_t *eng);

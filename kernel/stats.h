@@ -11,8 +11,9 @@
  * /dev/shm/gnet.<name>.<pid>, mapped by the engine and by readers
  * (kernel/stats_read.c, gnetstats.h):
  *
- *   header        what follows, where, and a clock pair for the cycle
- *                 counter (GNET__SEG_HEADER bytes)
+ *   header        what follows, where, a clock pair for the cycle
+ *                 counter, and the loops' poller backend
+ *                 (GNET__SEG_HEADER bytes, most of them spare)
  *   loop rows     gnet__loop_stats_t, one per loop: the loop's own
  *                 counters live here, so publishing them costs nothing
  *   sections      named counter tables, one row per loop: net/'s and the
@@ -77,6 +78,7 @@ typedef struct gnet__loop_stats {
 #define GNET__SEG_SECTIONS (64 * 1024)
 #define GNET__SEG_NAME_MAX 48
 #define GNET__SEG_COUNTER_NAME 32
+#define GNET__SEG_BACKEND_MAX 16
 
 enum gnet__seg_state { GNET__SEG_LIVE = 1, GNET__SEG_STOPPED = 2 };
 
@@ -106,7 +108,23 @@ typedef struct gnet__seg_header {
 	 * while someone watches, so an unwatched engine spends neither the
 	 * sweeps' time nor the rows' memory. */
 	_Atomic uint64_t watched_ns;
+	/* The poller backend of every loop ("epoll", "io_uring"), known
+	 * only once loop 0's poller is open, after the magic: the name is
+	 * written first, then its length with release order, so a reader
+	 * that loads a nonzero length with acquire order reads the name
+	 * whole. The length comes first in memory for a reader copying the
+	 * header front to back (gnet__seg_peek). They sit in the header's
+	 * spare room, which every writer leaves zero: an older engine's
+	 * segment reads as no backend and an older reader never looks, so
+	 * the layout keeps its version. */
+	_Atomic uint32_t backend_len;
+	char backend[GNET__SEG_BACKEND_MAX];
 } gnet__seg_header_t;
+
+/* Fields appended to the header live in its spare room: nothing after
+ * the header moves, so readers of the same version keep working. */
+_Static_assert(sizeof(gnet__seg_header_t) <= GNET__SEG_HEADER,
+    "the header fits its room");
 
 /* A reader's look keeps the rows published for this long, or three
  * stats intervals if longer: a reader sampling every second or two

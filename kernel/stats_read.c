@@ -71,6 +71,20 @@ is_alive(const gnet__seg_header_t *h)
 	    gnet__proc_alive(h->pid, h->proc_start);
 }
 
+/* The backend's name, or "" until the engine has published it (or when
+ * its engine predates the field: the header's spare room is zero). */
+static void
+fill_backend(const gnet__seg_header_t *h, char *out, size_t cap)
+{
+	uint32_t len = atomic_load_explicit(
+	    &((gnet__seg_header_t *)h)->backend_len, memory_order_acquire);
+
+	if (len >= sizeof(h->backend) || len >= cap)
+		len = 0;
+	memcpy(out, h->backend, len);
+	out[len] = '\0';
+}
+
 static void
 fill_engine(const gnet__seg_header_t *h, const char *path,
     gnet_stats_engine_t *e)
@@ -86,6 +100,7 @@ fill_engine(const gnet__seg_header_t *h, const char *path,
 	e->version = (int)h->version;
 	e->started_unix_ms = h->started_unix_ms;
 	e->interval_ms = h->interval_ms;
+	fill_backend(h, e->backend, sizeof(e->backend));
 }
 
 /* ---- finding segments ---- */
@@ -159,20 +174,42 @@ scan(gnet_stats_engine_t **out)
 	return (int)n;
 }
 
+/* The caller's sizeof(gnet_stats_engine_t), from out[0]: the stride of
+ * its array, which a program built against an older gnetstats.h has
+ * shorter than ours. 0 when it is not a size of this struct. */
+static size_t
+list_stride(const gnet_stats_engine_t *out)
+{
+	size_t size = out->size;
+
+	if (size < GNET__SIZE_THROUGH(gnet_stats_engine_t, interval_ms) ||
+	    size > GNET__STRUCT_SIZE_MAX ||
+	    size % _Alignof(gnet_stats_engine_t) != 0)
+		return 0;
+	return size;
+}
+
 int
 gnet_stats_list(gnet_stats_engine_t *out, int max)
 {
 	gnet_stats_engine_t *v;
-	int n = scan(&v), i;
+	size_t stride = 0;
+	int n, i;
 
+	if ((out == NULL && max != 0) ||
+	    (max > 0 && (stride = list_stride(out)) == 0))
+		return GNET_EINVAL;
+	n = scan(&v);
 	if (n < 0)
 		return n;
-	if (out == NULL && max != 0) {
-		free(v);
-		return GNET_EINVAL;
+	for (i = 0; i < n && i < max; i++) {
+		gnet_stats_engine_t *e = (gnet_stats_engine_t *)(
+		    (unsigned char *)out + (size_t)i * stride);
+
+		e->size = stride;
+		gnet__struct_out(e, GNET__SIZE_THROUGH(gnet_stats_engine_t,
+		    interval_ms), &v[i], sizeof(v[i]));
 	}
-	for (i = 0; i < n && i < max; i++)
-		out[i] = v[i];
 	free(v);
 	return n;
 }

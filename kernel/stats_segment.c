@@ -233,6 +233,18 @@ gnet__seg_open(gnet_engine_t *eng)
 	return 0;
 }
 
+void
+gnet__seg_backend(gnet_engine_t *eng, const char *name)
+{
+	gnet__seg_header_t *h = eng->seg.hdr;
+	size_t len = strnlen(name, sizeof(h->backend) - 1);
+
+	memcpy(h->backend, name, len);
+	h->backend[len] = '\0';
+	atomic_store_explicit(&h->backend_len, (uint32_t)len,
+	    memory_order_release);
+}
+
 gnet__loop_stats_t *
 gnet__seg_loop(gnet_engine_t *eng, int i)
 {

@@ -50,6 +50,7 @@
 #define HOLD_BYTES 4096         /* held unconsumed: "4.0K" on the screen */
 #define PANE_COLS 220
 #define PANE_ROWS 50
+#define LINE_CAP 1024           /* one line of gnet-top's output */
 
 /* ------------------------------------------------------------------------
  * gnet-top as a child.
@@ -734,6 +735,73 @@ START_TEST(test_stall_flag)
 }
 END_TEST
 
+/* The line of text holding needle, copied to out ("" when none does). */
+static void
+line_with(const char *text, const char *needle, char *out, size_t cap)
+{
+	const char *at = strstr(text, needle), *start, *end;
+
+	out[0] = '\0';
+	if (at == NULL)
+		return;
+	for (start = at; start > text && start[-1] != '\n'; start--)
+		;
+	end = strchr(at, '\n');
+	snprintf(out, cap, "%.*s", (int)((end ? end : at + strlen(at)) - start),
+	    start);
+}
+
+/* The backend the probe runs on (GNET_BACKEND), wherever gnet-top names
+ * the engine: the list, the JSON engine object, the text summary. */
+START_TEST(test_backend)
+{
+	const char *backend, *at;
+	char self[16], want[96], line[LINE_CAP];
+
+	probe_start(2);
+	backend = gnet_engine_backend(probe.srv.eng);
+	pid_arg(self, sizeof self, getpid());
+
+	const char *list[] = { "--list", NULL };
+	top_run_t *r = top_run(list);
+	assert_status(r, 0, "--list");
+	assert_has(r->out, " BACKEND ", "--list: the header");
+	snprintf(want, sizeof want, " %s running ", self);
+	line_with(r->out, want, line, sizeof line);
+	snprintf(want, sizeof want, " %s ", backend);
+	assert_has(line, want, "--list: the probe's line");
+	free(r);
+
+	const char *list_json[] = { "--list", "--json", NULL };
+	r = top_run(list_json);
+	assert_status(r, 0, "--list --json");
+	snprintf(want, sizeof want, "\"name\":\"gnet-top-probe\",\"pid\":%s,",
+	    self);
+	assert_has(r->out, want, "--list --json");
+	/* The probe's object, among the engines of the machine. */
+	at = strstr(r->out, want);
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(at, "}"), at);
+	snprintf(want, sizeof want, "\"loops\":2,\"backend\":\"%s\",", backend);
+	assert_has(line, want, "--list --json: the probe's engine");
+	free(r);
+
+	/* A sample's engine object is the same. */
+	const char *json[] = { "--once", "--json", "-d", "0.05", self, NULL };
+	r = top_run(json);
+	assert_status(r, 0, "--once --json");
+	assert_has(r->out, want, "--once --json");
+	free(r);
+
+	const char *text[] = { "--once", "-b", "-d", "0.05", self, NULL };
+	r = top_run(text);
+	assert_status(r, 0, "--once -b");
+	snprintf(want, sizeof want, "  loops 2  backend %s  ", backend);
+	line_with(r->out, "engine gnet-top-probe  ", line, sizeof line);
+	assert_has(line, want, "--once -b: the summary");
+	free(r);
+}
+END_TEST
+
 /* Rows of the connections a and b in text output: a's before b's? */
 static int
 comes_before(const char *text, const char *a, const char *b)
@@ -936,7 +1004,7 @@ row_shows(const char *screen, void *arg)
 
 START_TEST(test_screen)
 {
-	char self[16], pa[48], pb[48];
+	char self[16], pa[48], pb[48], backend[48];
 	int a, b, tmp;
 
 	if (TN_SKIP_WITHOUT("tmux", "the gnet-top screen test"))
@@ -949,6 +1017,9 @@ START_TEST(test_screen)
 		NULL };
 	pane_start(args);
 	pane_wait_text("engine gnet-top-probe", "header");
+	snprintf(backend, sizeof backend, "  backend %s  ",
+	    gnet_engine_backend(probe.srv.eng));
+	pane_wait_text(backend, "header: the backend");
 	pane_wait_text("view: actors", "status line");
 	pane_wait_text("LOOP HANDLE ", "actor table");
 
@@ -1051,6 +1122,7 @@ gnet_top_suite(void)
 	tcase_add_test(prb, test_stall_flag);
 	tcase_add_test(prb, test_sort_bytes_batch);
 	tcase_add_test(prb, test_json_escapes);
+	tcase_add_test(prb, test_backend);
 	/* In the suite's process, around the whole case: what a failed
 	 * test left in tmux goes. */
 	tcase_add_unchecked_fixture(scr, tn_pane_owner_setup, tn_pane_sweep);

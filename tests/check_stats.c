@@ -22,6 +22,7 @@
 
 #include "gnet.h"
 #include "gnetstats.h"
+#include "kernel/stats.h"
 #include "support/child.h"
 #include "support/testnet.h"
 
@@ -62,6 +63,18 @@ attach(const char *who)
 
 	ck_assert_msg(rc == 0, "attach %s: %s", who, gnet_strerror(rc));
 	return s;
+}
+
+/* gnet_stats_list into found[max], each entry's size set as the API
+ * asks. */
+static int
+list_engines(gnet_stats_engine_t *found, int max)
+{
+	int i;
+
+	for (i = 0; i < max; i++)
+		found[i].size = sizeof(found[i]);
+	return gnet_stats_list(found, max);
 }
 
 /* The row of actor h, copied into *out: 1, or 0 when it is not listed. */
@@ -634,6 +647,165 @@ START_TEST(stopped_or_killed_reader_changes_nothing)
 }
 END_TEST
 
+/* ---- the engine ---- */
+
+/* The engine's entry in gnet_stats_list: 1, or 0 when it is not listed. */
+static int
+listed(const char *name, gnet_stats_engine_t *out)
+{
+	static gnet_stats_engine_t found[64];
+	int n = list_engines(found, 64), i;
+
+	for (i = 0; i < n && i < 64; i++)
+		if (strcmp(found[i].name, name) == 0 &&
+		    found[i].pid == (int)getpid()) {
+			*out = found[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* What the segment says of the engine's backend, through each reader:
+ * gnet_stats_engine, gnet_stats_list and gnet-top's JSON (null for
+ * none). */
+static void
+assert_backend(const char *name, const char *want)
+{
+	gnet_stats_engine_t e = { .size = sizeof(e) };
+	gnet_stats_t *s = attach(name);
+	static char out[64 * 1024];
+	char field[64];
+
+	ck_assert_int_eq(gnet_stats_engine(s, &e), 0);
+	ck_assert_str_eq(e.backend, want);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(listed(name, &e), 1);
+	ck_assert_str_eq(e.backend, want);
+	top_json(name, "none", out, sizeof(out));
+	if (*want != '\0')
+		snprintf(field, sizeof(field), "\"backend\":\"%s\",", want);
+	else
+		snprintf(field, sizeof(field), "\"backend\":null,");
+	ck_assert_msg(strstr(out, field) != NULL, "no %s in %s", field, out);
+	gnet_stats_detach(s);
+}
+
+/* Take the backend's publication back: its length 0, as in the segment
+ * of an engine older than the field (spare header room, zero) or of one
+ * whose loops are not open yet. The name's bytes stay: the length alone
+ * says whether they are published. */
+static void
+unpublish_backend(const char *path)
+{
+	uint32_t zero = 0;
+	off_t off = (off_t)offsetof(gnet__seg_header_t, backend_len);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, &zero, sizeof(zero), off),
+	    (ssize_t)sizeof(zero));
+	close(fd);
+}
+
+/* The backend is the engine's, whichever the test runs on
+ * (GNET_BACKEND); a segment whose backend is not published (an older
+ * engine's) names none. */
+START_TEST(engine_names_its_backend)
+{
+	const char *name = unique("backend");
+	gnet_events_t ev = { .size = sizeof(ev) };
+	gnet_options_t o;
+	gnet_engine_t *eng;
+	char path[160];
+
+	stats_opts(&o, name, 2);
+	ck_assert_int_eq(gnet_engine_new(&eng, &ev, &o, NULL), 0);
+	ck_assert_msg(strcmp(gnet_engine_backend(eng), "epoll") == 0 ||
+	    strcmp(gnet_engine_backend(eng), "io_uring") == 0, "backend %s",
+	    gnet_engine_backend(eng));
+	assert_backend(name, gnet_engine_backend(eng));
+	snprintf(path, sizeof(path), "%s/gnet.%s.%d", GNET_STATS_DIR, name,
+	    (int)getpid());
+	unpublish_backend(path);
+	assert_backend(name, "");
+	gnet_engine_free(eng);
+}
+END_TEST
+
+/* sizeof(gnet_stats_engine_t) in a program built against a gnetstats.h
+ * without `backend`: through interval_ms, padded to the alignment. */
+#define ENGINE_ALIGN _Alignof(gnet_stats_engine_t)
+#define OLD_ENGINE_SIZE                                                   \
+	((offsetof(gnet_stats_engine_t, interval_ms) + sizeof(unsigned) + \
+	ENGINE_ALIGN - 1) / ENGINE_ALIGN * ENGINE_ALIGN)
+
+/* Whether bytes [from, to) of buf all still hold 0xa5. */
+static int
+untouched(const unsigned char *buf, size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (buf[from] != 0xa5)
+			return 0;
+	return 1;
+}
+
+/* A program built before the backend field passes a shorter struct:
+ * it is filled to its size and no further, and gnet_stats_list steps
+ * through its array by that size. */
+START_TEST(older_callers_get_their_size)
+{
+	static union {
+		gnet_stats_engine_t align;
+		unsigned char b[4 * sizeof(gnet_stats_engine_t)];
+	} buf;
+	const char *name = unique("oldsize");
+	gnet_events_t ev = { .size = sizeof(ev) };
+	gnet_options_t o;
+	gnet_engine_t *eng, *e2;
+	gnet_stats_engine_t e;
+	gnet_stats_t *s;
+	size_t old = OLD_ENGINE_SIZE;
+	int i;
+
+	ck_assert_uint_lt(old, sizeof(gnet_stats_engine_t));
+	stats_opts(&o, name, 1);
+	ck_assert_int_eq(gnet_engine_new(&eng, &ev, &o, NULL), 0);
+	stats_opts(&o, unique("oldsize2"), 1);
+	ck_assert_int_eq(gnet_engine_new(&e2, &ev, &o, NULL), 0);
+	s = attach(name);
+	memset(buf.b, 0xa5, sizeof(buf.b));
+	memcpy(buf.b, &old, sizeof(old));
+	ck_assert_int_eq(gnet_stats_engine(s, &buf.align), 0);
+	memset(&e, 0, sizeof(e));
+	memcpy(&e, buf.b, old);
+	ck_assert_uint_eq(e.size, old);
+	ck_assert_str_eq(e.name, name);
+	ck_assert(untouched(buf.b, old, sizeof(buf.b)));
+	/* Two entries of the old size: both filled, nothing past them. */
+	memset(buf.b, 0xa5, sizeof(buf.b));
+	memcpy(buf.b, &old, sizeof(old));
+	ck_assert_int_ge(gnet_stats_list(&buf.align, 2), 2);
+	for (i = 0; i < 2; i++) {
+		memset(&e, 0, sizeof(e));
+		memcpy(&e, buf.b + (size_t)i * old, old);
+		ck_assert_uint_eq(e.size, old);
+		ck_assert_msg(strncmp(e.path, GNET_STATS_DIR "/gnet.",
+		    strlen(GNET_STATS_DIR "/gnet.")) == 0, "entry %d: %s", i,
+		    e.path);
+	}
+	ck_assert(untouched(buf.b, 2 * old, sizeof(buf.b)));
+	/* A size that is none of this struct's: refused, nothing written. */
+	memset(buf.b, 0, sizeof(buf.b));
+	ck_assert_int_eq(gnet_stats_list(&buf.align, 2), GNET_EINVAL);
+	ck_assert_uint_eq(buf.align.size, 0);
+	ck_assert_str_eq(buf.align.name, "");
+	ck_assert_int_ge(gnet_stats_list(NULL, 0), 2);
+	gnet_stats_detach(s);
+	gnet_engine_free(e2);
+	gnet_engine_free(eng);
+}
+END_TEST
+
 /* ---- the segment's file ---- */
 
 START_TEST(segment_is_private_to_its_user)
@@ -698,7 +870,7 @@ START_TEST(dead_engine_segment_is_recognised_and_replaced)
 	snprintf(path, sizeof(path), "%s/gnet.%s.%d", GNET_STATS_DIR, name,
 	    (int)pid);
 	ck_assert_int_eq(access(path, F_OK), 0);
-	n = gnet_stats_list(found, 64);
+	n = list_engines(found, 64);
 	for (i = 0; i < n && i < 64; i++)
 		if (strcmp(found[i].name, name) == 0) {
 			ck_assert_int_eq(found[i].pid, pid);
@@ -752,7 +924,7 @@ START_TEST(options_name_and_off)
 		stats_opts(&o, unique("twice"), 1);
 		ck_assert_int_eq(gnet_engine_new(&eng, &ev, &o, NULL), 0);
 		ck_assert_int_eq(gnet_engine_new(&e2, &ev, &o, NULL), 0);
-		n = gnet_stats_list(found, 64);
+		n = list_engines(found, 64);
 		for (i = 0; i < (size_t)n && i < 64; i++)
 			seen += strcmp(found[i].name, o.name) == 0;
 		ck_assert_int_eq(seen, 2);
@@ -826,6 +998,8 @@ stats_suite(void)
 	tcase_add_test(tc, dead_engine_segment_is_recognised_and_replaced);
 	tcase_add_test(tc, options_name_and_off);
 	tcase_add_test(tc, counter_sections_are_published);
+	tcase_add_test(tc, engine_names_its_backend);
+	tcase_add_test(tc, older_callers_get_their_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

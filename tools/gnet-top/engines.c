@@ -56,17 +56,18 @@ void
 top_list_print(FILE *f, const gnet_stats_engine_t *e, int n,
     int64_t now_unix_ms)
 {
-	char name[GNET_STATS_NAME_MAX], up[16];
+	char name[GNET_STATS_NAME_MAX], up[16], backend[sizeof e->backend];
 	int i;
 
-	fprintf(f, "%-24s %8s %-8s %5s %9s  %s\n", "NAME", "PID", "STATE",
-	    "LOOPS", "UP", "SEGMENT");
+	fprintf(f, "%-24s %8s %-8s %5s %-8s %9s  %s\n", "NAME", "PID",
+	    "STATE", "LOOPS", "BACKEND", "UP", "SEGMENT");
 	for (i = 0; i < n; i++) {
 		int64_t ms = now_unix_ms - (int64_t)e[i].started_unix_ms;
 
-		fprintf(f, "%-24s %8d %-8s %5d %9s  %s\n",
+		fprintf(f, "%-24s %8d %-8s %5d %-8s %9s  %s\n",
 		    top_fmt_clean(name, sizeof name, e[i].name), e[i].pid,
 		    e[i].alive ? "running" : "gone", e[i].nloops,
+		    top_backend(backend, sizeof backend, &e[i]),
 		    e[i].alive ? top_fmt_ms(up, sizeof up, ms > 0 ?
 		    (uint64_t)ms : 0) : "-", e[i].path);
 	}

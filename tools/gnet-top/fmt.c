@@ -156,3 +156,13 @@ top_fmt_clean(char *buf, size_t cap, const char *s)
 	buf[i] = '\0';
 	return buf;
 }
+
+char *
+top_backend(char *buf, size_t cap, const gnet_stats_engine_t *e)
+{
+	if (e->backend[0] == '\0')
+		snprintf(buf, cap, "-");
+	else
+		top_fmt_clean(buf, cap, e->backend);
+	return buf;
+}

@@ -278,6 +278,11 @@ engine_object(FILE *f, const gnet_stats_engine_t *e, int64_t now_unix_ms)
 	kv_int(f, &first, "uptime_ms", up > 0 ? up : 0);
 	kv_u64(f, &first, "started_unix_ms", e->started_unix_ms);
 	kv_int(f, &first, "loops", e->nloops);
+	key(f, &first, "backend");
+	if (e->backend[0] != '\0')
+		top_json_string(f, e->backend);
+	else
+		fputs("null", f);
 	kv_int(f, &first, "version", e->version);
 	kv_u64(f, &first, "stats_interval_ms", e->interval_ms);
 	kv_str(f, &first, "segment", e->path);

@@ -156,6 +156,8 @@ const char *top_flag_name(int bit);   /* GNET_STATS_A_* bit i, or NULL */
 const char *top_state_name(int state);  /* "waiting"... */
 /* s with control characters (and what is not printable) as '?'. */
 char *top_fmt_clean(char *buf, size_t cap, const char *s);
+/* The engine's poller backend, "-" when its segment does not say. */
+char *top_backend(char *buf, size_t cap, const gnet_stats_engine_t *e);
 
 /* view.c: the text rows, shared by batch output and the screen. */
 #define TOP_LINE_MAX 512

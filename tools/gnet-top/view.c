@@ -43,17 +43,18 @@ top_view_summary(const top_sample_t *cur, const top_options_t *o,
 {
 	const top_loop_t *t = &cur->sum;
 	char name[GNET_STATS_NAME_MAX], up[16], a[16], b[16], c[16], d[16];
-	char e[16], f[16], g[16], h[16];
+	char e[16], f[16], g[16], h[16], backend[sizeof cur->eng.backend];
 	int64_t up_ms = cur->unix_ms - (int64_t)cur->eng.started_unix_ms;
 	int n = 0, i;
 
 	n = add_line(lines, n, max, "engine %s  pid %d  %s  up %s  loops %d  "
-	    "conns %lu  actors %d  (layout %d, actor rows every %ums)",
-	    top_fmt_clean(name, sizeof name, cur->eng.name), cur->eng.pid,
-	    cur->eng.alive ? "running" : "NOT RUNNING",
+	    "backend %s  conns %lu  actors %d  (layout %d, actor rows every "
+	    "%ums)", top_fmt_clean(name, sizeof name, cur->eng.name),
+	    cur->eng.pid, cur->eng.alive ? "running" : "NOT RUNNING",
 	    top_fmt_ms(up, sizeof up, up_ms > 0 ? (uint64_t)up_ms : 0),
-	    cur->nloops, (unsigned long)t->conns, cur->nactors,
-	    cur->eng.version, cur->eng.interval_ms);
+	    cur->nloops, top_backend(backend, sizeof backend, &cur->eng),
+	    (unsigned long)t->conns, cur->nactors, cur->eng.version,
+	    cur->eng.interval_ms);
 	n = add_line(lines, n, max, "per second: msgs in %s out %s dropped "
 	    "%s  bytes in %s out %s  accepts %s  syscalls %s  cpu %s%%",
 	    top_fmt_rate(a, sizeof a, t->r_in),
