@@ -11,13 +11,16 @@
  * Each class is a probability per call at its sites:
  *
  *   eintr   EINTR from read, send, sendmsg, recvmmsg, sendmmsg, accept4
- *           and epoll_wait            (transparent: gnet retries)
+ *           and epoll_wait, and io_uring's wait once it has submitted
+ *           (transparent: gnet retries)
  *   short   send takes only part of its bytes         (transparent)
  *           (with io_uring, so does a send through the ring)
  *   eagain  EAGAIN from accept4 (a level-triggered listener is reported
  *           again)                                     (transparent)
  *   emfile  EMFILE from accept4 (the listener backs off; the connection
  *           waits in the backlog)       (transparent, slower)
+ *           (io_uring accepts in its ring, where neither reaches:
+ *           check_close fills the descriptor table for that path)
  *   reset   ECONNRESET from read (with io_uring: a receive's bytes
  *           become ECONNRESET): the connection closes with
  *           GNET_ECONNRESET             (visible)

@@ -28,6 +28,7 @@
 #define GNET_KERNEL_POLLER_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Event bits. They are poll(2)'s values, which epoll shares, so the
  * epoll backend passes them through untranslated. */
@@ -54,7 +55,21 @@
  * arrival already taken from the socket when interest in IN is dropped
  * is still reported: it is the peer's bytes. */
 #define GNET__POLL_RECV (1u << 29)
-/* In a receive's event: which of the backend's buffers holds its bytes. */
+/* Registration only, with a backend that has GNET__POLLER_COMPLETION, on
+ * a listening stream socket: while GNET__POLL_IN is asked for, the
+ * backend accepts on it itself, keeping several accepts in its ring so a
+ * wait takes several connections. Each is reported as GNET__POLL_DONE |
+ * GNET__POLL_IN with the new descriptor (nonblocking, close-on-exec) in
+ * the wait's result and its peer's address from accepted(); a failure as
+ * a negated errno, after which that accept is not made again until the
+ * next add or mod (the caller backs off, as from accept4's EMFILE).
+ * Aborted handshakes are not reported. A connection accepted when
+ * interest in IN is dropped is still reported: the peer is real. One
+ * accepted after del is closed by the backend. GNET__POLL_IN is then not
+ * reported as readiness. */
+#define GNET__POLL_ACCEPT (1u << 15)
+/* In a receive's event: which of the backend's buffers holds its bytes;
+ * in an accept's, which of its address slots. */
 #define GNET__POLL_BUF_SHIFT 16
 #define GNET__POLL_BUF_MASK (0x1fffu << GNET__POLL_BUF_SHIFT)
 
@@ -123,10 +138,16 @@ typedef struct gnet__poller_ops {
 	 * per descriptor at a time (-EBUSY). A del before the wait submits
 	 * it at once. 0 or a negated errno. */
 	int (*send)(gnet__poller_t *p, int fd, const void *buf, size_t len);
+	/* The peer address of a connection accepted on fd and reported with
+	 * `events` (GNET__POLL_ACCEPT), *len its length. Valid until the
+	 * next wait. */
+	const struct sockaddr *(*accepted)(gnet__poller_t *p, int fd,
+	    uint32_t events, socklen_t *len);
 } gnet__poller_ops_t;
 
 /* gnet__poller_t.caps */
-#define GNET__POLLER_COMPLETION 1u /* receives (GNET__POLL_RECV), send */
+#define GNET__POLLER_COMPLETION 1u /* receives (GNET__POLL_RECV), send,
+                                    * accepts (GNET__POLL_ACCEPT) */
 
 struct gnet__poller {
 	const gnet__poller_ops_t *ops;

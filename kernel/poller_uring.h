@@ -19,21 +19,23 @@
 /*
  * A request's user_data names its descriptor and which request it was:
  *
- *   bits 63-62  kind (URING_POLL, URING_RECV, URING_SEND)
+ *   bits 63-62  kind (URING_POLL, URING_RECV, URING_SEND, URING_ACCEPT)
  *   bits 61-48  the descriptor's registration (life), which del changes:
  *               a completion of an earlier registration -- the number
  *               may since have been closed and reused -- is dropped
  *   bits 47-32  the request's generation within its kind: replacing a
  *               poll or a receive takes a new one, so the ending of the
- *               old is not taken for the ending of the new
+ *               old is not taken for the ending of the new; for an
+ *               accept, its address slot (one request per slot at a time)
  *   bits 31-0   the descriptor
  * Requests whose completion says nothing (removals, cancels) carry
  * URING_IGNORE.
  */
-enum { URING_POLL = 0, URING_RECV = 1, URING_SEND = 2, URING_OTHER = 3 };
+enum { URING_POLL = 0, URING_RECV = 1, URING_SEND = 2, URING_ACCEPT = 3 };
 #define URING_IGNORE UINT64_MAX
-/* The read of the loop's waker (kernel/poller_uring.c). */
-#define URING_WAKER ((uint64_t)URING_OTHER << 62)
+/* The read of the loop's waker (kernel/poller_uring.c): no descriptor
+ * has the number 2^32 - 1. */
+#define URING_WAKER ((uint64_t)URING_ACCEPT << 62 | UINT32_MAX)
 #define URING_LIFE_MASK 0x3fffu
 
 /* What the backend knows of one descriptor, indexed by its number. */
@@ -52,6 +54,22 @@ typedef struct uring_fd {
 	int16_t send_buf;       /* the receive buffer its send reads, or -1 */
 } uring_fd_t;
 
+/* A listening descriptor's accepts (GNET__POLL_ACCEPT): URING_ACCEPTS
+ * requests at most, each writing its peer's address into its own slot.
+ * A slot is made again only once its last request's completion came
+ * (owed), so no two requests write one slot. Kept per listening
+ * descriptor, not per descriptor: there are few. */
+#define URING_ACCEPTS 16
+typedef struct uring_accepts {
+	int fd;
+	uint16_t armed;         /* slot i's request is live (not withdrawn) */
+	uint16_t owed;          /* slot i's request has yet to complete */
+	struct uring_accept_slot {
+		struct sockaddr_storage ss;
+		socklen_t len;
+	} slot[URING_ACCEPTS];
+} uring_accepts_t;
+
 /* The receive buffers (kernel/poller_uring_bufs.c). */
 #define URING_BUFS 256          /* a power of two; at most 8192 */
 #define URING_BUFS_FIRST 8     /* in the ring at first, and per growth */
@@ -67,6 +85,8 @@ typedef struct uring {
 	size_t nfds;
 	int *arm;               /* descriptors to arm at the next wait */
 	size_t narm, cap_arm;
+	uring_accepts_t **acc;  /* listening descriptors' accepts */
+	size_t nacc, cap_acc;
 	/* Receives, when the kernel offers them (GNET__POLLER_COMPLETION). */
 	struct io_uring_buf_ring *br;
 	unsigned char *bufs;
@@ -105,13 +125,31 @@ int gnet__uring_add(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events);
 int gnet__uring_mod(gnet__poller_t *p, int fd, uint64_t tag, uint32_t events);
 int gnet__uring_del(gnet__poller_t *p, int fd);
 int gnet__uring_send(gnet__poller_t *p, int fd, const void *buf, size_t len);
+const struct sockaddr *gnet__uring_accepted(gnet__poller_t *p, int fd,
+    uint32_t events, socklen_t *len);
 /* Hand the kernel the requests add, mod and ended requests asked for. */
 void gnet__uring_arm_queued(uring_t *u);
+/* Put fd on the list gnet__uring_arm_queued arms. 0 or -ENOMEM. */
+int gnet__uring_queue_arm(uring_t *u, uring_fd_t *e, int fd);
+
+/* kernel/poller_uring_accept.c */
+/* Make fd's missing accepts while it wants them, else cancel the live
+ * ones. 0, -ENOMEM or -EBUSY (no submission slot: try again). */
+int gnet__uring_arm_accepts(uring_t *u, uring_fd_t *e, int fd);
+/* At del (e->want already 0): cancel fd's live accepts; were there any? */
+bool gnet__uring_withdraw_accepts(uring_t *u, uring_fd_t *e, int fd);
+/* An accept's completion, as gnet__uring_took. */
+int gnet__uring_took_accept(uring_t *u, const struct io_uring_cqe *cqe,
+    gnet__pevent_t *out, int32_t *res, int n);
 /* A completion of a request on a registered descriptor, as an event in
  * out/res (merged into the descriptor's readiness event of this reap, if
  * it has one); returns the new count. */
 int gnet__uring_took(uring_t *u, const struct io_uring_cqe *cqe,
     gnet__pevent_t *out, int32_t *res, int n);
+/* The ring is closing: completions nobody will reap may hold accepted
+ * descriptors, which are closed. */
+void gnet__uring_close_unreaped(uring_t *u);
+void gnet__uring_accepts_free(uring_t *u);
 
 /* kernel/poller_uring_bufs.c */
 /* Register the buffer ring; 0, or why receives are not offered. */

@@ -40,8 +40,8 @@
 #include "kernel/poller_uring.h"
 
 /* The bits that are not interest in readiness. */
-#define NOT_POLLED (GNET__POLL_EDGE | GNET__POLL_RECV | GNET__POLL_ERR | \
-	GNET__POLL_HUP)
+#define NOT_POLLED (GNET__POLL_EDGE | GNET__POLL_RECV | GNET__POLL_ACCEPT | \
+	GNET__POLL_ERR | GNET__POLL_HUP)
 
 static bool
 receives(const uring_fd_t *e)
@@ -60,6 +60,8 @@ poll_mask(const uring_fd_t *e)
 
 	if (receives(e))
 		m &= ~(unsigned)(GNET__POLL_IN | GNET__POLL_RDHUP);
+	if (e->want & GNET__POLL_ACCEPT)
+		m &= ~(unsigned)GNET__POLL_IN;
 	return m;
 }
 
@@ -119,8 +121,8 @@ withdraw(uring_t *u, uring_fd_t *e, int fd, unsigned kind)
 	return 0;
 }
 
-static int
-queue_arm(uring_t *u, uring_fd_t *e, int fd)
+int
+gnet__uring_queue_arm(uring_t *u, uring_fd_t *e, int fd)
 {
 	int *v;
 
@@ -196,8 +198,10 @@ gnet__uring_arm_queued(uring_t *u)
 			continue;
 		/* A full queue whose submission failed: try again at the
 		 * next wait (queue_arm appends past n). */
-		if (arm_poll(u, e, fd) != 0 || arm_recv(u, e, fd) != 0)
-			queue_arm(u, e, fd);
+		if (arm_poll(u, e, fd) != 0 || arm_recv(u, e, fd) != 0 ||
+		    ((u->nacc != 0 || (e->want & GNET__POLL_ACCEPT)) &&
+		    gnet__uring_arm_accepts(u, e, fd) != 0))
+			gnet__uring_queue_arm(u, e, fd);
 	}
 	if (n == 0)
 		return;
@@ -210,11 +214,12 @@ static int
 set_want(gnet__poller_t *p, uring_fd_t *e, int fd, uint64_t tag,
     uint32_t events)
 {
-	if ((events & GNET__POLL_RECV) && !(p->caps & GNET__POLLER_COMPLETION))
+	if ((events & (GNET__POLL_RECV | GNET__POLL_ACCEPT)) &&
+	    !(p->caps & GNET__POLLER_COMPLETION))
 		return -EINVAL;
 	e->tag = tag;
 	e->want = events | GNET__POLL_ERR | GNET__POLL_HUP;
-	return queue_arm(p->priv, e, fd);
+	return gnet__uring_queue_arm(p->priv, e, fd);
 }
 
 int
@@ -253,6 +258,8 @@ gnet__uring_del(gnet__poller_t *p, int fd)
 	rc = withdraw(u, e, fd, URING_POLL);
 	if (withdraw(u, e, fd, URING_RECV) != 0)
 		rc = -EBUSY;
+	if (u->nacc != 0 && gnet__uring_withdraw_accepts(u, e, fd))
+		armed = true;
 	/* Its completion will be dropped: the buffer it read goes back. */
 	if (e->send_pending)
 		gnet__uring_bufs_unpin(u, e->send_buf);
@@ -313,7 +320,7 @@ took_poll(uring_t *u, uring_fd_t *e, int fd, const struct io_uring_cqe *cqe,
 		/* A poll the kernel refused (not a descriptor it can poll)
 		 * is reported once as an error, not armed again each wait. */
 		if (cqe->res >= 0 || cqe->res == -ECANCELED)
-			queue_arm(u, e, fd);
+			gnet__uring_queue_arm(u, e, fd);
 	}
 	if (cqe->res == -ECANCELED)
 		return n;
@@ -347,7 +354,7 @@ took_recv(uring_t *u, uring_fd_t *e, int fd, const struct io_uring_cqe *cqe,
 		 * the socket until the next wait has given buffers back. The
 		 * FIN and errors end receiving. */
 		if (cqe->res > 0 || cqe->res == -ENOBUFS)
-			queue_arm(u, e, fd);
+			gnet__uring_queue_arm(u, e, fd);
 	}
 	if (cqe->res == -ENOBUFS)
 		u->bufs_short = true;
@@ -374,6 +381,10 @@ gnet__uring_took(uring_t *u, const struct io_uring_cqe *cqe,
 	uint16_t gen = (uint16_t)(ud >> 32);
 	uring_fd_t *e = registered(u, fd);
 
+	if (ud == URING_IGNORE)
+		return n;
+	if (kind == URING_ACCEPT)
+		return gnet__uring_took_accept(u, cqe, out, res, n);
 	if (e == NULL || ((ud >> 48) & URING_LIFE_MASK) !=
 	    (e->life & URING_LIFE_MASK)) {
 		/* An earlier registration's: its buffer goes back. */

@@ -30,6 +30,15 @@
  * loop. So the listener sleeps this long (ms) before trying again. */
 #define ACCEPT_RETRY_MS 100
 
+/* Interest in connections: a completion backend accepts them itself
+ * (GNET__POLL_ACCEPT), in the wait's own system call. */
+static uint32_t
+accepting(const gnet__loop_t *l)
+{
+	return l->poller.caps & GNET__POLLER_COMPLETION ?
+	    GNET__POLL_IN | GNET__POLL_ACCEPT : GNET__POLL_IN;
+}
+
 static void
 listener_watch(gnet__loop_t *l, int fd, gnet_handle_t h, uint32_t events)
 {
@@ -58,7 +67,7 @@ listener_back_off(gnet__loop_t *l, gnet__listener_t *ls, int k)
 	listener_watch(l, ls->fds[k], ls->handles[k], 0);
 	if (gnet__loop_timer(l, gnet__now_ns() + ACCEPT_RETRY_MS * GNET__NS_PER_MS,
 	    &m) != 0)
-		listener_watch(l, ls->fds[k], ls->handles[k], GNET__POLL_IN);
+		listener_watch(l, ls->fds[k], ls->handles[k], accepting(l));
 }
 
 /* The listener kind's messages: only its own retry timer. The slot's
@@ -73,7 +82,7 @@ listener_receive(gnet__loop_t *l, void *obj, const gnet_msg_t *m)
 
 	if (m->type == GNET__MSG_LISTEN_RETRY && k >= 0 && ls->fds[k] >= 0 &&
 	    !l->stopping)
-		listener_watch(l, ls->fds[k], ls->handles[k], GNET__POLL_IN);
+		listener_watch(l, ls->fds[k], ls->handles[k], accepting(l));
 }
 
 /* A unix:// path already taken: a socket nobody accepts on is a leftover
@@ -166,7 +175,7 @@ attach_socket(gnet__net_t *net, gnet__listener_t *ls, int k)
 	if (rc != 0)
 		return rc;
 	rc = gnet__poller_add(&l->poller, ls->fds[k], ls->handles[k],
-	    GNET__POLL_IN);
+	    accepting(l));
 	if (rc != 0) {
 		gnet__slot_free(l, gnet__handle_slot(ls->handles[k]));
 		ls->handles[k] = GNET_HANDLE_NONE;
@@ -391,9 +400,12 @@ source_hash(const struct sockaddr_storage *ss)
 	return h;
 }
 
+/* peer may be NULL (not known): the source hash is then that of no
+ * address. */
 static unsigned
-pick_loop(gnet__net_t *net, const struct sockaddr_storage *peer)
+pick_loop(gnet__net_t *net, const struct sockaddr *peer)
 {
+	static const struct sockaddr_storage unknown;
 	gnet_engine_t *eng = net->eng;
 	unsigned n = (unsigned)eng->nloops, best = 0, i;
 	int min;
@@ -413,33 +425,110 @@ pick_loop(gnet__net_t *net, const struct sockaddr_storage *peer)
 		}
 		return best;
 	case GNET_LB_SOURCE_HASH:
-		return source_hash(peer) % n;
+		return source_hash(peer != NULL ?
+		    (const struct sockaddr_storage *)(const void *)peer :
+		    &unknown) % n;
 	default:
 		return net->rr_next++ % n;
 	}
 }
 
-/* The listener kind's io: accept what is pending, up to a batch. */
+/* Out of descriptors or memory: the connection stays in the backlog
+ * and the listener sleeps (ACCEPT_RETRY_MS); any other failure is
+ * logged and accepting goes on. */
+static void
+accept_failed(gnet__loop_t *l, gnet__listener_t *ls, int k, int err)
+{
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		gnet__log(1, "accept: %s; retrying in %d ms", strerror(err),
+		    ACCEPT_RETRY_MS);
+		listener_back_off(l, ls, k);
+	} else if (err != EAGAIN && err != EWOULDBLOCK) {
+		gnet__log(1, "accept: %s", strerror(err));
+	}
+}
+
+/* A connection accepted on socket k of ls: refused at max_conns, else
+ * handed to the loop the balancer picks. */
+static void
+hand_off(gnet__loop_t *l, gnet__listener_t *ls, int fd,
+    const struct sockaddr *peer, socklen_t plen)
+{
+	gnet__net_loop_t *nl = gnet__net_loop(l), *dnl;
+	gnet__net_t *net = nl->net;
+	gnet_engine_t *eng = l->eng;
+	int index = (int)(ls - net->listeners);
+	unsigned dst, open_before;
+
+	/* At max_conns: accepted only to be closed, so the client hears at
+	 * once instead of waiting in the backlog. Counted first, so
+	 * acceptors of several loops (reuseport) cannot both take the last
+	 * place. */
+	open_before = atomic_fetch_add_explicit(&ls->conns, 1,
+	    memory_order_relaxed);
+	if (ls->bh.max_conns != 0 && open_before >= ls->bh.max_conns) {
+		gnet__listener_conn_gone(&ls->bh);
+		close(fd);
+		GNET__STAT_ADD(nl, conns_refused, 1);
+		return;
+	}
+	/* With reuseport the kernel already balanced: keep it here. */
+	dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(net, peer);
+	dnl = gnet__net_loop(eng->loops[dst]);
+	atomic_fetch_add_explicit(&dnl->live, 1, memory_order_relaxed);
+	/* On its way to its loop the socket is a member of the listener's
+	 * group: gnet__conn_adopt (or the ADOPT message's drop) leaves for
+	 * it. */
+	gnet__group_join(ls->bh.group);
+	if (dnl == nl) {
+		gnet__conn_adopt(nl, fd, index, peer, plen);
+	} else {
+		gnet_msg_t m = {
+			.to = dnl->dialer,
+			.type = GNET__MSG_ADOPT,
+			.a = (uint64_t)fd,
+			.b = (uint64_t)index,
+		};
+		if (gnet__send(eng, &m) != 0) {
+			atomic_fetch_sub_explicit(&dnl->live, 1,
+			    memory_order_relaxed);
+			gnet__listener_conn_gone(&ls->bh);
+			close(fd);
+			gnet__group_leave(ls->bh.group);
+		}
+	}
+}
+
+/* The listener kind's io: a connection the poller accepted (res: its
+ * descriptor, or a negated errno), or readiness: accept what is
+ * pending, up to a batch. */
 static void
 listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
     int32_t res)
 {
 	gnet__listener_t *ls = s->obj;
-	gnet__net_loop_t *nl = gnet__net_loop(l);
-	gnet__net_t *net = nl->net;
-	gnet_engine_t *eng = l->eng;
 	int i, fd, k = socket_of(ls, l);
-	int index = (int)(ls - net->listeners);
 
-	(void)events;
-	(void)res;
-	if (k < 0)
+	if (k < 0) {
+		if ((events & GNET__POLL_DONE) && res >= 0)
+			close(res);
 		return;
+	}
+	if (events & GNET__POLL_DONE) {
+		socklen_t plen = 0;
+		const struct sockaddr *peer;
+		if (res < 0) {
+			accept_failed(l, ls, k, -res);
+			return;
+		}
+		peer = l->poller.ops->accepted(&l->poller, ls->fds[k], events,
+		    &plen);
+		hand_off(l, ls, res, peer, plen);
+		return;
+	}
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		gnet__net_loop_t *dnl;
-		unsigned dst, open_before;
 
 		fd = gnet__fault_fails(GNET__FAULT_ACCEPT) ? -1 :
 		    accept4(ls->fds[k], (struct sockaddr *)&peer, &plen,
@@ -447,54 +536,10 @@ listener_io(gnet__loop_t *l, gnet__slot_t *s, uint32_t events,
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				gnet__log(1, "accept: %s; retrying in %d ms",
-				    strerror(errno), ACCEPT_RETRY_MS);
-				listener_back_off(l, ls, k);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				gnet__log(1, "accept: %s", strerror(errno));
-			}
+			accept_failed(l, ls, k, errno);
 			return;
 		}
-		/* At max_conns: accepted only to be closed, so the client
-		 * hears at once instead of waiting in the backlog. Counted
-		 * first, so acceptors of several loops (reuseport) cannot
-		 * both take the last place. */
-		open_before = atomic_fetch_add_explicit(&ls->conns, 1,
-		    memory_order_relaxed);
-		if (ls->bh.max_conns != 0 && open_before >= ls->bh.max_conns) {
-			gnet__listener_conn_gone(&ls->bh);
-			close(fd);
-			GNET__STAT_ADD(nl, conns_refused, 1);
-			continue;
-		}
-		/* With reuseport the kernel already balanced: keep it here. */
-		dst = ls->nfds > 1 ? (unsigned)l->index : pick_loop(net, &peer);
-		dnl = gnet__net_loop(eng->loops[dst]);
-		atomic_fetch_add_explicit(&dnl->live, 1, memory_order_relaxed);
-		/* On its way to its loop the socket is a member of the
-		 * listener's group: gnet__conn_adopt (or the ADOPT message's
-		 * drop) leaves for it. */
-		gnet__group_join(ls->bh.group);
-		if (dnl == nl) {
-			gnet__conn_adopt(nl, fd, index,
-			    (const struct sockaddr *)&peer, plen);
-		} else {
-			gnet_msg_t m = {
-				.to = dnl->dialer,
-				.type = GNET__MSG_ADOPT,
-				.a = (uint64_t)fd,
-				.b = (uint64_t)index,
-			};
-			if (gnet__send(eng, &m) != 0) {
-				atomic_fetch_sub_explicit(&dnl->live, 1,
-				    memory_order_relaxed);
-				gnet__listener_conn_gone(&ls->bh);
-				close(fd);
-				gnet__group_leave(ls->bh.group);
-			}
-		}
+		hand_off(l, ls, fd, (const struct sockaddr *)&peer, plen);
 	}
 }
 

@@ -41,6 +41,8 @@
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -1152,6 +1154,155 @@ START_TEST(test_ctl_errors_agree)
 }
 END_TEST
 
+/* j. Accepts in the ring (GNET__POLL_ACCEPT, completion backends): each
+ * connection comes as its own done event, with a descriptor that is
+ * nonblocking and close-on-exec and the peer's address; none while
+ * interest in IN is dropped (the connection stays in the backlog); and
+ * no accepted descriptor is left open after del and close. */
+static int
+listening_socket(struct sockaddr_in *sa)
+{
+	socklen_t len = sizeof(*sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)sa, &len), 0);
+	return fd;
+}
+
+static int
+client_of(const struct sockaddr_in *sa, struct sockaddr_in *self)
+{
+	socklen_t len = sizeof(*self);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (const struct sockaddr *)sa,
+	    sizeof(*sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)self, &len), 0);
+	return fd;
+}
+
+static int
+open_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+/* Wait until `want` accepts came; each is checked against the client
+ * whose port it names, and closed. */
+static void
+expect_accepts(ptest_t *t, int lfd, const struct sockaddr_in *clients,
+    int nclients, int want)
+{
+	int got = 0, rounds, i, c;
+
+	for (rounds = 0; got < want && rounds < 20; rounds++) {
+		pwait(t, READY_MS);
+		for (i = 0; i < t->n; i++) {
+			socklen_t len = 0, rlen = sizeof(struct sockaddr_in);
+			const struct sockaddr_in *peer;
+			struct sockaddr_in real;
+			int fd = t->res[i];
+			ck_assert_msg(t->ev[i].tag == TAG_A &&
+			    (t->ev[i].events & (GNET__POLL_DONE | GNET__POLL_IN)) ==
+			    (GNET__POLL_DONE | GNET__POLL_IN),
+			    "%s: not an accept: %s", t->p.ops->name, reported(t));
+			ck_assert_msg(fd >= 0, "%s: accept failed: %s",
+			    t->p.ops->name, gnet_strerror(fd));
+			ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+			ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+			peer = (const struct sockaddr_in *)t->p.ops->accepted(
+			    &t->p, lfd, t->ev[i].events, &len);
+			ck_assert_ptr_nonnull(peer);
+			ck_assert_uint_eq(len, sizeof(*peer));
+			ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&real,
+			    &rlen), 0);
+			ck_assert_msg(real.sin_port == peer->sin_port,
+			    "%s: accept %d: its address names port %u, its "
+			    "socket's peer is at %u", t->p.ops->name, got,
+			    ntohs(peer->sin_port), ntohs(real.sin_port));
+			for (c = 0; c < nclients; c++)
+				if (clients[c].sin_port == peer->sin_port)
+					break;
+			ck_assert_msg(c < nclients && peer->sin_addr.s_addr ==
+			    clients[c].sin_addr.s_addr, "%s: accept %d names "
+			    "no client (port %u)", t->p.ops->name, got,
+			    ntohs(peer->sin_port));
+			close(fd);
+			got++;
+		}
+	}
+	ck_assert_msg(got == want, "%s: %d of %d connections accepted",
+	    t->p.ops->name, got, want);
+}
+
+START_TEST(test_accepts_in_the_ring)
+{
+	ptest_t t;
+	struct sockaddr_in sa, self[6];
+	int lfd, cl[6], i, before = open_fds(), backlogged;
+
+	if (!ptest_open(&t, _i, "accepts"))
+		return;
+	if (!(t.p.caps & GNET__POLLER_COMPLETION)) {
+		ptest_close(&t);
+		return;
+	}
+	lfd = listening_socket(&sa);
+	EXPECT_CTL(&t, ADD(&t, lfd, TAG_A, GNET__POLL_IN | GNET__POLL_ACCEPT),
+	    0);
+	for (i = 0; i < 3; i++)
+		cl[i] = client_of(&sa, &self[i]);
+	expect_accepts(&t, lfd, self, 3, 3);
+	pwait(&t, QUIET_MS);
+	EXPECT_NONE(&t);
+
+	/* Interest dropped: the next connection waits in the backlog. */
+	EXPECT_CTL(&t, MOD(&t, lfd, TAG_A, GNET__POLL_ACCEPT), 0);
+	pwait(&t, QUIET_MS);
+	cl[3] = client_of(&sa, &self[3]);
+	pwait(&t, QUIET_MS);
+	EXPECT_NONE(&t);
+	backlogged = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_msg(backlogged >= 0, "%s: the connection made without "
+	    "interest was not in the backlog: %s", t.p.ops->name,
+	    strerror(errno));
+	close(backlogged);
+
+	/* And back. */
+	EXPECT_CTL(&t, MOD(&t, lfd, TAG_A, GNET__POLL_IN | GNET__POLL_ACCEPT),
+	    0);
+	cl[4] = client_of(&sa, &self[4]);
+	expect_accepts(&t, lfd, &self[4], 1, 1);
+
+	/* A connection the ring accepted (quiesce runs the kernel's side
+	 * of the ring, and reaps nothing), then del before any wait reported
+	 * it: nobody will take that descriptor. */
+	cl[5] = client_of(&sa, &self[5]);
+	t.p.ops->quiesce(&t.p);
+	EXPECT_CTL(&t, DEL(&t, lfd), 0);
+	tn_close(&lfd);
+	pwait(&t, QUIET_MS);
+	EXPECT_NONE(&t);
+	for (i = 0; i < 6; i++)
+		tn_close(&cl[i]);
+	ptest_close(&t);
+	ck_assert_msg(open_fds() == before, "%s: %d descriptors open after, "
+	    "%d before", t.p.ops->name, open_fds(), before);
+}
+END_TEST
+
 static Suite *
 backend_suite(void)
 {
@@ -1188,6 +1339,7 @@ backend_suite(void)
 	tcase_add_loop_test(tc, test_waker_reports_tag_zero, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_rdhup_and_hup, 0, N_BACKENDS);
 	tcase_add_loop_test(tc, test_ctl_errors_agree, 0, N_BACKENDS);
+	tcase_add_loop_test(tc, test_accepts_in_the_ring, 0, N_BACKENDS);
 	suite_add_tcase(s, tc);
 	return s;
 }

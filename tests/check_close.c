@@ -763,8 +763,14 @@ END_TEST
  * 11. Out of descriptors: accept fails with EMFILE while connections wait
  * in the backlog. The acceptor must back off instead of spinning on the
  * level-triggered listener, and accept them all once descriptors free up.
+ *
+ * The descriptor table is really full: lowering RLIMIT_NOFILE alone would
+ * not reach accepts io_uring already holds, which keep the limit of when
+ * they were made. So the limit is lowered before the engine starts, with
+ * room for what it opens, and the room left is then filled.
  */
 #define FDLIMIT_CLIENTS 8
+#define FDLIMIT_ROOM 64         /* descriptors an engine may open at start */
 #define FDLIMIT_WINDOW_MS 300
 /* A spinning acceptor turned ~1850 times in the window here; one that
  * backs off (100 ms) turns a handful of times. */
@@ -777,34 +783,40 @@ START_TEST(test_accept_backs_off_at_fd_limit)
 	gnet_loop_stats_t before = { .size = sizeof(gnet_loop_stats_t) }, now = { .size = sizeof(gnet_loop_stats_t) };
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct rlimit old, low;
-	int fds[FDLIMIT_CLIENTS], i, lowest;
+	int fds[FDLIMIT_CLIENTS], fill[FDLIMIT_ROOM], nfill = 0, i, lowest;
 	char b;
 	tn_server_t s;
 
-	recserver_init(&echo, NULL);
-	tn_server_start(&s, &recserver_events, &opts, &echo);
-	sa.sin_port = htons((uint16_t)s.port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* Client sockets first: connect() needs no new descriptor later. */
 	for (i = 0; i < FDLIMIT_CLIENTS; i++) {
 		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ck_assert_int_ge(fds[i], 0);
 	}
-	/* Descriptors are allocated lowest-first below RLIMIT_NOFILE: capping
-	 * it at the lowest free number leaves no descriptor to allocate. */
+	/* Descriptors are allocated lowest-first below RLIMIT_NOFILE. */
 	lowest = dup(0);
 	ck_assert_int_ge(lowest, 0);
 	close(lowest);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
-	low.rlim_cur = (rlim_t)lowest;
+	low.rlim_cur = (rlim_t)lowest + FDLIMIT_ROOM;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	recserver_init(&echo, NULL);
+	tn_server_start(&s, &recserver_events, &opts, &echo);
+	sa.sin_port = htons((uint16_t)s.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	while (nfill < FDLIMIT_ROOM && (fill[nfill] = dup(0)) >= 0)
+		nfill++;
+	ck_assert_int_lt(nfill, FDLIMIT_ROOM);
+	ck_assert_int_gt(nfill, 0);
+	ck_assert_int_eq(errno, EMFILE);
 	ck_assert_int_eq(gnet_engine_loop_stats(s.eng, 0, &before), 0);
 	now = before;
-	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
 	for (i = 0; i < FDLIMIT_CLIENTS; i++)
 		ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
 	TN_WAIT_UNTIL((gnet_engine_loop_stats(s.eng, 0, &now),
 	    now.iterations - before.iterations > FDLIMIT_MAX_TURNS), FDLIMIT_WINDOW_MS);
+	while (nfill > 0)
+		close(fill[--nfill]);
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
 	ck_assert_msg(now.iterations - before.iterations <= FDLIMIT_MAX_TURNS,
 	    "acceptor spun %llu turns in %d ms at the descriptor limit",
