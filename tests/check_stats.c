@@ -24,6 +24,7 @@
 #include "gnetstats.h"
 #include "kernel/stats.h"
 #include "support/child.h"
+#include "support/engine_stats.h"
 #include "support/testnet.h"
 
 #define STATS_MS 50
@@ -343,6 +344,10 @@ START_TEST(loop_rows_match_engine_stats)
 		ck_assert_int_eq(gnet_actor_send(srv.eng, h, &m), 0);
 	}
 	TN_WAIT_UNTIL(atomic_load(&k.handled) == 20, 2000);
+	/* The server has the bytes before it stops, whichever loop took the
+	 * connection. */
+	TN_WAIT_UNTIL(tn_loop_stats_sum(srv.eng).bytes_in == sizeof(buf),
+	    2000);
 	tn_close(&fd);
 	tn_server_stop(&srv);
 	/* Stopped: nothing moves any more, and the segment this reader
