@@ -112,7 +112,9 @@ _Static_assert(sizeof(gnet__slot_t) == 64, "a slot is 64 bytes");
  *   START   before the turn's messages: e.g. resume readers that waited
  *           for the outbox to drain;
  *   FLUSH   after messages, timers and actors, before the loop sleeps:
- *           e.g. send what handlers wrote;
+ *           e.g. send what handlers wrote. One due again once the FLUSH
+ *           hooks ran (a later hook's work for an earlier one) keeps the
+ *           loop from sleeping;
  *   POLLED  after the wait, before its events are dispatched: e.g. read
  *           again what a budget left behind. A due POLLED hook keeps the
  *           loop from sleeping.

@@ -180,8 +180,11 @@ sleep_timeout(gnet__loop_t *l, bool more)
 {
 	int t;
 
+	/* A FLUSH hook due again after the flush ran -- a budget check's
+	 * aborts, a send the ring refused -- has work for this turn. */
 	if (more || l->runq_head != GNET__NO_SLOT ||
-	    (l->due & GNET__PHASE_BITS(GNET__PHASE_POLLED)) != 0)
+	    (l->due & (GNET__PHASE_BITS(GNET__PHASE_POLLED) |
+	    GNET__PHASE_BITS(GNET__PHASE_FLUSH))) != 0)
 		return 0;
 	/* The loop wakes at least once a stats interval: to sweep after
 	 * activity, and so an idle loop notices a reader that has come to

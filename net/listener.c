@@ -467,9 +467,11 @@ hand_off(gnet__loop_t *l, gnet__listener_t *ls, int fd,
 	open_before = atomic_fetch_add_explicit(&ls->conns, 1,
 	    memory_order_relaxed);
 	if (ls->bh.max_conns != 0 && open_before >= ls->bh.max_conns) {
+		/* Counted before the close: a client that saw its end sees
+		 * the count. */
+		GNET__STAT_ADD(nl, conns_refused, 1);
 		gnet__listener_conn_gone(&ls->bh);
 		close(fd);
-		GNET__STAT_ADD(nl, conns_refused, 1);
 		return;
 	}
 	/* With reuseport the kernel already balanced: keep it here. */

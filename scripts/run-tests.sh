@@ -20,11 +20,13 @@ failures=""
 
 # run_suite BACKEND BINARY
 run_suite() {
-	local be=$1 t=$2 out rc bad line n f e name
+	local be=$1 t=$2 out rc bad line n f e name start
 	name="$(basename "$t") [$be]"
 	echo "== $name"
+	start=$SECONDS
 	out=$(GNET_BACKEND=$be timeout -k 10 600 "$t" 2>&1); rc=$?
 	echo "$out"
+	echo "-- $name took $((SECONDS - start)) s"
 	# Check prints a failed test as "file:line:F:..." or ":E:", a sanitizer
 	# its report as "SUMMARY: ..."; both are repeated at the end, since a
 	# CI log may show only its tail.
