@@ -214,6 +214,8 @@ typedef struct thread_ctx {
 	gnet_conn_t *_Atomic conn;
 	atomic_int opened;
 	atomic_int ctx_changed;
+	atomic_int messages;
+	atomic_uint_least64_t handle;
 	tn_loop_errors_t errs;
 } thread_ctx_t;
 
@@ -223,6 +225,7 @@ tr_open(gnet_conn_t *c, void *udata)
 	thread_ctx_t *t = udata;
 
 	TN_LOOP_CHECK(&t->errs, gnet_conn_set_context(c, t) == 0);
+	atomic_store(&t->handle, gnet_conn_handle(c));
 	atomic_store(&t->conn, c);
 	atomic_store(&t->opened, 1);
 	return GNET_NONE;
@@ -241,11 +244,22 @@ tr_traffic(gnet_conn_t *c, void *udata)
 	return GNET_NONE;
 }
 
+static gnet_action_t
+tr_message(gnet_conn_t *c, const gnet_msg_t *m, void *udata)
+{
+	thread_ctx_t *t = udata;
+
+	(void)c;
+	(void)m;
+	atomic_fetch_add(&t->messages, 1);
+	return GNET_NONE;
+}
+
 START_TEST(test_loop_only_calls_off_loop)
 {
 	thread_ctx_t t;
 	gnet_events_t ev = { .size = sizeof ev, .on_open = tr_open,
-	    .on_traffic = tr_traffic };
+	    .on_traffic = tr_traffic, .on_message = tr_message };
 	tn_server_t s;
 	char b;
 
@@ -271,6 +285,15 @@ START_TEST(test_loop_only_calls_off_loop)
 	ck_assert_ptr_null(gnet_conn_engine(c));
 	ck_assert_uint_eq(gnet_conn_handle(c), GNET_HANDLE_NONE);
 	ck_assert_uint_eq(gnet_conn_outbound_len(c), 0);
+	/* This thread read the connection above; a message the loop has
+	 * handled orders those reads before whatever the loop does next --
+	 * freeing the connection at its close among them -- as TSan sees it
+	 * (io_uring's receives leave it no other edge). */
+	gnet_msg_t sync = { .type = GNET_MSG_USER };
+	ck_assert_int_eq(gnet_actor_send(s.eng, atomic_load(&t.handle), &sync),
+	    0);
+	TN_WAIT_UNTIL(atomic_load(&t.messages) == 1, WAIT_MS);
+	ck_assert_int_eq(atomic_load(&t.messages), 1);
 
 	/* The connection still works, and kept its context. */
 	ck_assert_uint_eq(tn_send_all(fd, "x", 1, WAIT_MS), 1);
