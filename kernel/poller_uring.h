@@ -51,6 +51,7 @@ typedef struct uring_fd {
 	uint8_t recv_armed;     /* a receive of generation recv_gen is live */
 	uint8_t send_pending;   /* a send's completion is owed */
 	uint8_t queued;         /* on the arm list */
+	uint8_t has_accepts;    /* an accepts record exists for this number */
 	int16_t send_buf;       /* the receive buffer its send reads, or -1 */
 } uring_fd_t;
 

@@ -26,6 +26,16 @@ accepts(const uring_fd_t *e)
 	    (GNET__POLL_ACCEPT | GNET__POLL_IN);
 }
 
+/* A result the caller does not hear of: a withdrawn request, or a
+ * handshake aborted (or a wait interrupted) before the accept took it.
+ * The slot is simply made again. */
+static bool
+quiet(int32_t res)
+{
+	return res == -ECANCELED || res == -ECONNABORTED || res == -EINTR ||
+	    res == -EAGAIN;
+}
+
 static size_t
 find(const uring_t *u, int fd)
 {
@@ -55,6 +65,7 @@ accepts_of(uring_t *u, int fd, bool make)
 		return NULL;
 	a->fd = fd;
 	u->acc[u->nacc++] = a;
+	u->fds[fd].has_accepts = 1;
 	return a;
 }
 
@@ -68,6 +79,7 @@ maybe_free(uring_t *u, uring_accepts_t *a, const uring_fd_t *e)
 		return;
 	i = find(u, a->fd);
 	u->acc[i] = u->acc[--u->nacc];
+	u->fds[a->fd].has_accepts = 0;
 	free(a);
 }
 
@@ -138,9 +150,7 @@ gnet__uring_took_accept(uring_t *u, const struct io_uring_cqe *cqe,
 	}
 	/* Made again by the next wait -- also a slot whose withdrawn request
 	 * ended after the descriptor wanted accepts again. */
-	if (accepts(e) && (cqe->res >= 0 || cqe->res == -ECANCELED ||
-	    cqe->res == -ECONNABORTED || cqe->res == -EINTR ||
-	    cqe->res == -EAGAIN))
+	if (accepts(e) && (cqe->res >= 0 || quiet(cqe->res)))
 		gnet__uring_queue_arm(u, e, fd);
 	if (!current) {
 		/* Its listener is gone: nobody will take the connection. */
@@ -150,9 +160,7 @@ gnet__uring_took_accept(uring_t *u, const struct io_uring_cqe *cqe,
 			maybe_free(u, a, e);
 		return n;
 	}
-	if (a == NULL || i >= URING_ACCEPTS || cqe->res == -ECANCELED ||
-	    cqe->res == -ECONNABORTED || cqe->res == -EINTR ||
-	    cqe->res == -EAGAIN)
+	if (a == NULL || i >= URING_ACCEPTS || quiet(cqe->res))
 		return n;
 	out[n].events = GNET__POLL_DONE | GNET__POLL_IN |
 	    (uint32_t)i << GNET__POLL_BUF_SHIFT;

@@ -199,7 +199,7 @@ gnet__uring_arm_queued(uring_t *u)
 		/* A full queue whose submission failed: try again at the
 		 * next wait (queue_arm appends past n). */
 		if (arm_poll(u, e, fd) != 0 || arm_recv(u, e, fd) != 0 ||
-		    ((u->nacc != 0 || (e->want & GNET__POLL_ACCEPT)) &&
+		    ((e->has_accepts || (e->want & GNET__POLL_ACCEPT)) &&
 		    gnet__uring_arm_accepts(u, e, fd) != 0))
 			gnet__uring_queue_arm(u, e, fd);
 	}
@@ -258,7 +258,7 @@ gnet__uring_del(gnet__poller_t *p, int fd)
 	rc = withdraw(u, e, fd, URING_POLL);
 	if (withdraw(u, e, fd, URING_RECV) != 0)
 		rc = -EBUSY;
-	if (u->nacc != 0 && gnet__uring_withdraw_accepts(u, e, fd))
+	if (e->has_accepts && gnet__uring_withdraw_accepts(u, e, fd))
 		armed = true;
 	/* Its completion will be dropped: the buffer it read goes back. */
 	if (e->send_pending)
