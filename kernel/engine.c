@@ -213,9 +213,8 @@ drain_leftovers(gnet_engine_t *eng)
 }
 
 static void
-pin(gnet__loop_t *l)
+pin(gnet__loop_t *l, long ncpu)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cpu_set_t set;
 
 	if (l->eng->opt.no_pin || ncpu <= 0)
@@ -245,11 +244,17 @@ gnet_engine_run(gnet_engine_t *eng)
 {
 	int expected = GNET__ENG_NEW;
 	int i, started = 0, rc = 0;
+	long ncpu;
 
 	if (eng == NULL)
 		return GNET_EINVAL;
 	if (atomic_load(&eng->state) != GNET__ENG_NEW)
 		return GNET_ESTATE;
+	/* Read before the engine says it runs: glibc opens a file in /sys
+	 * for it, and a caller that sees the engine running may count on
+	 * its descriptor table holding still (filling it, say, to test a
+	 * server at the limit). */
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (eng->ev.on_boot != NULL &&
 	    eng->ev.on_boot(eng, eng->udata) == GNET_SHUTDOWN)
 		atomic_store(&eng->stop_requested, 1);
@@ -277,7 +282,7 @@ gnet_engine_run(gnet_engine_t *eng)
 			gnet_engine_stop(eng);
 			break;
 		}
-		pin(l);
+		pin(l, ncpu);
 		started++;
 	}
 	for (i = 0; i < started; i++)
