@@ -32,6 +32,12 @@ RESP_PORT ?= 6380
 
 BUILD := build/$(VARIANT)
 
+# The targets that build before they run (test, test-asan, run, fuzz...)
+# build on every core. A -j given to make is left to stand; make 4.3 shows
+# it to recipes only, so JOBS_FLAG is expanded in them.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+JOBS_FLAG = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(JOBS))
+
 # The version has one home, include/gnet.h; the shared library's name and
 # gnet.pc are derived from it.
 version_part = $(shell sed -n 's/^\#define GNET_VERSION_$(1) \([0-9]*\)$$/\1/p' include/gnet.h)
@@ -192,7 +198,7 @@ $(BUILD)/tests/probe-backend: tests/probe/backend.c $(BUILD)/libgnet.a
 
 # The connection suites under injected faults (base/fault.h), ASan build.
 test-faults: deps
-	@$(MAKE) --no-print-directory all VARIANT=asan CC=$(CC)
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) all VARIANT=asan CC=$(CC)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  bash scripts/test-faults.sh build/asan/tests
 
@@ -215,9 +221,9 @@ deps:
 	@bash scripts/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all VARIANT=release
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) all VARIANT=release
 	@bash scripts/run-tests.sh build/release/tests
-	@$(MAKE) --no-print-directory check-layers VARIANT=release
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) check-layers VARIANT=release
 
 # The self-test first: a check that could no longer fail would pass anything.
 check-layers: lib
@@ -225,12 +231,12 @@ check-layers: lib
 	@bash scripts/check-layers.sh --objs $(BUILD)/obj
 
 test-asan: deps
-	@$(MAKE) --no-print-directory all VARIANT=asan CC=$(CC)
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) all VARIANT=asan CC=$(CC)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash scripts/run-tests.sh build/asan/tests
 
 test-tsan: deps
-	@$(MAKE) --no-print-directory examples modules tools tests VARIANT=tsan CC=$(CC)
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) examples modules tools tests VARIANT=tsan CC=$(CC)
 	@TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	  bash scripts/run-tests.sh build/tsan/tests
 
@@ -253,22 +259,28 @@ build/fuzz/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_SRCS) $(wildcard codecs/*.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(filter %.c,$(FUZZ_EXTRA_$*)) -o $@
 
+FUZZ_RUNS := $(FUZZ_TARGETS:%=fuzz-run-%)
+.PHONY: $(FUZZ_RUNS)
+
+# The targets run side by side, a core each; -Otarget keeps each one's
+# lines together.
 fuzz: deps
-	@$(MAKE) --no-print-directory fuzz-build
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p build/fuzz/corpus-$$t; cp fuzz/corpus/$$t/* build/fuzz/corpus-$$t/; \
-	  echo "fuzz: $$t for $(FUZZ_SECONDS)s (log: build/fuzz/$$t.log)"; \
-	  if ! build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	      -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
-	      build/fuzz/corpus-$$t >build/fuzz/$$t.log 2>&1; then \
-	    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)' build/fuzz/$$t.log; \
-	    echo "fuzz: $$t FAILED" >&2; exit 1; \
-	  fi; \
-	  grep -E 'DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' build/fuzz/$$t.log; \
-	done
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) -Otarget $(FUZZ_RUNS)
+
+$(FUZZ_RUNS): fuzz-run-%: build/fuzz/%
+	@mkdir -p build/fuzz/corpus-$*
+	@cp fuzz/corpus/$*/* build/fuzz/corpus-$*/
+	@echo "fuzz: $* for $(FUZZ_SECONDS)s (log: build/fuzz/$*.log)"
+	@if ! build/fuzz/$* -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/$*- \
+	    build/fuzz/corpus-$* >build/fuzz/$*.log 2>&1; then \
+	  grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)' build/fuzz/$*.log; \
+	  echo "fuzz: $* FAILED" >&2; exit 1; \
+	fi
+	@grep -E 'DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' build/fuzz/$*.log
 
 run: deps
-	@$(MAKE) --no-print-directory lib modules tools VARIANT=release
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) lib modules tools VARIANT=release
 	@echo "gnetd: echo module on 127.0.0.1:$(PORT), HTTP module on 127.0.0.1:$(HTTP_PORT), RESP (Redis protocol) module on 127.0.0.1:$(RESP_PORT) -- try:"
 	@echo "  echo hello | socat - TCP:127.0.0.1:$(PORT)"
 	@echo "  curl -i http://127.0.0.1:$(HTTP_PORT)/plaintext"
@@ -290,7 +302,7 @@ REDIS_PORT ?= 6379
 GNET_RESP_PORT ?= 7379
 GNET_HTTP_PORT ?= 7380
 run-redis: deps
-	@$(MAKE) --no-print-directory lib modules tools redis VARIANT=release
+	@$(MAKE) --no-print-directory $(JOBS_FLAG) lib modules tools redis VARIANT=release
 	@echo "redis-server on 127.0.0.1:$(REDIS_PORT) with gnet inside: RESP on 127.0.0.1:$(GNET_RESP_PORT), HTTP on 127.0.0.1:$(GNET_HTTP_PORT) -- try:"
 	@echo "  redis-cli -p $(GNET_RESP_PORT) set greeting hello"
 	@echo "  curl http://127.0.0.1:$(GNET_HTTP_PORT)/keys/greeting"
