@@ -10,7 +10,9 @@
  * a well-behaved neighbour keeps echoing), engine stop flushing every
  * pending reply before the FIN, a port already in use, GNET_CLOSE from
  * on_open after a greeting, writes refused once close has begun or from
- * on_close, and the engine state rules of gnet_engine_run/listen.
+ * on_close, the engine state rules of gnet_engine_run/listen, the
+ * acceptor's back-off at the descriptor limit, and a running engine that
+ * opens no descriptor of its own (which that test counts on).
  *
  * The server (support/close_server) takes one mode per test; its callbacks
  * only record into atomics and the connection log, and the test thread
@@ -840,6 +842,61 @@ START_TEST(test_accept_backs_off_at_fd_limit)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * Once gnet_engine_is_running says yes, the engine opens no descriptor of
+ * its own, so a program may count on its table holding still (the test
+ * above fills it). glibc answers sysconf(_SC_NPROCESSORS_*) by opening a
+ * file in /sys, with an open of its own that an interposed open() never
+ * sees; so sysconf itself is watched. This executable's definition is the
+ * one libgnet.a's calls reach, and it forwards to glibc's __sysconf.
+ */
+extern long __sysconf(int name);
+
+static _Atomic(gnet_engine_t *) sysconf_engine;
+static atomic_int sysconf_while_running;
+
+long
+sysconf(int name)
+{
+	gnet_engine_t *eng = atomic_load(&sysconf_engine);
+
+	if (eng != NULL && gnet_engine_is_running(eng) &&
+	    (name == _SC_NPROCESSORS_ONLN || name == _SC_NPROCESSORS_CONF))
+		atomic_fetch_add(&sysconf_while_running, 1);
+	return __sysconf(name);
+}
+
+START_TEST(test_run_opens_nothing_once_running)
+{
+	recserver_t echo;
+	gnet_options_t opts = { .size = sizeof(gnet_options_t), .num_loops = 2 };
+	tn_server_t s;
+	int fd;
+	char b = 'x';
+
+	atomic_store(&sysconf_while_running, 0);
+	recserver_init(&echo, NULL);
+	tn_server_new(&s, &recserver_events, &opts, &echo);
+	tn_server_listen(&s, "tcp://127.0.0.1:0");
+	atomic_store(&sysconf_engine, s.eng);
+	tn_server_run(&s);
+	/* A connection served: both loops are past their start. */
+	fd = tn_connect(s.port);
+	ck_assert_uint_eq(tn_send_all(fd, &b, 1, IO_MS), 1);
+	b = 0;
+	ck_assert_uint_eq(tn_read_exact(fd, &b, 1, IO_MS), 1);
+	ck_assert_int_eq(b, 'x');
+	tn_close(&fd);
+	tn_server_stop(&s);
+	atomic_store(&sysconf_engine, NULL);
+	tn_server_free(&s);
+	ck_assert_msg(atomic_load(&sysconf_while_running) == 0,
+	    "the engine asked sysconf for the CPU count %d time(s) after it "
+	    "said it ran: glibc opens a file for that",
+	    atomic_load(&sysconf_while_running));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * A paused connection still learns that its peer finished: a FIN with
  * nothing unread before it closes the connection (GNET_EEOF) as it would
  * a reading one; bytes unread before the FIN wait for reading to resume,
@@ -974,6 +1031,7 @@ static Suite *close_suite(void)
 	tcase_add_test(tc, test_addr_in_use);
 	tcase_add_test(tc, test_run_twice_and_late_listen);
 	tcase_add_test(tc, test_accept_backs_off_at_fd_limit);
+	tcase_add_test(tc, test_run_opens_nothing_once_running);
 	suite_add_tcase(s, tc);
 	return s;
 }
