@@ -137,8 +137,11 @@ int gnet__uring_queue_arm(uring_t *u, uring_fd_t *e, int fd);
 /* Make fd's missing accepts while it wants them, else cancel the live
  * ones. 0, -ENOMEM or -EBUSY (no submission slot: try again). */
 int gnet__uring_arm_accepts(uring_t *u, uring_fd_t *e, int fd);
-/* At del (e->want already 0): cancel fd's live accepts; were there any? */
-bool gnet__uring_withdraw_accepts(uring_t *u, uring_fd_t *e, int fd);
+/* At del (e->want already 0): cancel fd's live accepts, as withdraw
+ * does a poll or a receive. 1 when some were live (their cancels are
+ * queued), 0 when none, -EBUSY when a cancel found no submission slot
+ * (those before it are queued). */
+int gnet__uring_withdraw_accepts(uring_t *u, uring_fd_t *e, int fd);
 /* An accept's completion, as gnet__uring_took. */
 int gnet__uring_took_accept(uring_t *u, const struct io_uring_cqe *cqe,
     gnet__pevent_t *out, int32_t *res, int n);

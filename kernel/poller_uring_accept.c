@@ -120,16 +120,16 @@ gnet__uring_arm_accepts(uring_t *u, uring_fd_t *e, int fd)
 	return 0;
 }
 
-bool
+int
 gnet__uring_withdraw_accepts(uring_t *u, uring_fd_t *e, int fd)
 {
 	uring_accepts_t *a = accepts_of(u, fd, false);
-	bool armed = a != NULL && a->armed != 0;
+	bool live = a != NULL && a->armed != 0;
 
 	/* e->want is 0 by now: this cancels what is live. */
 	if (a != NULL && gnet__uring_arm_accepts(u, e, fd) != 0)
-		armed = false;
-	return armed;
+		return -EBUSY;
+	return live;
 }
 
 int

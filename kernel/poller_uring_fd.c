@@ -258,8 +258,13 @@ gnet__uring_del(gnet__poller_t *p, int fd)
 	rc = withdraw(u, e, fd, URING_POLL);
 	if (withdraw(u, e, fd, URING_RECV) != 0)
 		rc = -EBUSY;
-	if (e->has_accepts && gnet__uring_withdraw_accepts(u, e, fd))
-		armed = true;
+	if (e->has_accepts) {
+		int w = gnet__uring_withdraw_accepts(u, e, fd);
+		if (w != 0)
+			armed = true;
+		if (w < 0)
+			rc = -EBUSY;
+	}
 	/* Its completion will be dropped: the buffer it read goes back. */
 	if (e->send_pending)
 		gnet__uring_bufs_unpin(u, e->send_buf);
